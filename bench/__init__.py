@@ -1,0 +1,1 @@
+"""GenLab benchmarks: ``python -m bench NAME``; figures go into bench/README.md."""

@@ -1,0 +1,1 @@
+"""``genlab`` subcommands: each module has ``register(subparsers)`` and a ``run(args) -> int``."""

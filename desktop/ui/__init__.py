@@ -1,0 +1,1 @@
+"""All Qt code.  Depends on ``desktop.core``; the core never depends on this."""

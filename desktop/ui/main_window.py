@@ -1,0 +1,262 @@
+"""The main window: navigation between workspaces, status bar, job queue, shortcuts.
+
+Workspaces are created the first time they are shown, so startup builds only
+the one on screen.  A workspace is a QWidget built as
+``Workspace(services, runner, parent)``; it may provide ``generate()``,
+``stop()`` and ``focus_search()``, which the window binds to Ctrl+Enter,
+Esc and Ctrl+F.
+
+Signals:
+    first_painted(): the window was painted for the first time (startup timing).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox,
+                               QStackedWidget, QVBoxLayout, QWidget)
+
+from desktop import APP_NAME, __version__
+from desktop.core import paths
+from desktop.core.services import Services
+from desktop.ui.jobs_panel import JobsPanel, JobStatus
+from desktop.ui.runner import JobHandle, JobRunner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkspaceSpec:
+    key: str
+    title: str
+    module: str
+    cls: str
+    summary: str
+
+
+WORKSPACES = (
+    WorkspaceSpec("chat", "Chat", "desktop.ui.chat_view", "ChatWorkspace",
+                  "Chat with GGUF language models on llama.cpp, on your GPU or CPU."),
+    WorkspaceSpec("images", "Images", "desktop.ui.images_view", "ImagesWorkspace",
+                  "Generate images with Stable Diffusion models and reproduce any of them exactly."),
+    WorkspaceSpec("history", "History", "desktop.ui.history_view", "HistoryWorkspace",
+                  "Find anything you ever generated, by meaning or by keyword."),
+    WorkspaceSpec("models", "Models", "desktop.ui.models_view", "ModelsWorkspace",
+                  "Download, import and manage the models on this machine."),
+)
+
+
+def _info_page(spec: WorkspaceSpec, detail: str) -> QWidget:
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.addStretch(1)
+    title = QLabel(spec.title)
+    title.setObjectName("workspaceTitle")
+    hint = QLabel(f"{spec.summary}\n{detail}")
+    hint.setObjectName("workspaceHint")
+    hint.setWordWrap(True)
+    for w in (title, hint):
+        w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(w)
+    layout.addStretch(2)
+    return page
+
+
+class MainWindow(QMainWindow):
+    first_painted = Signal()
+
+    def __init__(self, services: Services, runner: JobRunner) -> None:
+        super().__init__()
+        self.services = services
+        self.runner = runner
+        self._painted = False
+        self._pages: dict[int, QWidget] = {}
+        self.setWindowTitle(APP_NAME)
+        self.resize(1200, 800)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setFixedWidth(150)
+        for spec in WORKSPACES:
+            self.nav.addItem(spec.title)
+        self.stack = QStackedWidget()
+        for _ in WORKSPACES:
+            self.stack.addWidget(QWidget())  # replaced by the real page on first show
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.nav)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.jobs_panel = JobsPanel(runner)
+        self.jobs_dock = QDockWidget("Jobs", self)
+        self.jobs_dock.setObjectName("jobsDock")
+        self.jobs_dock.setWidget(self.jobs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+        self.jobs_dock.hide()
+
+        self.device_label = QLabel("Device: …")
+        self.job_status = JobStatus(runner)
+        self.job_status.queue_button.clicked.connect(self.toggle_jobs)
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+        self._build_menus()
+        self._build_shortcuts()
+        self.nav.currentRowChanged.connect(self.show_workspace)
+        self._restore_geometry()
+        self.nav.setCurrentRow(max(0, min(services.settings.window.workspace, len(WORKSPACES) - 1)))
+        QTimer.singleShot(0, self._after_show)
+
+    # --- workspaces -------------------------------------------------------
+    def show_workspace(self, index: int) -> None:
+        if index < 0:
+            return
+        if index not in self._pages:
+            page = self._create_page(WORKSPACES[index])
+            old = self.stack.widget(index)
+            self.stack.insertWidget(index, page)
+            self.stack.removeWidget(old)
+            old.deleteLater()
+            self._pages[index] = page
+        self.stack.setCurrentIndex(index)
+        if self.nav.currentRow() != index:
+            self.nav.setCurrentRow(index)
+        self.services.settings.window.workspace = index
+
+    def _create_page(self, spec: WorkspaceSpec) -> QWidget:
+        if importlib.util.find_spec(spec.module) is None:
+            return _info_page(spec, "This workspace is not part of this build yet.")
+        try:
+            module = importlib.import_module(spec.module)
+            return getattr(module, spec.cls)(self.services, self.runner, self)
+        except Exception as exc:  # a broken workspace must not take the app down
+            log.exception("could not open the %s workspace", spec.title)
+            return _info_page(spec, f"This workspace could not be opened: {exc}\n"
+                                    f"Details are in the log ({paths.logs_dir()}).")
+
+    def current_workspace(self) -> QWidget:
+        return self.stack.currentWidget()
+
+    def workspace(self, key: str) -> QWidget:
+        index = next(i for i, s in enumerate(WORKSPACES) if s.key == key)
+        self.show_workspace(index)
+        return self._pages[index]
+
+    def _call_current(self, method: str) -> bool:
+        fn = getattr(self.current_workspace(), method, None)
+        if callable(fn):
+            fn()
+            return True
+        return False
+
+    def generate(self) -> None:
+        self._call_current("generate")
+
+    def stop(self) -> None:
+        if not self._call_current("stop"):
+            for handle in self.runner.engine_jobs():
+                handle.cancel()
+
+    def focus_search(self) -> None:
+        if not self._call_current("focus_search"):
+            history = self.workspace("history")
+            fn = getattr(history, "focus_search", None)
+            if callable(fn):
+                fn()
+
+    def toggle_jobs(self) -> None:
+        self.jobs_dock.setVisible(not self.jobs_dock.isVisible())
+
+    # --- chrome -----------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        view = self.menuBar().addMenu("&View")
+        for i, spec in enumerate(WORKSPACES):
+            action = QAction(spec.title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _=False, i=i: self.show_workspace(i))
+            view.addAction(action)
+        view.addSeparator()
+        view.addAction(self.jobs_dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About GenLab", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def _build_shortcuts(self) -> None:
+        bindings = (
+            ("Ctrl+Return", self.generate), ("Ctrl+Enter", self.generate),
+            ("Escape", self.stop), ("Ctrl+F", self.focus_search),
+        )
+        for keys, slot in bindings:
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+
+    def show_about(self) -> None:
+        from desktop.ui.about import about_text
+
+        QMessageBox.about(self, f"About {APP_NAME}", about_text())
+
+    def bring_to_front(self) -> None:
+        self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def _after_show(self) -> None:
+        from desktop.core.hardware import machine_info
+
+        try:
+            self.device_label.setText(f"Device: {machine_info().describe_device()}")
+        except Exception as exc:  # never let a probe break the window
+            log.warning("device probe failed: %s", exc)
+            self.device_label.setText("Device: unknown")
+        if self.services.settings_warning:
+            self.statusBar().showMessage(self.services.settings_warning, 15000)
+        self.runner.queue_changed.connect(self._watch_failures)
+
+    def _watch_failures(self) -> None:
+        for handle in self.runner.active_jobs():
+            if not handle.property("watched"):
+                handle.setProperty("watched", True)
+                handle.failed.connect(lambda msg, _tb, h=handle: self._job_failed(h, msg))
+
+    def _job_failed(self, handle: JobHandle, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+
+    # --- lifecycle ----------------------------------------------------------
+    def event(self, e: QEvent) -> bool:
+        result = super().event(e)
+        if not self._painted and e.type() in (QEvent.Type.Paint, QEvent.Type.UpdateRequest):
+            self._painted = True
+            self.first_painted.emit()
+        return result
+
+    def _restore_geometry(self) -> None:
+        saved = self.services.settings.window
+        if saved.geometry:
+            self.restoreGeometry(QByteArray.fromBase64(saved.geometry.encode()))
+        if saved.state:
+            self.restoreState(QByteArray.fromBase64(saved.state.encode()))
+
+    def closeEvent(self, e) -> None:
+        window = self.services.settings.window
+        window.geometry = bytes(self.saveGeometry().toBase64()).decode()
+        window.state = bytes(self.saveState().toBase64()).decode()
+        try:
+            self.services.save_settings()
+        except Exception as exc:
+            log.warning("could not save settings: %s", exc)
+        super().closeEvent(e)

@@ -1,0 +1,212 @@
+"""Runs core jobs on worker threads and reports back to the GUI by signals only.
+
+Lanes:
+
+- ``engine``: one worker thread, jobs run one at a time in submission order
+  (they own the GPU / the loaded model); queued jobs are visible and can be
+  cancelled before they start.
+- ``io``: a small pool for downloads, hashing, imports, searches.
+
+Workers never touch widgets.  Progress reports are coalesced on the worker
+side and emitted at most every ``PROGRESS_INTERVAL`` seconds as a list, so a
+job that reports thousands of tokens per second costs the GUI a few dozen
+signal deliveries per second, not thousands.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from desktop.core.errors import GenLabError
+from desktop.core.jobs import CancelToken, Job, JobCancelled, Progress
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.033  # seconds between coalesced progress signals
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+
+_ids = itertools.count(1)
+
+
+class JobHandle(QObject):
+    """One submitted job.
+
+    Signals:
+        started(): the job left the queue and began running.
+        progressed(list): the Progress reports made since the last emission,
+            oldest first (never empty).
+        finished(object): the job returned this result.
+        failed(str, str): the job raised; a readable message and the traceback.
+        cancelled(): the job was cancelled (queued or running).
+        ended(): emitted once after finished, failed or cancelled.
+    """
+
+    started = Signal()
+    progressed = Signal(list)
+    finished = Signal(object)
+    failed = Signal(str, str)
+    cancelled = Signal()
+    ended = Signal()
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.id = next(_ids)
+        self.job = job
+        self.token = CancelToken()
+        self.state = QUEUED
+        self.last_progress: Progress | None = None
+        self.result: Any = None
+        self.error: str = ""
+        self._pending: list[Progress] = []
+        self._last_emit = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+    def cancel(self) -> None:
+        """Ask the job to stop; a queued job is dropped when its turn comes."""
+        self.token.cancel()
+
+    # --- worker side -------------------------------------------------------
+    def _report(self, report: Progress) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._pending.append(report)
+            self.last_progress = report
+            due = now - self._last_emit >= PROGRESS_INTERVAL
+            if due:
+                batch, self._pending = self._pending, []
+                self._last_emit = now
+        if due:
+            self.progressed.emit(batch)
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self.progressed.emit(batch)
+
+    def _execute(self) -> None:
+        if self.token.cancelled:
+            self.state = CANCELLED
+            self.cancelled.emit()
+            self.ended.emit()
+            return
+        self.state = RUNNING
+        self.started.emit()
+        try:
+            result = self.job.fn(cancel=self.token, progress=self._report)
+        except JobCancelled:
+            self._flush()
+            self.state = CANCELLED
+            self.cancelled.emit()
+        except GenLabError as exc:
+            self._flush()
+            self.state, self.error = FAILED, str(exc)
+            log.warning("job %r failed: %s", self.name, exc)
+            self.failed.emit(str(exc), traceback.format_exc())
+        except Exception as exc:  # a bug or a library error: keep the app alive
+            self._flush()
+            self.state = FAILED
+            self.error = f"{self.name} failed: {type(exc).__name__}: {exc}"
+            log.exception("job %r crashed", self.name)
+            self.failed.emit(self.error, traceback.format_exc())
+        else:
+            self._flush()
+            self.state, self.result = DONE, result
+            self.finished.emit(result)
+        self.ended.emit()
+
+
+class JobRunner(QObject):
+    """Owns the worker threads.
+
+    Signals:
+        queue_changed(): a job was queued, started or ended (for queue views
+            and the status bar).
+    """
+
+    queue_changed = Signal()
+
+    def __init__(self, io_workers: int = 4) -> None:
+        super().__init__()
+        self._engine_queue: "queue.Queue[JobHandle | None]" = queue.Queue()
+        self._engine_jobs: list[JobHandle] = []
+        self._lock = threading.Lock()
+        self._engine_thread = threading.Thread(target=self._engine_loop, name="genlab-engine", daemon=True)
+        self._engine_thread.start()
+        self._io = ThreadPoolExecutor(max_workers=io_workers, thread_name_prefix="genlab-io")
+        self._io_jobs: list[JobHandle] = []
+        self._closed = False
+
+    def submit(self, job: Job) -> JobHandle:
+        """Queue ``job``; it starts after the caller returns to the event loop."""
+        if self._closed:
+            raise RuntimeError("the job runner is shut down")
+        handle = JobHandle(job)
+        handle.ended.connect(self.queue_changed)
+        handle.started.connect(self.queue_changed)
+        with self._lock:
+            (self._engine_jobs if job.kind == "engine" else self._io_jobs).append(handle)
+        # Start it only once control is back in the event loop, so the caller
+        # can connect to the handle's signals before anything is emitted.
+        QTimer.singleShot(0, self, lambda: self._start(handle))
+        self.queue_changed.emit()
+        return handle
+
+    def _start(self, handle: JobHandle) -> None:
+        if self._closed:
+            return
+        if handle.job.kind == "engine":
+            self._engine_queue.put(handle)
+        else:
+            self._io.submit(self._run_io, handle)
+
+    def engine_jobs(self) -> list[JobHandle]:
+        """Queued and running engine jobs, in order."""
+        with self._lock:
+            self._engine_jobs = [h for h in self._engine_jobs if h.state in (QUEUED, RUNNING)]
+            return list(self._engine_jobs)
+
+    def active_jobs(self) -> list[JobHandle]:
+        with self._lock:
+            self._io_jobs = [h for h in self._io_jobs if h.state in (QUEUED, RUNNING)]
+            io = list(self._io_jobs)
+        return self.engine_jobs() + io
+
+    def cancel_all(self) -> None:
+        for handle in self.active_jobs():
+            handle.cancel()
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel everything and wait (bounded) for the workers to stop."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cancel_all()
+        self._engine_queue.put(None)
+        self._engine_thread.join(timeout)
+        self._io.shutdown(wait=False, cancel_futures=True)
+
+    def _engine_loop(self) -> None:
+        while True:
+            handle = self._engine_queue.get()
+            if handle is None:
+                return
+            handle._execute()
+
+    @staticmethod
+    def _run_io(handle: JobHandle) -> None:
+        handle._execute()

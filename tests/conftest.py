@@ -1,0 +1,112 @@
+"""Suite-wide fixtures.
+
+- Every test gets a fresh temporary data root (``GENLAB_HOME``); nothing reads
+  or writes the real one.
+- Non-loopback network connections are refused for the whole suite, so
+  offline behaviour is proven, not assumed.
+- Tiny models are built at test time: a random-weight llama GGUF, a tiny
+  diffusers pipeline, and the real ``stories260K.gguf`` when present.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+STORIES_PATH = SHARED / "models" / "stories260K.gguf"
+STORIES_SHA256 = "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"
+PROMPTS_CSV = SHARED / "data" / "awesome-chatgpt-prompts.csv"
+
+
+class NetworkBlocked(OSError):
+    """A test tried to reach a non-loopback address."""
+
+
+def _is_loopback(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: only localhost is allowed
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NetworkBlocked(f"network access blocked in tests: {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NetworkBlocked(f"network access blocked in tests: {address!r}")
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+
+
+@pytest.fixture(autouse=True)
+def genlab_home(tmp_path_factory, monkeypatch) -> Path:
+    """A fresh, empty data root for every test."""
+    home = tmp_path_factory.mktemp("genlab-home")
+    monkeypatch.setenv("GENLAB_HOME", str(home))
+    monkeypatch.delenv("GENLAB_MODELS_DIR", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory) -> Path:
+    """A tiny random-weight llama GGUF with a vocabulary and a chat template."""
+    from desktop.core.tiny_models import write_tiny_gguf
+
+    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-llama.gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_pipeline(tmp_path_factory) -> Path:
+    """A tiny StableDiffusionPipeline saved with save_pretrained (a diffusers folder)."""
+    from desktop.core.tiny_models import build_tiny_sd_pipeline
+
+    return build_tiny_sd_pipeline(tmp_path_factory.mktemp("sd") / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def stories260k() -> Path:
+    """The real trained stories260K.gguf from ../shared, sha256-checked."""
+    if not STORIES_PATH.exists():
+        pytest.skip(f"real model not present at {STORIES_PATH} (only in the GenLab workspace)")
+    digest = hashlib.sha256(STORIES_PATH.read_bytes()).hexdigest()
+    if digest != STORIES_SHA256:
+        pytest.fail(f"{STORIES_PATH} has sha256 {digest}, expected {STORIES_SHA256}")
+    return STORIES_PATH
+
+
+@pytest.fixture(scope="session")
+def prompts_csv() -> Path:
+    if not PROMPTS_CSV.exists():
+        pytest.skip(f"prompt data not present at {PROMPTS_CSV}")
+    return PROMPTS_CSV

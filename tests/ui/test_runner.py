@@ -1,0 +1,164 @@
+"""The job runner: signals only, one engine job at a time, cancel, errors, a live GUI."""
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+from desktop.core.errors import InvalidParameter
+from desktop.core.jobs import Job, Progress
+from desktop.ui.runner import CANCELLED, DONE, FAILED, JobRunner
+
+
+@pytest.fixture
+def runner():
+    r = JobRunner()
+    yield r
+    r.shutdown()
+
+
+def test_result_arrives_on_the_gui_thread(qtbot, runner):
+    seen = {}
+
+    def fn(*, cancel, progress):
+        seen["worker"] = threading.current_thread()
+        return 42
+
+    handle = runner.submit(Job("answer", fn))
+    with qtbot.waitSignal(handle.finished, timeout=5000) as blocker:
+        handle.finished.connect(lambda _r: seen.setdefault("slot", threading.current_thread()))
+    assert blocker.args == [42]
+    assert seen["worker"] is not threading.main_thread()
+    assert seen["slot"] is threading.main_thread()
+    assert handle.state == DONE
+
+
+def test_engine_jobs_run_one_at_a_time_in_order(qtbot, runner):
+    active, peak, order = [0], [0], []
+    lock = threading.Lock()
+
+    def make(i):
+        def fn(*, cancel, progress):
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            time.sleep(0.02)
+            order.append(i)
+            with lock:
+                active[0] -= 1
+        return fn
+
+    handles = [runner.submit(Job(f"job{i}", make(i))) for i in range(5)]
+    qtbot.waitUntil(lambda: all(h.state == DONE for h in handles), timeout=5000)
+    assert peak[0] == 1
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_cancel_queued_and_running(qtbot, runner):
+    started = threading.Event()
+
+    def slow(*, cancel, progress):
+        started.set()
+        while True:
+            cancel.raise_if_cancelled()
+            time.sleep(0.005)
+
+    ran_second = threading.Event()
+    first = runner.submit(Job("slow", slow))
+    second = runner.submit(Job("queued", lambda *, cancel, progress: ran_second.set()))
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    assert [h.name for h in runner.engine_jobs()] == ["slow", "queued"]
+    with qtbot.waitSignals([first.cancelled, second.cancelled], timeout=5000):
+        second.cancel()
+        first.cancel()
+    assert first.state == CANCELLED and second.state == CANCELLED
+    assert not ran_second.is_set()
+    assert runner.engine_jobs() == []
+
+
+def test_errors_become_messages_and_the_runner_keeps_going(qtbot, runner):
+    def bad_input(*, cancel, progress):
+        raise InvalidParameter("Temperature must be 0 or more; got -1.", "Set it to 0 for greedy decoding.")
+
+    def bug(*, cancel, progress):
+        return 1 / 0
+
+    h1 = runner.submit(Job("bad input", bad_input))
+    with qtbot.waitSignal(h1.failed, timeout=5000) as b1:
+        pass
+    assert b1.args[0] == "Temperature must be 0 or more; got -1. Set it to 0 for greedy decoding."
+    h2 = runner.submit(Job("buggy", bug))
+    with qtbot.waitSignal(h2.failed, timeout=5000) as b2:
+        pass
+    assert "ZeroDivisionError" in b2.args[0] and "Traceback" in b2.args[1]
+    h3 = runner.submit(Job("fine", lambda *, cancel, progress: "ok"))
+    with qtbot.waitSignal(h3.finished, timeout=5000):
+        pass
+    assert (h1.state, h2.state, h3.state) == (FAILED, FAILED, DONE)
+
+
+def test_progress_is_coalesced_but_complete(qtbot, runner):
+    n = 20000
+    batches = []
+
+    def chatty(*, cancel, progress):
+        for i in range(n):
+            progress(Progress(current=i, payload=i))
+        return n
+
+    handle = runner.submit(Job("chatty", chatty))
+    handle.progressed.connect(batches.append)
+    with qtbot.waitSignal(handle.ended, timeout=10000):
+        pass
+    payloads = [p.payload for batch in batches for p in batch]
+    assert payloads == list(range(n))
+    assert len(batches) < n / 10
+
+
+def test_io_jobs_run_beside_an_engine_job(qtbot, runner):
+    release = threading.Event()
+
+    def blocking(*, cancel, progress):
+        release.wait(5)
+
+    engine = runner.submit(Job("engine", blocking))
+    io = runner.submit(Job("download", lambda *, cancel, progress: "io done", kind="io"))
+    with qtbot.waitSignal(io.finished, timeout=5000):
+        pass
+    with qtbot.waitSignal(engine.ended, timeout=5000):
+        release.set()
+
+
+def test_gui_heartbeat_never_stalls_during_cpu_heavy_job(qtbot, runner):
+    """A pure-Python CPU-bound job must not freeze the event loop for more than 50 ms."""
+
+    def burn(*, cancel, progress):
+        deadline = time.monotonic() + 1.5
+        x = 0
+        while time.monotonic() < deadline:
+            for i in range(2000):
+                x += i * i
+            progress(Progress(payload=x))
+        return x
+
+    gaps = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def beat():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer(interval=10)
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    handle = runner.submit(Job("burn", burn))
+    handle.progressed.connect(lambda batch: None)
+    with qtbot.waitSignal(handle.finished, timeout=10000):
+        pass
+    heartbeat.stop()
+    assert len(gaps) > 50
+    assert max(gaps) <= 50, f"event loop stalled {max(gaps)} ms"
