@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_NAME)
+    from PySide6.QtGui import QIcon
+
+    from desktop.core.paths import resource_path
+
+    app.setWindowIcon(QIcon(str(resource_path("icons", "genlab.png"))))
 
     interactive = not args.quit_after_show
     if not choose_data_root(interactive=interactive):

@@ -52,7 +52,7 @@ class JobHandle(QObject):
     """
 
     started = Signal()
-    progressed = Signal(list)
+    progressed = Signal(object)  # a list; "object" passes it without conversion
     finished = Signal(object)
     failed = Signal(str, str)
     cancelled = Signal()

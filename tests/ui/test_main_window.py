@@ -1,0 +1,123 @@
+"""Main window: navigation, shortcuts, status bar, geometry, jobs panel."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from desktop.core.jobs import Job
+from desktop.core.services import Services
+from desktop.core.settings import load_settings
+from desktop.ui.main_window import WORKSPACES, MainWindow
+from desktop.ui.runner import JobRunner
+
+
+@pytest.fixture
+def runner():
+    r = JobRunner()
+    yield r
+    r.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, runner):
+    w = MainWindow(Services(), runner)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_navigation_lists_the_four_workspaces(window):
+    titles = [window.nav.item(i).text() for i in range(window.nav.count())]
+    assert titles == ["Chat", "Images", "History", "Models"]
+
+
+def test_ctrl_number_switches_workspace(qtbot, window):
+    for i in range(len(WORKSPACES)):
+        qtbot.keyClick(window, Qt.Key.Key_1 + i, Qt.KeyboardModifier.ControlModifier)
+        assert window.stack.currentIndex() == i
+        assert window.nav.currentRow() == i
+        assert window.current_workspace() is window.stack.widget(i)
+
+
+def test_status_bar_shows_device_and_idle(qtbot, window):
+    qtbot.waitUntil(lambda: window.device_label.text() != "Device: …", timeout=5000)
+    assert window.device_label.text() == "Device: CPU"  # this machine has no GPU
+    assert window.job_status.label.text() == "Idle"
+
+
+def test_running_job_appears_in_status_bar_and_jobs_panel(qtbot, window, runner):
+    import threading
+
+    release = threading.Event()
+
+    def wait(*, cancel, progress):
+        while not release.wait(0.01):
+            cancel.raise_if_cancelled()
+
+    handle = runner.submit(Job("Loading model", wait))
+    qtbot.waitUntil(lambda: "Loading model" in window.job_status.label.text(), timeout=5000)
+    window.toggle_jobs()
+    assert window.jobs_dock.isVisible()
+    rows = window.jobs_panel.rows()
+    assert [r.handle for r in rows] == [handle]
+    with qtbot.waitSignal(handle.cancelled, timeout=5000):
+        rows[0].cancel_button.click()
+    qtbot.waitUntil(lambda: window.job_status.label.text() == "Idle", timeout=5000)
+
+
+def test_escape_cancels_engine_jobs_when_workspace_has_no_stop(qtbot, window, runner):
+    def forever(*, cancel, progress):
+        while not cancel.wait(0.01):
+            pass
+        cancel.raise_if_cancelled()
+
+    handle = runner.submit(Job("forever", forever))
+    qtbot.waitUntil(lambda: handle.state == "running", timeout=5000)
+    window.show_workspace(3)
+    if hasattr(window.current_workspace(), "stop"):
+        pytest.skip("the Models workspace handles Esc itself")
+    with qtbot.waitSignal(handle.cancelled, timeout=5000):
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+
+
+def test_failed_job_message_reaches_status_bar(qtbot, window, runner):
+    def broken(*, cancel, progress):
+        raise ValueError("the model file vanished")
+
+    handle = runner.submit(Job("broken", broken))
+    with qtbot.waitSignal(handle.failed, timeout=5000):
+        pass
+    assert "the model file vanished" in window.statusBar().currentMessage()
+
+
+def test_geometry_and_workspace_are_remembered(qtbot, runner):
+    first = MainWindow(Services(), runner)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(700, 500)  # the offscreen screen is 800x600
+    first.show_workspace(2)
+    first.close()
+    settings, _ = load_settings()
+    assert settings.window.geometry and settings.window.workspace == 2
+    second = MainWindow(Services(), runner)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == (700, 500)
+    assert second.stack.currentIndex() == 2
+
+
+def test_about_text_names_version_and_data_root(genlab_home):
+    from desktop import __version__
+    from desktop.ui.about import about_text
+
+    text = about_text()
+    assert __version__ in text and str(genlab_home) in text
+
+
+def test_missing_workspace_module_gets_an_explanation(qtbot, window, monkeypatch):
+    from desktop.ui import main_window as mw
+
+    spec = mw.WorkspaceSpec("x", "Missing", "desktop.ui.no_such_view", "Nope", "Nothing here.")
+    page = window._create_page(spec)
+    texts = " ".join(label.text() for label in page.findChildren(QLabel))
+    assert "not part of this build" in texts
