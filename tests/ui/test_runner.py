@@ -26,11 +26,11 @@ def test_result_arrives_on_the_gui_thread(qtbot, runner):
         return 42
 
     handle = runner.submit(Job("answer", fn))
-    with qtbot.waitSignal(handle.finished, timeout=5000) as blocker:
-        handle.finished.connect(lambda _r: seen.setdefault("slot", threading.current_thread()))
-    assert blocker.args == [42]
+    handle.finished.connect(lambda r: seen.setdefault("slot", (r, threading.current_thread())))
+    qtbot.waitUntil(lambda: "slot" in seen, timeout=5000)
+    assert seen["slot"][0] == 42
     assert seen["worker"] is not threading.main_thread()
-    assert seen["slot"] is threading.main_thread()
+    assert seen["slot"][1] is threading.main_thread()
     assert handle.state == DONE
 
 
