@@ -1,0 +1,156 @@
+"""``genlab text``: run a GGUF language model headless with the Chat workspace's engine.
+
+    genlab text --model PATH_OR_LIBRARY_ID --prompt TEXT [--system TEXT] [--max-tokens N]
+                [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--repeat-penalty R]
+                [--seed S] [--stop TEXT ...] [--chat|--completion] [--ctx N] [--threads N]
+                [--gpu-layers N] [--no-history] [--json]
+
+The reply streams to stdout as it is generated; with ``--json`` one JSON
+object (text, token counts, ttft_ms, tokens_per_s, model sha256...) is
+printed at the end instead.  Notes (no chat template, GPU plan) go to
+stderr.  Bad input exits with status 2 and one ``error: ...`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from desktop.core.errors import GenLabError
+from desktop.core.jobs import CancelToken, Progress
+from desktop.core.records import GenerationRecord, NullSink
+
+
+def resolve_model(ident: str) -> Path:
+    """A path as given, else a model of the library (id, sha256 prefix, name)."""
+    path = Path(ident).expanduser()
+    if path.exists() or path.suffix.lower() == ".gguf" or "/" in ident or "\\" in ident:
+        return path  # a path: a missing one is reported by the engine with its name
+    from desktop.core.library import Library
+
+    return Path(Library().get(ident).path)
+
+
+class _WaitingSink:
+    """Saves to the history store and waits, so the record is on disk before exit."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def save(self, record: GenerationRecord) -> None:
+        self.store.save_and_wait(record)
+
+
+def _sampling(args: argparse.Namespace):
+    from desktop.core.text_params import SamplingParams
+
+    defaults = SamplingParams()
+    return SamplingParams(
+        temperature=defaults.temperature if args.temperature is None else args.temperature,
+        top_k=defaults.top_k if args.top_k is None else args.top_k,
+        top_p=defaults.top_p if args.top_p is None else args.top_p,
+        min_p=defaults.min_p if args.min_p is None else args.min_p,
+        repeat_penalty=defaults.repeat_penalty if args.repeat_penalty is None else args.repeat_penalty,
+        max_tokens=defaults.max_tokens if args.max_tokens is None else args.max_tokens,
+        seed=-1 if args.seed is None else args.seed,
+        stop=list(args.stop or []),
+    ).validated()
+
+
+def _stream_to_stdout(report: Progress) -> None:
+    chunk = getattr(report.payload, "text", "")
+    if chunk:
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+
+def _quiet(_: Progress) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop.core.settings import load_settings
+    from desktop.core.text_chat import TextRequest
+    from desktop.core.text_engine import LoadOptions, TextEngine
+
+    store = None
+    engine = None
+    try:
+        request = TextRequest(args.prompt, system_prompt=args.system or "",
+                              mode="chat" if args.chat else "completion" if args.completion else "auto",
+                              sampling=_sampling(args)).validated()
+        settings, _ = load_settings()
+        options = LoadOptions(
+            n_ctx=settings.text.context_size if args.ctx is None else args.ctx,
+            n_threads=settings.text.threads if args.threads is None else args.threads,
+            n_gpu_layers=settings.text.n_gpu_layers if args.gpu_layers is None else args.gpu_layers,
+        )
+        model = resolve_model(args.model)
+        if args.no_history or settings.history.incognito:
+            sink = NullSink()
+        else:
+            from desktop.core.history import open_history
+
+            store = open_history(start_embedder=False)
+            sink = _WaitingSink(store)
+        engine = TextEngine(history=sink)
+        loaded = engine.load(model, options)
+        if not args.json:
+            print(f"[{loaded.info.name}: {loaded.gpu.reason}]", file=sys.stderr)
+        result = engine.generate(request, cancel=CancelToken(),
+                                 progress=_quiet if args.json else _stream_to_stdout)
+    except GenLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    finally:
+        if engine is not None:
+            engine.close()
+        if store is not None:
+            store.close()
+    if args.json:
+        print(json.dumps({
+            "text": result.text, "finish_reason": result.finish_reason, "mode": result.mode,
+            "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
+            "ttft_ms": round(result.ttft_s * 1000, 3), "tokens_per_s": round(result.tokens_per_s, 3),
+            "seed": result.seed, "n_ctx": result.n_ctx, "note": result.note, "id": result.record_id,
+            "model": {"name": loaded.info.name, "file": loaded.path.name, "sha256": loaded.sha256,
+                      "quantization": loaded.info.file_type},
+            "n_gpu_layers": loaded.gpu.n_gpu_layers, "device": loaded.device,
+        }, ensure_ascii=False))
+    else:
+        print()
+        if result.note:
+            print(f"note: {result.note}", file=sys.stderr)
+        print(f"[{result.completion_tokens} tokens, {result.tokens_per_s:.1f} tok/s, "
+              f"first token {result.ttft_s * 1000:.0f} ms, seed {result.seed}]", file=sys.stderr)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("text", help="generate text with a GGUF model (llama.cpp)",
+                              description="Stream a reply from a GGUF model; it is saved in the history.")
+    p.add_argument("--model", required=True, help="a .gguf file, or a library id/name")
+    p.add_argument("--prompt", required=True, help="the message (chat) or the text to continue (completion)")
+    p.add_argument("--system", help="system prompt (chat mode)")
+    p.add_argument("--max-tokens", type=int, help="most tokens to generate (default 512)")
+    p.add_argument("--temperature", type=float, help="0 is greedy and deterministic (default 0.8)")
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--min-p", type=float)
+    p.add_argument("--repeat-penalty", type=float)
+    p.add_argument("--seed", type=int, help="random when omitted; always printed and recorded")
+    p.add_argument("--stop", action="append", metavar="TEXT", help="stop string (repeatable)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--chat", action="store_true", help="use the model's chat template (default when it has one)")
+    mode.add_argument("--completion", action="store_true", help="continue the prompt as plain text")
+    p.add_argument("--ctx", type=int, help="context size (default: min(training context, 8192))")
+    p.add_argument("--threads", type=int, help="CPU threads (default: llama.cpp's choice)")
+    p.add_argument("--gpu-layers", type=int, help="layers on the GPU: -2 automatic, -1 all, 0 CPU only")
+    p.add_argument("--no-history", action="store_true", help="do not record in the history")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
+    p.set_defaults(func=run)
