@@ -1,0 +1,132 @@
+"""``python -m bench image``: GenLab's image path against the bare diffusers pipeline.
+
+The tiny pipeline (``desktop.core.tiny_models``) at 64x64 and 20 steps, run
+alternately, in one process:
+
+- bare: ``pipe(prompt, ..., generator=torch.Generator().manual_seed(s))``;
+- GenLab: ``ImageEngine.generate`` submitted as a Job to a real
+  ``JobRunner`` engine worker, with live previews on, progress coalescing,
+  the PNG (both metadata chunks) and thumbnail saved, and the record built
+  (handed to a NullSink: the history has its own benchmark).
+
+Timed from call (submit) to return (job ended).  Prints medians and
+``image_step_ratio = bare s/step / GenLab s/step`` (goal >= 0.95), the same
+ratio as the median of per-pair ratios and in process CPU time (both less
+disturbed by other processes on a shared machine), and the cost of one
+latent->RGB preview per step, at this size and at 512x512.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+
+def _median_preview_s(previewer, latents, repeats: int = 200) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        previewer.rgb(latents)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench image")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads for both paths (1 is fastest for the tiny model)")
+    parser.add_argument("--verbose", action="store_true", help="also print every run's time")
+    args = parser.parse_args(argv)
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    tmp = Path(tempfile.mkdtemp(prefix="genlab-bench-image-"))
+    os.environ.setdefault("GENLAB_HOME", str(tmp / "home"))
+    import diffusers
+    import torch
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    from desktop.core.image_engine import ImageEngine, ImageRequest
+    from desktop.core.image_params import ImageParams
+    from desktop.core.image_preview import LatentPreviewer
+    from desktop.core.jobs import Job
+    from desktop.core.records import NullSink
+    from desktop.core.tiny_models import build_tiny_sd_pipeline
+    from desktop.ui.runner import JobRunner
+
+    torch.set_num_threads(args.threads)
+    app = QCoreApplication.instance() or QCoreApplication([])  # noqa: F841  (QObjects need an app)
+    model = build_tiny_sd_pipeline(tmp / "tiny-sd")
+    params = ImageParams(prompt="a lighthouse at dusk, oil painting", negative_prompt="blurry",
+                         steps=args.steps, guidance=7.0, width=args.size, height=args.size,
+                         seed=1, scheduler="Default")
+
+    bare = diffusers.StableDiffusionPipeline.from_pretrained(model, local_files_only=True, safety_checker=None,
+                                                             requires_safety_checker=False)
+    bare.set_progress_bar_config(disable=True)
+    engine = ImageEngine()
+    runner = JobRunner(io_workers=1)
+    previews = [0]
+
+    def run_bare(seed: int) -> tuple[float, float]:
+        c0, t0 = time.process_time(), time.perf_counter()
+        bare(params.prompt, negative_prompt=params.negative_prompt, num_inference_steps=params.steps,
+             guidance_scale=params.guidance, width=params.width, height=params.height,
+             generator=torch.Generator().manual_seed(seed))
+        return time.perf_counter() - t0, time.process_time() - c0
+
+    def run_genlab(seed: int) -> float:
+        # As in the GUI: the job starts from the event loop, progress and the
+        # result come back to this (main) thread as queued signals.
+        loop = QEventLoop()
+        request = ImageRequest(str(model), params.with_seed(seed))
+        c0, t0 = time.process_time(), time.perf_counter()
+        handle = runner.submit(Job("bench image", partial(engine.generate, request, sink=NullSink())))
+        handle.progressed.connect(lambda batch: previews.__setitem__(0, previews[0] + len(batch)))
+        handle.ended.connect(loop.quit)
+        loop.exec()
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if handle.state != "done":
+            raise RuntimeError(f"GenLab run failed: {handle.error}")
+        return elapsed, cpu
+
+    run_bare(0), run_genlab(0)  # warm-up: loads, first-call allocations
+    bare_runs, genlab_runs = [], []
+    for i in range(args.runs):
+        bare_runs.append(run_bare(i + 1))
+        genlab_runs.append(run_genlab(i + 1))
+    runner.shutdown()
+    bare_times, bare_cpu = [r[0] for r in bare_runs], [r[1] for r in bare_runs]
+    genlab_times, genlab_cpu = [r[0] for r in genlab_runs], [r[1] for r in genlab_runs]
+
+    bare_step = statistics.median(bare_times) / args.steps
+    genlab_step = statistics.median(genlab_times) / args.steps
+    xl = LatentPreviewer(False)
+    small = torch.randn(1, 4, args.size // 8, args.size // 8)
+    large = torch.randn(1, 4, 64, 64)
+    preview_small = _median_preview_s(xl, small)
+    preview_512 = _median_preview_s(xl, large)
+    print(f"device=cpu threads={args.threads} size={args.size}x{args.size} steps={args.steps} runs={args.runs}")
+    print(f"bare_s_per_step={bare_step:.5f}")
+    print(f"genlab_s_per_step={genlab_step:.5f}")
+    print(f"image_step_ratio={bare_step / genlab_step:.3f}")
+    # Less sensitive to other processes on a shared machine than the wall-clock medians:
+    print(f"image_step_ratio_paired={statistics.median(b / g for b, g in zip(bare_times, genlab_times)):.3f}")
+    print(f"image_step_ratio_cpu_time={statistics.median(bare_cpu) / statistics.median(genlab_cpu):.3f}")
+    print(f"bare_run_s_median={statistics.median(bare_times):.4f}")
+    print(f"genlab_run_s_median={statistics.median(genlab_times):.4f}")
+    print(f"preview_ms_per_step={preview_small * 1000:.4f}")
+    print(f"preview_share_of_step={preview_small / bare_step:.4f}")
+    print(f"preview_ms_per_step_512px={preview_512 * 1000:.4f}")
+    print(f"progress_reports_delivered={previews[0]}")
+    if args.verbose:
+        print("bare_runs_s=" + ",".join(f"{t:.4f}" for t in bare_times))
+        print("genlab_runs_s=" + ",".join(f"{t:.4f}" for t in genlab_times))
+    return 0

@@ -1,0 +1,179 @@
+"""Image generation parameters: defaults per model family and validation.
+
+:class:`ImageParams` is everything a person chooses for one request.  The
+model family decides the defaults (SD 1.x 512 px, SDXL 1024 px, Turbo models
+1 step with guidance 0, LCM a few steps with low guidance) and the sensible
+size range.  :func:`validate_params` raises :class:`InvalidParameter` with a
+message naming the bad value and what to do, and returns soft warnings (an
+empty prompt, too many steps for a Turbo model) that the caller shows.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import InvalidParameter
+
+SD1, SD2, SDXL, SD_TURBO, SDXL_TURBO = "sd1", "sd2", "sdxl", "sd-turbo", "sdxl-turbo"
+FAMILY_LABELS = {
+    SD1: "Stable Diffusion 1.x",
+    SD2: "Stable Diffusion 2.x",
+    SDXL: "Stable Diffusion XL",
+    SD_TURBO: "SD-Turbo",
+    SDXL_TURBO: "SDXL-Turbo",
+}
+SIZE_MULTIPLE = 8  # the VAE downsamples by 8; other sizes are silently cropped by diffusers
+MIN_SIDE = 64
+MAX_STEPS = 150
+MAX_GUIDANCE = 30.0
+MAX_BATCH = 100
+MAX_SEED = 2**64 - 1
+
+
+@dataclass
+class ImageParams:
+    """One request.  ``seed=None`` means "pick a random one" (then recorded)."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int = 25
+    guidance: float = 7.0
+    width: int = 512
+    height: int = 512
+    seed: int | None = None
+    scheduler: str = "Default"
+    batch_count: int = 1
+    init_image: str = ""  # path of an image for img2img; empty for text-to-image
+    strength: float = 0.75
+
+    @property
+    def is_img2img(self) -> bool:
+        return bool(self.init_image)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ImageParams":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def with_seed(self, seed: int) -> "ImageParams":
+        return replace(self, seed=seed)
+
+
+@dataclass(frozen=True)
+class FamilyDefaults:
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    scheduler: str
+    max_side: int
+    max_recommended_steps: int = MAX_STEPS
+
+
+FAMILY_DEFAULTS: dict[str, FamilyDefaults] = {
+    SD1: FamilyDefaults(512, 512, 25, 7.0, "DPM++ 2M Karras", 2048),
+    SD2: FamilyDefaults(768, 768, 25, 7.0, "DPM++ 2M Karras", 2048),
+    SDXL: FamilyDefaults(1024, 1024, 30, 6.0, "DPM++ 2M Karras", 4096),
+    SD_TURBO: FamilyDefaults(512, 512, 1, 0.0, "Euler a", 2048, max_recommended_steps=4),
+    SDXL_TURBO: FamilyDefaults(512, 512, 1, 0.0, "Euler a", 4096, max_recommended_steps=4),
+}
+LCM_DEFAULTS = FamilyDefaults(512, 512, 4, 1.5, "LCM", 2048, max_recommended_steps=8)
+
+
+def defaults_for(family: str, *, lcm: bool = False) -> FamilyDefaults:
+    if lcm:
+        base = FAMILY_DEFAULTS.get(family, FAMILY_DEFAULTS[SD1])
+        side = 1024 if family in (SDXL, SDXL_TURBO) else 512
+        return replace(LCM_DEFAULTS, width=side, height=side, max_side=base.max_side)
+    return FAMILY_DEFAULTS.get(family, FAMILY_DEFAULTS[SD1])
+
+
+def default_params(family: str, *, lcm: bool = False, **overrides: Any) -> ImageParams:
+    d = defaults_for(family, lcm=lcm)
+    params = ImageParams(steps=d.steps, guidance=d.guidance, width=d.width, height=d.height,
+                         scheduler=d.scheduler)
+    return replace(params, **overrides)
+
+
+def random_seed() -> int:
+    """A fresh 32-bit seed (the range A1111 and Civitai show)."""
+    return secrets.randbelow(2**32)
+
+
+def _check_side(name: str, value: Any, max_side: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameter(f"{name.capitalize()} must be a whole number of pixels, not {value!r}.")
+    if value < MIN_SIDE or value > max_side:
+        raise InvalidParameter(
+            f"{name.capitalize()} {value} is outside the range this model can make ({MIN_SIDE}–{max_side} px).",
+            f"Choose a {name} between {MIN_SIDE} and {max_side}, a multiple of {SIZE_MULTIPLE}.")
+    if value % SIZE_MULTIPLE:
+        lower = value - value % SIZE_MULTIPLE
+        raise InvalidParameter(
+            f"{name.capitalize()} {value} is not a multiple of {SIZE_MULTIPLE}.",
+            f"Use {max(lower, MIN_SIDE)} or {lower + SIZE_MULTIPLE} instead.")
+
+
+@dataclass
+class Validated:
+    """The outcome of validation: the params with the seed filled in, and warnings."""
+
+    params: ImageParams
+    warnings: list[str] = field(default_factory=list)
+
+
+def validate_params(params: ImageParams, family: str = SD1, *, lcm: bool = False,
+                    known_schedulers: tuple[str, ...] = ()) -> Validated:
+    """Check every field; raise InvalidParameter on the first bad one."""
+    d = defaults_for(family, lcm=lcm)
+    warnings: list[str] = []
+    if not isinstance(params.prompt, str) or not params.prompt.strip():
+        warnings.append("The prompt is empty: the model will make an unguided image.")
+    _check_side("width", params.width, d.max_side)
+    _check_side("height", params.height, d.max_side)
+    steps = params.steps
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise InvalidParameter(f"Steps must be between 1 and {MAX_STEPS}, not {steps!r}.",
+                               f"{d.steps} steps is a good start for this model.")
+    if steps > d.max_recommended_steps:
+        warnings.append(f"This model is made for at most {d.max_recommended_steps} steps; "
+                        f"{steps} steps cost time and may not look better.")
+    g = params.guidance
+    if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g):
+        raise InvalidParameter(f"Guidance scale must be a number, not {g!r}.",
+                               f"Use a value between 0 and {MAX_GUIDANCE:g}; {d.guidance:g} suits this model.")
+    if not 0 <= g <= MAX_GUIDANCE:
+        raise InvalidParameter(f"Guidance scale {g:g} is outside 0–{MAX_GUIDANCE:g}.",
+                               f"{d.guidance:g} suits this model.")
+    b = params.batch_count
+    if isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= MAX_BATCH:
+        raise InvalidParameter(f"Batch count must be between 1 and {MAX_BATCH}, not {b!r}.")
+    seed = params.seed
+    if seed is None:
+        seed = random_seed()
+    elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidParameter(f"Seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}.",
+                               "Leave it empty for a random seed.")
+    if known_schedulers and params.scheduler not in known_schedulers:
+        raise InvalidParameter(f"Unknown scheduler {params.scheduler!r}.",
+                               "Choose one of: " + ", ".join(known_schedulers) + ".")
+    if params.init_image:
+        s = params.strength
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or not 0 < s <= 1:
+            raise InvalidParameter(f"Strength must be above 0 and at most 1, not {s!r}.",
+                                   "0.3 keeps most of the init image, 0.8 changes most of it.")
+        if int(steps * s) < 1:
+            raise InvalidParameter(
+                f"With strength {s:g}, {steps} steps leave no denoising step to run.",
+                f"Use at least {math.ceil(1 / s)} steps or a higher strength.")
+        if not Path(params.init_image).is_file():
+            raise InvalidParameter(f"The init image {params.init_image} does not exist.",
+                                   "Pick an existing image file.")
+    return Validated(replace(params, seed=seed), warnings)
