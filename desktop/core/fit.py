@@ -1,0 +1,104 @@
+"""Does a model fit this machine?  Verdicts with the numbers behind them.
+
+Text (llama.cpp): memory = the GGUF file (weights are mapped as stored)
++ the KV cache for the chosen context (2 × layers × kv_heads × head_dim ×
+2 bytes per token, f16) + a fixed runtime overhead.  Without the
+architecture (a hub file), the KV cache is estimated from the file size.
+
+Image (diffusers): on a GPU, the fp16 weights + activations for the
+resolution; on CPU the weights are upcast to fp32 (twice the size).
+
+The verdict is "fits on GPU" when the free VRAM holds it all, "runs on CPU
+(slow)" when the available RAM does, else "won't fit".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desktop.core.hardware import MachineInfo, fmt_bytes
+
+FITS_GPU = "fits on GPU"
+RUNS_CPU = "runs on CPU (slow)"
+WONT_FIT = "won't fit"
+
+TEXT_OVERHEAD = 300 * 1024 * 1024
+# KV bytes per token per GB of weights, from a typical 7-8B GQA model (128 KiB/token for ~4.6 GB Q4_K_M).
+KV_PER_TOKEN_PER_GB = 131072 / 4.6
+
+
+@dataclass
+class FitVerdict:
+    verdict: str
+    need_bytes: int
+    ram_available: int
+    vram_free: int
+    weights: int
+    working: int  # KV cache (text) or activations (image)
+    overhead: int
+    device: str  # where it would run: "gpu" | "cpu" | ""
+    working_label: str = "KV cache"
+
+    @property
+    def detail(self) -> str:
+        have = (f"{fmt_bytes(self.vram_free)} free VRAM, " if self.vram_free else "no GPU, ") + \
+            f"{fmt_bytes(self.ram_available)} free RAM"
+        return (f"needs ~{fmt_bytes(self.need_bytes)} (weights {fmt_bytes(self.weights)} + "
+                f"{self.working_label} "
+                f"{fmt_bytes(self.working)} + overhead {fmt_bytes(self.overhead)}); this machine has {have}")
+
+    def __str__(self) -> str:
+        return f"{self.verdict}: {self.detail}"
+
+
+def kv_cache_bytes(context: int, arch: dict | None = None, file_size: int = 0) -> int:
+    if arch and all(k in arch for k in ("layers", "kv_heads", "head_dim")):
+        return 2 * arch["layers"] * arch["kv_heads"] * arch["head_dim"] * 2 * context
+    return int(context * KV_PER_TOKEN_PER_GB * max(file_size / 1024 ** 3, 0.25))
+
+
+def _verdict(need_gpu: int, need_cpu: int, machine: MachineInfo, weights: int, working: int,
+             overhead: int, label: str = "KV cache") -> FitVerdict:
+    cpu_weights = need_cpu - working - overhead
+    if machine.gpus and machine.vram_free >= need_gpu:
+        return FitVerdict(FITS_GPU, need_gpu, machine.ram_available, machine.vram_free, weights, working, overhead,
+                          "gpu", label)
+    if machine.ram_available >= need_cpu:
+        return FitVerdict(RUNS_CPU, need_cpu, machine.ram_available, machine.vram_free, cpu_weights, working,
+                          overhead, "cpu", label)
+    return FitVerdict(WONT_FIT, need_cpu, machine.ram_available, machine.vram_free, cpu_weights, working, overhead,
+                      "", label)
+
+
+def fit_text(file_size: int, machine: MachineInfo, context: int = 4096, arch: dict | None = None) -> FitVerdict:
+    kv = kv_cache_bytes(context, arch, file_size)
+    need = file_size + kv + TEXT_OVERHEAD
+    return _verdict(need, need, machine, file_size, kv, TEXT_OVERHEAD)
+
+
+def image_activations(resolution: int) -> int:
+    # Measured orders of magnitude for fp16 UNet inference with attention slicing off.
+    return int(1.5 * 1024 ** 3 * (max(resolution, 256) / 512) ** 2)
+
+
+def fit_image(weights_size: int, machine: MachineInfo, resolution: int = 512) -> FitVerdict:
+    act = image_activations(resolution)
+    overhead = 512 * 1024 * 1024
+    return _verdict(weights_size + act + overhead, 2 * weights_size + act + overhead, machine, weights_size, act,
+                    overhead, "activations")
+
+
+def fit_model(kind: str, size: int, machine: MachineInfo, *, context: int = 4096, arch: dict | None = None,
+              resolution: int = 512) -> FitVerdict:
+    """Verdict for any model: catalog entry, hub file or installed model."""
+    if kind == "image":
+        return fit_image(size, machine, resolution or 512)
+    if kind == "embedding":
+        need = int(size * 1.2) + 128 * 1024 * 1024
+        return _verdict(need, need, machine, size, int(size * 0.2), 128 * 1024 * 1024, "working memory")
+    return fit_text(size, machine, context, arch)
+
+
+def fit_catalog_variant(entry, variant, machine: MachineInfo, context: int = 4096) -> FitVerdict:
+    return fit_model(entry.kind, variant.size, machine, context=min(context, entry.context_length or context),
+                     arch=entry.arch, resolution=entry.resolution)

@@ -1,0 +1,199 @@
+"""The persisted list of downloads, so none is forgotten across restarts.
+
+``<data root>/downloads.json`` holds one entry per requested file with its
+state: ``queued``, ``running``, ``paused``, ``failed``, ``done`` or
+``cancelled``.  On start the app (or ``genlab models download --resume``)
+calls :meth:`DownloadList.resumable` and runs those entries again; their
+bytes are already in the ``.part`` files, so they continue where they were.
+A process killed mid-download leaves its entry ``running``: that counts as
+resumable too.
+
+:func:`run_entry` is the job function for one entry: it downloads, verifies,
+adds the file to the library and keeps the entry's state current.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from desktop.core import paths
+from desktop.core.downloads import (DownloadResult, FileRef, default_destination, discard_partial,
+                                    download_file)
+from desktop.core.jobs import CancelToken, JobCancelled, ProgressCallback, no_progress
+from desktop.core.model_transfer import RetryPolicy
+
+ACTIVE = ("queued", "running")
+RESUMABLE = ("queued", "running")
+
+
+@dataclass
+class DownloadEntry:
+    key: str
+    repo_id: str
+    filename: str
+    revision: str
+    dest: str
+    status: str = "queued"
+    size: int = 0
+    done: int = 0
+    error: str = ""
+    source: str = "hub"  # "hub" | "catalog"
+    catalog_id: str = ""
+    added_at: float = 0.0
+
+    @property
+    def ref(self) -> FileRef:
+        return FileRef(self.repo_id, self.filename, self.revision)
+
+
+class DownloadList:
+    """Thread-safe, file-backed list of :class:`DownloadEntry`."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or paths.data_root() / "downloads.json"
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, DownloadEntry]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        names = {f.name for f in fields(DownloadEntry)}
+        entries = {}
+        for item in raw.get("downloads", []) if isinstance(raw, dict) else []:
+            try:
+                entry = DownloadEntry(**{k: v for k, v in item.items() if k in names})
+            except TypeError:
+                continue
+            entries[entry.key] = entry
+        return entries
+
+    def _write(self, entries: dict[str, DownloadEntry]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".downloads-", dir=self.path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"version": 1, "downloads": [asdict(e) for e in entries.values()]}, fh, indent=1)
+        os.replace(tmp, self.path)
+
+    def entries(self) -> list[DownloadEntry]:
+        with self._lock:
+            return sorted(self._read().values(), key=lambda e: e.added_at)
+
+    def get(self, key: str) -> DownloadEntry | None:
+        with self._lock:
+            return self._read().get(key)
+
+    def add(self, ref: FileRef, dest: Path | None = None, *, source: str = "hub",
+            catalog_id: str = "") -> DownloadEntry:
+        """Add (or re-queue) a download; an entry already active is returned as is."""
+        with self._lock:
+            entries = self._read()
+            entry = entries.get(ref.key)
+            if entry is not None and entry.status in ACTIVE:
+                return entry
+            dest = Path(dest or default_destination(ref))
+            entry = DownloadEntry(ref.key, ref.repo_id, ref.filename, ref.revision, str(dest),
+                                  source=source, catalog_id=catalog_id, added_at=time.time(),
+                                  done=entry.done if entry else 0, size=entry.size if entry else 0)
+            entries[entry.key] = entry
+            self._write(entries)
+            return entry
+
+    def update(self, key: str, **changes) -> DownloadEntry | None:
+        with self._lock:
+            entries = self._read()
+            entry = entries.get(key)
+            if entry is None:
+                return None
+            for name, value in changes.items():
+                setattr(entry, name, value)
+            self._write(entries)
+            return entry
+
+    def remove(self, key: str) -> None:
+        with self._lock:
+            entries = self._read()
+            if entries.pop(key, None) is not None:
+                self._write(entries)
+
+    def resumable(self) -> list[DownloadEntry]:
+        return [e for e in self.entries() if e.status in RESUMABLE]
+
+    def cancel(self, key: str) -> int:
+        """Forget a download and delete its partial bytes; returns bytes freed."""
+        entry = self.get(key)
+        if entry is None:
+            return 0
+        freed = discard_partial(Path(entry.dest))
+        self.update(key, status="cancelled", done=0)
+        return freed
+
+
+def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPolicy | None = None,
+              register: bool = True, cancel: CancelToken,
+              progress: ProgressCallback = no_progress) -> DownloadResult:
+    """Job function: download one entry, then add it to the library.
+
+    Pausing is cancelling the job: the entry becomes ``paused`` and keeps
+    its bytes.  Failures leave the entry ``failed`` with the message.
+    """
+    downloads.update(entry.key, status="running", error="")
+
+    def track(report) -> None:
+        payload = report.payload
+        if payload is not None and hasattr(payload, "done"):
+            track.last = (payload.done, payload.total)
+        progress(report)
+
+    track.last = None
+    try:
+        result = download_file(entry.ref, Path(entry.dest), policy=policy, cancel=cancel, progress=track)
+    except JobCancelled:
+        done, total = track.last or (entry.done, entry.size)
+        current = downloads.get(entry.key)
+        if current is not None and current.status != "cancelled":
+            downloads.update(entry.key, status="paused", done=done, size=total)
+        raise
+    except Exception as exc:
+        downloads.update(entry.key, status="failed", error=str(exc))
+        raise
+    note = ""
+    suffix = result.path.suffix.lower()
+    # A .safetensors inside a repo folder is a pipeline component, listed with its pipeline instead.
+    if register and (suffix == ".gguf" or (suffix == ".safetensors" and "/" not in entry.filename)):
+        from desktop.core.library import Library
+        from desktop.core.model_errors import ImportRejected
+
+        try:  # listed before the entry says "done", so "done" always means usable
+            Library().add_download(result, source=entry.source, catalog_id=entry.catalog_id)
+        except ImportRejected as exc:  # verified bytes, but not a model file on its own (a shard, an adapter)
+            note = f"downloaded, not listed: {exc}"
+    downloads.update(entry.key, status="done", done=result.size, size=result.size, error=note)
+    return result
+
+
+def pipeline_root(entry: DownloadEntry) -> Path:
+    """The repo folder an entry's file belongs to (``dest`` minus the file's path in the repo)."""
+    root = Path(entry.dest)
+    for _ in Path(entry.filename).parts:
+        root = root.parent
+    return root
+
+
+def register_pipeline_if_complete(entry: DownloadEntry, downloads: DownloadList):
+    """List a diffusers folder once every queued file of its repo is done; returns the model or None."""
+    root = pipeline_root(entry)
+    siblings = [e for e in downloads.entries() if e.repo_id == entry.repo_id and pipeline_root(e) == root
+                and e.status != "cancelled"]
+    if not (root / "model_index.json").is_file() or any(e.status != "done" for e in siblings):
+        return None
+    from desktop.core.library import Library
+
+    return Library().add_path(root, source=entry.source, owned=True, repo_id=entry.repo_id,
+                              catalog_id=entry.catalog_id, name=entry.repo_id)

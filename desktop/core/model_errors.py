@@ -1,0 +1,53 @@
+"""Errors a person can meet while finding, downloading and managing models."""
+
+from __future__ import annotations
+
+from desktop.core.errors import GenLabError, ModelFileError
+
+
+class HubError(GenLabError):
+    """The hub answered with an error, or could not be reached."""
+
+
+class HubOffline(HubError):
+    """The hub cannot be reached (no network, offline mode, timeout)."""
+
+
+class NotOnHub(HubError):
+    """A repo, revision or file does not exist on the hub."""
+
+
+class TokenRequired(HubError):
+    """A gated or private repo needs an access token (or a better one)."""
+
+
+class NotAHubUrl(HubError):
+    """Text that is neither a repo id nor a hub URL."""
+
+
+class DownloadError(GenLabError):
+    """A transfer failed after its retries, or could not start."""
+
+
+class DiskFull(DownloadError):
+    """Not enough free space for a download or an import."""
+
+
+class ChecksumMismatch(DownloadError):
+    """The downloaded bytes do not match the hub's hash; the file was deleted."""
+
+
+class ModelsDirError(GenLabError):
+    """The models folder cannot be written (read-only filesystem, permissions)."""
+
+
+class ImportRejected(ModelFileError):
+    """A file or folder offered for import is not a model GenLab can use."""
+
+
+class ModelInUse(GenLabError):
+    """A model is loaded and cannot be deleted until it is unloaded."""
+
+
+class UnknownModel(GenLabError):
+    """No model in the library matches the given id."""

@@ -1,0 +1,170 @@
+"""Read and validate model headers before a file is accepted.
+
+- GGUF: the ``GGUF`` magic and a known version, then the metadata through
+  the ``gguf`` reader (architecture, name, file type, context length).
+- safetensors: the 8-byte header length and a JSON header of tensors.
+- diffusers: a folder with a ``model_index.json`` naming the pipeline class.
+
+Each reader returns :class:`ModelFacts` or raises :class:`ImportRejected`
+saying what is wrong with the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.core.model_errors import ImportRejected
+
+GGUF_VERSIONS = (1, 2, 3)
+MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+_QUANT = re.compile(r"(?<![A-Za-z0-9])(I?Q\d(?:_K)?(?:_[A-Z0-9]+)?|BF16|F16|F32|FP16|FP32)(?![A-Za-z0-9])",
+                    re.IGNORECASE)
+
+
+@dataclass
+class ModelFacts:
+    format: str  # gguf | safetensors | diffusers
+    kind: str  # text | image | embedding | other
+    family: str = ""
+    name: str = ""
+    quantization: str = ""
+    context_length: int = 0
+    architecture: str = ""
+
+
+def quantization_from_name(name: str) -> str:
+    """``Qwen2.5-7B-Instruct-Q4_K_M.gguf`` → ``Q4_K_M`` ("" when none)."""
+    match = _QUANT.search(Path(name).stem.replace(".", "-"))
+    return match.group(1).upper() if match else ""
+
+
+def read_model_facts(path: Path) -> ModelFacts:
+    path = Path(path)
+    if not path.exists():
+        raise ImportRejected(f"{path} does not exist.")
+    if path.is_dir():
+        return read_diffusers_folder(path)
+    suffix = path.suffix.lower()
+    if suffix == ".gguf":
+        return read_gguf(path)
+    if suffix == ".safetensors":
+        return read_safetensors(path)
+    raise ImportRejected(f"{path.name} is not a model file GenLab can use.",
+                         "Import a .gguf file, a .safetensors file or a diffusers folder (with model_index.json).")
+
+
+def read_gguf(path: Path) -> ModelFacts:
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if len(head) < 8 or head[:4] != b"GGUF":
+        raise ImportRejected(f"{path.name} is not a valid GGUF file: its header does not start with 'GGUF'.",
+                             "The file is damaged or not a GGUF model; download it again.")
+    version = struct.unpack("<I", head[4:8])[0]
+    if version not in GGUF_VERSIONS:
+        raise ImportRejected(f"{path.name} has an unsupported GGUF version {version}.",
+                             "Use a GGUF file made by a recent llama.cpp (version 2 or 3).")
+    try:
+        from gguf import GGUFReader
+
+        reader = GGUFReader(path)
+        fields = reader.fields
+
+        def value(key: str):
+            field = fields.get(key)
+            return field.contents() if field is not None else None
+
+        arch = str(value("general.architecture") or "")
+        name = str(value("general.name") or "")
+        context = int(value(f"{arch}.context_length") or 0) if arch else 0
+        file_type = value("general.file_type")
+        quant = ""
+        if file_type is not None:
+            from gguf import LlamaFileType
+
+            try:
+                quant = LlamaFileType(int(file_type)).name.replace("MOSTLY_", "")
+            except ValueError:
+                quant = ""
+        if not quant:
+            weights = Counter()
+            for tensor in reader.tensors:
+                if len(tensor.shape) >= 2:
+                    weights[tensor.tensor_type.name] += int(tensor.n_bytes)
+            quant = weights.most_common(1)[0][0] if weights else ""
+    except ImportRejected:
+        raise
+    except Exception as exc:
+        raise ImportRejected(f"{path.name} has a damaged GGUF header ({type(exc).__name__}: {exc}).",
+                             "The file is truncated or corrupt; download it again.") from exc
+    quant = quantization_from_name(path.name) or quant
+    kind = "embedding" if arch in ("bert", "nomic-bert", "jina-bert-v2") else "text"
+    return ModelFacts("gguf", kind, _family(arch, name), name or path.stem, quant, context, arch)
+
+
+def read_safetensors(path: Path) -> ModelFacts:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ImportRejected(f"{path.name} is too short to be a safetensors file.")
+        length = struct.unpack("<Q", head)[0]
+        if length <= 1 or length > MAX_SAFETENSORS_HEADER or 8 + length > size:
+            raise ImportRejected(f"{path.name} is not a valid safetensors file (header length {length}).",
+                                 "The file is damaged or of another format.")
+        raw = fh.read(length)
+    try:
+        header = json.loads(raw)
+        if not isinstance(header, dict):
+            raise ValueError("header is not an object")
+        tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+        dtypes = Counter(v["dtype"] for v in tensors.values())
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ImportRejected(f"{path.name} has a damaged safetensors header ({exc}).") from exc
+    if not tensors:
+        raise ImportRejected(f"{path.name} holds no tensors.")
+    keys = " ".join(list(tensors)[:2000])
+    if "model.diffusion_model." in keys or "down_blocks." in keys:
+        kind, family = "image", ("SDXL" if "label_emb" in keys or "add_embedding" in keys else "Stable Diffusion")
+    elif "encoder.layer." in keys or "embeddings.word_embeddings" in keys:
+        kind, family = "embedding", "BERT"
+    elif "layers." in keys and ("self_attn" in keys or "attention" in keys):
+        kind, family = "text", ""
+    else:
+        kind, family = "other", ""
+    return ModelFacts("safetensors", kind, family, path.stem, dtypes.most_common(1)[0][0])
+
+
+def read_diffusers_folder(path: Path) -> ModelFacts:
+    index = path / "model_index.json"
+    if not index.is_file():
+        raise ImportRejected(f"The folder {path.name} has no model_index.json, so it is not a diffusers model.",
+                             "Choose the pipeline's top folder (the one holding model_index.json).")
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        cls = data["_class_name"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ImportRejected(f"{path.name}/model_index.json is damaged ({exc}).") from exc
+    missing = [name for name, spec in data.items()
+               if not name.startswith("_") and isinstance(spec, list) and spec[0] and not (path / name).is_dir()]
+    if missing:
+        raise ImportRejected(f"The diffusers folder {path.name} lacks its {', '.join(missing)} folder(s).",
+                             "Download or copy the complete pipeline.")
+    family = "SDXL" if "XL" in cls else "SD3" if "StableDiffusion3" in cls else "Flux" if "Flux" in cls \
+        else "Stable Diffusion" if "StableDiffusion" in cls else cls.replace("Pipeline", "")
+    weights = [p.name for p in path.rglob("*.safetensors")]
+    quant = "FP16" if weights and all(".fp16." in w for w in weights) else ""
+    return ModelFacts("diffusers", "image", family, path.name, quant, 0, cls)
+
+
+def _family(arch: str, name: str) -> str:
+    text = f"{arch} {name}".lower()
+    for key, label in (("qwen", "Qwen"), ("llama", "Llama"), ("phi", "Phi"), ("gemma", "Gemma"),
+                       ("mistral", "Mistral"), ("smollm", "SmolLM"), ("bert", "BERT")):
+        if key in text:
+            return label
+    return arch.capitalize()

@@ -1,0 +1,72 @@
+"""Where models already on disk are found: the Hugging Face cache and user folders.
+
+Nothing is copied.  The cache is read with ``huggingface_hub.scan_cache_dir``
+(its location taken from ``HF_HUB_CACHE``/``HF_HOME`` at call time); an LFS
+blob's file name in the cache *is* its sha256, so cached GGUFs need no
+re-hash.  User folders (LM Studio's, GPT4All's, any other) are searched for
+``.gguf`` files and diffusers folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+SKIP_DIRS = {".git", "__pycache__", "node_modules", ".cache"}
+
+
+def hf_cache_dir() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def _is_sha256(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
+def candidates_in_hf_cache(cache_dir: Path | None = None) -> list[tuple[Path, str, str]]:
+    """(path, sha256 or "", repo_id) for GGUF files and diffusers snapshots in the HF cache."""
+    cache_dir = cache_dir or hf_cache_dir()
+    if not cache_dir.is_dir():
+        return []
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        info = scan_cache_dir(cache_dir)
+    except (CacheNotFound, OSError):
+        return []
+    found = []
+    for repo in info.repos:
+        if repo.repo_type != "model":
+            continue
+        for revision in repo.revisions:
+            names = {f.file_name for f in revision.files}
+            if "model_index.json" in names:
+                found.append((Path(revision.snapshot_path), "", repo.repo_id))
+                continue
+            for item in revision.files:
+                if item.file_name.endswith(".gguf"):
+                    blob = Path(item.blob_path).name
+                    found.append((Path(item.file_path), blob if _is_sha256(blob) else "", repo.repo_id))
+    return found
+
+
+def candidates_in_folders(folders: Iterable[Path]) -> list[Path]:
+    """GGUF files and diffusers folders under each folder (symlinks not followed)."""
+    found: list[Path] = []
+    for folder in folders:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            continue
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+            if "model_index.json" in files:
+                found.append(Path(root))
+                dirs[:] = []
+                continue
+            found += [Path(root) / f for f in files if f.lower().endswith(".gguf") and not f.endswith(".part")]
+    return found

@@ -1,0 +1,272 @@
+"""The Downloads panel and the controller that runs downloads on the JobRunner.
+
+:class:`DownloadsController` owns the persisted :class:`DownloadList`.  It
+runs at most ``max_parallel`` downloads at once as ``io`` jobs, queues the
+rest, resumes unfinished downloads when it is created (app start), and turns
+pause / resume / cancel into job cancellation plus list updates.  It lives
+as long as the workspace (which the main window keeps), so downloads go on
+while other workspaces are shown.
+
+Signals:
+    changed(): an entry's state or live numbers changed (views refresh).
+    summary(str): a one-line total for the status bar ("2 downloads, 40%…").
+    installed(object): a DownloadResult whose file was verified and installed.
+    failed(str, str): an entry key and the readable error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from desktop.core.downloads import DownloadProgress, FileRef
+from desktop.core.errors import GenLabError
+from desktop.core.hardware import fmt_bytes
+from desktop.core.jobs import Job
+from desktop.core.model_download_queue import DownloadEntry, DownloadList, run_entry
+from desktop.ui.runner import JobHandle, JobRunner
+
+
+@dataclass
+class LiveStats:
+    done: int = 0
+    total: int = 0
+    speed: float = 0.0
+    eta: float | None = None
+
+
+class DownloadsController(QObject):
+    changed = Signal()
+    summary = Signal(str)
+    installed = Signal(object)
+    failed = Signal(str, str)
+
+    def __init__(self, runner: JobRunner, downloads: DownloadList | None = None, max_parallel: int = 2,
+                 policy=None, resume: bool = True, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.downloads = downloads or DownloadList()
+        self.max_parallel = max(1, max_parallel)
+        self.policy = policy
+        self.handles: dict[str, JobHandle] = {}
+        self.live: dict[str, LiveStats] = {}
+        self._cancel_requested: set[str] = set()
+        if resume:
+            for entry in self.downloads.resumable():
+                self.downloads.update(entry.key, status="queued")
+            self._schedule()
+
+    # --- commands ------------------------------------------------------------------
+    def request(self, ref: FileRef, *, source: str = "hub", catalog_id: str = "") -> DownloadEntry:
+        """Queue a download; asking twice for the same file gives the same entry (one transfer)."""
+        entry = self.downloads.add(ref, source=source, catalog_id=catalog_id)
+        if entry.status not in ("queued", "running"):
+            entry = self.downloads.update(entry.key, status="queued")
+        self._schedule()
+        self.changed.emit()
+        return entry
+
+    def pause(self, key: str) -> None:
+        handle = self.handles.get(key)
+        if handle is not None:
+            handle.cancel()  # run_entry marks the entry paused and keeps its bytes
+        else:
+            self.downloads.update(key, status="paused")
+        self.changed.emit()
+
+    def resume(self, key: str) -> None:
+        if key not in self.handles:
+            self.downloads.update(key, status="queued", error="")
+            self._schedule()
+        self.changed.emit()
+
+    def cancel(self, key: str) -> None:
+        handle = self.handles.get(key)
+        if handle is not None:
+            self._cancel_requested.add(key)
+            handle.cancel()
+        else:
+            self.downloads.cancel(key)
+            self.live.pop(key, None)
+        self.changed.emit()
+
+    def clear_finished(self) -> None:
+        for entry in self.downloads.entries():
+            if entry.status in ("done", "cancelled"):
+                self.downloads.remove(entry.key)
+        self.changed.emit()
+
+    def active_count(self) -> int:
+        return len(self.handles)
+
+    # --- scheduling -------------------------------------------------------------------
+    def _schedule(self) -> None:
+        for entry in self.downloads.entries():
+            if len(self.handles) >= self.max_parallel:
+                break
+            if entry.status == "queued" and entry.key not in self.handles:
+                self._start(entry)
+        self._emit_summary()
+
+    def _start(self, entry: DownloadEntry) -> None:
+        downloads, policy = self.downloads, self.policy
+
+        def job(*, cancel, progress):
+            return run_entry(entry, downloads, policy=policy, cancel=cancel, progress=progress)
+
+        try:
+            handle = self.runner.submit(Job(f"Download {entry.filename}", job, kind="io", meta={"key": entry.key}))
+        except RuntimeError:  # the app is closing: the entry stays queued and resumes next start
+            return
+        self.handles[entry.key] = handle
+        self.live.setdefault(entry.key, LiveStats(entry.done, entry.size))
+        key = entry.key
+        handle.progressed.connect(lambda reports, key=key: self._on_progress(key, reports))
+        handle.finished.connect(lambda result, key=key: self._on_finished(key, result))
+        handle.failed.connect(lambda message, _tb, key=key: self.failed.emit(key, message))
+        handle.ended.connect(lambda key=key: self._on_ended(key))
+
+    def _on_progress(self, key: str, reports: list) -> None:
+        for report in reversed(reports):
+            payload = report.payload
+            if isinstance(payload, DownloadProgress):
+                self.live[key] = LiveStats(payload.done, payload.total, payload.speed, payload.eta)
+                break
+        self.changed.emit()
+        self._emit_summary()
+
+    def _on_finished(self, key: str, result) -> None:
+        from desktop.core.model_download_queue import register_pipeline_if_complete
+
+        entry = self.downloads.get(key)
+        if entry is not None and Path(entry.filename).suffix not in (".gguf",):
+            try:
+                register_pipeline_if_complete(entry, self.downloads)
+            except GenLabError as exc:
+                self.failed.emit(key, str(exc))
+        self.installed.emit(result)
+
+    def _on_ended(self, key: str) -> None:
+        self.handles.pop(key, None)
+        if key in self._cancel_requested:
+            self._cancel_requested.discard(key)
+            self.downloads.cancel(key)
+            self.live.pop(key, None)
+        self._schedule()
+        self.changed.emit()
+
+    def _emit_summary(self) -> None:
+        active = [self.live.get(k, LiveStats()) for k in self.handles]
+        queued = sum(1 for e in self.downloads.entries() if e.status == "queued") - len(active)
+        if not active and queued <= 0:
+            self.summary.emit("")
+            return
+        done, total = sum(s.done for s in active), sum(s.total for s in active)
+        speed = sum(s.speed for s in active)
+        pct = f"{100 * done / total:.0f}%" if total else "starting"
+        extra = f", {queued} queued" if queued > 0 else ""
+        self.summary.emit(f"Downloading {len(active)} file(s): {pct}, {fmt_bytes(speed)}/s{extra}")
+
+
+def downloads_controller(services, runner: JobRunner) -> DownloadsController:
+    """The process's one controller (``services.shared``), created, and resuming, on first call.
+
+    The main window can call this at startup so unfinished downloads resume
+    before the Models workspace is first shown; the workspace reuses it.
+    """
+    def make() -> DownloadsController:
+        from desktop.core.model_transfer import RetryPolicy
+
+        settings = services.settings.downloads
+        return DownloadsController(runner, max_parallel=settings.max_parallel,
+                                   policy=RetryPolicy(stall_seconds=settings.stall_seconds))
+
+    return services.shared("models.downloads_controller", make)
+
+
+def _eta_text(eta: float | None) -> str:
+    if eta is None:
+        return ""
+    minutes, seconds = divmod(int(eta), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+class DownloadsPanel(QWidget):
+    """Rows per file: status, bytes, speed, ETA; Pause / Resume / Cancel act on the selected row."""
+
+    COLUMNS = ("File", "Repo", "Status", "Progress", "Speed", "ETA")
+
+    def __init__(self, controller: DownloadsController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        layout = QVBoxLayout(self)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(self.COLUMNS)
+        self.tree.setRootIsDecorated(False)
+        self.tree.itemSelectionChanged.connect(self._update_buttons)
+        layout.addWidget(self.tree, 1)
+        buttons = QHBoxLayout()
+        self.pause_button = QPushButton("Pause")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button = QPushButton("Cancel")
+        self.clear_button = QPushButton("Clear finished")
+        for button, slot in ((self.pause_button, controller.pause), (self.resume_button, controller.resume),
+                             (self.cancel_button, controller.cancel)):
+            button.clicked.connect(lambda _=False, slot=slot: self._act(slot))
+            buttons.addWidget(button)
+        self.clear_button.clicked.connect(controller.clear_finished)
+        buttons.addStretch(1)
+        buttons.addWidget(self.clear_button)
+        layout.addLayout(buttons)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.error_label)
+        self._refresh_timer = QTimer(self, interval=100, singleShot=True)
+        self._refresh_timer.timeout.connect(self.refresh)
+        controller.changed.connect(self._refresh_timer.start)  # coalesce bursts of changes
+        self.refresh()
+
+    def selected_key(self) -> str | None:
+        items = self.tree.selectedItems()
+        return items[0].data(0, Qt.ItemDataRole.UserRole) if items else None
+
+    def _act(self, slot) -> None:
+        key = self.selected_key()
+        if key:
+            slot(key)
+
+    def refresh(self) -> None:
+        selected = self.selected_key()
+        self.tree.clear()
+        for entry in reversed(self.controller.downloads.entries()):
+            live = self.controller.live.get(entry.key)
+            done = live.done if live else entry.done
+            total = (live.total if live else 0) or entry.size
+            running = entry.key in self.controller.handles
+            status = "downloading" if running and entry.status != "paused" else entry.status
+            progress = f"{fmt_bytes(done)} of {fmt_bytes(total)}" if total else (fmt_bytes(done) if done else "")
+            speed = f"{fmt_bytes(live.speed)}/s" if running and live and live.speed else ""
+            item = QTreeWidgetItem([entry.filename, entry.repo_id, status, progress, speed,
+                                    _eta_text(live.eta) if running and live else ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, entry.key)
+            if entry.error:
+                item.setToolTip(2, entry.error)
+            self.tree.addTopLevelItem(item)
+            if entry.key == selected:
+                item.setSelected(True)
+        failed = [e for e in self.controller.downloads.entries() if e.status == "failed" and e.error]
+        self.error_label.setText(f"{failed[-1].filename}: {failed[-1].error}" if failed else "")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        key = self.selected_key()
+        entry = self.controller.downloads.get(key) if key else None
+        status = entry.status if entry else ""
+        self.pause_button.setEnabled(status in ("queued", "running"))
+        self.resume_button.setEnabled(status in ("paused", "failed"))
+        self.cancel_button.setEnabled(status in ("queued", "running", "paused", "failed"))

@@ -1,0 +1,51 @@
+"""The curated catalog is complete, real-looking data that the code can use."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from desktop.core.catalog import CatalogError, find_entry, load_catalog
+from desktop.core.model_headers import quantization_from_name
+
+
+def test_catalog_covers_text_image_and_embedding_models():
+    entries = load_catalog()
+    assert 15 <= len(entries) <= 25
+    kinds = {e.kind for e in entries}
+    assert kinds == {"text", "image", "embedding"}
+    families = {e.family for e in entries}
+    for needed in ("Qwen2.5", "Llama 3.2", "Phi-3.5", "Gemma 2", "Mistral", "SDXL"):
+        assert needed in families
+    assert find_entry("all-minilm-l6-v2").repo_id == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_every_entry_is_complete_and_consistent():
+    for entry in load_catalog():
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", entry.repo_id), entry.id
+        assert entry.license and entry.params and entry.params_b > 0
+        for variant in entry.variants:
+            assert variant.size > 0 and variant.min_ram > 0
+            if entry.kind == "text":
+                assert variant.main_file.name.endswith(".gguf")
+                assert variant.min_vram >= variant.size  # the weights at least
+                named = quantization_from_name(variant.main_file.name)
+                assert named in ("", variant.quantization), variant.main_file.name
+        if entry.kind == "text" and entry.id != "stories-260k":
+            assert len(entry.variants) >= 1 and entry.arch["layers"] > 0
+
+
+def test_text_models_offer_several_quantizations():
+    multi = [e for e in load_catalog() if e.kind == "text" and len(e.variants) >= 2]
+    assert len(multi) >= 8
+
+
+def test_unknown_variant_and_malformed_catalog_are_clear_errors(tmp_path):
+    with pytest.raises(CatalogError, match="Q2_K"):
+        find_entry("qwen2.5-0.5b-instruct").variant("Q2_K")
+    bad = tmp_path / "catalog.json"
+    bad.write_text(json.dumps({"models": [{"id": "x"}]}))
+    with pytest.raises(CatalogError, match="malformed"):
+        load_catalog(bad)

@@ -1,0 +1,197 @@
+"""The model library: import with header checks, delete, scan, identity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop.core import hashing
+from desktop.core.jobs import CancelToken, JobCancelled
+from desktop.core.library import Library
+from desktop.core.model_errors import ImportRejected, ModelInUse, UnknownModel
+from tests.support.hub_server import gguf_file_bytes, use_hub
+
+
+def write_gguf(path: Path, size: int = 256 * 1024, seed: int = 1) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gguf_file_bytes(size, seed))
+    return path
+
+
+def write_diffusers(folder: Path) -> Path:
+    from safetensors.numpy import save_file
+
+    for part in ("unet", "vae"):
+        (folder / part).mkdir(parents=True)
+        (folder / part / "config.json").write_text("{}")
+        save_file({"down_blocks.0.weight": np.zeros((4, 4), dtype=np.float16)},
+                  str(folder / part / "diffusion_pytorch_model.fp16.safetensors"))
+    (folder / "model_index.json").write_text(json.dumps(
+        {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+         "vae": ["diffusers", "AutoencoderKL"], "safety_checker": [None, None]}))
+    return folder
+
+
+@pytest.mark.parametrize("mode", ["copy", "move", "link"])
+def test_import_a_gguf_in_each_mode(tmp_path, mode):
+    source = write_gguf(tmp_path / "src" / "my-model-Q5_K_M.gguf")
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    model = Library().import_path(source, mode)
+    assert model.sha256 == digest and model.kind == "text" and model.format == "gguf"
+    assert model.quantization == "Q5_K_M" and model.family == "Llama" and model.source == "imported"
+    assert source.exists() == (mode != "move")
+    assert Path(model.path).exists()
+    assert (Path(model.path) == source) == (mode == "link")
+    assert model.owned == (mode != "link")
+    assert Library().find_by_sha256(digest).id == model.id
+
+
+def test_real_stories_model_imports_with_its_metadata(stories260k):
+    model = Library().import_path(stories260k, "link")
+    assert model.sha256 == hashing.model_sha256(stories260k)
+    assert model.context_length == 2048 and model.family == "Llama"
+
+
+def test_import_rejects_a_file_that_is_not_a_model(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    with pytest.raises(ImportRejected, match="not a model file"):
+        Library().import_path(notes)
+    assert Library().models() == []
+
+
+def test_import_rejects_a_gguf_with_a_bad_header(tmp_path):
+    bad_magic = tmp_path / "bad.gguf"
+    bad_magic.write_bytes(b"GGUX" + b"\0" * 100)
+    with pytest.raises(ImportRejected, match="not a valid GGUF"):
+        Library().import_path(bad_magic)
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(gguf_file_bytes(64 * 1024)[:200])
+    with pytest.raises(ImportRejected, match="damaged GGUF header"):
+        Library().import_path(truncated)
+    wrong_version = tmp_path / "v9.gguf"
+    wrong_version.write_bytes(b"GGUF" + (9).to_bytes(4, "little") + b"\0" * 64)
+    with pytest.raises(ImportRejected, match="version 9"):
+        Library().import_path(wrong_version)
+    assert Library().models() == []
+    assert not list((Library().models_root).glob("imported/*"))
+
+
+def test_import_rejects_a_folder_without_model_index(tmp_path):
+    folder = tmp_path / "not-diffusers"
+    (folder / "unet").mkdir(parents=True)
+    with pytest.raises(ImportRejected, match="no model_index.json"):
+        Library().import_path(folder)
+
+
+def test_import_a_diffusers_folder_and_a_broken_safetensors(tmp_path):
+    folder = write_diffusers(tmp_path / "tiny-sd")
+    model = Library().import_path(folder, "copy")
+    assert model.kind == "image" and model.format == "diffusers" and model.family == "Stable Diffusion"
+    assert (Path(model.path) / "unet" / "config.json").exists()
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes((10 ** 9).to_bytes(8, "little") + b"{}")
+    with pytest.raises(ImportRejected, match="not a valid safetensors"):
+        Library().import_path(broken)
+
+
+def test_cancelled_copy_leaves_nothing(tmp_path):
+    source = write_gguf(tmp_path / "big.gguf", size=9 * 1024 * 1024)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(JobCancelled):
+        Library().import_path(source, "copy", cancel=token)
+    assert not list(Library().models_root.rglob("*.gguf"))
+    assert Library().models() == []
+
+
+def test_delete_frees_space_and_refuses_a_loaded_model(tmp_path):
+    library = Library()
+    model = library.import_path(write_gguf(tmp_path / "a.gguf"), "copy")
+    path = Path(model.path)
+    with pytest.raises(ModelInUse, match="loaded"):
+        library.delete(model.id, is_loaded=lambda p: p == path)
+    assert path.exists()
+    plan = library.plan_delete(model.id)
+    assert plan.bytes_freed == path.stat().st_size and "frees" in plan.message
+    done = library.delete(model.id, is_loaded=lambda p: False)
+    assert done.bytes_freed == plan.bytes_freed
+    assert not path.exists() and library.models() == []
+    with pytest.raises(UnknownModel):
+        library.get(model.id)
+
+
+def test_deleting_a_linked_model_keeps_its_file(tmp_path):
+    source = write_gguf(tmp_path / "mine.gguf")
+    library = Library()
+    model = library.import_path(source, "link")
+    plan = library.delete(model.id)
+    assert plan.bytes_freed == 0 and "stay on disk" in plan.message
+    assert source.exists() and library.models() == []
+
+
+def test_scan_user_folders_finds_ggufs_without_copying(tmp_path):
+    folder = tmp_path / "lmstudio" / "models"
+    good = [write_gguf(folder / "pub" / f"m{i}-Q4_K_M.gguf", seed=i) for i in range(2)]
+    (folder / "broken.gguf").write_bytes(b"nope")
+    (folder / "readme.txt").write_text("x")
+    library = Library()
+    result = library.scan([folder], hf_cache=False)
+    assert sorted(m.path for m in result.added) == sorted(str(p) for p in good)
+    assert len(result.rejected) == 1 and "broken.gguf" in result.rejected[0]
+    assert all(m.source == "found" and not m.owned for m in library.models())
+    assert library.scan([folder], hf_cache=False).added == []  # re-scan is idempotent
+    good[0].unlink()
+    again = library.scan([folder], hf_cache=False)
+    assert [m.path for m in again.removed] == [str(good[0])]
+    assert [m.path for m in library.models()] == [str(good[1])]
+
+
+def test_scan_finds_models_in_the_hugging_face_cache(tmp_path, monkeypatch):
+    server = use_hub(monkeypatch)
+    try:
+        data = gguf_file_bytes(128 * 1024, seed=9)
+        server.add_repo("someone/cached-GGUF", {"cached-Q8_0.gguf": data})
+        cache = tmp_path / "hf-cache"
+        monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+        from huggingface_hub import hf_hub_download
+
+        from desktop.core.model_hub_access import hub_online
+
+        with hub_online():
+            hf_hub_download("someone/cached-GGUF", "cached-Q8_0.gguf", cache_dir=cache, endpoint=server.url)
+    finally:
+        server.close()
+    result = Library().scan([], hf_cache=True)
+    [model] = result.added
+    assert model.repo_id == "someone/cached-GGUF" and model.sha256 == hashlib.sha256(data).hexdigest()
+    assert model.quantization == "Q8_0"
+
+
+def test_verify_detects_a_changed_file(tmp_path):
+    library = Library()
+    model = library.import_path(write_gguf(tmp_path / "v.gguf"), "copy")
+    ok, message = library.verify(model.id)
+    assert ok and "OK" in message
+    with open(model.path, "r+b") as fh:
+        fh.seek(-1, 2)
+        fh.write(b"\x01")
+    ok, message = library.verify(model.id[:8])
+    assert not ok and "CHANGED" in message
+
+
+def test_identity_for_the_history_is_stable_and_stamps_last_use(tmp_path):
+    library = Library()
+    model = library.import_path(write_gguf(tmp_path / "id-Q4_K_M.gguf"), "link")
+    assert library.get(model.id).last_used == 0
+    identity = library.identity(Path(model.path))
+    assert identity.sha256 == model.sha256 == hashlib.sha256(Path(model.path).read_bytes()).hexdigest()
+    assert identity.quantization == "Q4_K_M" and identity.size == model.size
+    assert library.get(model.id).last_used > 0
+    assert library.find_by_sha256(identity.sha256).path == model.path  # how a re-run finds it again
+    loose = write_gguf(tmp_path / "not-in-library.gguf", seed=3)
+    assert library.identity(loose).sha256 == hashing.model_sha256(loose)

@@ -1,0 +1,91 @@
+"""``genlab models ...`` end to end against the loopback hub."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+
+import pytest
+
+from desktop.commands import models as models_command
+from desktop.core.hardware import fmt_bytes
+from tests.support.hub_server import gguf_file_bytes, use_hub
+
+
+def genlab_models(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="genlab")
+    models_command.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["models", *argv])
+    return args.func(args)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    server = use_hub(monkeypatch)
+    server.add_repo("tester/cli-GGUF", {"cli-Q4_K_M.gguf": gguf_file_bytes(300_000, seed=2)},
+                    tags=["gguf"], library_name="gguf", downloads=10)
+    yield server
+    server.close()
+
+
+def test_download_then_list_verify_and_delete(hub, capsys):
+    data = hub.repos["tester/cli-GGUF"].files["cli-Q4_K_M.gguf"].data
+    assert genlab_models("download", "tester/cli-GGUF", "cli-Q4_K_M.gguf") == 0
+    assert "verified sha256" in capsys.readouterr().out
+    assert genlab_models("list", "--json") == 0
+    [entry] = json.loads(capsys.readouterr().out)
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["source"] == "hub"
+    assert genlab_models("verify") == 0
+    assert "OK" in capsys.readouterr().out
+    assert genlab_models("delete", entry["id"], "--yes") == 0
+    assert f"freed {fmt_bytes(len(data))}" in capsys.readouterr().out
+    assert genlab_models("list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_download_without_file_lists_the_choices(hub, capsys):
+    assert genlab_models("download", "tester/cli-GGUF") == 2
+    out = capsys.readouterr().out
+    assert "cli-Q4_K_M.gguf" in out and "Q4_K_M" in out
+
+
+def test_errors_are_one_line_with_exit_code_two(hub, capsys, tmp_path):
+    assert genlab_models("download", "tester/missing-repo", "x.gguf") == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: The repository tester/missing-repo does not exist")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x")
+    assert genlab_models("import", str(notes)) == 2
+    assert "not a model file" in capsys.readouterr().err
+    assert genlab_models("download", "https://example.com/a/b", "f.gguf") == 2
+    assert "nor a Hugging Face hub URL" in capsys.readouterr().err
+
+
+def test_import_scan_and_offline_search(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "gpt4all"
+    folder.mkdir()
+    (folder / "orca-mini-Q4_0.gguf").write_bytes(gguf_file_bytes(50_000, seed=5))
+    assert genlab_models("scan", str(folder), "--no-hf-cache") == 0
+    assert "1 added" in capsys.readouterr().out
+    assert genlab_models("search", "qwen") == 0  # the suite blocks the network: offline, not an error
+    assert "Offline" in capsys.readouterr().err
+    assert genlab_models("search", "qwen", "--catalog") == 0
+    out = capsys.readouterr().out
+    assert "qwen2.5-7b-instruct" in out and ("fits on GPU" in out or "runs on CPU" in out or "won't fit" in out)
+
+
+def test_downloading_a_diffusers_pipeline_lists_it_as_one_image_model(hub, capsys, tmp_path):
+    from tests.core.test_library import write_diffusers
+
+    folder = write_diffusers(tmp_path / "pipe")
+    files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    hub.add_repo("tester/tiny-sd", files, tags=["diffusers"], library_name="diffusers")
+    assert genlab_models("download", "tester/tiny-sd", *sorted(files)) == 0
+    assert "added" in capsys.readouterr().out
+    assert genlab_models("list", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    images = [m for m in listed if m["kind"] == "image"]
+    assert len(listed) == len(images) == 1 and images[0]["format"] == "diffusers"
+    assert images[0]["name"] == images[0]["repo_id"] == "tester/tiny-sd"

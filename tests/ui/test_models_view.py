@@ -1,0 +1,215 @@
+"""The Models workspace against a loopback hub: catalog, hub search, downloads panel, library."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from desktop.core.downloads import FileRef, part_path
+from desktop.core.library import Library
+from desktop.core.model_download_queue import DownloadList
+from desktop.core.services import Services
+from desktop.ui.models_view import ModelsWorkspace
+from desktop.ui.runner import JobRunner
+from tests.support.hub_server import gguf_file_bytes, use_hub
+
+MB = 1024 * 1024
+CATALOG_REPO, CATALOG_FILE = "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "qwen2.5-0.5b-instruct-q4_k_m.gguf"
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    server = use_hub(monkeypatch)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def runner():
+    r = JobRunner(io_workers=4)
+    yield r
+    r.shutdown()
+
+
+@pytest.fixture
+def make_workspace(qtbot, runner):
+    def make() -> ModelsWorkspace:
+        workspace = ModelsWorkspace(Services(), runner)
+        qtbot.addWidget(workspace)
+        return workspace
+
+    return make
+
+
+def test_catalog_tab_shows_every_variant_with_a_fit_verdict(make_workspace):
+    workspace = make_workspace()
+    tree = workspace.catalog_tab.tree
+    variants = [tree.topLevelItem(i).child(j) for i in range(tree.topLevelItemCount())
+                for j in range(tree.topLevelItem(i).childCount())]
+    assert len(variants) == sum(len(e.variants) for e in workspace.catalog_tab.entries)
+    for item in variants:
+        assert item.text(4) in ("fits on GPU", "runs on CPU (slow)", "won't fit")
+        assert "needs ~" in item.toolTip(4)
+
+
+def test_catalog_download_lands_in_the_library(qtbot, hub, make_workspace):
+    data = gguf_file_bytes(2 * MB, seed=21)
+    hub.add_repo(CATALOG_REPO, {CATALOG_FILE: data})
+    workspace = make_workspace()
+    workspace.catalog_tab.select("qwen2.5-0.5b-instruct", "Q4_K_M")
+    with qtbot.waitSignal(workspace.downloads.installed, timeout=30000) as blocker:
+        workspace.catalog_tab.download_button.click()
+    assert blocker.args[0].sha256 == hashlib.sha256(data).hexdigest()
+    qtbot.waitUntil(lambda: workspace.library_tab.tree.topLevelItemCount() == 1, timeout=5000)
+    row = workspace.library_tab.tree.topLevelItem(0)
+    assert row.text(0) == CATALOG_FILE and row.text(5) == "catalog"
+
+
+def test_hub_search_lists_results_and_files(qtbot, hub, make_workspace):
+    hub.add_repo("someone/Small-GGUF", {"small-Q4_K_M.gguf": gguf_file_bytes(100_000), "README.md": b"x"},
+                 tags=["gguf"], library_name="gguf", downloads=42)
+    workspace = make_workspace()
+    tab = workspace.hub_tab
+    tab.query_edit.setText("small")
+    tab.search()
+    qtbot.waitUntil(lambda: tab.results.topLevelItemCount() == 1, timeout=10000)
+    assert tab.results.topLevelItem(0).text(0) == "someone/Small-GGUF"
+    tab.list_files("someone/Small-GGUF")
+    qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 2, timeout=10000)
+    gguf_row = tab.files.topLevelItem(0)
+    assert gguf_row.text(0) == "small-Q4_K_M.gguf" and gguf_row.text(2) == "Q4_K_M"
+    assert gguf_row.text(3) in ("fits on GPU", "runs on CPU (slow)", "won't fit")
+
+
+def test_hub_search_offline_shows_offline(qtbot, monkeypatch, make_workspace):
+    monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")  # blocked by the suite
+    workspace = make_workspace()
+    workspace.hub_tab.query_edit.setText("qwen")
+    workspace.hub_tab.search()
+    qtbot.waitUntil(lambda: "Offline" in workspace.hub_tab.message.text(), timeout=10000)
+    assert workspace.hub_tab.results.topLevelItemCount() == 0
+
+
+def test_pasting_a_non_hub_url_says_so(make_workspace):
+    workspace = make_workspace()
+    workspace.hub_tab.query_edit.setText("https://example.com/a/b")
+    workspace.hub_tab.search()
+    assert "nor a Hugging Face hub URL" in workspace.hub_tab.message.text()
+
+
+def test_downloads_panel_pause_and_resume(qtbot, hub, make_workspace):
+    data = gguf_file_bytes(6 * MB, seed=22)
+    hub.add_repo("someone/Slow-GGUF", {"slow-Q8_0.gguf": data})
+    hub.faults.rate = 4 * MB
+    workspace = make_workspace()
+    controller, panel = workspace.downloads, workspace.downloads_panel
+    entry = controller.request(FileRef("someone/Slow-GGUF", "slow-Q8_0.gguf"))
+    qtbot.waitUntil(lambda: controller.live.get(entry.key) is not None and controller.live[entry.key].done > MB,
+                    timeout=20000)
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=2000)
+    panel.tree.topLevelItem(0).setSelected(True)
+    assert panel.pause_button.isEnabled()
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: controller.active_count() == 0, timeout=10000)
+    assert DownloadList().get(entry.key).status == "paused"
+    kept = part_path(Path(entry.dest)).stat().st_size
+    assert 0 < kept < len(data)
+    hub.faults.rate = None
+    panel.refresh()
+    panel.tree.topLevelItem(0).setSelected(True)
+    assert panel.resume_button.isEnabled()
+    with qtbot.waitSignal(controller.installed, timeout=30000) as blocker:
+        panel.resume_button.click()
+    assert blocker.args[0].resumed_from >= kept
+    assert Path(entry.dest).read_bytes() == data
+
+
+def test_unfinished_downloads_resume_when_the_workspace_starts(qtbot, hub, runner):
+    data = gguf_file_bytes(1 * MB, seed=23)
+    hub.add_repo("someone/Left-GGUF", {"left-Q4_0.gguf": data})
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("someone/Left-GGUF", "left-Q4_0.gguf"))
+    downloads.update(entry.key, status="running")  # as a killed process leaves it
+    services = Services()
+    with qtbot.waitSignal(runner.queue_changed, timeout=5000):
+        workspace = ModelsWorkspace(services, runner)
+    qtbot.addWidget(workspace)
+    qtbot.waitUntil(lambda: DownloadList().get(entry.key).status == "done", timeout=30000)
+    assert [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]
+
+
+def test_delete_refuses_a_loaded_model_then_frees_space(qtbot, make_workspace, tmp_path):
+    source = tmp_path / "loaded-Q4_K_M.gguf"
+    source.write_bytes(gguf_file_bytes(200_000))
+    workspace = make_workspace()
+    handle = workspace.library_tab.import_path(source, "copy")
+    qtbot.waitUntil(lambda: workspace.library_tab.tree.topLevelItemCount() == 1, timeout=10000)
+    model = Library().models()[0]
+    workspace.library_tab.select(model.id)
+    asked = []
+    workspace.confirm = lambda text: asked.append(text) or True
+    workspace.is_loaded = lambda path: path == Path(model.path)
+    workspace.library_tab.delete_selected()
+    assert "loaded" in workspace.status_label.text() and Path(model.path).exists()
+    workspace.is_loaded = lambda path: False
+    workspace.library_tab.delete_selected()
+    assert "freed" in workspace.status_label.text() and not Path(model.path).exists()
+    assert workspace.library_tab.tree.topLevelItemCount() == 0 and "frees" in asked[-1]
+    assert handle.state == "done"
+
+
+def test_import_of_a_non_model_file_shows_why(qtbot, make_workspace, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    workspace = make_workspace()
+    workspace.library_tab.import_path(notes)
+    qtbot.waitUntil(lambda: "not a model file" in workspace.status_label.text(), timeout=10000)
+    assert workspace.library_tab.tree.topLevelItemCount() == 0
+
+
+def test_gated_repo_message_then_token_from_the_hub_tab(qtbot, hub, make_workspace):
+    hub.add_repo("meta/Gated-GGUF", {"gated-Q4_0.gguf": gguf_file_bytes(100_000)}, gated=True)
+    hub.tokens.add("hf_ui_token")
+    workspace = make_workspace()
+    tab = workspace.hub_tab
+    tab.list_files("meta/Gated-GGUF")
+    qtbot.waitUntil(lambda: "gated" in tab.message.text(), timeout=10000)
+    assert "token" in tab.message.text().lower()
+    tab.ask_token = lambda: "hf_ui_token"
+    tab.token_button.click()
+    assert "Token saved" in tab.message.text()
+    tab.list_files("meta/Gated-GGUF")
+    qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 1, timeout=10000)
+
+
+def test_parallel_cap_queues_the_rest(qtbot, hub, runner):
+    from desktop.ui.downloads_panel import DownloadsController
+
+    hub.add_repo("someone/Two-GGUF", {f"f{i}-Q4_0.gguf": gguf_file_bytes(1 * MB, seed=30 + i) for i in range(3)})
+    hub.faults.rate = 8 * MB
+    controller = DownloadsController(runner, max_parallel=1, resume=False)
+    peak = []
+    controller.changed.connect(lambda: peak.append(controller.active_count()))
+    for i in range(3):
+        controller.request(FileRef("someone/Two-GGUF", f"f{i}-Q4_0.gguf"))
+    assert controller.active_count() == 1
+    qtbot.waitUntil(lambda: all(e.status == "done" for e in DownloadList().entries()), timeout=30000)
+    assert max(peak) == 1 and len(Library().models()) == 3
+
+
+def test_added_folder_is_remembered_and_scanned(qtbot, make_workspace, tmp_path):
+    folder = tmp_path / "lm-studio" / "models" / "pub"
+    folder.mkdir(parents=True)
+    (folder / "found-Q6_K.gguf").write_bytes(gguf_file_bytes(80_000, seed=40))
+    workspace = make_workspace()
+    workspace.choose_path = lambda is_folder: str(tmp_path / "lm-studio")
+    workspace.library_tab.add_folder_button.click()
+    qtbot.waitUntil(lambda: workspace.library_tab.tree.topLevelItemCount() == 1, timeout=10000)
+    row = workspace.library_tab.tree.topLevelItem(0)
+    assert row.text(0) == "found-Q6_K.gguf" and row.text(5) == "found" and row.text(3) == "Q6_K"
+    assert workspace.services.settings.downloads.extra_model_folders == [str(tmp_path / "lm-studio")]
+    from desktop.core.settings import load_settings
+
+    assert load_settings()[0].downloads.extra_model_folders == [str(tmp_path / "lm-studio")]
