@@ -52,6 +52,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):
+        # A frozen app re-runs its own executable to test-load new GGUF files
+        # in a child process; serve that before anything else.
+        from desktop.core.text_probe import run_if_probe_child
+
+        run_if_probe_child()
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     if command is None and not any(a in ("-h", "--help", "--version") for a in argv):

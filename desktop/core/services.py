@@ -38,6 +38,23 @@ class Services:
                     self._closers.append(close)
             return self._singletons[key]
 
+    def existing(self, key: str) -> Any:
+        """The instance of ``key`` if one was made already, else None (never creates)."""
+        with self._lock:
+            return self._singletons.get(key)
+
+    def model_in_use(self, path) -> bool:
+        """Whether an engine has the model at ``path`` loaded (guards deleting it)."""
+        from pathlib import Path
+
+        target = Path(path).resolve()
+        text = self.existing("text_engine")
+        if text is not None and text.is_loaded(target):
+            return True
+        image = self.existing("image_engine")
+        loaded = getattr(image, "loaded", None)
+        return loaded is not None and Path(loaded.info.path).resolve() == target
+
     @property
     def history(self) -> HistorySink:
         """Where finished generations go; a null sink in incognito mode."""
@@ -50,7 +67,7 @@ class Services:
     def set_history(self, sink: HistorySink) -> None:
         self._history = sink
         close = getattr(sink, "close", None)
-        if callable(close):
+        if callable(close) and close not in self._closers:
             self._closers.append(close)
 
     def save_settings(self) -> None:

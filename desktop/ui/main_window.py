@@ -6,6 +6,9 @@ the one on screen.  A workspace is a QWidget built as
 ``stop()`` and ``focus_search()``, which the window binds to Ctrl+Enter,
 Esc and Ctrl+F.
 
+Background services (resuming downloads, opening the history and loading
+its embedder) start shortly after the first paint, never before it.
+
 Signals:
     first_painted(): the window was painted for the first time (startup timing).
 """
@@ -71,8 +74,9 @@ def _info_page(spec: WorkspaceSpec, detail: str) -> QWidget:
 class MainWindow(QMainWindow):
     first_painted = Signal()
 
-    def __init__(self, services: Services, runner: JobRunner) -> None:
+    def __init__(self, services: Services, runner: JobRunner, *, start_services: bool = True) -> None:
         super().__init__()
+        self._start_services = start_services
         self.services = services
         self.runner = runner
         self._painted = False
@@ -103,9 +107,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
 
+        self.downloads_label = QLabel("")
         self.device_label = QLabel("Device: …")
         self.job_status = JobStatus(runner)
         self.job_status.queue_button.clicked.connect(self.toggle_jobs)
+        self.statusBar().addPermanentWidget(self.downloads_label)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.device_label)
 
@@ -137,11 +143,17 @@ class MainWindow(QMainWindow):
             return _info_page(spec, "This workspace is not part of this build yet.")
         try:
             module = importlib.import_module(spec.module)
-            return getattr(module, spec.cls)(self.services, self.runner, self)
+            page = getattr(module, spec.cls)(self.services, self.runner, self)
         except Exception as exc:  # a broken workspace must not take the app down
             log.exception("could not open the %s workspace", spec.title)
             return _info_page(spec, f"This workspace could not be opened: {exc}\n"
                                     f"Details are in the log ({paths.logs_dir()}).")
+        if hasattr(page, "is_loaded"):  # the Models workspace: never delete a loaded model
+            page.is_loaded = self.services.model_in_use
+        message = getattr(page, "status_message", None)
+        if message is not None:
+            message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        return page
 
     def current_workspace(self) -> QWidget:
         return self.stack.currentWidget()
@@ -227,6 +239,44 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.services.settings_warning, 15000)
         self.runner.queue_changed.connect(self._watch_failures)
 
+    def _start_background_services(self) -> None:
+        """After the first paint: resume downloads, open the history (and its embedder)."""
+        self._start_downloads()
+        self._open_history()
+
+    def _start_downloads(self) -> None:
+        """Resume unfinished downloads now, not when the Models tab is first opened."""
+        try:
+            from desktop.ui.downloads_panel import downloads_controller
+
+            controller = downloads_controller(self.services, self.runner)
+        except Exception as exc:  # a damaged download list must not stop the app
+            log.exception("could not resume downloads")
+            self.statusBar().showMessage(f"Downloads could not be resumed: {exc}", 15000)
+            return
+        controller.summary.connect(self.downloads_label.setText)
+        controller._emit_summary()
+
+    def _open_history(self) -> None:
+        """Open the history store off the GUI thread; until then results are kept in memory."""
+        from desktop.core.jobs import Job
+
+        def open_store(*, cancel, progress):
+            from desktop.core.history.store import shared_history
+
+            return shared_history(self.services)
+
+        handle = self.runner.submit(Job("Opening history", open_store, kind="io"))
+        handle.finished.connect(self._history_ready)
+        handle.failed.connect(lambda msg, _tb: self.statusBar().showMessage(
+            f"The history could not be opened: {msg}", 30000))
+
+    def _history_ready(self, store) -> None:
+        pending = getattr(self.services.history, "records", [])
+        self.services.set_history(store)
+        for record in pending:  # generations made before the store was open
+            store.save(record)
+
     def _watch_failures(self) -> None:
         for handle in self.runner.active_jobs():
             if not handle.property("watched"):
@@ -242,6 +292,8 @@ class MainWindow(QMainWindow):
         if not self._painted and e.type() in (QEvent.Type.Paint, QEvent.Type.UpdateRequest):
             self._painted = True
             self.first_painted.emit()
+            if self._start_services:
+                QTimer.singleShot(300, self, self._start_background_services)
         return result
 
     def _restore_geometry(self) -> None:

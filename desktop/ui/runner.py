@@ -21,6 +21,7 @@ import queue
 import threading
 import time
 import traceback
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -149,13 +150,19 @@ class JobRunner(QObject):
         self._engine_thread.start()
         self._io = ThreadPoolExecutor(max_workers=io_workers, thread_name_prefix="genlab-io")
         self._io_jobs: list[JobHandle] = []
+        self._io_futures: list = []
         self._closed = False
 
     def submit(self, job: Job) -> JobHandle:
         """Queue ``job``; it starts after the caller returns to the event loop."""
-        if self._closed:
-            raise RuntimeError("the job runner is shut down")
         handle = JobHandle(job)
+        if self._closed:
+            # The app is quitting: a late request (a debounced search, a
+            # timer) is dropped rather than raised into a closing widget.
+            log.info("job %r not started: the runner is shut down", job.name)
+            handle.token.cancel()
+            handle.state = CANCELLED
+            return handle
         handle.ended.connect(self.queue_changed)
         handle.started.connect(self.queue_changed)
         with self._lock:
@@ -172,7 +179,7 @@ class JobRunner(QObject):
         if handle.job.kind == "engine":
             self._engine_queue.put(handle)
         else:
-            self._io.submit(self._run_io, handle)
+            self._io_futures.append(self._io.submit(self._run_io, handle))
 
     def engine_jobs(self) -> list[JobHandle]:
         """Queued and running engine jobs, in order."""
@@ -191,14 +198,16 @@ class JobRunner(QObject):
             handle.cancel()
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel everything and wait (bounded) for the workers to stop."""
+        """Cancel everything and wait, at most ``timeout`` seconds, for the workers to stop."""
         if self._closed:
             return
         self._closed = True
+        deadline = time.monotonic() + timeout
         self.cancel_all()
         self._engine_queue.put(None)
         self._engine_thread.join(timeout)
         self._io.shutdown(wait=False, cancel_futures=True)
+        futures.wait(self._io_futures, timeout=max(0.0, deadline - time.monotonic()))
 
     def _engine_loop(self) -> None:
         while True:

@@ -15,12 +15,12 @@ from desktop.ui.runner import JobRunner
 def runner():
     r = JobRunner()
     yield r
-    r.shutdown()
+    r.shutdown(timeout=60)  # a workspace's background job must not outlive its test's data root
 
 
 @pytest.fixture
 def window(qtbot, runner):
-    w = MainWindow(Services(), runner)
+    w = MainWindow(Services(), runner, start_services=False)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
@@ -92,18 +92,18 @@ def test_failed_job_message_reaches_status_bar(qtbot, window, runner):
 
 
 def test_geometry_and_workspace_are_remembered(qtbot, runner):
-    first = MainWindow(Services(), runner)
+    first = MainWindow(Services(), runner, start_services=False)
     qtbot.addWidget(first)
     first.show()
-    first.resize(700, 500)  # the offscreen screen is 800x600
-    first.show_workspace(2)
+    first.resize(760, 560)  # the offscreen screen is 800x600
+    first.show_workspace(3)
     first.close()
     settings, _ = load_settings()
-    assert settings.window.geometry and settings.window.workspace == 2
-    second = MainWindow(Services(), runner)
+    assert settings.window.geometry and settings.window.workspace == 3
+    second = MainWindow(Services(), runner, start_services=False)
     qtbot.addWidget(second)
-    assert (second.width(), second.height()) == (700, 500)
-    assert second.stack.currentIndex() == 2
+    assert (second.width(), second.height()) == (760, 560)
+    assert second.stack.currentIndex() == 3
 
 
 def test_about_text_names_version_and_data_root(genlab_home):
@@ -121,3 +121,20 @@ def test_missing_workspace_module_gets_an_explanation(qtbot, window, monkeypatch
     page = window._create_page(spec)
     texts = " ".join(label.text() for label in page.findChildren(QLabel))
     assert "not part of this build" in texts
+
+
+def test_background_services_open_history_and_keep_early_records(qtbot, runner):
+    from desktop.core.records import GenerationRecord
+
+    services = Services()
+    early = GenerationRecord(kind="text", prompt="made before the history was open")
+    services.history.save(early)  # in-memory until the store is ready
+    w = MainWindow(services, runner)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: type(services.history).__name__ == "HistoryStore", timeout=60000)
+    store = services.history
+    store.flush(timeout=60)
+    assert store.has_ids([early.id]) == {early.id}
+    w.close()
+    services.close()
