@@ -52,7 +52,7 @@ class ImagesParamsPanel(QWidget):
         self.seed.setPlaceholderText("random")
         self.seed.setValidator(QRegularExpressionValidator(r"\d{0,20}"))
         self.random_seed = QToolButton()
-        self.random_seed.setText("🎲")
+        self.random_seed.setText("Random")  # plain text: emoji fonts are not everywhere
         self.random_seed.setToolTip("Use a random seed")
         self.scheduler = QComboBox()
         self.scheduler.addItems(list(SCHEDULER_NAMES))
