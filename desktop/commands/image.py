@@ -19,28 +19,8 @@ from pathlib import Path
 
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import CancelToken, Progress
-from desktop.core.records import GenerationRecord, NullSink
-
-
-def resolve_model(ident: str) -> Path:
-    """A path as given, else a model of the library (id, sha256 prefix, name)."""
-    path = Path(ident).expanduser()
-    if path.exists() or any(sep in ident for sep in ("/", "\\")) \
-            or path.suffix.lower() in (".safetensors", ".ckpt", ".pt", ".pth", ".bin"):
-        return path  # a path: inspecting it says what is wrong with it
-    from desktop.core.library import Library
-
-    return Path(Library().get(ident).path)
-
-
-class _WaitingSink:
-    """Saves to the history store and waits, so the record is on disk before exit."""
-
-    def __init__(self, store) -> None:
-        self.store = store
-
-    def save(self, record: GenerationRecord) -> None:
-        self.store.save_and_wait(record)
+from desktop.core.records import NullSink
+from desktop.commands._shared import WaitingSink, resolve_model
 
 
 def _params_from_args(args: argparse.Namespace, model: Path):
@@ -84,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     status = _StderrProgress()
     try:
-        model = resolve_model(args.model)
+        model = resolve_model(args.model, (".safetensors", ".ckpt", ".pt", ".pth", ".bin"))
         params = _params_from_args(args, model)
         settings, _ = load_settings()
         store = None
@@ -94,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             from desktop.core.history import open_history
 
             store = open_history(start_embedder=False)
-            sink = _WaitingSink(store)
+            sink = WaitingSink(store)
         engine = ImageEngine(settings.image)
         try:
             result = engine.generate(ImageRequest(str(model), params, out_file=args.out or ""),

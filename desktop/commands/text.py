@@ -16,31 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import CancelToken, Progress
-from desktop.core.records import GenerationRecord, NullSink
-
-
-def resolve_model(ident: str) -> Path:
-    """A path as given, else a model of the library (id, sha256 prefix, name)."""
-    path = Path(ident).expanduser()
-    if path.exists() or path.suffix.lower() == ".gguf" or "/" in ident or "\\" in ident:
-        return path  # a path: a missing one is reported by the engine with its name
-    from desktop.core.library import Library
-
-    return Path(Library().get(ident).path)
-
-
-class _WaitingSink:
-    """Saves to the history store and waits, so the record is on disk before exit."""
-
-    def __init__(self, store) -> None:
-        self.store = store
-
-    def save(self, record: GenerationRecord) -> None:
-        self.store.save_and_wait(record)
+from desktop.core.records import NullSink
+from desktop.commands._shared import WaitingSink, resolve_model
 
 
 def _sampling(args: argparse.Namespace):
@@ -87,14 +67,14 @@ def run(args: argparse.Namespace) -> int:
             n_threads=settings.text.threads if args.threads is None else args.threads,
             n_gpu_layers=settings.text.n_gpu_layers if args.gpu_layers is None else args.gpu_layers,
         )
-        model = resolve_model(args.model)
+        model = resolve_model(args.model, (".gguf",))
         if args.no_history or settings.history.incognito:
             sink = NullSink()
         else:
             from desktop.core.history import open_history
 
             store = open_history(start_embedder=False)
-            sink = _WaitingSink(store)
+            sink = WaitingSink(store)
         engine = TextEngine(history=sink)
         loaded = engine.load(model, options)
         if not args.json:

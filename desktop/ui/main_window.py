@@ -25,7 +25,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from desktop import APP_NAME, __version__
+from desktop import APP_NAME
 from desktop.core import paths
 from desktop.core.services import Services
 from desktop.ui.jobs_panel import JobsPanel, JobStatus

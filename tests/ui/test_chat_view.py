@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.core.records import ListSink
-from desktop.core.services import Services
-from desktop.core.settings import Settings
 from desktop.core.text_thread import ChatThread
-from desktop.ui.runner import JobRunner
 
 pytest.importorskip("llama_cpp")
 
 from desktop.ui.chat_view import ChatWorkspace  # noqa: E402
 
 TIMEOUT = 30_000
-
-
-@pytest.fixture
-def services():
-    svc = Services(Settings())
-    svc.set_history(ListSink())
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def runner():
-    r = JobRunner(io_workers=1)
-    yield r
-    r.shutdown()
 
 
 @pytest.fixture

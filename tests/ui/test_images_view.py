@@ -7,11 +7,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from desktop.core import paths
 from desktop.core.image_output import read_png_text
-from desktop.core.records import ListSink
-from desktop.core.services import Services
-from desktop.core.settings import Settings
 from desktop.ui.images_view import ImagesWorkspace
-from desktop.ui.runner import JobRunner
 
 TIMEOUT = 60_000
 
@@ -25,21 +21,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture
-def services():
-    svc = Services(Settings())
-    svc.set_history(ListSink())
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def runner():
-    r = JobRunner(io_workers=1)
-    yield r
-    r.shutdown()
 
 
 @pytest.fixture

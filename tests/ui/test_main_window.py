@@ -8,14 +8,6 @@ from desktop.core.jobs import Job
 from desktop.core.services import Services
 from desktop.core.settings import load_settings
 from desktop.ui.main_window import WORKSPACES, MainWindow
-from desktop.ui.runner import JobRunner
-
-
-@pytest.fixture
-def runner():
-    r = JobRunner()
-    yield r
-    r.shutdown(timeout=60)  # a workspace's background job must not outlive its test's data root
 
 
 @pytest.fixture

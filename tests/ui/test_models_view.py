@@ -12,7 +12,6 @@ from desktop.core.library import Library
 from desktop.core.model_download_queue import DownloadList
 from desktop.core.services import Services
 from desktop.ui.models_view import ModelsWorkspace
-from desktop.ui.runner import JobRunner
 from tests.support.hub_server import gguf_file_bytes, use_hub
 
 MB = 1024 * 1024
@@ -24,13 +23,6 @@ def hub(monkeypatch):
     server = use_hub(monkeypatch)
     yield server
     server.close()
-
-
-@pytest.fixture
-def runner():
-    r = JobRunner(io_workers=4)
-    yield r
-    r.shutdown()
 
 
 @pytest.fixture

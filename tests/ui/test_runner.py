@@ -3,19 +3,11 @@
 import threading
 import time
 
-import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
 
 from desktop.core.errors import InvalidParameter
 from desktop.core.jobs import Job, Progress
-from desktop.ui.runner import CANCELLED, DONE, FAILED, JobRunner
-
-
-@pytest.fixture
-def runner():
-    r = JobRunner()
-    yield r
-    r.shutdown()
+from desktop.ui.runner import CANCELLED, DONE, FAILED
 
 
 def test_result_arrives_on_the_gui_thread(qtbot, runner):

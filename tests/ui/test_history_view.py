@@ -1,0 +1,189 @@
+"""The History workspace on a real store: debounced search, filters, grid, details, actions, incognito."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.records import GenerationRecord, ModelIdentity, NullSink
+from desktop.core.services import Services
+from desktop.ui.history_results import HIT_ROLE
+from desktop.ui.history_view import HistoryWorkspace
+from desktop.ui.runner import JobRunner
+
+TIMEOUT = 15000
+
+
+@pytest.fixture
+def runner():
+    r = JobRunner(io_workers=2)
+    yield r
+    r.shutdown()
+
+
+@pytest.fixture
+def services(genlab_home):
+    s = Services()
+    store = s.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None))
+    store.save_many([
+        GenerationRecord(kind="text", prompt="How do I bake sourdough bread?", output_text="Feed the starter.",
+                         session_id="kitchen", created_at=datetime(2026, 5, 1, tzinfo=timezone.utc),
+                         model=ModelIdentity(name="tiny-llama")),
+        GenerationRecord(kind="text", prompt="Write a limerick about a boat", session_id="poems",
+                         created_at=datetime(2026, 5, 2, tzinfo=timezone.utc)),
+        GenerationRecord(kind="image", prompt="a lighthouse at dusk", image_path="/nonexistent/gone.png",
+                         session_id="poems", created_at=datetime(2026, 5, 3, tzinfo=timezone.utc),
+                         model=ModelIdentity(name="tiny-sd")),
+    ])
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def workspace(qtbot, services, runner):
+    w = HistoryWorkspace(services, runner)
+    qtbot.addWidget(w)
+    w.confirm = lambda text: True
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=TIMEOUT)
+    return w
+
+
+def _prompts(w):
+    return [h.record.prompt for h in w.results.hits]
+
+
+def test_opens_with_recent_records_grouped_by_day(workspace):
+    assert workspace.last_result.mode == "recent"
+    assert _prompts(workspace) == ["a lighthouse at dusk", "Write a limerick about a boat",
+                                   "How do I bake sourdough bread?"]
+    lst = workspace.results.list
+    headers = [lst.item(i).text() for i in range(lst.count()) if lst.item(i).data(HIT_ROLE) is None]
+    assert len(headers) == 3
+    assert workspace.results.row_count() == 3
+
+
+def test_typing_searches_once_after_a_pause(qtbot, workspace):
+    shown = []
+    workspace.results_shown.connect(shown.append)
+    for ch in "sourdough":
+        qtbot.keyClick(workspace.search_box, ch)
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        pass
+    assert len(shown) == 1  # debounced: one search for nine key presses
+    assert _prompts(workspace) == ["How do I bake sourdough bread?"]
+    assert "still loading" in workspace.notice.text()  # no embedder: keyword results, said so
+    hit = workspace.results.hits[0]
+    assert [hit.snippet[a:b] for a, b in hit.highlights] == ["sourdough"]
+
+
+def test_query_syntax_and_bad_filters_show_messages_not_crashes(qtbot, workspace):
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        workspace.search_box.setText('prompt:"boat*" AND (')
+    assert _prompts(workspace) == ["Write a limerick about a boat"]
+    workspace.date_from.setText("someday")
+    qtbot.waitUntil(lambda: "not a date" in workspace.notice.text(), timeout=TIMEOUT)
+
+
+def test_image_filter_shows_grid_with_missing_image(qtbot, workspace):
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        workspace.kind.setCurrentIndex(workspace.kind.findData("image"))
+    assert workspace.results.grid_mode
+    assert workspace.results.grid.count() == 1
+    assert workspace.results.grid.item(0).text() == "missing"
+    workspace.results.select_row(0)
+    assert "missing" in workspace.details.image.text()
+    assert workspace.details.reuse_button.isEnabled() and not workspace.details.continue_button.isEnabled()
+
+
+def test_details_rate_tag_note_are_saved(qtbot, workspace, services):
+    workspace.results.select_row(2)
+    details = workspace.details
+    assert "sourdough" in details.fields.toPlainText() and "tiny-llama" in details.fields.toPlainText()
+    details.rating.setValue(4)
+    details.tags.setText("bread, favourite")
+    details.note.setText("try rye")
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        details.save_button.click()
+    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    record = next(r for r in store.iter_records() if r.prompt.startswith("How do I bake"))
+    assert (record.rating, record.tags, record.note) == (4, ["bread", "favourite"], "try rye")
+
+
+def test_actions_emit_the_record(qtbot, workspace):
+    workspace.results.select_row(2)
+    with qtbot.waitSignal(workspace.continue_requested, timeout=TIMEOUT) as blocker:
+        workspace.details.continue_button.click()
+    assert blocker.args[0].prompt == "How do I bake sourdough bread?"
+    rerun = []
+    workspace.rerun_requested.connect(rerun.append)
+    workspace.details.rerun_button.click()  # the model (no sha256) cannot be found in the library
+    assert rerun == []
+    assert "cannot be re-run exactly" in workspace.notice.text()
+
+
+def test_rerun_finds_the_model_by_sha256(qtbot, workspace, services, tiny_gguf):
+    from desktop.core.library import Library
+
+    model = Library().add_path(tiny_gguf, source="imported", owned=False)
+    record = GenerationRecord(kind="text", prompt="again please", model=ModelIdentity(name="x", sha256=model.sha256),
+                              seed=5, parameters={"temperature": 0.2})
+    with qtbot.waitSignal(workspace.rerun_requested, timeout=TIMEOUT) as blocker:
+        workspace.rerun(record)
+    assert blocker.args[0] is record
+    record.model.sha256 = "0" * 64
+    workspace.rerun(record)
+    assert "not in the model library" in workspace.notice.text()
+
+
+def test_delete_record_and_session(qtbot, workspace, services):
+    workspace.results.select_row(2)
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        workspace.details.delete_button.click()
+    assert "How do I bake sourdough bread?" not in _prompts(workspace)
+    workspace.results.select_row(0)
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        workspace.delete_current_session()
+    assert _prompts(workspace) == []
+    assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 0
+
+
+def test_declined_confirmation_deletes_nothing(qtbot, workspace, services):
+    workspace.confirm = lambda text: False
+    workspace.delete_everything()
+    qtbot.wait(100)
+    assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 3
+
+
+def test_incognito_toggle_is_shown_and_saved(workspace, services):
+    assert not workspace.banner.isVisible() or not workspace.isVisible()
+    workspace.incognito.setChecked(True)
+    assert services.settings.history.incognito is True
+    assert isinstance(services.history, NullSink)
+    assert not workspace.banner.isHidden()
+    from desktop.core.settings import load_settings
+
+    assert load_settings()[0].history.incognito is True
+    workspace.incognito.setChecked(False)
+    assert workspace.banner.isHidden()
+
+
+def test_focus_search(qtbot, workspace):
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    workspace.focus_search()
+    qtbot.waitUntil(workspace.search_box.hasFocus, timeout=TIMEOUT)
+
+
+def test_a_failed_save_on_the_writer_thread_is_shown(qtbot, workspace, services):
+    import threading
+
+    from desktop.core.history.errors import HistoryWriteError
+
+    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    error = HistoryWriteError("The history could not be saved: the disk is full.", "Free some space.")
+    with qtbot.waitSignal(workspace.status_message, timeout=TIMEOUT) as blocker:
+        threading.Thread(target=store._report_write_error, args=(error,)).start()
+    assert "disk is full" in blocker.args[0]
+    assert "disk is full" in workspace.notice.text()
