@@ -1,0 +1,44 @@
+"""Shared by the history benchmarks: the real prompts and their (cached) embeddings."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PROMPTS_CSV = REPO.parent / "shared" / "data" / "awesome-chatgpt-prompts.csv"
+QUERIES_TSV = Path(__file__).parent / "data" / "history_fusion_queries.tsv"
+CACHE = Path(os.environ.get("GENLAB_BENCH_CACHE", "/tmp/genlab-bench-cache"))
+
+
+def load_prompts() -> list[dict[str, str]]:
+    with open(PROMPTS_CSV, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_queries() -> list[tuple[str, str]]:
+    pairs = []
+    for line in QUERIES_TSV.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            act, query = line.split("\t")
+            pairs.append((act, query))
+    return pairs
+
+
+def embed_cached(embedder, texts: list[str], label: str):
+    """Embeddings of ``texts``, computed once per content and cached as .npy; returns (vectors, seconds)."""
+    import numpy as np
+
+    key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    path = CACHE / f"{label}-{embedder.name}-{key}.npy"
+    if path.exists():
+        return np.load(path), None
+    started = time.perf_counter()
+    vectors = embedder.encode(texts, batch_size=32)
+    seconds = time.perf_counter() - started
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors, seconds

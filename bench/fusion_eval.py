@@ -1,0 +1,92 @@
+"""How well each search mode finds a prompt from a paraphrase of it.
+
+The history holds the 848 real prompts of awesome-chatgpt-prompts.csv; the
+70 queries in ``bench/data/history_fusion_queries.tsv`` are hand-written
+paraphrases, each naming its target prompt.  For every mode we count top-1
+and top-5 hits: keyword (LanceDB native FTS), semantic (vector), plain RRF of
+the two candidate lists, and GenLab's hybrid (``anchored_fusion``, through the
+real ``HistoryStore.search``).  A sweep of the keyword weight shows how
+sensitive the fusion is.
+
+    python -m bench fusion_eval [--weights 0,0.05,0.1,0.2,0.3,0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench fusion_eval")
+    parser.add_argument("--weights", default="0,0.05,0.1,0.15,0.2,0.3,0.5,1.0")
+    args = parser.parse_args(argv)
+
+    from bench._history_data import embed_cached, load_prompts, load_queries
+    from desktop.core.history import fusion, search
+    from desktop.core.history.embedder import Embedder
+    from desktop.core.history.schema import embed_text_of
+    from desktop.core.history.search import SearchQuery
+    from desktop.core.history.store import HistoryStore
+    from desktop.core.records import GenerationRecord
+
+    prompts = load_prompts()
+    queries = load_queries()
+    embedder = Embedder()
+    embedder.load()
+    records = [GenerationRecord(kind="text", prompt=p["prompt"], session_id=p["act"]) for p in prompts]
+    target = {p["act"]: r.id for p, r in zip(prompts, records)}
+    vectors, _ = embed_cached(embedder, [embed_text_of(r) for r in records], "prompts")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = HistoryStore(Path(tmp) / "history", embedder=embedder)
+        store.save_embedded(records, vectors)
+        store.maintain_now()
+        k = search.CANDIDATES
+        lists = []
+        for act, text in queries:
+            words = search.query_words(text)
+            qvec = embedder.encode([text])[0]
+            kw = search._keyword_rows(store, words, None, k, True)
+            sem = search._semantic_rows(store, qvec, None, k)
+            lists.append((target[act], text, qvec, kw, sem))
+
+        def score(ranked_ids_per_query) -> tuple[float, float]:
+            top1 = sum(ids[:1] == [t] for ids, (t, *_rest) in zip(ranked_ids_per_query, lists))
+            top5 = sum(t in ids[:5] for ids, (t, *_rest) in zip(ranked_ids_per_query, lists))
+            return top1 / len(lists), top5 / len(lists)
+
+        import numpy as np
+
+        def anchored(kw, sem, qvec, weight):
+            semantic = {r["id"]: 1.0 - r["_distance"] for r in sem}
+            for r in kw:
+                semantic.setdefault(r["id"], float(np.dot(qvec, np.asarray(r["vector"], dtype="float32"))))
+            return [d for d, _ in fusion.anchored_fusion(semantic, {r["id"]: r["_score"] for r in kw}, weight)]
+
+        results = {
+            "keyword": [[r["id"] for r in kw] for _, _, _, kw, _ in lists],
+            "semantic": [[r["id"] for r in sem] for _, _, _, _, sem in lists],
+            "rrf": [[d for d, _ in fusion.rrf([[r["id"] for r in kw], [r["id"] for r in sem]])]
+                    for _, _, _, kw, sem in lists],
+            "hybrid": [[h.record.id for h in store.search(SearchQuery(text, mode="hybrid", limit=10)).hits]
+                       for _, text, *_ in lists],
+        }
+        print(f"records={store.count()} queries={len(lists)} keyword_weight={fusion.KEYWORD_WEIGHT}")
+        for mode, ranked in results.items():
+            top1, top5 = score(ranked)
+            print(f"{mode}_top1={top1:.3f} {mode}_top5={top5:.3f}")
+        for w in [float(x) for x in args.weights.split(",")]:
+            top1, top5 = score([anchored(kw, sem, qv, w) for _, _, qv, kw, sem in lists])
+            print(f"sweep_weight={w:g} anchored_top1={top1:.3f} anchored_top5={top5:.3f}")
+        best = max(score(results["keyword"]), score(results["semantic"]))
+        ok = all(a >= b for a, b in zip(score(results["hybrid"]), (max(score(results["keyword"])[0],
+                                                                       score(results["semantic"])[0]),
+                                                                   max(score(results["keyword"])[1],
+                                                                       score(results["semantic"])[1]))))
+        print(f"hybrid_at_least_best_single={ok} best_single={best}")
+        store.close()
+    return 0

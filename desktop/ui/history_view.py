@@ -1,0 +1,324 @@
+"""The History workspace: search everything ever generated, look at it, act on it.
+
+``HistoryWorkspace(services, runner)`` opens the shared history store (an
+``io`` job; see ``desktop.core.history.store.shared_history``), then shows
+recent records grouped by day.  Typing in the search box searches after a
+short pause (debounced); every search, update, delete, import and export is
+an ``io`` job, so the GUI never waits on the database.  Results that arrive
+after a newer search started are dropped.  Text results are a list with the
+matched words in bold; image results (or the grid toggle) show thumbnails.
+
+Hooks (replaceable, so tests answer them without a modal loop):
+    confirm(str) -> bool, choose_path(save: bool) -> str.
+
+Signals:
+    status_message(str): a line for the status bar.
+    rerun_requested(object), continue_requested(object), reuse_requested(object):
+        a GenerationRecord to re-run exactly (emitted only when its model is found
+        in the library by sha256), continue in Chat, or reuse in Images; the main
+        window routes them to the engines' workspaces.
+    results_shown(int): a search result was displayed (how many hits).
+
+A failed save (full disk...) reported by the store's writer is shown in the
+notice line and sent as a status message.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu,
+                               QMessageBox, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget)
+
+from desktop.core.jobs import Job
+from desktop.ui.history_details import DetailsPanel
+from desktop.ui.history_results import ResultsView
+
+DEBOUNCE_MS = 250
+
+
+class HistoryWorkspace(QWidget):
+    status_message = Signal(str)
+    rerun_requested = Signal(object)
+    continue_requested = Signal(object)
+    reuse_requested = Signal(object)
+    results_shown = Signal(int)
+    _write_failed = Signal(str)  # from the history writer thread, delivered on the GUI thread
+
+    def __init__(self, services, runner, parent=None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.runner = runner
+        self.store = None
+        self._search_seq = 0
+        self.last_result = None
+        self.confirm = self._confirm_dialog
+        self.choose_path = self._path_dialog
+        self._build()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.search_now)
+        self._write_failed.connect(self._show_error)
+        self._open_store()
+
+    # --- layout ---------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search your history by meaning or keyword (Ctrl+F)")
+        self.search_box.setClearButtonEnabled(True)
+        self.mode = QComboBox()
+        for label, value in (("Hybrid", "hybrid"), ("Keyword", "keyword"), ("Semantic", "semantic")):
+            self.mode.addItem(label, value)
+        self.sort = QComboBox()
+        self.sort.addItem("Relevance", "relevance")
+        self.sort.addItem("Newest first", "date")
+        self.grid_toggle = QCheckBox("Grid")
+        self.incognito = QCheckBox("Incognito")
+        self.incognito.setChecked(self.services.settings.history.incognito)
+        self.more = QToolButton()
+        self.more.setText("More")
+        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.more)
+        menu.addAction("Import…", self.import_dialog)
+        menu.addAction("Export all…", self.export_dialog)
+        menu.addSeparator()
+        menu.addAction("Delete this session…", self.delete_current_session)
+        menu.addAction("Delete everything…", self.delete_everything)
+        self.more.setMenu(menu)
+        for w in (self.search_box,):
+            top.addWidget(w, 1)
+        for w in (self.mode, self.sort, self.grid_toggle, self.incognito, self.more):
+            top.addWidget(w)
+        layout.addLayout(top)
+
+        chips = QHBoxLayout()
+        self.kind = QComboBox()
+        for label, value in (("Any kind", ""), ("Text", "text"), ("Images", "image")):
+            self.kind.addItem(label, value)
+        self.rating = QComboBox()
+        self.rating.addItem("Any rating", "")
+        for n in range(1, 6):
+            self.rating.addItem("★" * n + " or more", n)
+        self.origin = QComboBox()
+        for label, value in (("Any origin", ""), ("Generated here", "generated"), ("Imported", "imported")):
+            self.origin.addItem(label, value)
+        self.model = QLineEdit()
+        self.model.setPlaceholderText("model")
+        self.tag = QLineEdit()
+        self.tag.setPlaceholderText("tag")
+        self.session = QLineEdit()
+        self.session.setPlaceholderText("session")
+        self.date_from = QLineEdit()
+        self.date_from.setPlaceholderText("from YYYY-MM-DD")
+        self.date_to = QLineEdit()
+        self.date_to.setPlaceholderText("to YYYY-MM-DD")
+        self.clear_filters = QPushButton("Clear")
+        for w in (self.kind, self.rating, self.origin, self.model, self.tag, self.session, self.date_from,
+                  self.date_to, self.clear_filters):
+            chips.addWidget(w)
+        layout.addLayout(chips)
+
+        self.banner = QLabel("Incognito: new generations are not recorded.")
+        self.banner.setObjectName("incognitoBanner")
+        self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:4px;font-weight:bold")
+        self.banner.setVisible(self.incognito.isChecked())
+        layout.addWidget(self.banner)
+        self.notice = QLabel()
+        self.notice.setObjectName("historyNotice")
+        self.notice.setWordWrap(True)
+        layout.addWidget(self.notice)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.results = ResultsView()
+        self.details = DetailsPanel()
+        split.addWidget(self.results)
+        split.addWidget(self.details)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split, 1)
+
+        self.search_box.textChanged.connect(self._schedule)
+        for combo in (self.mode, self.sort, self.kind, self.rating, self.origin):
+            combo.currentIndexChanged.connect(self._schedule)
+        for edit in (self.model, self.tag, self.session, self.date_from, self.date_to):
+            edit.textChanged.connect(self._schedule)
+        self.kind.currentIndexChanged.connect(self._auto_grid)
+        self.grid_toggle.toggled.connect(self.results.set_grid_mode)
+        self.clear_filters.clicked.connect(self.reset_filters)
+        self.incognito.toggled.connect(self.set_incognito)
+        self.results.selected.connect(self.details.show_hit)
+        self.details.rate_tag_note.connect(self.update_record)
+        self.details.delete_requested.connect(self.delete_record)
+        self.details.rerun_requested.connect(self.rerun)
+        self.details.continue_requested.connect(self.continue_requested)
+        self.details.reuse_requested.connect(self.reuse_requested)
+
+    # --- public slots ------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def filters(self) -> dict:
+        values = {"kind": self.kind.currentData(), "rating": self.rating.currentData(),
+                  "origin": self.origin.currentData(), "model": self.model.text().strip(),
+                  "tag": self.tag.text().strip(), "session": self.session.text().strip(),
+                  "date_from": self.date_from.text().strip(), "date_to": self.date_to.text().strip()}
+        return {k: v for k, v in values.items() if v not in ("", None)}
+
+    def reset_filters(self) -> None:
+        for combo in (self.kind, self.rating, self.origin):
+            combo.setCurrentIndex(0)
+        for edit in (self.model, self.tag, self.session, self.date_from, self.date_to):
+            edit.clear()
+
+    def set_incognito(self, on: bool) -> None:
+        from desktop.core.errors import GenLabError
+
+        self.services.settings.history.incognito = bool(on)
+        self.banner.setVisible(bool(on))
+        try:
+            self.services.save_settings()
+        except GenLabError as exc:
+            self._show_error(str(exc))
+        self.status_message.emit("Incognito on: nothing is recorded." if on else "Incognito off.")
+
+    # --- store and searching ---------------------------------------------------------
+    def _open_store(self) -> None:
+        from desktop.core.history.store import shared_history
+
+        services = self.services
+        self.notice.setText("Opening the history…")
+        handle = self.runner.submit(Job("Open history", lambda cancel, progress: shared_history(services), kind="io"))
+        handle.finished.connect(self._store_opened)
+        handle.failed.connect(lambda msg, _tb: self._show_error(msg))
+
+    def _store_opened(self, store) -> None:
+        self.store = store
+        store.add_error_listener(lambda error: self._write_failed.emit(str(error)))
+        self.notice.clear()
+        self.search_now()
+
+    def _schedule(self) -> None:
+        self._debounce.start()
+
+    def _auto_grid(self) -> None:
+        self.grid_toggle.setChecked(self.kind.currentData() == "image")
+
+    def search_now(self) -> None:
+        """Run the search described by the widgets (stale answers are dropped)."""
+        if self.store is None:
+            return
+        from desktop.core.history.search import SearchQuery
+
+        self._debounce.stop()
+        query = SearchQuery(self.search_box.text(), mode=self.mode.currentData(), filters=self.filters(),
+                            sort=self.sort.currentData(), limit=100)
+        self._search_seq += 1
+        seq, store = self._search_seq, self.store
+        handle = self.runner.submit(Job("History search", lambda cancel, progress: store.search(query), kind="io"))
+        handle.finished.connect(lambda result: self._show_result(seq, result))
+        handle.failed.connect(lambda msg, _tb: seq == self._search_seq and self._show_error(msg))
+
+    def _show_result(self, seq: int, result) -> None:
+        if seq != self._search_seq:
+            return
+        self.last_result = result
+        self.notice.setStyleSheet("")
+        self.notice.setText(result.notice)
+        self.results.show_hits(result.hits, grouped_by_day=result.mode == "recent")
+        self.details.show_hit(None)
+        self.results_shown.emit(len(result.hits))
+
+    def _show_error(self, message: str) -> None:
+        self.notice.setStyleSheet("color:#c0392b")
+        self.notice.setText(message)
+        self.status_message.emit(message)
+
+    # --- actions -------------------------------------------------------------------
+    def _run(self, name: str, fn, done_message: str | None = None) -> None:
+        if self.store is None:
+            return
+        handle = self.runner.submit(Job(name, lambda cancel, progress: fn(cancel, progress), kind="io"))
+        handle.failed.connect(lambda msg, _tb: self._show_error(msg))
+        handle.progressed.connect(lambda reports: self.notice.setText(reports[-1].message))
+
+        def finished(result) -> None:
+            if done_message:
+                self.status_message.emit(done_message.format(result=result))
+                self.notice.setText(done_message.format(result=result))
+            self.search_now()
+
+        handle.finished.connect(finished)
+
+    def rerun(self, record) -> None:
+        """Re-run exactly: only when the very model file (by sha256) is in the library."""
+        from desktop.core.errors import GenLabError
+        from desktop.core.history.rerun import model_for_rerun
+
+        try:
+            model = model_for_rerun(record)
+        except GenLabError as exc:
+            self._show_error(str(exc))
+            return
+        self.status_message.emit(f"Re-running with {model.name}.")
+        self.rerun_requested.emit(record)
+
+    def update_record(self, record_id: str, rating: int, tags: list, note: str) -> None:
+        store = self.store
+        self._run("Update history record", lambda c, p: store.update(record_id, rating=rating, tags=tags, note=note),
+                  "Saved.")
+
+    def delete_record(self, record_id: str) -> None:
+        if self.confirm("Delete this record for good? Its text and images are removed from disk."):
+            store = self.store
+            self._run("Delete history record", lambda c, p: store.delete([record_id]), "Deleted {result} record(s).")
+
+    def delete_current_session(self) -> None:
+        hit = self.details.hit
+        if hit is None or not hit.record.session_id:
+            self._show_error("Select a record of the session to delete first.")
+            return
+        session = hit.record.session_id
+        if self.confirm(f"Delete every record of session {session!r} for good?"):
+            store = self.store
+            self._run("Delete history session", lambda c, p: store.delete(session=session),
+                      "Deleted {result} record(s).")
+
+    def delete_everything(self) -> None:
+        if self.confirm("Delete the whole history for good? This cannot be undone."):
+            store = self.store
+            self._run("Delete all history", lambda c, p: store.delete(everything=True), "Deleted {result} record(s).")
+
+    def import_dialog(self) -> None:
+        path = self.choose_path(False)
+        if path:
+            from desktop.core.history.export import import_history
+
+            store = self.store
+            self._run("Import history", lambda c, p: import_history(store, path, cancel=c, progress=p),
+                      "Imported {result.imported}, skipped {result.duplicates} duplicates, "
+                      "{result.broken} broken lines.")
+
+    def export_dialog(self) -> None:
+        path = self.choose_path(True)
+        if path:
+            from desktop.core.history.export import export_history
+
+            fmt = "parquet" if path.lower().endswith(".parquet") else "jsonl"
+            images = path.lower().endswith(".zip")
+            store = self.store
+            self._run("Export history", lambda c, p: export_history(store, path, fmt=fmt, images=images, cancel=c,
+                                                                    progress=p),
+                      "Exported {result.records} records.")
+
+    # --- dialogs (replaceable) --------------------------------------------------------
+    def _confirm_dialog(self, text: str) -> bool:
+        return QMessageBox.question(self, "GenLab", text) == QMessageBox.StandardButton.Yes
+
+    def _path_dialog(self, save: bool) -> str:
+        filters = "History (*.jsonl *.zip *.parquet)"
+        if save:
+            return QFileDialog.getSaveFileName(self, "Export history", "history.jsonl", filters)[0]
+        return QFileDialog.getOpenFileName(self, "Import history", "", filters)[0]

