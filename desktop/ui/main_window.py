@@ -4,7 +4,9 @@ Workspaces are created the first time they are shown, so startup builds only
 the one on screen.  A workspace is a QWidget built as
 ``Workspace(services, runner, parent)``; it may provide ``generate()``,
 ``stop()`` and ``focus_search()``, which the window binds to Ctrl+Enter,
-Esc and Ctrl+F.
+Esc and Ctrl+F.  A workspace's ``rerun_requested``, ``continue_requested``
+and ``reuse_requested`` (the History workspace's record actions) are routed
+to Chat or Images by the record's kind.
 
 Background services (resuming downloads, opening the history and loading
 its embedder) start shortly after the first paint, never before it.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -27,7 +29,10 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QM
 
 from desktop import APP_NAME
 from desktop.core import paths
+from desktop.core.errors import GenLabError
+from desktop.core.jobs import Job
 from desktop.core.services import Services
+from desktop.core.settings import Settings
 from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
 
@@ -153,7 +158,44 @@ class MainWindow(QMainWindow):
         message = getattr(page, "status_message", None)
         if message is not None:
             message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        for name, slot in (("rerun_requested", self.rerun_record), ("continue_requested", self.continue_record),
+                           ("reuse_requested", self.reuse_record)):
+            signal = getattr(page, name, None)
+            if signal is not None:
+                signal.connect(slot)
         return page
+
+    # --- record actions (from the History workspace) ------------------------------
+    def rerun_record(self, record) -> None:
+        """Re-run a record exactly in Chat or Images, on the library's file with its model's sha256."""
+        from desktop.core.errors import GenLabError
+        from desktop.core.history.rerun import rerun_model_path
+
+        key = {"text": "chat", "image": "images"}.get(record.kind)
+        if key is None:
+            self.statusBar().showMessage(f"A {record.kind!r} record cannot be re-run.", 10000)
+            return
+        try:
+            path = rerun_model_path(record)
+        except GenLabError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+            return
+        self._call_workspace(key, "rerun_record", record, path)
+
+    def continue_record(self, record) -> None:
+        """Continue a text record's conversation in Chat (its model is looked up by sha256 there)."""
+        self._call_workspace("chat", "continue_from_record", record, None)
+
+    def reuse_record(self, record) -> None:
+        """Fill the Images workspace with an image record's parameters."""
+        self._call_workspace("images", "reuse_parameters", record)
+
+    def _call_workspace(self, key: str, method: str, *args) -> None:
+        fn = getattr(self.workspace(key), method, None)
+        if callable(fn):
+            fn(*args)
+        else:  # the workspace could not be opened; its page says why
+            self.statusBar().showMessage(f"The {key} workspace is not available.", 10000)
 
     def current_workspace(self) -> QWidget:
         return self.stack.currentWidget()
@@ -194,6 +236,10 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        edit = self.menuBar().addMenu("&Edit")
+        preferences = QAction("&Preferences…", self, shortcut=QKeySequence("Ctrl+,"))
+        preferences.triggered.connect(self.show_preferences)
+        edit.addAction(preferences)
         view = self.menuBar().addMenu("&View")
         for i, spec in enumerate(WORKSPACES):
             action = QAction(spec.title, self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
@@ -220,6 +266,37 @@ class MainWindow(QMainWindow):
         from desktop.ui.about import about_text
 
         QMessageBox.about(self, f"About {APP_NAME}", about_text())
+
+    def show_preferences(self) -> None:
+        from desktop.ui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.services.settings, self)
+        if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.result_settings)
+
+    def apply_settings(self, new: Settings) -> None:
+        """Take new settings: update the live object in place, save, switch the embedder."""
+        current = self.services.settings
+        old_embedder = current.history.embedder
+        for section in fields(new):
+            value = getattr(new, section.name)
+            if is_dataclass(value):  # in place: workspaces and engines hold these objects
+                target = getattr(current, section.name)
+                for f in fields(value):
+                    setattr(target, f.name, getattr(value, f.name))
+        try:
+            self.services.save_settings()
+        except GenLabError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+        store = self.services.existing("history_store")
+        if store is not None and current.history.embedder != old_embedder:
+            name = current.history.embedder
+
+            def switch(*, cancel, progress):
+                store.switch_embedder(name)
+
+            self.runner.submit(Job(f"Switching the embedder to {name}", switch, kind="io"))
+            self.statusBar().showMessage(f"Re-embedding the history with {name} in the background.", 10000)
 
     def bring_to_front(self) -> None:
         self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
@@ -259,8 +336,6 @@ class MainWindow(QMainWindow):
 
     def _open_history(self) -> None:
         """Open the history store off the GUI thread; until then results are kept in memory."""
-        from desktop.core.jobs import Job
-
         def open_store(*, cancel, progress):
             from desktop.core.history.store import shared_history
 

@@ -141,3 +141,30 @@ class Embedder:
             finally:
                 torch.set_num_threads(previous)
             return vectors.astype("float32")
+
+
+def _dimension(folder: Path) -> int | None:
+    """The vector size a sentence-transformers folder produces, from its pooling config."""
+    import json
+
+    for pooling in sorted(folder.glob("*Pooling*/config.json")):
+        try:
+            return int(json.loads(pooling.read_text(encoding="utf-8"))["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+def available_embedders(dim: int = Embedder.dim) -> list[str]:
+    """Embedders that can be chosen in the settings: the default, plus every
+    sentence-transformers folder in the models directory whose vectors have
+    ``dim`` dimensions (the history's vector column is fixed-size)."""
+    names = [DEFAULT_MODEL]
+    root = paths.models_dir()
+    for base in (root, root / "sentence-transformers"):
+        if not base.is_dir():
+            continue
+        for folder in sorted(p for p in base.iterdir() if (p / "modules.json").is_file()):
+            if folder.name not in names and _dimension(folder) == dim:
+                names.append(folder.name)
+    return names

@@ -14,7 +14,7 @@ import threading
 from desktop.core.history import migrations
 from desktop.core.history.embedder import Embedder
 from desktop.core.history.schema import VECTOR_DIM, embed_text_of
-from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
 from desktop.core.records import GenerationRecord
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ class EmbeddingUpkeep:
             if self.embedder.wait_ready():
                 try:
                     self.backfill(cancel=self._backfill_cancel)
+                except JobCancelled:
+                    pass  # switched embedder or closing: a new backfill takes over
                 except Exception:
                     log.exception("history: backfill stopped")
 

@@ -1,0 +1,106 @@
+"""The Preferences dialog: history, text defaults, downloads and model folders.
+
+It edits a copy of the settings and hands the result back; the main window
+applies it (saving the file, switching the embedder in the background).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from desktop.core import paths
+from desktop.core.history.embedder import available_embedders
+from desktop.core.settings import Settings
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.result_settings = copy.deepcopy(settings)
+        s = self.result_settings
+        layout = QVBoxLayout(self)
+
+        history = QGroupBox("History")
+        form = QFormLayout(history)
+        self.embedder = QComboBox()
+        names = available_embedders()
+        if s.history.embedder not in names:
+            names.append(s.history.embedder)  # keep showing a choice whose files went missing
+        self.embedder.addItems(names)
+        self.embedder.setCurrentText(s.history.embedder)
+        self.embedder.setToolTip("Changing it re-embeds every record in the background; "
+                                 "keyword search keeps working meanwhile.")
+        self.incognito = QCheckBox("Incognito: record nothing")
+        self.incognito.setChecked(s.history.incognito)
+        form.addRow("Embedder", self.embedder)
+        form.addRow("", self.incognito)
+        layout.addWidget(history)
+
+        text = QGroupBox("Text models")
+        form = QFormLayout(text)
+        self.context = QSpinBox()
+        self.context.setRange(0, 1_048_576)
+        self.context.setSpecialValueText("automatic")
+        self.context.setValue(s.text.context_size)
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 1024)
+        self.threads.setSpecialValueText("automatic")
+        self.threads.setValue(s.text.threads)
+        form.addRow("Context size", self.context)
+        form.addRow("Threads", self.threads)
+        layout.addWidget(text)
+
+        downloads = QGroupBox("Downloads and model folders")
+        form = QFormLayout(downloads)
+        self.parallel = QSpinBox()
+        self.parallel.setRange(1, 8)
+        self.parallel.setValue(s.downloads.max_parallel)
+        self.stall = QDoubleSpinBox()
+        self.stall.setRange(5, 600)
+        self.stall.setSuffix(" s")
+        self.stall.setValue(s.downloads.stall_seconds)
+        self.folders = QListWidget()
+        self.folders.addItems(s.downloads.extra_model_folders)
+        add, remove = QPushButton("Add folder…"), QPushButton("Remove")
+        add.clicked.connect(self._add_folder)
+        remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i))
+                                        for i in self.folders.selectedItems()])
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        form.addRow("Downloads at once", self.parallel)
+        form.addRow("Reconnect after a stall of", self.stall)
+        form.addRow("Other model folders", self.folders)
+        form.addRow("", buttons)
+        layout.addWidget(downloads)
+
+        where = QLabel(f"Data folder: {paths.data_root()}\nModels folder: {paths.models_dir()}")
+        where.setWordWrap(True)
+        layout.addWidget(where)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        layout.addWidget(box)
+
+    def _add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "A folder with models (e.g. LM Studio's or GPT4All's)")
+        if folder and not self.folders.findItems(folder, Qt.MatchFlag.MatchExactly):
+            self.folders.addItem(folder)
+
+    def accept(self) -> None:
+        s = self.result_settings
+        s.history.embedder = self.embedder.currentText()
+        s.history.incognito = self.incognito.isChecked()
+        s.text.context_size = self.context.value()
+        s.text.threads = self.threads.value()
+        s.downloads.max_parallel = self.parallel.value()
+        s.downloads.stall_seconds = self.stall.value()
+        s.downloads.extra_model_folders = [self.folders.item(i).text() for i in range(self.folders.count())]
+        super().accept()

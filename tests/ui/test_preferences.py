@@ -1,0 +1,67 @@
+"""Preferences: the choices offered, what accepting does, switching the embedder."""
+
+import copy
+import json
+
+from desktop.core import paths
+from desktop.core.history.embedder import DEFAULT_MODEL, available_embedders, packaged_model_dir
+from desktop.core.settings import load_settings
+from desktop.ui.main_window import MainWindow
+from desktop.ui.preferences import PreferencesDialog
+
+
+def _fake_embedder(name: str, dim: int):
+    folder = paths.models_dir() / name
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "modules.json").write_text("[]")
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": dim}))
+    return folder
+
+
+def test_only_embedders_with_the_history_vector_size_are_offered():
+    assert available_embedders() == [DEFAULT_MODEL]
+    _fake_embedder("e5-small-like", 384)
+    _fake_embedder("mpnet-like", 768)
+    assert available_embedders() == [DEFAULT_MODEL, "e5-small-like"]
+
+
+def test_accepting_the_dialog_returns_edited_settings(qtbot, services):
+    before = copy.deepcopy(services.settings)
+    dialog = PreferencesDialog(services.settings)
+    qtbot.addWidget(dialog)
+    dialog.incognito.setChecked(True)
+    dialog.context.setValue(4096)
+    dialog.parallel.setValue(3)
+    dialog.folders.addItem("/data/lmstudio/models")
+    dialog.accept()
+    new = dialog.result_settings
+    assert new.history.incognito and new.text.context_size == 4096 and new.downloads.max_parallel == 3
+    assert new.downloads.extra_model_folders == ["/data/lmstudio/models"]
+    assert services.settings == before  # the dialog edits a copy
+
+
+def test_apply_settings_updates_in_place_saves_and_switches_embedder(qtbot, services, runner):
+    from desktop.core.history.store import shared_history
+    from desktop.core.records import GenerationRecord
+
+    copy_dir = paths.models_dir() / "minilm-copy"
+    copy_dir.parent.mkdir(parents=True, exist_ok=True)
+    copy_dir.symlink_to(packaged_model_dir(), target_is_directory=True)
+    assert "minilm-copy" in available_embedders()
+
+    store = shared_history(services)
+    store.save_and_wait(GenerationRecord(kind="text", prompt="a lighthouse in a storm"))
+    window = MainWindow(services, runner, start_services=False)
+    qtbot.addWidget(window)
+    history_section = services.settings.history
+    new = copy.deepcopy(services.settings)
+    new.history.embedder = "minilm-copy"
+    new.text.threads = 3
+    window.apply_settings(new)
+
+    assert services.settings.history is history_section and history_section.embedder == "minilm-copy"
+    saved, _ = load_settings()
+    assert saved.history.embedder == "minilm-copy" and saved.text.threads == 3
+    qtbot.waitUntil(lambda: store.embedder.name == "minilm-copy", timeout=30000)
+    qtbot.waitUntil(lambda: store.embedder.ready and store.unembedded == 0, timeout=120000)
+    assert store.meta["embed_model"] == "minilm-copy"
