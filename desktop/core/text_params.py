@@ -17,6 +17,8 @@ from desktop.core.errors import InvalidParameter
 from desktop.core.settings import Settings
 
 MAX_SEED = 2**32 - 1
+# Seeds GenLab picks itself stay below 2**31 so every widget can show them exactly.
+RANDOM_SEED_MAX = 2**31 - 1
 MAX_STOP_STRINGS = 16
 
 
@@ -74,7 +76,7 @@ class SamplingParams:
         """A copy with a concrete seed: a random one when ``seed`` is -1."""
         if self.seed >= 0:
             return replace(self, stop=list(self.stop))
-        return replace(self, seed=random.randint(0, MAX_SEED), stop=list(self.stop))
+        return replace(self, seed=random.randint(0, RANDOM_SEED_MAX), stop=list(self.stop))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

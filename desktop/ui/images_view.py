@@ -241,7 +241,9 @@ class ImagesWorkspace(QWidget):
         if not path:
             self._set_status("Choose a model first.", error=True)
             return
-        params = self.params_panel.params()
+        self._submit(path, self.params_panel.params())
+
+    def _submit(self, path: str, params: ImageParams) -> None:
         self.services.settings.image.last_model = path
         request = ImageRequest(path, params, session_id=self.session_id)
         job = Job(f"Image: {params.prompt[:40] or '(empty prompt)'}",
@@ -356,3 +358,25 @@ class ImagesWorkspace(QWidget):
             self.select_model(model_path)
         self.params_panel.set_params(params)
         self._set_status(f"Parameters of seed {record.seed} restored.")
+
+    def rerun_record(self, record: GenerationRecord, model_path: str) -> None:
+        """Make ``record``'s image again, exactly: its model (``model_path``, the library's
+        file with the record's sha256), every parameter and its seed.
+
+        The panel shows the record's parameters, but the job takes them from the
+        record itself, so values the panel rounds (guidance has one decimal) stay
+        exact.  The new image is a new record in this workspace's session.
+        """
+        if record.kind != "image":
+            self._set_status("Only image records can be re-run in Images.", error=True)
+            return
+        if self.busy:
+            self._set_status("Wait for the running generation to finish or stop it first.", error=True)
+            return
+        params = ImageParams.from_dict(record.parameters)
+        params.prompt, params.negative_prompt = record.prompt, record.negative_prompt
+        params.seed = record.seed
+        params.batch_count = 1
+        self.select_model(model_path)
+        self.params_panel.set_params(params)
+        self._submit(model_path, params)
