@@ -6,6 +6,13 @@ errors, stalls, pauses and crashes.  Bytes are hashed as they arrive (in a
 helper thread, hashlib releases the GIL) so verification costs no extra
 pass over the file.
 
+The receive path is the lean one: the socket is read with ``readinto1``
+straight into a small pool of reusable buffers (no allocation or copy per
+chunk in Python), each full buffer is written with one call and then handed
+to the hash thread, which returns it to the pool.  The pool's size bounds
+memory and applies back-pressure when hashing falls behind.  A buffer is
+filled by several socket reads, so a read error keeps what already arrived.
+
 Failure handling:
 
 - a dropped or short connection resumes at once when it delivered bytes,
@@ -34,7 +41,8 @@ from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.model_errors import DiskFull, DownloadError, TokenRequired
 from desktop.core.model_hub_access import TOKEN_HELP
 
-READ_SIZE = 1024 * 1024
+READ_SIZE = 1024 * 1024  # one buffer: one write, one hash hand-over, one cancel check
+HASH_BUFFERS = 8  # buffers in flight between the receiver and the hash thread
 USER_AGENT = "GenLab-downloader/1.0"
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
@@ -65,44 +73,73 @@ class _Retry(Exception):
 
 
 class HashPipe:
-    """sha256 (and optionally git blob sha1) fed from a queue by a helper thread."""
+    """sha256 (and optionally git blob sha1) computed by a helper thread.
 
-    def __init__(self, git_size: int | None = None) -> None:
-        self._git_size = git_size
+    Lifecycle: the receiver :meth:`borrow` s a buffer, fills and writes it,
+    then :meth:`submit` s it (or :meth:`give_back` s it unused); the hash
+    thread hashes it and puts it back in the pool.  :meth:`finish` waits for
+    the queue to drain and returns the digests; :meth:`reset` starts over.
+    """
+
+    def __init__(self, git_size: int | None = None, buffer_size: int = READ_SIZE,
+                 buffers: int = HASH_BUFFERS) -> None:
+        self._git_size, self._buffer_size, self._buffers = git_size, buffer_size, buffers
         self.sha256 = hashlib.sha256()
         self.sha1 = hashlib.sha1(b"blob %d\0" % git_size) if git_size is not None else None
-        self._queue: "queue.Queue[bytes | None]" = queue.Queue(maxsize=64)
+        self._free: "queue.SimpleQueue[bytearray]" = queue.SimpleQueue()
+        for _ in range(buffers):
+            self._free.put(bytearray(buffer_size))
+        self._full: "queue.SimpleQueue[tuple[bytes | bytearray, int] | None]" = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="genlab-hash", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            self.sha256.update(chunk)
-            if self.sha1 is not None:
-                self.sha1.update(chunk)
+        sha256, sha1, free = self.sha256, self.sha1, self._free
+        while (item := self._full.get()) is not None:
+            data, length = item
+            view = memoryview(data)[:length]
+            sha256.update(view)
+            if sha1 is not None:
+                sha1.update(view)
+            view.release()
+            if type(data) is bytearray and len(data) == self._buffer_size:
+                free.put(data)
+
+    def borrow(self) -> bytearray:
+        """A pool buffer to fill; blocks while all are queued for hashing (back-pressure)."""
+        return self._free.get()
+
+    def give_back(self, buffer: bytearray) -> None:
+        self._free.put(buffer)
+
+    def submit(self, buffer: bytearray, length: int) -> None:
+        """Hash ``buffer[:length]``; the buffer returns to the pool afterwards."""
+        self._full.put((buffer, length))
 
     def update(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
+        self._full.put((chunk, len(chunk)))
 
     def feed_file(self, path: Path, length: int, cancel: CancelToken) -> None:
         """Hash the first ``length`` bytes already on disk (when resuming)."""
-        with open(path, "rb") as fh:
+        with open(path, "rb", buffering=0) as fh:
             left = length
             while left > 0:
                 cancel.raise_if_cancelled()
-                chunk = fh.read(min(8 * READ_SIZE, left))
-                if not chunk:
+                buffer = self.borrow()
+                got = fh.readinto(memoryview(buffer)[:min(len(buffer), left)])
+                if not got:
+                    self.give_back(buffer)
                     break
-                self.update(chunk)
-                left -= len(chunk)
+                self.submit(buffer, got)
+                left -= got
 
     def reset(self) -> None:
         """Forget everything hashed so far (the transfer restarts at byte 0)."""
         self.finish()
-        self.__init__(self._git_size)  # type: ignore[misc]
+        self.__init__(self._git_size, self._buffer_size, self._buffers)  # type: ignore[misc]
 
     def finish(self) -> tuple[str, str | None]:
-        self._queue.put(None)
+        self._full.put(None)
         self._thread.join()
         return self.sha256.hexdigest(), (self.sha1.hexdigest() if self.sha1 else None)
 
@@ -197,7 +234,6 @@ def transfer(url: str, part: Path, size: int, hasher: HashPipe, *, cancel: Cance
 
 def _fetch_once(url, out, size, hasher, cancel, policy, auth_header, hub_host, watchdog, on_bytes, stats) -> None:
     offset = out.tell()
-    delivered = 0
     for _ in range(6):  # redirects
         conn, target = _connect(url, policy.connect_timeout)
         headers = {"Range": f"bytes={offset}-", "Accept-Encoding": "identity", "User-Agent": USER_AGENT}
@@ -245,36 +281,95 @@ def _fetch_once(url, out, size, hasher, cancel, policy, auth_header, hub_host, w
                 raise DownloadError(f"The server sent the wrong range ({content_range!r} for byte {offset}).")
         elif resp.status != 200:
             raise DownloadError(f"The server answered {resp.status} {resp.reason} for {url}.")
-        while True:
-            try:
-                chunk = resp.read1(READ_SIZE)
-            except (OSError, http.client.HTTPException) as exc:
-                if cancel.cancelled:
-                    raise JobCancelled() from None
-                kind = "stalled" if isinstance(exc, socket.timeout) else "connection lost"
-                raise _Retry(f"{kind} at byte {out.tell()}", delivered=delivered) from None
-            if not chunk:
-                if cancel.cancelled:
-                    raise JobCancelled()
-                if out.tell() < size:
-                    raise _Retry(f"connection closed at byte {out.tell()}", delivered=delivered)
-                return
-            if out.tell() + len(chunk) > size:
-                raise DownloadError(f"The server sent more than the expected {size} bytes.")
-            try:
-                view = memoryview(chunk)
-                while view:  # raw writes may be short (a file-size limit, a nearly full disk)
-                    view = view[out.write(view):]
-            except OSError as exc:
-                if exc.errno in DISK_FULL_ERRNOS:
-                    raise DiskFull(f"The disk is full: wrote {out.tell()} of {size} bytes to {out.name}.",
-                                   "Free some space, then resume; the partial file is kept.") from None
-                raise
-            hasher.update(chunk)
-            delivered += len(chunk)
-            stats.bytes_transferred += len(chunk)
-            on_bytes(out.tell(), len(chunk))
-            cancel.raise_if_cancelled()
+        _receive(resp, out, offset, size, hasher, cancel, on_bytes, stats)
     finally:
         watchdog.watch(None)
         conn.close()
+
+
+def _fill(read_into, view: memoryview) -> tuple[int, BaseException | None]:
+    """Fill ``view`` from the response: (bytes read, the error that stopped it early or None).
+
+    Several socket reads per buffer keep writes and hash hand-overs large; bytes
+    read before an error are reported, not lost.
+    """
+    got, want = 0, len(view)
+    try:
+        while got < want:
+            n = read_into(view[got:])
+            if not n:
+                break
+            got += n
+    except (OSError, http.client.HTTPException) as exc:
+        return got, exc
+    return got, None
+
+
+def _body_reader(resp: http.client.HTTPResponse):
+    """``readinto``-style reader of the body, and how many bytes it holds (None: until close).
+
+    With a Content-Length the socket's buffered reader is read directly with
+    ``readinto1`` (one socket read, no copy, nothing lost on error); chunked
+    bodies go through ``read1``, which undoes the framing.
+    """
+    if not resp.chunked and resp.fp is not None and hasattr(resp.fp, "readinto1"):
+        return resp.fp.readinto1, resp.length
+
+    def read_into(view: memoryview) -> int:
+        data = resp.read1(len(view))
+        view[:len(data)] = data
+        return len(data)
+
+    return read_into, None
+
+
+def _receive(resp, out, pos: int, size: int, hasher: HashPipe, cancel: CancelToken,
+             on_bytes: Callable[[int, int], None], stats: TransferStats) -> None:
+    """Append the response body to ``out`` (at ``pos``) until ``size``; hash it as it goes."""
+    read_into, left = _body_reader(resp)
+    delivered = 0
+    while True:
+        buffer = hasher.borrow()
+        want = len(buffer) if left is None else min(len(buffer), left)
+        got, error = _fill(read_into, memoryview(buffer)[:want]) if want else (0, None)
+        if pos + got > size:
+            hasher.give_back(buffer)
+            raise DownloadError(f"The server sent more than the expected {size} bytes.")
+        if got:
+            try:
+                _write_all(out, memoryview(buffer)[:got], size)
+            except BaseException:
+                hasher.give_back(buffer)
+                raise
+            hasher.submit(buffer, got)
+            pos += got
+            delivered += got
+            if left is not None:
+                left -= got
+            stats.bytes_transferred += got
+            on_bytes(pos, got)
+        else:
+            hasher.give_back(buffer)
+        if error is not None:
+            if cancel.cancelled:
+                raise JobCancelled() from None
+            kind = "stalled" if isinstance(error, socket.timeout) else "connection lost"
+            raise _Retry(f"{kind} at byte {pos}", delivered=delivered) from None
+        if got < want or left == 0:  # end of this response's body
+            if cancel.cancelled:
+                raise JobCancelled()
+            if pos < size:
+                raise _Retry(f"connection closed at byte {pos}", delivered=delivered)
+            return
+        cancel.raise_if_cancelled()
+
+
+def _write_all(out, view: memoryview, size: int) -> None:
+    try:
+        while view:  # raw writes may be short (a file-size limit, a nearly full disk)
+            view = view[out.write(view):]
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise DiskFull(f"The disk is full: wrote {out.tell()} of {size} bytes to {out.name}.",
+                           "Free some space, then resume; the partial file is kept.") from None
+        raise

