@@ -10,7 +10,8 @@ leaves everything committed before it untouched.
 
 Lifecycle: created by the store, runs until :meth:`close`, which commits
 whatever is queued and stops.  When the queue has been quiet for
-``idle_seconds`` (or every ``maintain_every`` commits under constant load) it
+``idle_seconds`` (or, under constant load, every ``maintain_every`` commits or
+``maintain_after`` seconds, whichever comes first) it
 calls the store's ``maintain`` hook (optimize, index upkeep, old versions).
 """
 
@@ -50,7 +51,7 @@ class HistoryWriter:
     """
 
     def __init__(self, append: Callable[[list[GenerationRecord]], None], maintain: Callable[[], None],
-                 *, idle_seconds: float = 5.0, maintain_every: int = 200,
+                 *, idle_seconds: float = 5.0, maintain_every: int = 200, maintain_after: float = 600.0,
                  on_change: Callable[[], None] = lambda: None,
                  on_error: Callable[[HistoryError], None] = lambda exc: None) -> None:
         self._append = append
@@ -59,6 +60,8 @@ class HistoryWriter:
         self._maintain = maintain
         self._idle_seconds = idle_seconds
         self._maintain_every = maintain_every
+        self._maintain_after = maintain_after
+        self._last_maintain = time.monotonic()
         self._queue: "queue.Queue[tuple[str, Any, Future] | None]" = queue.Queue()
         self._dirty = False
         self._commits_since_maintain = 0
@@ -173,13 +176,14 @@ class HistoryWriter:
                 future.set_result(None)
         self._dirty = True
         self._commits_since_maintain += 1
-        if self._commits_since_maintain >= self._maintain_every:
+        overdue = time.monotonic() - self._last_maintain >= self._maintain_after
+        if self._commits_since_maintain >= self._maintain_every or overdue:
             self._idle_upkeep()
 
     def _idle_upkeep(self) -> None:
         self._dirty = False
         self._commits_since_maintain = 0
-        started = time.monotonic()
+        started = self._last_maintain = time.monotonic()
         try:
             self._maintain()
         except Exception:  # upkeep is best effort; the data is already safe
