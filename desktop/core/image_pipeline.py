@@ -5,8 +5,9 @@
   and VAE tiling from free VRAM and the model size, and says why; the
   ``offload`` setting (auto | none | model | sequential) overrides it.
 - Loading never reaches the hub: ``local_files_only=True`` and
-  ``HF_HUB_OFFLINE=1`` are set, and single-file checkpoints need their
-  configs in a local folder (see :func:`single_file_config_dir`).
+  ``HF_HUB_OFFLINE=1`` are set, and single-file checkpoints take their
+  configs from a local folder: the user's, else the ones GenLab ships in
+  ``resources/diffusers-configs`` (see :func:`single_file_config_dir`).
 - Identity: the model library's (see :func:`model_identity`), so history
   records and the library agree; per-file hashes come from
   :mod:`desktop.core.hashing`'s cache.
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -23,7 +25,8 @@ from typing import Any
 from desktop.core import paths
 from desktop.core.errors import GenLabError, ModelFileError
 from desktop.core.hardware import fmt_bytes
-from desktop.core.image_model_files import ModelInfo
+from desktop.core.image_model_files import ModelInfo, read_safetensors_header
+from desktop.core.image_params import SD2
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.records import ModelIdentity
 
@@ -102,21 +105,65 @@ def model_identity(info: ModelInfo, *, cancel: CancelToken | None = None,
                          quantization=info.variant or "", files=list(info.files))
 
 
+def config_folder_names(info: ModelInfo) -> list[str]:
+    """Config folder names for a single-file checkpoint, most specific first.
+
+    SD 2.x comes as 768 px v-prediction (``sd2``) and 512 px epsilon (``sd2-base``)
+    models with identical tensors; only the name tells them apart (as in the
+    official ``v2-1_512-ema-pruned`` / ``v2-1_768-ema-pruned`` files).
+    """
+    lowered = info.path.name.lower()
+    if info.family == SD2 and ("512" in lowered or "base" in lowered):
+        return ["sd2-base", SD2]
+    return [info.family]
+
+
+def bundled_config_mismatch(checkpoint: Path, config_dir: Path) -> str:
+    """Why the configs in ``config_dir`` cannot describe this checkpoint's UNet, or "" if they can.
+
+    Compares the UNet width and cross-attention size in the safetensors header with the
+    config, so an unusual architecture gets a clear message instead of a shape error.
+    """
+    header = read_safetensors_header(checkpoint)
+    unet = json.loads((config_dir / "unet" / "config.json").read_text(encoding="utf-8"))
+    conv_in = header.get("model.diffusion_model.input_blocks.0.0.weight", {}).get("shape")
+    if not conv_in:
+        return "it has no UNet input convolution (model.diffusion_model.input_blocks.0.0.weight)"
+    if conv_in[0] != unet["block_out_channels"][0]:
+        return f"its UNet is {conv_in[0]} channels wide where the bundled configs expect {unet['block_out_channels'][0]}"
+    to_k = next((entry["shape"] for key, entry in header.items()
+                 if key.startswith("model.diffusion_model.") and key.endswith("attn2.to_k.weight")), None)
+    if to_k and to_k[-1] != unet["cross_attention_dim"]:
+        return (f"its UNet attends to {to_k[-1]}-wide text embeddings where the bundled configs "
+                f"expect {unet['cross_attention_dim']}")
+    return ""
+
+
 def single_file_config_dir(info: ModelInfo) -> Path:
     """The local diffusers config folder a single-file checkpoint of this family needs.
 
-    Looked up in ``<models dir>/configs/<family>`` then ``resources/diffusers-configs/<family>``.
+    Looked up in ``<models dir>/configs/<name>`` (the user's, trusted as they are) then
+    in the configs GenLab ships, ``resources/diffusers-configs/<name>``, used only when
+    they match the checkpoint's tensor shapes.
     """
-    candidates = [paths.models_dir() / "configs" / info.family,
-                  paths.resource_path("diffusers-configs", info.family)]
-    for cand in candidates:
+    names = config_folder_names(info)
+    user = [paths.models_dir() / "configs" / name for name in names]
+    for cand in user:
         if (cand / "model_index.json").is_file():
             return cand
+    why_not_bundled = ""
+    for name in names:
+        cand = paths.resource_path("diffusers-configs", name)
+        if (cand / "model_index.json").is_file():
+            why_not_bundled = bundled_config_mismatch(info.path, cand)
+            if not why_not_bundled:
+                return cand
+    detail = f" The configs GenLab ships do not fit: {why_not_bundled}." if why_not_bundled else ""
     raise ModelFileError(
         f"Loading the single-file checkpoint {info.path.name} ({info.family_label}) needs its diffusers "
-        "configs, and GenLab never downloads them while loading.",
+        f"configs, and GenLab never downloads them while loading.{detail}",
         f"Put the model's config files (model_index.json and the component configs, no weights) in "
-        f"{candidates[0]}, or use the diffusers folder of this model instead.")
+        f"{user[0]}, or use the diffusers folder of this model instead.")
 
 
 def _offline_env() -> None:
