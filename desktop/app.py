@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName("genlab")  # Wayland matches the window to genlab.desktop
     from PySide6.QtGui import QIcon
 
     from desktop.core.paths import resource_path
