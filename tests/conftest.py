@@ -110,3 +110,14 @@ def prompts_csv() -> Path:
     if not PROMPTS_CSV.exists():
         pytest.skip(f"prompt data not present at {PROMPTS_CSV}")
     return PROMPTS_CSV
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny diffusion models run fastest on one thread; the test machine's 2 cores are shared."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -12,14 +12,7 @@ from desktop.commands import image as image_command
 from desktop.core.image_output import parse_parameters, read_png_text
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run_cli(*argv: str) -> int:

@@ -21,15 +21,7 @@ from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import ListSink
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The tiny model runs fastest on one thread; the test machine's 2 cores are shared."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

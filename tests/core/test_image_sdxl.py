@@ -16,14 +16,7 @@ from desktop.core.image_preview import StepPreview
 from desktop.core.tiny_models.diffusion import build_tiny_sdxl_pipeline
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
