@@ -121,3 +121,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """A real HTTP server on 127.0.0.1 speaking the Hugging Face Hub protocol, set as HF_ENDPOINT."""
+    from tests.support.hub_server import use_hub
+
+    server = use_hub(monkeypatch)
+    yield server
+    server.close()

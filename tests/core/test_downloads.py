@@ -14,7 +14,7 @@ from desktop.core.library import Library
 from desktop.core.model_download_queue import DownloadList, run_entry
 from desktop.core.model_errors import ChecksumMismatch, DiskFull, NotOnHub, TokenRequired
 from desktop.core.model_transfer import RetryPolicy
-from tests.support.hub_server import gguf_file_bytes, use_hub
+from tests.support.hub_server import gguf_file_bytes
 
 MB = 1024 * 1024
 FAST = RetryPolicy(base_delay=0.02, max_delay=0.2, stall_seconds=5.0)
@@ -25,13 +25,6 @@ FILE = "tiny-Q4_K_M.gguf"
 
 def gguf_bytes(size: int, seed: int = 1) -> bytes:
     return gguf_file_bytes(size, seed)
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    server = use_hub(monkeypatch)
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from desktop.core.library import Library
 from desktop.core.model_download_queue import DownloadList
 from desktop.core.model_errors import DiskFull, ModelsDirError
 from desktop.core.model_transfer import RetryPolicy
-from tests.support.hub_server import gguf_file_bytes, use_hub
+from tests.support.hub_server import gguf_file_bytes
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses SIGKILL, RLIMIT_FSIZE and mount (POSIX)")
 
@@ -41,13 +41,6 @@ except GenLabError as exc:
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)
 """
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    server = use_hub(monkeypatch)
-    yield server
-    server.close()
 
 
 def _child_env() -> dict[str, str]:

@@ -13,20 +13,13 @@ from desktop.core.downloads import FileRef, download_file
 from desktop.core.jobs import CancelToken
 from desktop.core.model_errors import DownloadError
 from desktop.core.model_transfer import HashPipe, RetryPolicy, TransferStats, transfer
-from tests.support.hub_server import CHUNK, gguf_file_bytes, use_hub
+from tests.support.hub_server import CHUNK, gguf_file_bytes
 
 MB = 1024 * 1024
 QUICK_STALL = RetryPolicy(base_delay=0.02, max_delay=0.2, stall_seconds=0.5)
 REPO = "genlab-test/tiny-GGUF"
 FILE = "tiny-Q4_K_M.gguf"
 BODY = bytes(range(256)) * 1500 + b"tail"  # 384 004 bytes: not a multiple of any buffer size
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    server = use_hub(monkeypatch)
-    yield server
-    server.close()
 
 
 class _BodyHandler(BaseHTTPRequestHandler):

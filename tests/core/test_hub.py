@@ -6,12 +6,13 @@ import pytest
 
 from desktop.core.hub import list_repo_files, parse_repo_ref, search_models
 from desktop.core.model_errors import NotAHubUrl, NotOnHub, TokenRequired
-from tests.support.hub_server import gguf_file_bytes, use_hub
+from tests.support.hub_server import gguf_file_bytes
 
 
 @pytest.fixture
-def hub(monkeypatch):
-    server = use_hub(monkeypatch)
+def hub(hub):
+    """The loopback hub of tests/conftest.py with this module's repos."""
+    server = hub
     server.add_repo("bartowski/Qwen-GGUF", {"Qwen-Q4_K_M.gguf": gguf_file_bytes(40_000),
                                             "Qwen-Q8_0.gguf": gguf_file_bytes(60_000), "README.md": b"hi"},
                     tags=["gguf", "text-generation"], library_name="gguf", downloads=500, likes=3)
@@ -19,8 +20,7 @@ def hub(monkeypatch):
                     tags=["gguf"], library_name="gguf", downloads=50, likes=90)
     server.add_repo("stabilityai/tiny-sd", {"model_index.json": b"{}"}, tags=["diffusers"], library_name="diffusers",
                     downloads=900)
-    yield server
-    server.close()
+    return server
 
 
 def test_search_filters_by_kind_and_sorts(hub):

@@ -10,7 +10,7 @@ import pytest
 
 from desktop.commands import models as models_command
 from desktop.core.hardware import fmt_bytes
-from tests.support.hub_server import gguf_file_bytes, use_hub
+from tests.support.hub_server import gguf_file_bytes
 
 
 def genlab_models(*argv: str) -> int:
@@ -21,12 +21,12 @@ def genlab_models(*argv: str) -> int:
 
 
 @pytest.fixture
-def hub(monkeypatch):
-    server = use_hub(monkeypatch)
+def hub(hub):
+    """The loopback hub of tests/conftest.py with this module's repos."""
+    server = hub
     server.add_repo("tester/cli-GGUF", {"cli-Q4_K_M.gguf": gguf_file_bytes(300_000, seed=2)},
                     tags=["gguf"], library_name="gguf", downloads=10)
-    yield server
-    server.close()
+    return server
 
 
 def test_download_then_list_verify_and_delete(hub, capsys):

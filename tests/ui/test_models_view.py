@@ -12,17 +12,10 @@ from desktop.core.library import Library
 from desktop.core.model_download_queue import DownloadList
 from desktop.core.services import Services
 from desktop.ui.models_view import ModelsWorkspace
-from tests.support.hub_server import gguf_file_bytes, use_hub
+from tests.support.hub_server import gguf_file_bytes
 
 MB = 1024 * 1024
 CATALOG_REPO, CATALOG_FILE = "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "qwen2.5-0.5b-instruct-q4_k_m.gguf"
-
-
-@pytest.fixture
-def hub(monkeypatch):
-    server = use_hub(monkeypatch)
-    yield server
-    server.close()
 
 
 @pytest.fixture
