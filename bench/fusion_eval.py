@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
         for act, text in queries:
             words = search.query_words(text)
             qvec = embedder.encode([text])[0]
-            kw = search._keyword_rows(store, words, None, k, True)
+            kw = search._keyword_rows(store, words, None, k)
             sem = search._semantic_rows(store, qvec, None, k)
             lists.append((target[act], text, qvec, kw, sem))
 
@@ -64,7 +64,8 @@ def main(argv: list[str]) -> int:
         def anchored(kw, sem, qvec, weight):
             semantic = {r["id"]: 1.0 - r["_distance"] for r in sem}
             for r in kw:
-                semantic.setdefault(r["id"], float(np.dot(qvec, np.asarray(r["vector"], dtype="float32"))))
+                if r["vector"] is not None:
+                    semantic.setdefault(r["id"], float(np.dot(qvec, np.asarray(r["vector"], dtype="float32"))))
             return [d for d, _ in fusion.anchored_fusion(semantic, {r["id"]: r["_score"] for r in kw}, weight)]
 
         results = {

@@ -73,7 +73,7 @@ def bench_size(n: int, prompts, base_vectors, embedder, queries: list[str], qvec
 
     records, vectors = build_records(n, prompts, base_vectors)
     with tempfile.TemporaryDirectory() as tmp:
-        store = HistoryStore(Path(tmp) / "history", embedder=embedder, idle_seconds=3600, ann_min_rows=5000)
+        store = HistoryStore(Path(tmp) / "history", embedder=embedder, idle_seconds=3600, index_min_rows=5000)
         t0 = time.perf_counter()
         for s in range(0, n, 10000):
             store.save_embedded(records[s:s + 10000], vectors[s:s + 10000])
@@ -81,8 +81,20 @@ def bench_size(n: int, prompts, base_vectors, embedder, queries: list[str], qvec
         t0 = time.perf_counter()
         store.maintain_now()
         index_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        store.search_snapshot()  # vectors into RAM (the app does this in the background at open)
+        vectors_load_s = time.perf_counter() - t0
+        partitions_s = 0.0
+        if n >= store.vectors.ivf_min_rows:  # smaller histories are searched exactly
+            store.vectors.wait_partitioned(600)  # the app clusters on its own thread; time one build here
+            t0 = time.perf_counter()
+            store.vectors.build_partitions()
+            partitions_s = time.perf_counter() - t0
+        partitioned = store.vectors.partitioned
         print(f"n={n} bulk_load_s={bulk:.1f} bulk_load_rate={n / bulk:.0f} index_build_s={index_s:.1f} "
-              f"indices={','.join(store.stats()['indices'])} rss_mb={_rss_mb():.0f}")
+              f"indices={','.join(store.stats()['indices'])} vectors_load_s={vectors_load_s:.2f} "
+              f"ivf_partitions={partitioned} ivf_build_s={partitions_s:.2f} ivf_nprobe={store.vectors.nprobe()} "
+              f"rss_mb={_rss_mb():.0f}")
 
         # recall@10 of the vector path (ANN) against exact search over the same vectors
         recalls = []

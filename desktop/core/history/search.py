@@ -3,10 +3,11 @@
 * keyword: LanceDB's native full-text index on ``search_text`` (BM25).  The
   query is reduced to its words first, so quotes, ``*``, ``:``, brackets or
   SQL never reach a parser.
-* semantic: cosine similarity of the query embedding, through the IVF-HNSW
-  index once the table is large (flat scan below that).
-* hybrid (default): both at once on two threads, merged by
-  :func:`~desktop.core.history.fusion.anchored_fusion`.
+* semantic: cosine similarity of the query embedding, over the store's
+  in-RAM copy of the vectors (:mod:`~desktop.core.history.vector_index`:
+  exact on small tables, IVF partitions on large ones).
+* hybrid (default): the keyword leg on a second thread while the vector leg
+  runs, merged by :func:`~desktop.core.history.fusion.anchored_fusion`.
 
 An empty query lists recent records.  Filters become a SQL prefilter; an
 unknown filter raises :class:`InvalidFilter` naming the known ones.
@@ -33,9 +34,6 @@ FILTERS = ("kind", "model", "date_from", "date_to", "rating", "tag", "session", 
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_WORDS = 64
 CANDIDATES = 30
-NPROBES = 16
-HNSW_EF = 100
-REFINE_FACTOR = 5
 SNIPPET_CHARS = 180
 RESULT_COLUMNS = [
     "id", "created_at", "session_id", "parent_id", "kind", "prompt", "negative_prompt", "system_prompt",
@@ -163,46 +161,63 @@ def _hit(row: dict[str, Any], score: float, words: list[str]) -> Hit:
     return Hit(record, float(score), snippet, spans, missing)
 
 
-def _keyword_leg(ds, words: list[str], where: str | None, k: int, with_vector: bool):
-    """(id, _rowid, _score[, vector, embedded]) of the best BM25 matches, as a pyarrow Table."""
+def _keyword_leg(ds, words: list[str], where: str | None, k: int) -> list[tuple[int, float]]:
+    """(row id, BM25 score) of the best full-text matches, best first."""
     if not words:
-        return None
-    columns = ["id", "_score"] + (["vector", "embedded"] if with_vector else [])
-    return ds.to_table(full_text_query={"query": " ".join(words), "columns": ["search_text"]}, columns=columns,
-                       filter=where, prefilter=bool(where), limit=k, with_row_id=True)
+        return []
+    table = ds.to_table(full_text_query={"query": " ".join(words), "columns": ["search_text"]},
+                        columns=["_score"], filter=where, prefilter=bool(where), limit=k, with_row_id=True)
+    return list(zip(table["_rowid"].to_pylist(), table["_score"].to_pylist()))
 
 
-def _semantic_leg(ds, vector, where: str | None, k: int, embedded_only: bool):
-    """(id, _rowid, _distance) of the nearest embeddings (cosine), as a pyarrow Table."""
-    clauses = [where] if where else []
-    if embedded_only:
-        clauses.append("embedded = true")
-    flt = " AND ".join(clauses) or None
-    nearest = {"column": "vector", "q": vector, "k": k, "nprobes": NPROBES, "refine_factor": REFINE_FACTOR,
-               "ef": max(HNSW_EF, k * REFINE_FACTOR), "metric": "cosine"}
-    return ds.to_table(nearest=nearest, columns=["id", "_distance"], filter=flt, prefilter=bool(flt),
-                       with_row_id=True)
+def _semantic_leg(store, ds, vector, where: str | None, k: int) -> list[tuple[int, float]]:
+    """(row id, cosine similarity) of the nearest embeddings, best first (``ds`` from search_snapshot)."""
+    allowed = None
+    if where:
+        allowed = ds.to_table(columns=[], filter=where, with_row_id=True)["_rowid"].to_numpy()
+    return store.vectors.search(vector, k, allowed)
 
 
-def _rows_by_rowid(ds, rowids: list[int]) -> list[dict]:
-    """Full result rows for the chosen row ids, in the given order (same snapshot as the legs)."""
+def _rows_by_rowid(ds, rowids: list[int], columns: list[str] = RESULT_COLUMNS, pool=None) -> list[dict]:
+    """Rows (every result column by default) for the chosen row ids, in the given order (same snapshot
+    as the legs).
+
+    Lance's take costs about 0.2 ms per column whatever the row count, so with
+    a ``pool`` half of the columns are taken on another thread meanwhile.
+    """
     if not rowids:
         return []
-    rows = ds._take_rows(rowids, columns=RESULT_COLUMNS + ["_rowid"]).to_pylist()
+    if pool is None or len(columns) < 8:
+        parts = [columns]
+    else:
+        parts = [columns[0::2], columns[1::2]]
+    other = pool.submit(ds._take_rows, rowids, columns=parts[1] + ["_rowid"]) if len(parts) > 1 else None
+    rows = ds._take_rows(rowids, columns=parts[0] + ["_rowid"]).to_pylist()
     by_rowid = {row.pop("_rowid"): row for row in rows}
+    if other is not None:
+        for row in other.result().to_pylist():
+            by_rowid[row.pop("_rowid")].update(row)
     return [by_rowid[r] for r in rowids if r in by_rowid]
 
 
-def _keyword_rows(store, words: list[str], where: str | None, k: int, with_vector: bool) -> list[dict]:
-    """Keyword hits as dicts with ``_score`` (and the vector when asked), best first."""
-    ds = store.dataset()
-    leg = _keyword_leg(ds, words, where, k, with_vector)
-    return [] if leg is None else leg.to_pylist()
+def _keyword_rows(store, words: list[str], where: str | None, k: int) -> list[dict]:
+    """Keyword hits as dicts with ``id``, ``_score`` and ``vector`` (None if not embedded), best first
+    (evaluations)."""
+    ds = store.search_snapshot()
+    ranked = _keyword_leg(ds, words, where, k)
+    rows = _rows_by_rowid(ds, [r for r, _ in ranked], ["id", "vector", "embedded"])
+    return [{"id": row["id"], "_score": score, "vector": row["vector"] if row["embedded"] else None}
+            for row, (_, score) in zip(rows, ranked)]
 
 
 def _semantic_rows(store, vector, where: str | None, k: int) -> list[dict]:
-    """Semantic hits as dicts with ``id`` and ``_distance``, nearest first."""
-    return _semantic_leg(store.dataset(), vector, where, k, store.unembedded > 0).to_pylist()
+    """Semantic hits as dicts with ``id`` and ``_distance`` (cosine), nearest first (evaluations)."""
+    ds = store.search_snapshot()
+    ranked = _semantic_leg(store, ds, vector, where, k)
+    if not ranked:
+        return []
+    ids = ds._take_rows([r for r, _ in ranked], columns=["id"])["id"].to_pylist()
+    return [{"id": i, "_distance": 1.0 - sim} for i, (_, sim) in zip(ids, ranked)]
 
 
 def _recent(store, where: str | None, limit: int) -> list[Hit]:
@@ -214,7 +229,7 @@ def _recent(store, where: str | None, limit: int) -> list[Hit]:
         return []
     order = pc.sort_indices(table, sort_keys=[("created_at", "descending")])[:limit]
     rowids = pc.take(table["_rowid"], order).to_pylist()
-    return [_hit(r, 0.0, []) for r in _rows_by_rowid(ds, rowids)]
+    return [_hit(r, 0.0, []) for r in _rows_by_rowid(ds, rowids, pool=store.search_pool())]
 
 
 def _validate(query: SearchQuery) -> None:
@@ -259,18 +274,16 @@ def run_search(store, query: SearchQuery) -> SearchResult:
             mode = "keyword"
             notice = (notice + " " if notice else "") + "Semantic search is still loading; showing keyword matches."
     t0 = time.perf_counter()
-    ds = store.dataset()
+    ds = store.dataset() if mode == "keyword" else store.search_snapshot()
     if mode == "keyword":
         if not words:
             notice = (notice + " " if notice else "") + "The query has no words to search for."
-        leg = _keyword_leg(ds, words, where, query.limit, False)
-        ranked = [] if leg is None else list(zip(leg["_rowid"].to_pylist(), leg["_score"].to_pylist()))
+        ranked = _keyword_leg(ds, words, where, query.limit)
     elif mode == "semantic":
-        leg = _semantic_leg(ds, vector, where, query.limit, store.unembedded > 0)
-        ranked = [(r, 1.0 - d) for r, d in zip(leg["_rowid"].to_pylist(), leg["_distance"].to_pylist())]
+        ranked = _semantic_leg(store, ds, vector, where, query.limit)
     else:
         ranked = _hybrid(store, ds, vector, words, where, max(CANDIDATES, query.limit))[:query.limit]
-    rows = _rows_by_rowid(ds, [r for r, _ in ranked])
+    rows = _rows_by_rowid(ds, [r for r, _ in ranked], pool=store.search_pool())
     hits = [_hit(row, score, words) for row, (_, score) in zip(rows, ranked)]
     if len(rows) != len(ranked):  # cannot happen with one snapshot; be loud if it does
         raise HistoryError("The history changed during the search.", "Search again.")
@@ -282,22 +295,12 @@ def run_search(store, query: SearchQuery) -> SearchResult:
 
 def _hybrid(store, ds, vector, words: list[str], where: str | None, k: int) -> list[tuple[int, float]]:
     """(row id, fused score) best first: both legs at once, then anchored fusion."""
-    import numpy as np
-
-    kw_future = store.search_pool().submit(_keyword_leg, ds, words, where, k, True)
-    sem = _semantic_leg(ds, vector, where, k, store.unembedded > 0)
-    kw = kw_future.result()
-    semantic: dict[int, float | None] = dict(zip(sem["_rowid"].to_pylist(),
-                                                 (1.0 - d for d in sem["_distance"].to_pylist())))
-    keyword: dict[int, float] = {}
-    if kw is not None and kw.num_rows:
-        rowids = kw["_rowid"].to_pylist()
-        keyword = dict(zip(rowids, kw["_score"].to_pylist()))
-        missing = [i for i, r in enumerate(rowids) if r not in semantic]
-        if missing:  # exact similarity for keyword-only candidates
-            vectors = kw["vector"].combine_chunks().flatten().to_numpy().reshape(kw.num_rows, -1)
-            sims = vectors[missing] @ np.asarray(vector, dtype="float32")
-            embedded = kw["embedded"].to_pylist()
-            for i, sim in zip(missing, sims):
-                semantic[rowids[i]] = float(sim) if embedded[i] else None
+    kw_future = store.search_pool().submit(_keyword_leg, ds, words, where, k)
+    semantic: dict[int, float | None] = dict(_semantic_leg(store, ds, vector, where, k))
+    keyword = dict(kw_future.result())
+    missing = [r for r in keyword if r not in semantic]
+    if missing:  # exact similarity for keyword-only candidates; None: not embedded yet
+        known = store.vectors.similarities(vector, missing)
+        for r in missing:
+            semantic[r] = known.get(r)
     return anchored_fusion(semantic, keyword)

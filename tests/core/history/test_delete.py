@@ -27,11 +27,11 @@ def _png_with_text(path: Path, text: str) -> None:
 
 
 def test_deleted_text_leaves_no_trace_under_the_data_root(genlab_home, embedder):
-    store = HistoryStore(embedder=embedder, ann_min_rows=200)
+    store = HistoryStore(embedder=embedder, index_min_rows=200)
     try:
         store.save_many([make_record(f"filler prompt number {i} about gardens") for i in range(260)])
         store.maintain_now()
-        assert {"vector_idx", "tags_idx", "id_idx"} <= set(store.stats()["indices"])
+        assert {"tags_idx", "id_idx"} <= set(store.stats()["indices"])
         text = make_record(f"tell me about {SECRET} please", output_text=f"{SECRET} is a made-up word",
                            note=SECRET, tags=[SECRET])
         image_file = paths.outputs_dir() / "img" / "secret.png"

@@ -36,7 +36,7 @@ def test_kill_9_during_writes_loses_nothing_reported_saved(tmp_path):
 
 
 FULL_DISK_CHILD = textwrap.dedent("""
-    import resource, signal, sys
+    import base64, os, resource, signal, sys
     from desktop.core.history.store import HistoryStore
     from desktop.core.records import GenerationRecord
     root = sys.argv[1]
@@ -48,7 +48,8 @@ FULL_DISK_CHILD = textwrap.dedent("""
     # From here no file may grow past 256 KiB: the next big write fails like a full disk.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, resource.RLIM_INFINITY))
-    huge = GenerationRecord(kind="text", prompt="huge", output_text="y" * (2 * 1024 * 1024))
+    noise = base64.b64encode(os.urandom(2 * 1024 * 1024)).decode()  # incompressible: lance compresses pages
+    huge = GenerationRecord(kind="text", prompt="huge", output_text=noise)
     try:
         store.save_and_wait(huge)
         print("NO ERROR")

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from desktop.core.history.errors import HistoryError, HistoryWriteError, RecordNotFound
+from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
 from tests.core.history.conftest import make_record
 
@@ -68,6 +69,16 @@ def test_update_rating_tags_note(store):
     assert (again.rating, again.tags, again.note) == (5, ["best", "poem"], "a note with zebra")
     with pytest.raises(HistoryError, match="between 0 and 5"):
         store.update(record.id, rating=9)
+
+
+def test_rating_a_record_without_tags_and_clearing_tags(store):
+    untagged, tagged = make_record("no tags here"), make_record("tagged", tags=["old"])
+    store.save_many([untagged, tagged])
+    store.update(untagged.id, rating=4)  # SQL updates cannot write an empty tag list
+    store.update(tagged.id, tags=[])
+    assert (store.get(untagged.id).rating, store.get(untagged.id).tags) == (4, [])
+    assert store.get(tagged.id).tags == []
+    assert store.search(SearchQuery("tagged", mode="keyword")).hits[0].record.id == tagged.id
 
 
 def test_close_commits_queued_saves_and_refuses_later_ones(genlab_home):
