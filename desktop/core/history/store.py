@@ -24,6 +24,7 @@ from typing import Any, Iterator
 from desktop.core import paths
 from desktop.core.errors import DataRootError
 from desktop.core.history import migrations
+from desktop.core.history.durable import synced_to_disk
 from desktop.core.history.embedder import Embedder
 from desktop.core.history.embedding_upkeep import EmbeddingUpkeep
 from desktop.core.history.errors import HistoryError, RecordNotFound
@@ -97,7 +98,8 @@ class HistoryStore(EmbeddingUpkeep):
         self._error_listeners: list = []
         self._closing = False
         self._writer = HistoryWriter(self._append, self._maintain, idle_seconds=idle_seconds,
-                                     on_change=self._invalidate_dataset, on_error=self._report_write_error)
+                                     on_change=self._invalidate_dataset, on_error=self._report_write_error,
+                                     guard=lambda: synced_to_disk(self.table_dir))
         if embedder is not None and self.meta.get("embed_model") != embedder.name:
             self._writer.run(lambda: self._switch_embedder(embedder.name))
         self._refresh_vectors_soon()  # the first search should not wait for the vectors
@@ -222,7 +224,7 @@ class HistoryStore(EmbeddingUpkeep):
         if ds is None or time.monotonic() - self._ds_opened > DATASET_MAX_AGE_S:
             import lance
 
-            path = str(self.root / "lancedb" / f"{TABLE_NAME}.lance")
+            path = str(self.table_dir)
             # One session for every snapshot: the index and metadata caches
             # survive reopening, so a refresh does not make the next query cold.
             ds = lance.dataset(path, session=self._lance_session)
@@ -230,6 +232,10 @@ class HistoryStore(EmbeddingUpkeep):
                 self._lance_session = ds.session()
             self._ds, self._ds_opened = ds, time.monotonic()
         return ds
+
+    @property
+    def table_dir(self) -> Path:
+        return self.root / "lancedb" / f"{TABLE_NAME}.lance"
 
     def add_error_listener(self, listener) -> None:
         """Call ``listener(HistoryError)`` (on the writer thread) whenever a save fails, e.g. a full disk."""

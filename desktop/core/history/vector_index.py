@@ -241,7 +241,7 @@ class VectorIndex:
         total = sum(len(f.offsets) for f in fragments.values())
         if total == 0:
             return
-        nlist = max(8, int(round(math.sqrt(total))))
+        nlist = max(8, round(math.sqrt(total)))
         rng = np.random.default_rng(seed)
         sample_size = min(total, nlist * KMEANS_SAMPLE_PER_LIST)
         pool = np.concatenate([f.vectors for f in fragments.values() if len(f.offsets)])

@@ -13,6 +13,8 @@ whatever is queued and stops.  When the queue has been quiet for
 ``idle_seconds`` (or, under constant load, every ``maintain_every`` commits or
 ``maintain_after`` seconds, whichever comes first) it
 calls the store's ``maintain`` hook (optimize, index upkeep, old versions).
+Every operation runs inside the store's ``guard`` (``durable.synced_to_disk``),
+so what it wrote is flushed to the disk before its future resolves.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager
 
 from desktop.core.history.errors import HistoryError, HistoryWriteError
 from desktop.core.records import GenerationRecord
@@ -53,8 +56,10 @@ class HistoryWriter:
     def __init__(self, append: Callable[[list[GenerationRecord]], None], maintain: Callable[[], None],
                  *, idle_seconds: float = 5.0, maintain_every: int = 200, maintain_after: float = 600.0,
                  on_change: Callable[[], None] = lambda: None,
-                 on_error: Callable[[HistoryError], None] = lambda exc: None) -> None:
+                 on_error: Callable[[HistoryError], None] = lambda exc: None,
+                 guard: Callable[[], ContextManager] = nullcontext) -> None:
         self._append = append
+        self._guard = guard
         self._on_change = on_change
         self._on_error = on_error
         self._maintain = maintain
@@ -133,7 +138,8 @@ class HistoryWriter:
             pending = []
             if future.set_running_or_notify_cancel():
                 try:
-                    result = payload()
+                    with self._guard():
+                        result = payload()
                 except BaseException as exc:  # handed to the caller
                     self._on_change()
                     future.set_exception(exc)
@@ -158,7 +164,8 @@ class HistoryWriter:
         if not pending:
             return
         try:
-            self._append([r for r, _ in pending])
+            with self._guard():
+                self._append([r for r, _ in pending])
         except BaseException as exc:
             if len(pending) > 1:
                 # Retry one by one so one bad record does not sink the others.
@@ -185,7 +192,8 @@ class HistoryWriter:
         self._commits_since_maintain = 0
         started = self._last_maintain = time.monotonic()
         try:
-            self._maintain()
+            with self._guard():
+                self._maintain()
         except Exception:  # upkeep is best effort; the data is already safe
             log.exception("history: maintenance failed")
         self._on_change()
