@@ -8,8 +8,8 @@ a call the user asked for (a download, a search).  Everything else (loading
 a model for generation) keeps running offline.
 
 Tokens come from ``HF_TOKEN``, then the OS keyring when the ``keyring``
-package is available, then a user-only file in the data root, then the
-token ``hf auth login`` saved.
+package is available (a dependency on Windows and macOS), then a user-only
+file in the data root, then the token ``hf auth login`` saved.
 """
 
 from __future__ import annotations
