@@ -179,7 +179,7 @@ class VectorIndex:
         table = fragment.to_table(columns=["vector"], filter="embedded = true", with_row_id=True)
         offsets = (table["_rowid"].to_numpy() & 0xFFFFFFFF).astype("uint32")
         if table.num_rows:
-            chunks = [c.values.to_numpy(zero_copy_only=False).reshape(len(c), -1)
+            chunks = [c.flatten().to_numpy(zero_copy_only=False).reshape(len(c), -1)  # flatten: honours slices
                       for c in table["vector"].chunks if len(c)]
             vectors = _normalised(np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
         else:

@@ -103,6 +103,40 @@ def test_new_rows_deletes_updates_and_compaction_are_followed(small_ivf_store):
     assert hits[0].record.id == extra_ids[3]  # row ids agree with the rows fetched after compaction
 
 
+def test_rows_deleted_in_place_leave_the_index_without_a_rewrite(small_ivf_store):
+    """A delete that only writes a deletion file: the held vectors are masked, partitions stay right."""
+    from desktop.core.history.store import ids_predicate
+    from desktop.core.history.vector_index import VectorIndex
+
+    store = small_ivf_store
+    vectors = _clustered_vectors(1500)
+    ids = _fill(store, vectors)
+    store.search_snapshot()
+    assert store.vectors.wait_partitioned(60)
+    gone = ids[::3]
+    store._writer.run(lambda: store.table.delete(ids_predicate(gone)))  # no compaction afterwards
+    store.search_snapshot()
+    fresh = VectorIndex(ivf_min_rows=10**9)  # and one that reads the fragment with its deletion file
+    fresh.sync(store.search_snapshot(), store.meta.get("embed_model", ""))
+    assert store.vectors.rows == fresh.rows == 1000
+    alive = [i for i in range(1500) if i % 3]
+    kept_ids = [ids[i] for i in alive]
+    # the partitions still hold exactly their own rows: each row is nearest its partition's centroid
+    centroids = store.vectors._centroids
+    for entry in store.vectors._fragments.values():
+        for p in range(len(centroids)):
+            rows = entry.vectors[entry.bounds[p]:entry.bounds[p + 1]]
+            assert (np.argmax(rows @ centroids.T, axis=1) == p).all()
+    overlap = []
+    for q in _clustered_vectors(20, seed=4):
+        expected = _exact_ids(kept_ids, vectors[alive], q, 5)
+        assert _ids(store, fresh.search(q, 5)) == expected
+        found = _ids(store, store.vectors.search(q, 5))
+        assert not set(found) & set(gone)
+        overlap.append(len(set(found) & set(expected)) / 5)
+    assert np.mean(overlap) >= 0.8
+
+
 def test_filters_keep_only_allowed_rows_even_when_selective(small_ivf_store):
     store = small_ivf_store
     vectors = _clustered_vectors(2000)
