@@ -25,6 +25,7 @@ class CatalogError(GenLabError):
 class CatalogFile:
     name: str
     size: int
+    sha256: str = ""  # the LFS sha256 at the revision the size was taken from, when known
 
 
 @dataclass
@@ -72,7 +73,8 @@ class CatalogEntry:
 
 
 def _entry(raw: dict) -> CatalogEntry:
-    variants = [CatalogVariant(v["quantization"], [CatalogFile(f["name"], int(f["size"])) for f in v["files"]],
+    variants = [CatalogVariant(v["quantization"], [CatalogFile(f["name"], int(f["size"]), f.get("sha256", ""))
+                                                        for f in v["files"]],
                                int(v["min_ram"]), int(v["min_vram"]), bool(v.get("size_exact", False)),
                                v.get("format", "gguf")) for v in raw["variants"]]
     if raw["kind"] not in KINDS or not variants or "/" not in raw["repo_id"]:

@@ -9,6 +9,7 @@ import pytest
 
 from desktop.core.catalog import CatalogError, find_entry, load_catalog
 from desktop.core.model_headers import quantization_from_name
+from tests.conftest import STORIES_SHA256
 
 
 def test_catalog_covers_text_image_and_embedding_models():
@@ -35,6 +36,17 @@ def test_every_entry_is_complete_and_consistent():
                 assert named in ("", variant.quantization), variant.main_file.name
         if entry.kind == "text" and entry.id != "stories-260k":
             assert len(entry.variants) >= 1 and entry.arch["layers"] > 0
+
+
+def test_exact_sizes_and_hashes_are_well_formed():
+    variants = [v for e in load_catalog() for v in e.variants]
+    assert sum(v.size_exact for v in variants) >= 20
+    for variant in variants:
+        for f in variant.files:
+            assert f.sha256 == "" or re.fullmatch(r"[0-9a-f]{64}", f.sha256), f.name
+    # the catalog's stories260K is the file the test fixtures pin (from ../shared/models/README)
+    stories = find_entry("stories-260k").variants[0].main_file
+    assert stories.sha256 == STORIES_SHA256
 
 
 def test_text_models_offer_several_quantizations():
