@@ -78,9 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from desktop.core.errors import GenLabError
+    from desktop.core import paths
+    from desktop.core.errors import DataRootError, GenLabError
     from desktop.core.logging_setup import setup_logging
 
+    try:
+        paths.ensure_data_root()  # user-only, like the GUI, before the log or anything else is written
+    except DataRootError:
+        pass  # a command that needs the data root says what is wrong; doctor reports it
     setup_logging(console=False)
     try:
         return int(args.func(args) or 0)

@@ -82,8 +82,19 @@ def ensure_writable_dir(path: Path, what: str) -> Path:
 
 
 def ensure_data_root() -> Path:
-    """Create the data root (user-only permissions) and check it is writable."""
-    root = ensure_writable_dir(data_root(), "data folder")
+    """Create the data root, make it readable by the user only, and check it is writable.
+
+    The GUI's bootstrap and the ``genlab`` CLI both call this before anything
+    writes under the root.  On POSIX the root becomes 0700, which also hides
+    every folder and file under it from other users.
+    """
+    root = data_root()
+    if not root.exists() and os.name == "posix":
+        try:
+            root.mkdir(mode=0o700, parents=True)  # never visible to others, not even briefly
+        except OSError:
+            pass  # ensure_writable_dir says what is wrong
+    root = ensure_writable_dir(root, "data folder")
     if os.name == "posix":
         try:
             os.chmod(root, 0o700)
