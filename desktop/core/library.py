@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -30,6 +31,8 @@ from desktop.core.hardware import disk_free, fmt_bytes
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.model_errors import DiskFull, ImportRejected, ModelInUse, ModelsDirError, UnknownModel
 from desktop.core.model_headers import ModelFacts, quantization_from_name, read_model_facts
+
+log = logging.getLogger(__name__)
 
 IMPORT_MODES = ("copy", "move", "link")
 SOURCES = ("catalog", "hub", "imported", "found")
@@ -171,6 +174,18 @@ class Library:
     def find_by_path(self, path: Path) -> LibraryModel | None:
         target = str(Path(path).absolute())
         return next((m for m in self.models() if m.path == target), None)
+
+    def note_used(self, path: Path) -> None:
+        """An engine loaded the model at ``path``: stamp its library entry (if any) as used now.
+
+        Best effort: a library file that cannot be written never stops a generation.
+        """
+        try:
+            model = self.find_by_path(path)
+            if model is not None:
+                self.mark_used(model.id)
+        except Exception:
+            log.warning("library: could not record the use of %s", path, exc_info=True)
 
     def identity(self, path: Path, *, mark_used: bool = True):
         """The :class:`~desktop.core.records.ModelIdentity` an engine records for the model at ``path``.

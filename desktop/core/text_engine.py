@@ -213,7 +213,11 @@ class TextEngine:
                 device=device, load_s=load_s, chat_available=builder.has_chat,
                 template_note="" if builder.has_chat else builder.template_note, options=options)
             progress(Progress(1.0, f"Loaded {path.name}"))
-            return self._loaded
+            loaded = self._loaded
+        from desktop.core.library import Library
+
+        Library().note_used(path)  # the library's "last used" column
+        return loaded
 
     @staticmethod
     def _construct(path: Path, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Any:
