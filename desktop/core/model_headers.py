@@ -3,7 +3,10 @@
 - GGUF: the ``GGUF`` magic and a known version, then the metadata through
   the ``gguf`` reader (architecture, name, file type, context length).
 - safetensors: the 8-byte header length and a JSON header of tensors.
-- diffusers: a folder with a ``model_index.json`` naming the pipeline class.
+- diffusers: a folder with a ``model_index.json`` naming the pipeline class,
+  a folder per component, and for each component that needs weights (unet,
+  vae, transformer, text encoders) ``.safetensors`` files whose headers parse
+  and match their sizes.
 
 Each reader returns :class:`ModelFacts` or raises :class:`ImportRejected`
 saying what is wrong with the file.
@@ -18,10 +21,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.errors import ModelFileError
 from desktop.core.model_errors import ImportRejected
 
 GGUF_VERSIONS = (1, 2, 3)
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+WEIGHT_COMPONENTS = ("unet", "vae", "transformer", "prior", "decoder")  # and every text_encoder*
 _QUANT = re.compile(r"(?<![A-Za-z0-9])(I?Q\d(?:_K)?(?:_[A-Z0-9]+)?|BF16|F16|F32|FP16|FP32)(?![A-Za-z0-9])",
                     re.IGNORECASE)
 
@@ -149,16 +154,60 @@ def read_diffusers_folder(path: Path) -> ModelFacts:
         cls = data["_class_name"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ImportRejected(f"{path.name}/model_index.json is damaged ({exc}).") from exc
-    missing = [name for name, spec in data.items()
-               if not name.startswith("_") and isinstance(spec, list) and spec[0] and not (path / name).is_dir()]
+    components = [name for name, spec in data.items()
+                  if not name.startswith("_") and isinstance(spec, list) and spec and spec[0]]
+    missing = [name for name in components if not (path / name).is_dir()]
     if missing:
         raise ImportRejected(f"The diffusers folder {path.name} lacks its {', '.join(missing)} folder(s).",
                              "Download or copy the complete pipeline.")
+    _check_component_weights(path, [name for name in components if _needs_weights(name)])
     family = "SDXL" if "XL" in cls else "SD3" if "StableDiffusion3" in cls else "Flux" if "Flux" in cls \
         else "Stable Diffusion" if "StableDiffusion" in cls else cls.replace("Pipeline", "")
     weights = [p.name for p in path.rglob("*.safetensors")]
     quant = "FP16" if weights and all(".fp16." in w for w in weights) else ""
     return ModelFacts("diffusers", "image", family, path.name, quant, 0, cls)
+
+
+def _needs_weights(component: str) -> bool:
+    return component in WEIGHT_COMPONENTS or component.startswith("text_encoder")
+
+
+def _check_component_weights(folder: Path, components: list[str]) -> None:
+    """Every weight component has ``.safetensors`` weights whose headers parse and match their size.
+
+    A config alone creates the component's folder, so the folder existing
+    proves nothing; this is what keeps a half-copied or half-downloaded
+    pipeline out of the library.  All problems are named at once.
+    """
+    from desktop.core.image_model_files import PICKLE_HINT, PICKLE_SUFFIXES, read_safetensors_header
+
+    problems, hint = [], "Download or copy the complete pipeline again."
+    for component in components:
+        comp = folder / component
+        weights = sorted(comp.glob("*.safetensors"))
+        for index in sorted(comp.glob("*.safetensors.index.json")):  # sharded weights name their shards
+            try:
+                shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                problems.append(f"{component}/{index.name} is damaged")
+                continue
+            problems += [f"{component}/{shard} is missing (named in {index.name})"
+                         for shard in sorted(shards) if not (comp / shard).is_file()]
+        if not weights:
+            pickles = sorted(p.name for p in comp.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+            if pickles:
+                problems.append(f"the {component} has only pickle weights ({component}/{pickles[0]})")
+                hint = PICKLE_HINT
+            else:
+                problems.append(f"the {component} has no weights (no .safetensors file in {component}/)")
+            continue
+        for weight in weights:
+            try:
+                read_safetensors_header(weight)
+            except ModelFileError as exc:
+                problems.append(f"{component}/{weight.name} is damaged ({exc.message.rstrip('.')})")
+    if problems:
+        raise ImportRejected(f"The diffusers folder {folder.name} cannot be used: {'; '.join(problems)}.", hint)
 
 
 def _family(arch: str, name: str) -> str:

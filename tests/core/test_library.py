@@ -99,6 +99,48 @@ def test_import_a_diffusers_folder_and_a_broken_safetensors(tmp_path):
         Library().import_path(broken)
 
 
+def test_import_refuses_a_diffusers_folder_with_bad_or_missing_weights(tmp_path):
+    folder = write_diffusers(tmp_path / "badpipe")
+    for weights in folder.glob("*/*.safetensors"):
+        weights.unlink()
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(b"garbage")  # config + junk, no vae weights
+    with pytest.raises(ImportRejected) as info:
+        Library().import_path(folder, "link")
+    message = str(info.value)
+    assert "unet/diffusion_pytorch_model.safetensors is damaged" in message
+    assert "vae has no weights" in message and "complete pipeline" in message
+    assert Library().models() == []
+
+
+def test_import_refuses_a_diffusers_folder_with_truncated_or_pickle_only_weights(tmp_path):
+    folder = write_diffusers(tmp_path / "truncated")
+    vae = folder / "vae" / "diffusion_pytorch_model.fp16.safetensors"
+    vae.write_bytes(vae.read_bytes()[:-8])
+    with pytest.raises(ImportRejected, match=r"vae/diffusion_pytorch_model.fp16.safetensors is damaged .*truncated"):
+        Library().import_path(folder, "copy")
+    assert not list(Library().models_root.glob("imported/*"))
+    pickled = write_diffusers(tmp_path / "pickled")
+    (pickled / "unet" / "diffusion_pytorch_model.fp16.safetensors").rename(pickled / "unet" / "diffusion_pytorch_model.bin")
+    with pytest.raises(ImportRejected, match=r"only pickle weights \(unet/diffusion_pytorch_model.bin\)") as info:
+        Library().import_path(pickled, "link")
+    assert "arbitrary code" in info.value.hint
+    assert Library().models() == []
+
+
+def test_import_refuses_a_sharded_component_missing_a_shard(tmp_path):
+    folder = write_diffusers(tmp_path / "sharded")
+    (folder / "unet" / "diffusion_pytorch_model.safetensors.index.json").write_text(json.dumps(
+        {"weight_map": {"a": "diffusion_pytorch_model.fp16.safetensors",
+                        "b": "diffusion_pytorch_model-00002-of-00002.safetensors"}}))
+    with pytest.raises(ImportRejected, match="unet/diffusion_pytorch_model-00002-of-00002.safetensors is missing"):
+        Library().import_path(folder, "link")
+
+
+def test_a_real_tiny_pipeline_passes_the_weight_checks(tiny_sd_pipeline):
+    model = Library().import_path(tiny_sd_pipeline, "link")
+    assert model.format == "diffusers" and model.kind == "image"
+
+
 def test_cancelled_copy_leaves_nothing(tmp_path):
     source = write_gguf(tmp_path / "big.gguf", size=9 * 1024 * 1024)
     token = CancelToken()

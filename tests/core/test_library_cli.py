@@ -89,3 +89,20 @@ def test_downloading_a_diffusers_pipeline_lists_it_as_one_image_model(hub, capsy
     images = [m for m in listed if m["kind"] == "image"]
     assert len(listed) == len(images) == 1 and images[0]["format"] == "diffusers"
     assert images[0]["name"] == images[0]["repo_id"] == "tester/tiny-sd"
+
+
+def test_importing_a_diffusers_folder_with_junk_weights_is_refused(tmp_path, capsys):
+    folder = tmp_path / "badpipe"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "vae").mkdir()
+    (folder / "model_index.json").write_text(json.dumps(
+        {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+         "vae": ["diffusers", "AutoencoderKL"]}))
+    for part in ("unet", "vae"):
+        (folder / part / "config.json").write_text("{}")
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").write_text("garbage")
+    assert genlab_models("import", str(folder), "--mode", "link") == 2
+    err = capsys.readouterr().err
+    assert "unet/diffusion_pytorch_model.safetensors is damaged" in err and "vae has no weights" in err
+    assert genlab_models("list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
