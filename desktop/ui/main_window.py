@@ -9,10 +9,15 @@ and ``reuse_requested`` (the History workspace's record actions) are routed
 to Chat or Images by the record's kind.
 
 Background services (resuming downloads, opening the history and loading
-its embedder) start shortly after the first paint, never before it.
+its embedder) start shortly after the first paint, never before it.  As soon
+as the history is open the window listens for failed saves (a full disk...):
+whichever workspace is active, the error goes to the status bar and a warning
+button stays in it until the person has read the message.
 
 Signals:
     first_painted(): the window was painted for the first time (startup timing).
+    history_save_failed(str): a history save failed; emitted on the GUI thread
+        (the store reports on its writer thread).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox,
-                               QStackedWidget, QVBoxLayout, QWidget)
+                               QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from desktop import APP_NAME
 from desktop.core import paths
@@ -78,6 +83,7 @@ def _info_page(spec: WorkspaceSpec, detail: str) -> QWidget:
 
 class MainWindow(QMainWindow):
     first_painted = Signal()
+    history_save_failed = Signal(str)
 
     def __init__(self, services: Services, runner: JobRunner, *, start_services: bool = True) -> None:
         super().__init__()
@@ -116,6 +122,15 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Device: …")
         self.job_status = JobStatus(runner)
         self.job_status.queue_button.clicked.connect(self.toggle_jobs)
+        self.history_error = QToolButton()
+        self.history_error.setObjectName("historyErrorIndicator")
+        self.history_error.setText("⚠ History not saved")
+        self.history_error.setAutoRaise(True)
+        self.history_error.setStyleSheet("color:#c0392b;font-weight:bold")
+        self.history_error.clicked.connect(self.show_history_error)
+        self.history_error.hide()
+        self.history_save_failed.connect(self._history_save_failed)
+        self.statusBar().addPermanentWidget(self.history_error)
         self.statusBar().addPermanentWidget(self.downloads_label)
         self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().addPermanentWidget(self.device_label)
@@ -348,9 +363,26 @@ class MainWindow(QMainWindow):
 
     def _history_ready(self, store) -> None:
         pending = getattr(self.services.history, "records", [])
+        # Engines do not wait on their save futures; failures reach the person through this.
+        store.add_error_listener(lambda error: self.history_save_failed.emit(str(error)))
         self.services.set_history(store)
         for record in pending:  # generations made before the store was open
             store.save(record)
+
+    def _history_save_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 30000)
+        self.history_error.setToolTip(message)
+        self.history_error.show()
+
+    def show_history_error(self) -> QMessageBox:
+        """Show the last history save error in a non-modal box and clear the indicator."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "History not saved", self.history_error.toolTip(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        self.history_error.hide()
+        return box
 
     def _watch_failures(self) -> None:
         for handle in self.runner.active_jobs():

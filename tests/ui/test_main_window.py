@@ -130,3 +130,48 @@ def test_background_services_open_history_and_keep_early_records(qtbot, runner):
     assert store.has_ids([early.id]) == {early.id}
     w.close()
     services.close()
+
+
+def test_full_disk_during_a_history_save_is_shown_in_any_workspace(qtbot, runner):
+    """A real store write fails like a full disk while Chat is on screen: the window says so."""
+    import base64
+    import os
+
+    resource = pytest.importorskip("resource", reason="RLIMIT_FSIZE is POSIX")
+
+    from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+    from desktop.core.records import GenerationRecord
+    from desktop.core.settings import Settings
+
+    services = Services(Settings())
+    # The store the window's startup opens (no embedder: this test is about writing).
+    services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, idle_seconds=3600))
+    w = MainWindow(services, runner)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: type(services.history).__name__ == "HistoryStore", timeout=60000)
+    w.show_workspace(0)  # Chat, not History: nothing there listens to the store
+    store = services.history
+    kept = [GenerationRecord(kind="text", prompt=f"kept {i}") for i in range(3)]
+    store.save_many(kept, timeout=60)
+    assert not w.history_error.isVisible()
+
+    # From here no file may grow past 256 KiB, so a large commit fails as on a full disk.
+    noise = base64.b64encode(os.urandom(2 * 1024 * 1024)).decode()  # incompressible
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, hard))
+    try:
+        with qtbot.waitSignal(w.history_save_failed, timeout=60000):
+            store.save(GenerationRecord(kind="text", prompt="huge", output_text=noise))  # as an engine does
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert "disk is full" in w.statusBar().currentMessage()
+    assert w.history_error.isVisible()
+    assert "everything saved before is kept" in w.history_error.toolTip()
+    box = w.show_history_error()
+    assert not box.isModal() and "disk is full" in box.text()
+    assert not w.history_error.isVisible()
+    box.close()
+    assert sorted(store.scan(["prompt"])["prompt"].to_pylist()) == [f"kept {i}" for i in range(3)]
+    w.close()
+    services.close()
