@@ -159,11 +159,14 @@ def cmd_download(args: argparse.Namespace) -> int:
     entries = [downloads.add(FileRef(repo_id, name, revision or "main"), source=source, catalog_id=catalog_id)
                for name in files]
     status = _run_entries(entries, downloads)
-    if status == 0 and len(files) > 1:
+    if status != 130 and any(not name.endswith(".gguf") for name in files):
         from desktop.core.model_download_queue import register_pipeline_if_complete
 
-        model = register_pipeline_if_complete(downloads.get(entries[0].key), downloads)
-        if model is not None:  # a diffusers pipeline is listed as one model
+        try:  # a diffusers pipeline is listed as one model, once all its files arrived verified
+            model = register_pipeline_if_complete(downloads.get(entries[0].key), downloads)
+        except GenLabError as exc:
+            return _print_error(exc)
+        if model is not None:
             print(f"added {model.name} ({model.kind}, {fmt_bytes(model.size)})")
     return status
 

@@ -9,7 +9,10 @@ A process killed mid-download leaves its entry ``running``: that counts as
 resumable too.
 
 :func:`run_entry` is the job function for one entry: it downloads, verifies,
-adds the file to the library and keeps the entry's state current.
+adds the file to the library and keeps the entry's state current.  A
+diffusers pipeline is many entries of one repo folder; it is listed by
+:func:`register_pipeline_if_complete` only when every one of them arrived
+verified, so a cancelled or failed file keeps it out of the library.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from desktop.core import paths
 from desktop.core.downloads import (DownloadResult, FileRef, default_destination, discard_partial,
                                     download_file)
 from desktop.core.jobs import CancelToken, JobCancelled, ProgressCallback, no_progress
+from desktop.core.model_errors import DownloadError
 from desktop.core.model_transfer import RetryPolicy
 
 ACTIVE = ("queued", "running")
@@ -131,7 +135,7 @@ class DownloadList:
         if entry is None:
             return 0
         freed = discard_partial(Path(entry.dest))
-        self.update(key, status="cancelled", done=0)
+        self.update(key, status="cancelled", done=0, error="")
         return freed
 
 
@@ -186,13 +190,50 @@ def pipeline_root(entry: DownloadEntry) -> Path:
     return root
 
 
-def register_pipeline_if_complete(entry: DownloadEntry, downloads: DownloadList):
-    """List a diffusers folder once every queued file of its repo is done; returns the model or None."""
+class IncompletePipeline(DownloadError):
+    """Every file of a pipeline's download set has ended, but some did not arrive verified."""
+
+
+WAITING = ("queued", "running", "paused")
+
+
+def pipeline_entries(entry: DownloadEntry, downloads: DownloadList) -> list[DownloadEntry]:
+    """The download set ``entry`` belongs to: every entry (cancelled ones too) of its repo folder."""
     root = pipeline_root(entry)
-    siblings = [e for e in downloads.entries() if e.repo_id == entry.repo_id and pipeline_root(e) == root
-                and e.status != "cancelled"]
-    if not (root / "model_index.json").is_file() or any(e.status != "done" for e in siblings):
+    return [e for e in downloads.entries() if e.repo_id == entry.repo_id and pipeline_root(e) == root]
+
+
+def _arrived(entry: DownloadEntry) -> bool:
+    path = Path(entry.dest)
+    return entry.status == "done" and path.is_file() and path.stat().st_size == entry.size
+
+
+def register_pipeline_if_complete(entry: DownloadEntry, downloads: DownloadList):
+    """List a diffusers folder once every file of its download set is done and verified.
+
+    Returns the model, or None while files of the set are still queued,
+    running or paused (or when ``entry`` is not part of a pipeline).  Once
+    none is waiting, a cancelled, failed or vanished member keeps the
+    pipeline unlisted: raises :class:`IncompletePipeline` naming those files,
+    and notes the reason on the cancelled entries for the Downloads panel.
+    """
+    root = pipeline_root(entry)
+    siblings = pipeline_entries(entry, downloads)
+    if not any(e.filename == "model_index.json" for e in siblings) and not (root / "model_index.json").is_file():
         return None
+    if any(e.status in WAITING for e in siblings):
+        return None
+    missing = [e for e in siblings if not _arrived(e)]
+    if missing:
+        reasons = {"cancelled": "was cancelled", "failed": "failed"}
+        names = ", ".join(f"{e.filename} {reasons.get(e.status, 'is missing')}" for e in missing)
+        for e in missing:
+            if e.status == "cancelled":
+                downloads.update(e.key, error=f"{entry.repo_id} is not listed as installed without this file.")
+        raise IncompletePipeline(
+            f"{entry.repo_id} is not listed as installed: {names}.",
+            f"Download {'it' if len(missing) == 1 else 'them'} again to complete the pipeline "
+            f"(`genlab models download {entry.repo_id} {' '.join(e.filename for e in missing)}`).")
     from desktop.core.library import Library
 
     return Library().add_path(root, source=entry.source, owned=True, repo_id=entry.repo_id,

@@ -92,6 +92,7 @@ class DownloadsController(QObject):
         else:
             self.downloads.cancel(key)
             self.live.pop(key, None)
+            self._check_pipeline(key)
         self.changed.emit()
 
     def clear_finished(self) -> None:
@@ -140,15 +141,20 @@ class DownloadsController(QObject):
         self._emit_summary()
 
     def _on_finished(self, key: str, result) -> None:
+        self._check_pipeline(key)
+        self.installed.emit(result)
+
+    def _check_pipeline(self, key: str) -> None:
+        """After a pipeline member ends: list the pipeline when all its files arrived, else say what is missing."""
         from desktop.core.model_download_queue import register_pipeline_if_complete
 
         entry = self.downloads.get(key)
-        if entry is not None and Path(entry.filename).suffix not in (".gguf",):
-            try:
-                register_pipeline_if_complete(entry, self.downloads)
-            except GenLabError as exc:
-                self.failed.emit(key, str(exc))
-        self.installed.emit(result)
+        if entry is None or Path(entry.filename).suffix == ".gguf":
+            return
+        try:
+            register_pipeline_if_complete(entry, self.downloads)
+        except GenLabError as exc:
+            self.failed.emit(key, str(exc))
 
     def _on_ended(self, key: str) -> None:
         self.handles.pop(key, None)
@@ -156,6 +162,7 @@ class DownloadsController(QObject):
             self._cancel_requested.discard(key)
             self.downloads.cancel(key)
             self.live.pop(key, None)
+            self._check_pipeline(key)
         self._schedule()
         self.changed.emit()
 
@@ -259,7 +266,8 @@ class DownloadsPanel(QWidget):
             self.tree.addTopLevelItem(item)
             if entry.key == selected:
                 item.setSelected(True)
-        failed = [e for e in self.controller.downloads.entries() if e.status == "failed" and e.error]
+        # failed entries, and cancelled pipeline files that keep their pipeline unlisted
+        failed = [e for e in self.controller.downloads.entries() if e.status in ("failed", "cancelled") and e.error]
         self.error_label.setText(f"{failed[-1].filename}: {failed[-1].error}" if failed else "")
         self._update_buttons()
 

@@ -106,3 +106,22 @@ def test_importing_a_diffusers_folder_with_junk_weights_is_refused(tmp_path, cap
     assert "unet/diffusion_pytorch_model.safetensors is damaged" in err and "vae has no weights" in err
     assert genlab_models("list", "--json") == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_a_pipeline_with_a_failed_file_is_not_listed_and_the_cli_says_which(hub, capsys, tmp_path):
+    from tests.core.test_library import write_diffusers
+
+    folder = write_diffusers(tmp_path / "pipe")
+    files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    unet = "unet/diffusion_pytorch_model.fp16.safetensors"
+    repo = hub.add_repo("tester/tiny-sd", files, tags=["diffusers"], library_name="diffusers")
+    repo.files[unet].advertised_size = 2 ** 50
+    assert genlab_models("download", "tester/tiny-sd", *sorted(files)) == 2
+    err = capsys.readouterr().err
+    assert "Not enough disk space" in err
+    assert f"tester/tiny-sd is not listed as installed: {unet} failed" in err
+    assert genlab_models("list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    repo.files[unet].advertised_size = None
+    assert genlab_models("download", "tester/tiny-sd", unet) == 0  # the missing file completes it
+    assert "added tester/tiny-sd" in capsys.readouterr().out

@@ -198,3 +198,28 @@ def test_added_folder_is_remembered_and_scanned(qtbot, make_workspace, tmp_path)
     from desktop.core.settings import load_settings
 
     assert load_settings()[0].downloads.extra_model_folders == [str(tmp_path / "lm-studio")]
+
+
+def test_cancelling_a_pipeline_file_keeps_the_pipeline_unlisted_and_the_panel_says_which(qtbot, hub, runner,
+                                                                                         tmp_path):
+    from desktop.ui.downloads_panel import DownloadsController, DownloadsPanel
+    from tests.core.test_library import write_diffusers
+
+    folder = write_diffusers(tmp_path / "pipe")
+    files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    hub.add_repo("tester/tiny-sd", files, tags=["diffusers"], library_name="diffusers")
+    unet = "unet/diffusion_pytorch_model.fp16.safetensors"
+    controller = DownloadsController(runner, max_parallel=1, resume=False)
+    panel = DownloadsPanel(controller)
+    qtbot.addWidget(panel)
+    problems = []
+    controller.failed.connect(lambda _key, message: problems.append(message))
+    keys = {name: controller.request(FileRef("tester/tiny-sd", name)).key for name in sorted(files)}
+    controller.cancel(keys[unet])  # still queued behind the first file
+    qtbot.waitUntil(lambda: all(e.status in ("done", "cancelled") for e in DownloadList().entries()), timeout=30000)
+    qtbot.waitUntil(lambda: bool(problems), timeout=5000)
+    assert problems == [f"tester/tiny-sd is not listed as installed: {unet} was cancelled. Download it again to "
+                        f"complete the pipeline (`genlab models download tester/tiny-sd {unet}`)."]
+    assert Library().models() == []
+    qtbot.waitUntil(lambda: unet in panel.error_label.text(), timeout=2000)
+    assert "not listed as installed" in panel.error_label.text()
