@@ -6,8 +6,11 @@ relative to the zip's root.  Parquet holds the table's own columns (nested
 values as JSON text), without vectors.
 
 Import accepts all three.  The minimal record is ``{"kind": "text",
-"prompt": "..."}``.  A line that is not such an object is skipped and
-counted.  A record without an id gets one derived from its content, so
+"prompt": "..."}`` (in Parquet: ``kind`` and ``prompt`` columns); every other
+field is optional but checked when present (:func:`record_from_dict`), for
+JSONL lines and Parquet rows alike.  A line or row that is not such a record
+is skipped and counted, with its number and the reason among the first few
+``problems``; the rest is imported.  A record without an id gets one derived from its content, so
 importing the same file twice adds nothing: records whose id is already in
 the history (exact duplicates) are skipped.  Imported records are marked
 ``origin = "imported"``; they are embedded as they are saved (or by the
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field, fields
@@ -27,13 +31,14 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from desktop.core import paths
-from desktop.core.history.errors import ImportFormatError
+from desktop.core.history.errors import HistoryError, HistoryWriteError, ImportFormatError
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.records import GenerationRecord, ModelIdentity
 
 FORMATS = ("jsonl", "parquet")
 JSONL_NAME = "history.jsonl"
 CHUNK = 100
+MAX_PROBLEMS = 5  # examples of broken lines kept for the report
 _RECORD_FIELDS = {f.name for f in fields(GenerationRecord)}
 _MODEL_FIELDS = {f.name for f in fields(ModelIdentity)}
 
@@ -50,21 +55,35 @@ class ImportResult:
     imported: int = 0
     duplicates: int = 0
     broken: int = 0
-    problems: list[str] = field(default_factory=list)  # the first few broken lines, for the user
+    problems: list[str] = field(default_factory=list)  # "line N: why" for the first few broken lines
+
+    def summary(self) -> str:
+        return f"imported {self.imported}, skipped {self.duplicates} duplicates, {self.broken} broken lines"
+
+    def problem_lines(self) -> list[str]:
+        """The examples of broken lines, then how many more there were."""
+        more = self.broken - len(self.problems)
+        return self.problems + ([f"... and {more} more"] if more > 0 else [])
 
 
 # --- export -------------------------------------------------------------------------
 def export_history(store, path: Path, *, fmt: str = "jsonl", images: bool = False, ids: list[str] | None = None,
-                   cancel: CancelToken | None = None, progress: ProgressCallback = no_progress) -> ExportResult:
-    """Write the chosen records (all when ``ids`` is None) to ``path``."""
+                   filters: dict[str, Any] | None = None, cancel: CancelToken | None = None,
+                   progress: ProgressCallback = no_progress) -> ExportResult:
+    """Write the chosen records to ``path``: those in ``ids`` (every record when None; none when
+    empty) that match the search ``filters`` (see ``desktop.core.history.search.build_where``)."""
     cancel = cancel or CancelToken()
     if fmt not in FORMATS:
         raise ImportFormatError(f"Unknown export format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from desktop.core.history.search import build_where
     from desktop.core.history.store import ids_predicate
 
-    where = ids_predicate(ids) if ids else None
+    parts = [build_where(filters or {})]
+    if ids is not None:
+        parts.append(ids_predicate(ids) if ids else "false")
+    where = " AND ".join(f"({p})" for p in parts if p) or None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     total = store.count(where) if where else store.count()
     records = _with_progress(store.iter_records(where), total, cancel, progress, "Exporting")
     if fmt == "parquet":
@@ -124,43 +143,147 @@ def _export_parquet(records: Iterable[GenerationRecord], path: Path) -> ExportRe
 
 
 # --- import -------------------------------------------------------------------------
-def record_from_dict(data: Any) -> GenerationRecord:
-    """Build a record from an imported object; raises ValueError saying what is wrong."""
+# Every field is checked (and unambiguous values coerced) here, so a bad line is
+# skipped and counted instead of failing inside the writer.
+_STRING_FIELDS = ("session_id", "parent_id", "negative_prompt", "system_prompt", "output_text", "image_path",
+                  "image_sha256", "thumbnail_path", "device", "note")
+_MODEL_STRINGS = ("name", "file", "sha256", "quantization")
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _text(value: Any, name: str) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{name!r} must be a string, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name!r} holds characters that are not valid Unicode (lone surrogates)") from None
+    return value
+
+
+def _integer(value: Any, name: str, low: int = _INT64[0], high: int = _INT64[1]) -> int:
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip()) if any(c in value for c in ".eE") else int(value.strip())
+        except ValueError:
+            number = None
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ValueError(f"{name!r} must be a whole number, not {value!r}"[:200])
+    if not low <= number <= high:
+        raise ValueError(f"{name!r} must be between {low} and {high}, not {number}")
+    return number
+
+
+def _created_at(value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"'created_at' must be an ISO 8601 date-time such as 2026-05-01T12:00:00+00:00, "
+                             f"not {value!r}"[:200]) from None
+    if not isinstance(value, datetime):
+        raise ValueError(f"'created_at' must be an ISO 8601 date-time string, not {type(value).__name__}")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"'created_at' {value.isoformat()} is out of range") from None
+
+
+def _string_list(value: Any, name: str) -> list[str]:
+    if not isinstance(value, list):
+        raise ValueError(f"{name!r} must be a list of strings, not {type(value).__name__}")
+    return [_text(v, f"{name}[{i}]") for i, v in enumerate(value)]
+
+
+def _mapping(value: Any, name: str) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{name!r} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _model(value: Any) -> ModelIdentity:
+    if isinstance(value, str):  # just a name
+        return ModelIdentity(name=_text(value, "model"))
+    data = {k: v for k, v in _mapping(value, "model").items() if k in _MODEL_FIELDS and v is not None}
+    for key in _MODEL_STRINGS:
+        if key in data:
+            data[key] = _text(data[key], f"model.{key}")
+    if "size" in data:
+        data["size"] = _integer(data["size"], "model.size", 0)
+    if "files" in data:
+        data["files"] = _string_list(data["files"], "model.files")
+    return ModelIdentity(**data)
+
+
+def record_from_dict(data: Any, *, canonical: Any = None) -> GenerationRecord:
+    """Build a record from an imported object; raises ValueError saying what is wrong.
+
+    Only ``kind`` and ``prompt`` are required; unknown keys are ignored.  A
+    record without an id gets one hashed from ``canonical`` (default: ``data``).
+    """
     if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
+        raise ValueError(f"not a JSON object (a {type(data).__name__})")
     if data.get("kind") not in ("text", "image"):
-        raise ValueError("'kind' must be 'text' or 'image'")
+        raise ValueError(f"'kind' must be 'text' or 'image', not {data.get('kind')!r}"[:200])
     if not isinstance(data.get("prompt"), str):
-        raise ValueError("'prompt' must be a string")
-    kwargs = {k: v for k, v in data.items() if k in _RECORD_FIELDS and v is not None}
-    if "id" not in kwargs:
-        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-        kwargs["id"] = hashlib.sha256(canonical.encode()).hexdigest()[:32]
-    if isinstance(kwargs.get("created_at"), str):
-        created = datetime.fromisoformat(kwargs["created_at"])
-        kwargs["created_at"] = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
-    if isinstance(kwargs.get("model"), dict):
-        kwargs["model"] = ModelIdentity(**{k: v for k, v in kwargs["model"].items() if k in _MODEL_FIELDS})
-    for key, kind in (("parameters", dict), ("timings", dict), ("versions", dict), ("tags", list)):
-        if key in kwargs and not isinstance(kwargs[key], kind):
-            raise ValueError(f"'{key}' must be a {'list' if kind is list else 'JSON object'}")
+        raise ValueError("'prompt' must be a string" + ("" if "prompt" in data else " and is missing"))
+    values = {k: v for k, v in data.items() if k in _RECORD_FIELDS and v is not None}
+    kwargs: dict[str, Any] = {"kind": values["kind"], "prompt": _text(values["prompt"], "prompt")}
+    if "id" in values:
+        if not isinstance(values["id"], str) or not values["id"].strip():
+            raise ValueError("'id' must be a non-empty string")
+        kwargs["id"] = _text(values["id"], "id")
+    else:
+        text = json.dumps(data if canonical is None else canonical, sort_keys=True, ensure_ascii=True, default=str)
+        kwargs["id"] = hashlib.sha256(text.encode()).hexdigest()[:32]
+    for key in _STRING_FIELDS:
+        if key in values:
+            kwargs[key] = _text(values[key], key)
+    if "created_at" in values:
+        kwargs["created_at"] = _created_at(values["created_at"])
+    if "model" in values:
+        kwargs["model"] = _model(values["model"])
+    for key in ("parameters", "timings", "versions"):
+        if key in values:
+            kwargs[key] = _mapping(values[key], key)
+    if "seed" in values:
+        kwargs["seed"] = _integer(values["seed"], "seed")
+    if "rating" in values:
+        kwargs["rating"] = _integer(values["rating"], "rating", 0, 5)
+    if "tags" in values:
+        kwargs["tags"] = _string_list(values["tags"], "tags")
     kwargs["origin"] = "imported"
-    record = GenerationRecord(**kwargs)
-    if not isinstance(record.id, str) or not record.id:
-        raise ValueError("'id' must be a non-empty string")
-    return record
+    return GenerationRecord(**kwargs)
 
 
-def _jsonl_records(lines: Iterable[str], result: ImportResult) -> Iterator[GenerationRecord]:
+def _note_broken(result: ImportResult, where: str, reason: Any) -> None:
+    result.broken += 1
+    if len(result.problems) < MAX_PROBLEMS:
+        result.problems.append(f"{where}: {reason}")
+
+
+def _jsonl_records(lines: Iterable[str], result: ImportResult) -> Iterator[tuple[str, GenerationRecord]]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            yield record_from_dict(json.loads(line))
-        except (ValueError, TypeError) as exc:
-            result.broken += 1
-            if len(result.problems) < 10:
-                result.problems.append(f"line {number}: {exc}")
+            data = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            _note_broken(result, f"line {number}", f"not valid JSON ({str(exc)[:120]})")
+            continue
+        try:
+            record = record_from_dict(data)
+        except ValueError as exc:
+            _note_broken(result, f"line {number}", exc)
+        else:
+            yield f"line {number}", record
 
 
 def _sniff(path: Path) -> str:
@@ -183,7 +306,7 @@ def import_history(store, path: Path, *, cancel: CancelToken | None = None,
     result = ImportResult()
     kind = _sniff(path)
     if kind == "parquet":
-        _save_all(store, _parquet_records(path), result, cancel, progress)
+        _save_labelled(store, _parquet_records(path, result), result, cancel, progress)
     elif kind == "zip":
         try:
             zf = zipfile.ZipFile(path)
@@ -194,68 +317,159 @@ def import_history(store, path: Path, *, cancel: CancelToken | None = None,
             if JSONL_NAME not in zf.namelist():
                 raise ImportFormatError(f"{path} has no {JSONL_NAME} inside.", "Export it again from GenLab.")
             text = zf.read(JSONL_NAME).decode("utf-8", errors="replace")
-            records = (_attach_images(r, zf) for r in _jsonl_records(text.splitlines(), result))
-            _save_all(store, records, result, cancel, progress)
+            records = ((label, _attach_images(r, zf)) for label, r in _jsonl_records(text.splitlines(), result))
+            _save_labelled(store, records, result, cancel, progress)
     else:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            _save_all(store, _jsonl_records(fh, result), result, cancel, progress)
+            _save_labelled(store, _jsonl_records(fh, result), result, cancel, progress)
     return result
 
 
-def _parquet_records(path: Path) -> Iterator[GenerationRecord]:
+def _parquet_records(path: Path, result: ImportResult) -> Iterator[tuple[str, GenerationRecord]]:
+    """Rows of a Parquet export (or any Parquet with at least kind and prompt), validated like JSONL lines."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from desktop.core.history.schema import row_to_record
-
     try:
-        table = pq.read_table(path)
-    except Exception as exc:
-        raise ImportFormatError(f"{path} is not a readable Parquet file ({exc}).") from exc
-    for row in table.to_pylist():
-        record = row_to_record(row)
-        record.origin = "imported"
-        yield record
+        batches = pq.ParquetFile(path).iter_batches(batch_size=CHUNK)
+        number = 0
+        for batch in batches:
+            for row in batch.to_pylist():
+                number += 1
+                try:
+                    record = _record_from_row(row)
+                except ValueError as exc:
+                    _note_broken(result, f"row {number}", exc)
+                else:
+                    yield f"row {number}", record
+    except (OSError, pa.ArrowException) as exc:
+        raise ImportFormatError(f"{path} is not a readable Parquet file ({str(exc)[:300]}).",
+                                "Export it again from GenLab.") from exc
+
+
+def _record_from_row(row: dict[str, Any]) -> GenerationRecord:
+    """A Parquet row (the table's flat columns: model_*, *_json) as an import dict, then a record."""
+    data = {k: v for k, v in row.items() if v is not None}
+    present = dict(data)  # what the row holds, for a content id: a minimal row hashes like its JSONL line
+    model = {key[len("model_"):]: data.pop(key) for key in list(data) if key.startswith("model_")}
+    if model and "model" not in data:
+        data["model"] = model
+    for key in ("parameters", "timings", "versions"):
+        text = data.pop(f"{key}_json", None)
+        if text is not None and key not in data:
+            if not isinstance(text, str):
+                raise ValueError(f"'{key}_json' must be JSON text, not {type(text).__name__}")
+            try:
+                data[key] = json.loads(text) if text.strip() else {}
+            except (ValueError, RecursionError):
+                raise ValueError(f"'{key}_json' is not valid JSON") from None
+    return record_from_dict(data, canonical=present)
 
 
 def _attach_images(record: GenerationRecord, zf: zipfile.ZipFile) -> GenerationRecord:
     """Copy the record's images out of the zip into the history's own image folder."""
     names = set(zf.namelist())
     target_dir = paths.history_dir() / "images"
+    stem = record.id  # ids come from the file: only plain ones become file names
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", stem):
+        stem = hashlib.sha256(stem.encode()).hexdigest()[:32]
     for key in ("image_path", "thumbnail_path"):
         name = getattr(record, key)
         if name and name in names:  # only names listed in the zip: no path tricks
             target_dir.mkdir(parents=True, exist_ok=True)
             suffix = ".thumb" if key == "thumbnail_path" else ""
-            target = target_dir / f"{record.id}{suffix}{Path(name).suffix}"
+            target = target_dir / f"{stem}{suffix}{Path(name).suffix}"
             with zf.open(name) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             setattr(record, key, str(target))
     return record
 
 
-def _save_all(store, records: Iterable[GenerationRecord], result: ImportResult, cancel: CancelToken,
-              progress: ProgressCallback) -> None:
-    chunk: list[GenerationRecord] = []
+def save_records(store, records: Iterable[GenerationRecord], result: ImportResult | None = None,
+                 cancel: CancelToken | None = None, progress: ProgressCallback = no_progress) -> ImportResult:
+    """Save already-built records as an import does: duplicates skipped, broken ones counted."""
+    result = result or ImportResult()
+    numbered = ((f"record {i}", r) for i, r in enumerate(records, 1))
+    _save_labelled(store, numbered, result, cancel or CancelToken(), progress)
+    return result
+
+
+def _save_labelled(store, records: Iterable[tuple[str, GenerationRecord]], result: ImportResult,
+                   cancel: CancelToken, progress: ProgressCallback) -> None:
+    """Save ``(where, record)`` pairs in chunks, skipping duplicates; counts go to ``result``.
+
+    Before a chunk reaches the writer it goes through the very conversion the
+    writer commits (record to Arrow row); if that fails, the chunk is checked
+    record by record and the ones that fail are counted as broken (``where``
+    names their line), so one bad record never sinks the others.  A record
+    that fails in the writer after passing that check failed for a storage
+    reason (a full disk...): the import stops with that error once the
+    chunk's other saves are settled.
+    """
+    chunk: list[tuple[str, GenerationRecord]] = []
     seen: set[str] = set()
 
     def flush() -> None:
         cancel.raise_if_cancelled()
-        existing = store.has_ids([r.id for r in chunk])
+        existing = store.has_ids([r.id for _, r in chunk])
         fresh = []
-        for r in chunk:
+        for where, r in chunk:
             if r.id in existing or r.id in seen:
                 result.duplicates += 1
             else:
                 seen.add(r.id)
-                fresh.append(r)
-        store.save_many(fresh)
-        result.imported += len(fresh)
-        progress(Progress(None, f"Imported {result.imported} records", result.imported))
+                fresh.append((where, r))
         chunk.clear()
+        futures = [store.save(r) for r in _writable(fresh, result)]
+        failure = None
+        for future in futures:
+            try:
+                future.result()
+            except HistoryError as exc:
+                failure = failure or exc
+            else:
+                result.imported += 1
+        if failure is not None:
+            stopped = f"{failure.message.rstrip('.')}. The import stopped after {result.imported} records."
+            again = f"{failure.hint} Importing the same file again skips what is already there.".strip()
+            raise HistoryWriteError(stopped, again) from failure
+        progress(Progress(None, f"Imported {result.imported} records", result.imported))
 
-    for record in records:
-        chunk.append(record)
+    for item in records:
+        chunk.append(item)
         if len(chunk) >= CHUNK:
             flush()
     if chunk:
         flush()
+
+
+def _writable(records: list[tuple[str, GenerationRecord]], result: ImportResult) -> list[GenerationRecord]:
+    """The records that convert to the table's Arrow schema; the others are counted as broken."""
+    if not records or _arrow_problem([r for _, r in records]) is None:
+        return [r for _, r in records]
+    good = []
+    for where, record in records:
+        problem = _arrow_problem([record])
+        if problem is None:
+            good.append(record)
+        else:
+            _note_broken(result, where, problem)
+    return good
+
+
+def _arrow_problem(records: list[GenerationRecord]) -> str | None:
+    import pyarrow as pa
+
+    from desktop.core.history.schema import arrow_schema, record_to_row
+
+    schema = pa.schema([f for f in arrow_schema() if f.name != "vector"])  # vectors come from the embedder
+    try:
+        rows = []
+        for record in records:
+            row = record_to_row(record)
+            del row["vector"]
+            rows.append(row)
+        pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowException, ValueError, TypeError, OverflowError, AttributeError) as exc:
+        return f"cannot be stored ({type(exc).__name__}: {str(exc)[:160]})"
+    return None

@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from desktop.core.records import GenerationRecord, ModelIdentity
+from desktop.core.records import GenerationRecord, ModelIdentity, new_id
 
 SCHEMA_VERSION = 2
 VECTOR_DIM = 384
@@ -130,7 +130,7 @@ def row_to_record(row: dict[str, Any]) -> GenerationRecord:
     return GenerationRecord(
         kind=row.get("kind") or "text",
         prompt=row.get("prompt") or "",
-        id=row["id"],
+        id=row.get("id") or new_id(),
         created_at=_utc(created) if created else datetime.now(timezone.utc),
         session_id=row.get("session_id") or "",
         parent_id=row.get("parent_id") or "",
