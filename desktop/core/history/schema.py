@@ -22,6 +22,11 @@ TABLE_NAME = "generations_v2"
 # Text that goes into the embedding and the full-text column is capped: the
 # embedder only reads ~256 tokens and a huge output would bloat the FTS index.
 MAX_EMBED_CHARS = 2000
+# Those ~256 tokens are about 1,000 characters of English.  When a prompt and
+# its output do not both fit in that window, the prompt is cut to
+# EMBED_PROMPT_CHARS so the output keeps a fair share of what is read.
+EMBED_WINDOW_CHARS = 1000
+EMBED_PROMPT_CHARS = 600
 MAX_SEARCH_TEXT_CHARS = 20000
 
 STRING_COLUMNS = (
@@ -54,17 +59,31 @@ def search_text_of(record: GenerationRecord) -> str:
     return "\n".join(p for p in parts if p)[:MAX_SEARCH_TEXT_CHARS]
 
 
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, at a space near the end when there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ", limit - 40)
+    return cut[:space] if space > 0 else cut
+
+
 def embed_text_of(record: GenerationRecord) -> str:
-    """What the embedder reads: prompt + output for text, prompt + negative for images."""
+    """What the embedder reads: prompt + output for text, prompt + negative for images.
+
+    A text record's prompt is cut (to EMBED_PROMPT_CHARS, or less when the
+    output is short) only where it would leave the output out of the
+    embedder's window, so a long prompt still lets its output be found.
+    """
     if record.kind == "image":
         text = record.prompt
         if record.negative_prompt:
             text += "\nnot: " + record.negative_prompt
-    else:
-        text = record.prompt
-        if record.output_text:
-            text += "\n" + record.output_text
-    return text[:MAX_EMBED_CHARS]
+        return text[:MAX_EMBED_CHARS]
+    if not record.output_text:
+        return record.prompt[:MAX_EMBED_CHARS]
+    prompt = _clip(record.prompt, max(EMBED_PROMPT_CHARS, EMBED_WINDOW_CHARS - 1 - len(record.output_text)))
+    return (prompt + "\n" + record.output_text)[:MAX_EMBED_CHARS]
 
 
 def _utc(value: datetime) -> datetime:
