@@ -8,6 +8,10 @@ Unset options take the model family's defaults (SDXL 1024 px, Turbo 1 step
 with guidance 0...).  Progress goes to stderr; the saved path(s), or one JSON
 object with ``--json``, go to stdout.  Bad input exits with status 2 and one
 ``error: ...`` line.
+
+With incognito on (in the app's settings) nothing is recorded and the PNG
+carries no prompt or parameters; GenLab keeps no image of its own then, so
+``--out`` must name the file.
 """
 
 from __future__ import annotations
@@ -67,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
         model = resolve_model(args.model, (".safetensors", ".ckpt", ".pt", ".pth", ".bin"))
         params = _params_from_args(args, model)
         settings, _ = load_settings()
+        private = settings.history.incognito
+        if private and not args.out:
+            raise GenLabError("Incognito is on, so GenLab keeps no image of its own: name the file with --out.",
+                              "Or turn incognito off in the app's Preferences.")
         store = None
-        if args.no_history or settings.history.incognito:
+        if args.no_history or private:
             sink = NullSink()
         else:
             from desktop.core.history import open_history
@@ -77,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             sink = WaitingSink(store)
         engine = ImageEngine(settings.image)
         try:
-            result = engine.generate(ImageRequest(str(model), params, out_file=args.out or ""),
+            result = engine.generate(ImageRequest(str(model), params, out_file=args.out or "", private=private),
                                      cancel=CancelToken(), sink=sink,
                                      progress=_no_progress if args.json else status)
         finally:
@@ -93,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps({
-            "images": [{"path": str(i.path), "thumbnail": str(i.thumbnail_path), "seed": i.seed,
-                        "id": i.record.id, "sha256": i.record.image_sha256, "timings": i.record.timings}
+            "images": [{"path": str(i.path), "thumbnail": i.thumbnail_path and str(i.thumbnail_path),
+                        "seed": i.seed, "id": i.record.id, "sha256": i.record.image_sha256, "timings": i.record.timings}
                        for i in result.images],
             "model": {"name": result.images[0].record.model.name, "sha256": result.images[0].record.model.sha256},
             "parameters": {k: v for k, v in result.images[0].record.parameters.items() if k != "batch_index"},

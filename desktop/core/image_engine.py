@@ -13,6 +13,11 @@ pipeline's ``_interrupt`` flag at the next step end; diffusers still decodes
 the half-made latents, and that image is thrown away, never saved or
 recorded.  The seed drives a CPU ``torch.Generator``, so an image is the same
 as calling the bare pipeline with ``torch.Generator().manual_seed(seed)``.
+
+A ``private`` (incognito) request leaves nothing that tells what was asked:
+the PNG has no text chunks, no thumbnail is written, and the file goes to
+``request.out_file`` if given, else to the temporary
+:func:`~desktop.core.image_output.incognito_folder`, never the data root.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from typing import Any
 from desktop.core.errors import GenLabError, InvalidParameter
 from desktop.core.hardware import machine_info
 from desktop.core.image_model_files import ModelInfo, inspect_model
-from desktop.core.image_output import SavedImage, a1111_parameters, new_image_path, save_png, thumbnail_path_for
+from desktop.core.image_output import (SavedImage, a1111_parameters, incognito_folder, new_image_path, save_png,
+                                       thumbnail_path_for)
 from desktop.core.image_params import ImageParams, validate_params
 from desktop.core.image_pipeline import (LoadedModel, MemoryPlan, apply_memory_plan, choose_device,
                                          library_versions, load_pipeline, model_identity, plan_memory,
@@ -51,13 +57,14 @@ class ImageRequest:
     out_file: str = ""  # save here instead of the day folder (CLI --out)
     session_id: str = ""
     previews: bool = True
+    private: bool = False  # incognito: no metadata, no thumbnail, not under the data root
 
 
 @dataclass
 class ImageResult:
     record: GenerationRecord
     path: Path
-    thumbnail_path: Path
+    thumbnail_path: Path | None  # None for incognito images
     seed: int
     image: Any  # PIL image
 
@@ -277,21 +284,27 @@ class ImageEngine:
         record.parameters["scheduler_class"] = type(pipe.scheduler).__name__
         target = self._target_path(request, params.seed, record.id, index, batch)
         record.image_path = str(target)
-        record.thumbnail_path = str(thumbnail_path_for(target))
+        record.thumbnail_path = "" if request.private else str(thumbnail_path_for(target))
         steps_s = sum(step_times)
         record.timings = {"load_s": round(load_s, 4), "steps_s": round(steps_s, 4),
                           "per_step_s": round(steps_s / max(1, len(step_times)), 5),
                           "decode_s": round(finished - last[0], 4)}
-        text = a1111_text(record, sampler)
-        saved: SavedImage = save_png(image, target, text, json.dumps(record.to_dict(), ensure_ascii=False))
+        if request.private:
+            saved: SavedImage = save_png(image, target, None, None, thumbnail=False)
+        else:
+            saved = save_png(image, target, a1111_text(record, sampler),
+                             json.dumps(record.to_dict(), ensure_ascii=False))
         record.image_sha256 = saved.sha256
         record.timings["save_s"] = round(time.perf_counter() - finished, 4)
         record.timings["total_s"] = round(time.perf_counter() - start + load_s, 4)
-        return ImageResult(record, saved.path, saved.thumbnail_path, params.seed, image)
+        return ImageResult(record, saved.path, Path(record.thumbnail_path) if record.thumbnail_path else None,
+                           params.seed, image)
 
     @staticmethod
     def _target_path(request: ImageRequest, seed: int, record_id: str, index: int, batch: int) -> Path:
         if not request.out_file:
+            if request.private:
+                return incognito_folder() / f"{seed}-{record_id[:8]}.png"
             return new_image_path(seed, record_id)
         out = Path(request.out_file).expanduser()
         if out.suffix.lower() != ".png":

@@ -10,15 +10,23 @@ Each PNG carries two text chunks:
 
 :func:`parse_parameters` reads the A1111 text back (the same rules as A1111's
 own parser), for "reuse parameters" on any PNG.
+
+Incognito images carry neither chunk and get no thumbnail; unless the person
+named a file, they go to :func:`incognito_folder`, a private temporary folder
+outside the data root that is removed when the process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import json
 import os
 import re
+import shutil
+import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,14 +118,19 @@ def thumbnail_path_for(image_path: Path) -> Path:
     return image_path.parent / "thumbs" / (image_path.stem + ".jpg")
 
 
-def save_png(image: Any, path: Path, parameters: str, record_json: str, *,
+def save_png(image: Any, path: Path, parameters: str | None, record_json: str | None, *,
              thumbnail: bool = True) -> SavedImage:
-    """Write ``image`` (a PIL image) with both text chunks, atomically, plus a JPEG thumbnail."""
+    """Write ``image`` (a PIL image) atomically with its text chunks, plus a JPEG thumbnail.
+
+    A chunk whose text is None is left out (incognito images carry neither).
+    """
     from PIL import PngImagePlugin
 
     info = PngImagePlugin.PngInfo()
-    info.add_text("parameters", parameters)
-    info.add_text("genlab", record_json)
+    if parameters is not None:
+        info.add_text("parameters", parameters)
+    if record_json is not None:
+        info.add_text("genlab", record_json)
     buf = io.BytesIO()
     image.save(buf, format="PNG", pnginfo=info)
     data = buf.getvalue()
@@ -149,3 +162,46 @@ def delete_output(image_path: Path) -> None:
             p.unlink()
         except FileNotFoundError:
             pass
+
+
+INCOGNITO_PREFIX = "genlab-incognito-"
+_incognito: Path | None = None
+_incognito_lock = threading.Lock()
+
+
+def incognito_folder() -> Path:
+    """This process's folder for incognito images: in the system temp folder, user-only, removed at exit.
+
+    Folders left by a GenLab that crashed are removed the first time this is called.
+    """
+    global _incognito
+    with _incognito_lock:
+        if _incognito is None or not _incognito.is_dir():
+            _remove_stale_incognito_folders()
+            _incognito = Path(tempfile.mkdtemp(prefix=f"{INCOGNITO_PREFIX}{os.getpid()}-"))  # mode 0700
+            atexit.register(remove_incognito_folder)
+        return _incognito
+
+
+def remove_incognito_folder() -> None:
+    """Delete this process's incognito images (at exit; safe to call again)."""
+    global _incognito
+    with _incognito_lock:
+        folder, _incognito = _incognito, None
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_stale_incognito_folders() -> None:
+    if os.name != "posix":
+        return  # no cheap liveness check for a process id; the system cleans its temp folder
+    for folder in Path(tempfile.gettempdir()).glob(f"{INCOGNITO_PREFIX}*"):
+        try:
+            pid = int(folder.name[len(INCOGNITO_PREFIX):].split("-", 1)[0])
+            if folder.stat().st_uid != os.getuid() or pid == os.getpid():
+                continue
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)  # its GenLab is gone
+        except (ValueError, OSError):
+            continue

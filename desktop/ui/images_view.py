@@ -23,6 +23,7 @@ Signals:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import logging
@@ -38,7 +39,7 @@ from desktop.core.image_engine import ImageBatchResult, ImageEngine, ImageReques
 from desktop.core.image_params import ImageParams
 from desktop.core.image_preview import StepPreview
 from desktop.core.jobs import Job
-from desktop.core.records import GenerationRecord, new_id
+from desktop.core.records import GenerationRecord, NullSink, new_id
 from desktop.ui.images_gallery import ImagesGallery
 from desktop.ui.images_params import ImagesParamsPanel
 
@@ -52,7 +53,10 @@ def shared_engine(services) -> ImageEngine:
 
 
 def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cancel, progress) -> ImageBatchResult:
-    # The sink is read when the job runs, so an incognito switch applies to queued jobs too.
+    # Incognito is read when the job runs, so a switch applies to queued jobs too.
+    if services.settings.history.incognito:
+        request = dataclasses.replace(request, private=True)  # no metadata, a temporary file
+        return engine.generate(request, cancel=cancel, progress=progress, sink=NullSink())
     return engine.generate(request, cancel=cancel, progress=progress, sink=services.history)
 
 
@@ -246,7 +250,8 @@ class ImagesWorkspace(QWidget):
     def _submit(self, path: str, params: ImageParams) -> None:
         self.services.settings.image.last_model = path
         request = ImageRequest(path, params, session_id=self.session_id)
-        job = Job(f"Image: {params.prompt[:40] or '(empty prompt)'}",
+        incognito = self.services.settings.history.incognito  # the job's name reaches the log on a crash
+        job = Job("Image (incognito)" if incognito else f"Image: {params.prompt[:40] or '(empty prompt)'}",
                   functools.partial(_generate_job, self.engine, request, self.services), kind="engine")
         handle = self.runner.submit(job)
         self._handle = handle

@@ -12,7 +12,8 @@ Background services (resuming downloads, opening the history and loading
 its embedder) start shortly after the first paint, never before it.  As soon
 as the history is open the window listens for failed saves (a full disk...):
 whichever workspace is active, the error goes to the status bar and a warning
-button stays in it until the person has read the message.
+button stays in it until the person has read the message.  While incognito
+is on, a label in the status bar says so in every workspace.
 
 Signals:
     first_painted(): the window was painted for the first time (startup timing).
@@ -63,6 +64,14 @@ WORKSPACES = (
     WorkspaceSpec("models", "Models", "desktop.ui.models_view", "ModelsWorkspace",
                   "Download, import and manage the models on this machine."),
 )
+
+
+INCOGNITO_TOOLTIP = (
+    "Incognito is on: nothing is recorded in the history.\n"
+    "New images carry no prompt or settings inside the file, get no thumbnail, and are kept only in a "
+    "temporary folder outside GenLab's data that is deleted when GenLab closes; copy an image elsewhere "
+    "to keep it.\n"
+    "Turn incognito off in the History workspace or in Preferences.")
 
 
 def _info_page(spec: WorkspaceSpec, detail: str) -> QWidget:
@@ -122,6 +131,13 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Device: …")
         self.job_status = JobStatus(runner)
         self.job_status.queue_button.clicked.connect(self.toggle_jobs)
+        self.incognito_label = QLabel("Incognito — nothing is recorded")
+        self.incognito_label.setObjectName("incognitoIndicator")
+        self.incognito_label.setStyleSheet(
+            "background:#7a1f1f;color:white;font-weight:bold;padding:1px 8px;border-radius:3px")
+        self.incognito_label.setToolTip(INCOGNITO_TOOLTIP)
+        self.statusBar().addPermanentWidget(self.incognito_label)
+        self.update_incognito_indicator()
         self.history_error = QToolButton()
         self.history_error.setObjectName("historyErrorIndicator")
         self.history_error.setText("⚠ History not saved")
@@ -173,6 +189,9 @@ class MainWindow(QMainWindow):
         message = getattr(page, "status_message", None)
         if message is not None:
             message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        incognito = getattr(page, "incognito", None)  # the History workspace's toggle
+        if incognito is not None and hasattr(incognito, "toggled"):
+            incognito.toggled.connect(lambda _on: self.update_incognito_indicator())
         for name, slot in (("rerun_requested", self.rerun_record), ("continue_requested", self.continue_record),
                            ("reuse_requested", self.reuse_record)):
             signal = getattr(page, name, None)
@@ -242,6 +261,9 @@ class MainWindow(QMainWindow):
             if callable(fn):
                 fn()
 
+    def update_incognito_indicator(self) -> None:
+        self.incognito_label.setVisible(self.services.settings.history.incognito)
+
     def toggle_jobs(self) -> None:
         self.jobs_dock.setVisible(not self.jobs_dock.isVisible())
 
@@ -299,6 +321,7 @@ class MainWindow(QMainWindow):
                 target = getattr(current, section.name)
                 for f in fields(value):
                     setattr(target, f.name, getattr(value, f.name))
+        self.update_incognito_indicator()
         try:
             self.services.save_settings()
         except GenLabError as exc:

@@ -38,6 +38,9 @@ class PreferencesDialog(QDialog):
                                  "keyword search keeps working meanwhile.")
         self.incognito = QCheckBox("Incognito: record nothing")
         self.incognito.setChecked(s.history.incognito)
+        from desktop.ui.main_window import INCOGNITO_TOOLTIP
+
+        self.incognito.setToolTip(INCOGNITO_TOOLTIP)
         form.addRow("Embedder", self.embedder)
         form.addRow("", self.incognito)
         layout.addWidget(history)

@@ -85,3 +85,21 @@ def test_empty_prompt_warns_but_succeeds(tiny_sd_pipeline, capsys):
     captured = capsys.readouterr()
     assert rc == 0 and "warning: The prompt is empty" in captured.err
     assert captured.out.strip().endswith(")") and ".png" in captured.out
+
+
+def test_incognito_writes_only_the_named_file_without_metadata(tiny_sd_pipeline, tmp_path, capsys, genlab_home):
+    from desktop.core.settings import load_settings, save_settings
+
+    settings, _ = load_settings()
+    settings.history.incognito = True
+    save_settings(settings)
+    common = ("--model", str(tiny_sd_pipeline), "--prompt", "an incognito walrus", "--steps", "1",
+              "--width", "64", "--height", "64")
+    assert run_cli(*common) == 2
+    assert "--out" in capsys.readouterr().err
+    out = tmp_path / "kept.png"
+    assert run_cli(*common, "--out", str(out), "--json") == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["images"][0]["path"] == str(out) and data["images"][0]["thumbnail"] is None
+    assert read_png_text(out) == {}
+    assert not (genlab_home / "history").exists() and not (genlab_home / "outputs").exists()

@@ -226,3 +226,23 @@ def test_switching_models_unloads_the_first(engine, tiny_sd_pipeline, tmp_path):
     assert engine.load(other) is not second
     assert second.identity.sha256 == first.identity.sha256  # same bytes, same identity
     engine.load(tiny_sd_pipeline)
+
+
+def test_private_request_writes_no_metadata_no_thumbnail_and_nothing_under_the_data_root(engine, tiny_sd_pipeline):
+    from desktop.core.image_output import incognito_folder, remove_incognito_folder
+
+    secret = "a private tangerine zeppelin"
+    result = engine.generate(ImageRequest(str(tiny_sd_pipeline), params(prompt=secret, steps=2), private=True))
+    [image] = result.images
+    try:
+        assert image.path.parent == incognito_folder()
+        assert not image.path.is_relative_to(paths.data_root())
+        assert read_png_text(image.path) == {}  # neither "parameters" nor "genlab"
+        assert secret.encode() not in image.path.read_bytes()
+        assert image.thumbnail_path is None and image.record.thumbnail_path == ""
+        assert not list(image.path.parent.rglob("*.jpg"))
+        with Image.open(image.path) as img:
+            assert img.size == (64, 64)  # the image itself is there to show
+    finally:
+        remove_incognito_folder()
+    assert not image.path.exists()  # what GenLab does at exit

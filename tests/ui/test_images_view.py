@@ -147,3 +147,24 @@ def test_empty_prompt_warns_and_the_viewer_zooms(qtbot, workspace):
     assert viewer.label.pixmap().width() == 64
     viewer.zoom.setValue(400)
     assert viewer.label.pixmap().width() == 256 and viewer.zoom_label.text() == "400%"
+
+
+def test_incognito_image_is_shown_but_leaves_no_prompt_under_the_data_root(qtbot, workspace, services):
+    from desktop.core.image_output import remove_incognito_folder
+
+    secret = "incognito marmalade submarine 7c1e"
+    services.settings.history.incognito = True
+    workspace.params_panel.prompt.setPlainText(secret)
+    result = generate(qtbot, workspace)
+    [image] = result.images
+    try:
+        assert workspace.gallery.count() == 1 and not workspace.preview.pixmap().isNull()
+        assert image.path.is_file() and read_png_text(image.path) == {}
+        services.settings.history.incognito = False
+        assert services.history.records == []  # the in-memory history got nothing either
+        leaks = [p for p in paths.data_root().rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+        assert leaks == []
+        assert not list(paths.data_root().rglob("*.png")) and not list(paths.data_root().rglob("*.jpg"))
+    finally:
+        remove_incognito_folder()
+    assert not image.path.exists()

@@ -175,3 +175,29 @@ def test_full_disk_during_a_history_save_is_shown_in_any_workspace(qtbot, runner
     assert sorted(store.scan(["prompt"])["prompt"].to_pylist()) == [f"kept {i}" for i in range(3)]
     w.close()
     services.close()
+
+
+def test_incognito_is_shown_in_every_workspace(qtbot, runner):
+    from desktop.core.settings import Settings
+
+    settings = Settings()
+    settings.history.incognito = True
+    w = MainWindow(Services(settings), runner, start_services=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    for key in ("chat", "images"):
+        w.workspace(key)
+        assert w.current_workspace() is w.workspace(key)
+        assert w.incognito_label.isVisible()
+        assert "nothing is recorded" in w.incognito_label.text().lower()
+        assert "temporary folder" in w.incognito_label.toolTip()
+    history = w.workspace("history")
+    history.incognito.setChecked(False)  # the History workspace's toggle
+    assert not w.incognito_label.isVisible()
+    history.incognito.setChecked(True)
+    assert w.incognito_label.isVisible()
+    off = Settings()
+    off.history.incognito = False
+    w.apply_settings(off)  # Preferences
+    assert not w.incognito_label.isVisible()
