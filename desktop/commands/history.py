@@ -5,6 +5,7 @@
     genlab history show ID
     genlab history import FILE
     genlab history export FILE [--format jsonl|parquet] [--images]
+                               [--ids ID ... | --query Q [--mode M] [--limit N]] [--kind text|image]
     genlab history delete ID | --session S | --all
     genlab history stats [--json]
 """
@@ -18,6 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import GenLabError
+
+EXPORT_HELP = """\
+Export the history to JSONL, a zip of JSONL and images (--images), or Parquet.
+Every record by default; choose some by id (--ids), by a search (--query: its
+best --limit matches) and/or by kind (--kind).
+
+examples:
+  genlab history export all.jsonl
+  genlab history export two.parquet --ids 3f2a... 9c1b...
+  genlab history export bread.jsonl --query "sourdough bread" --mode keyword --limit 50
+  genlab history export pictures.zip --images --kind image
+"""
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -38,11 +51,19 @@ def register(subparsers) -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import a JSONL, zip or Parquet export")
     imp.add_argument("file", type=Path)
 
-    exp = sub.add_parser("export", help="export every record")
-    exp.add_argument("file", type=Path)
+    exp = sub.add_parser("export", help="export every record, or the chosen ones", description=EXPORT_HELP,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    exp.add_argument("file", type=Path, metavar="FILE", help="where to write: .jsonl, .parquet, or .zip with --images")
     exp.add_argument("--format", choices=("jsonl", "parquet"), default=None,
                      help="default: from the file name (.parquet), else jsonl")
     exp.add_argument("--images", action="store_true", help="write a zip with the images (JSONL only)")
+    chosen = exp.add_mutually_exclusive_group()
+    chosen.add_argument("--ids", nargs="+", metavar="ID", help="export only these records")
+    chosen.add_argument("--query", metavar="Q", help="export the best matches of this search")
+    exp.add_argument("--mode", choices=("hybrid", "keyword", "semantic"), default=None,
+                     help="search mode for --query (default: hybrid)")
+    exp.add_argument("--limit", type=int, default=None, help="how many matches of --query to export (default: 100)")
+    exp.add_argument("--kind", choices=("text", "image"), help="export only text or only image records")
 
     delete = sub.add_parser("delete", help="delete records for good")
     target = delete.add_mutually_exclusive_group(required=True)
@@ -82,9 +103,25 @@ def _hit_json(hit) -> dict[str, Any]:
             "image_missing": hit.image_missing}
 
 
+def _prepare_search(store, mode: str) -> None:
+    """Load the embedder and embed what is not embedded yet; without it, hybrid falls back to keywords."""
+    from desktop.core.jobs import CancelToken
+
+    if store.embedder is None:
+        return
+    try:
+        store.embedder.load()
+        if store.unembedded:
+            print(f"embedding {store.unembedded} records first...", file=sys.stderr)
+            store.backfill(cancel=CancelToken())
+    except GenLabError as exc:
+        if mode == "semantic":
+            raise
+        print(f"note: {exc}", file=sys.stderr)
+
+
 def _search(args) -> int:
     from desktop.core.history.search import SearchQuery
-    from desktop.core.jobs import CancelToken
 
     if args.query is None and args.queries is None:
         args.query = ""
@@ -101,16 +138,7 @@ def _search(args) -> int:
         queries = [args.query]
     store = _open(with_embedder=args.mode != "keyword")
     try:
-        if store.embedder is not None:
-            try:
-                store.embedder.load()
-                if store.unembedded:
-                    print(f"embedding {store.unembedded} records first...", file=sys.stderr)
-                    store.backfill(cancel=CancelToken())
-            except GenLabError as exc:
-                if args.mode == "semantic":
-                    raise
-                print(f"note: {exc}", file=sys.stderr)
+        _prepare_search(store, args.mode)
         filters = {"kind": args.kind} if args.kind else {}
         for text in queries:
             result = store.search(SearchQuery(text, mode=args.mode, filters=filters, limit=args.limit))
@@ -155,8 +183,10 @@ def _import(args) -> int:
             store.backfill(cancel=CancelToken())
     finally:
         store.close()
-    print(f"imported {result.imported}, skipped {result.duplicates} duplicates, {result.broken} broken lines")
-    for problem in result.problems:
+    print(result.summary())
+    if result.broken:
+        print("broken lines were skipped:", file=sys.stderr)
+    for problem in result.problem_lines():
         print(f"  {problem}", file=sys.stderr)
     return 0
 
@@ -167,14 +197,41 @@ def _export(args) -> int:
     fmt = args.format or ("parquet" if args.file.suffix.lower() == ".parquet" else "jsonl")
     if args.images and fmt != "jsonl":
         raise GenLabError("--images works with the JSONL format only (it writes a zip).")
-    store = _open(with_embedder=False)
+    if args.query is None and (args.mode or args.limit is not None):
+        raise GenLabError("--mode and --limit choose how --query searches; give --query too.")
+    if args.limit is not None and args.limit < 1:
+        raise GenLabError(f"--limit must be at least 1, not {args.limit}.")
+    mode = args.mode or "hybrid"
+    filters = {"kind": args.kind} if args.kind else {}
+    store = _open(with_embedder=args.query is not None and mode != "keyword")
     try:
-        out = export_history(store, args.file, fmt=fmt, images=args.images)
+        ids = args.ids
+        if ids is not None:
+            missing = sorted(set(ids) - store.has_ids(ids))
+            if missing:
+                shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                raise GenLabError(f"No history record has the id {shown}; nothing was exported.",
+                                  "Find ids with `genlab history search ... --json`.")
+        elif args.query is not None:
+            ids = _search_ids(store, args.query, mode, filters, args.limit or 100)
+            if not ids:
+                raise GenLabError(f"No history record matches {args.query!r}; nothing was exported.")
+        out = export_history(store, args.file, fmt=fmt, images=args.images, ids=ids, filters=filters)
     finally:
         store.close()
     extra = f" and {out.images} images" if args.images else ""
     print(f"exported {out.records} records{extra} to {out.path}")
     return 0
+
+
+def _search_ids(store, text: str, mode: str, filters: dict, limit: int) -> list[str]:
+    from desktop.core.history.search import SearchQuery
+
+    _prepare_search(store, mode)
+    result = store.search(SearchQuery(text, mode=mode, filters=filters, limit=limit))
+    if result.notice:
+        print(f"note: {result.notice}", file=sys.stderr)
+    return [hit.record.id for hit in result.hits]
 
 
 def _delete(args) -> int:

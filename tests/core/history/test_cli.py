@@ -81,3 +81,57 @@ def test_user_errors_are_one_line_and_exit_2(filled, capsys, tmp_path):
     assert "JSONL format only" in capsys.readouterr().err
     assert main(["history", "search", "x", "--limit", "0"]) == 2
     assert "--limit" in capsys.readouterr().err
+
+
+def _exported_prompts(path):
+    return sorted(json.loads(line)["prompt"] for line in path.read_text().splitlines())
+
+
+def test_export_chosen_records_by_id_query_and_kind(filled, capsys, tmp_path):
+    bread, limerick, lighthouse = filled
+    out = tmp_path / "two.jsonl"
+    assert main(["history", "export", str(out), "--ids", bread.id, lighthouse.id]) == 0
+    assert "exported 2 records" in capsys.readouterr().out
+    assert _exported_prompts(out) == [bread.prompt, lighthouse.prompt]
+
+    assert main(["history", "export", str(out), "--query", "limerick boat", "--mode", "keyword"]) == 0
+    assert _exported_prompts(out) == [limerick.prompt]
+
+    assert main(["history", "export", str(out), "--kind", "image"]) == 0
+    assert _exported_prompts(out) == [lighthouse.prompt]
+
+    assert main(["history", "export", str(out), "--ids", bread.id, limerick.id, "--kind", "text"]) == 0
+    assert _exported_prompts(out) == [bread.prompt, limerick.prompt]
+
+    parquet = tmp_path / "one.parquet"
+    assert main(["history", "export", str(parquet), "--query", "a lighthouse by the sea", "--limit", "1"]) == 0
+    assert "exported 1 records" in capsys.readouterr().out  # hybrid: the embedder is loaded for the query
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(parquet)["prompt"].to_pylist() == [lighthouse.prompt]
+
+
+def test_export_of_unknown_ids_or_no_matches_writes_nothing_and_says_why(filled, capsys, tmp_path):
+    out = tmp_path / "none.jsonl"
+    assert main(["history", "export", str(out), "--ids", filled[0].id, "no-such-id"]) == 2
+    assert "No history record has the id no-such-id; nothing was exported." in capsys.readouterr().err
+    assert main(["history", "export", str(out), "--query", "zzyzx", "--mode", "keyword"]) == 2
+    assert "No history record matches 'zzyzx'" in capsys.readouterr().err
+    assert main(["history", "export", str(out), "--mode", "keyword"]) == 2
+    assert "give --query too" in capsys.readouterr().err
+    assert main(["history", "export", str(out), "--query", "bread", "--limit", "0"]) == 2
+    assert not out.exists()
+    with pytest.raises(SystemExit):  # argparse: --ids and --query do not go together
+        main(["history", "export", str(out), "--ids", "a", "--query", "b"])
+
+
+def test_import_reports_broken_lines_with_their_numbers(genlab_home, capsys, tmp_path):
+    src = tmp_path / "mixed.jsonl"
+    lines = ['{"kind": "text", "prompt": "bad seed line", "seed": "abc"}', "this line is broken"]
+    lines += [json.dumps({"kind": "text", "prompt": f"good line {i}"}) for i in range(250)]
+    src.write_text("\n".join(lines) + "\n")
+    assert main(["history", "import", str(src)]) == 0
+    captured = capsys.readouterr()
+    assert "imported 250, skipped 0 duplicates, 2 broken lines" in captured.out
+    assert "  line 1: 'seed' must be a whole number, not 'abc'" in captured.err
+    assert "  line 2: not valid JSON" in captured.err

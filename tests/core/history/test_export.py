@@ -78,6 +78,16 @@ def test_export_selected_records_only(store, tmp_path):
     store.save_many([a, b, c])
     out = export_history(store, tmp_path / "some.jsonl", ids=[a.id, c.id])
     assert [json.loads(x)["prompt"] for x in out.path.read_text().splitlines()] == ["a", "c"]
+    assert export_history(store, tmp_path / "none.jsonl", ids=[]).records == 0  # an empty choice is not "all"
+    assert export_history(store, tmp_path / "none.parquet", fmt="parquet", ids=[]).records == 0
+
+
+def test_export_with_search_filters(store, tmp_path):
+    text, image = make_record("a text"), make_record("an image", kind="image", rating=4)
+    store.save_many([text, image, make_record("another text", rating=2)])
+    assert export_history(store, tmp_path / "img.jsonl", filters={"kind": "image"}).records == 1
+    out = export_history(store, tmp_path / "rated.jsonl", ids=[text.id, image.id], filters={"rating": 3})
+    assert [json.loads(x)["id"] for x in out.path.read_text().splitlines()] == [image.id]
 
 
 def test_minimal_records_import_and_reimport_adds_nothing(store, tmp_path):
