@@ -6,8 +6,12 @@ the query is empty rows are grouped under a header per day (the history's
 sessions by day).  Grid mode shows image thumbnails (a placeholder when the
 file is gone).
 
+Both views allow extended selection (Ctrl/Shift-click, Ctrl+A) of several
+results, e.g. to export them; day headers cannot be selected.
+
 Signals:
     selected(object): the Hit of the row the user selected, or None.
+    selection_changed(int): how many results are selected now (0 after new hits are shown).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def thumbnail_icon(hit) -> QIcon:
 
 class ResultsView(QStackedWidget):
     selected = Signal(object)
+    selection_changed = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -67,6 +72,9 @@ class ResultsView(QStackedWidget):
         self.hits: list = []
         for view in (self.list, self.grid):
             view.currentItemChanged.connect(self._current_changed)
+            view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+            view.itemSelectionChanged.connect(self._selection_changed)
+            view.model().modelReset.connect(self._selection_changed)  # clear() runs with the view's signals blocked
 
     @property
     def grid_mode(self) -> bool:
@@ -138,3 +146,12 @@ class ResultsView(QStackedWidget):
 
     def _current_changed(self, current, _previous) -> None:
         self.selected.emit(current.data(HIT_ROLE) if current is not None else None)
+
+    def selected_hits(self) -> list:
+        """The Hits of the selected results of the view shown, in display order."""
+        view = self.currentWidget()
+        items = sorted(view.selectedItems(), key=view.row)
+        return [hit for hit in (item.data(HIT_ROLE) for item in items) if hit is not None]
+
+    def _selection_changed(self) -> None:
+        self.selection_changed.emit(len(self.selected_hits()))

@@ -8,6 +8,9 @@ an ``io`` job, so the GUI never waits on the database.  Results that arrive
 after a newer search started are dropped.  Text results are a list with the
 matched words in bold; image results (or the grid toggle) show thumbnails.
 
+The result list and grid take extended selection; "Export selected…" in the
+More menu exports the selected records and is disabled while none is selected.
+
 Hooks (replaceable, so tests answer them without a modal loop):
     confirm(str) -> bool, choose_path(save: bool) -> str.
 
@@ -34,6 +37,16 @@ from desktop.ui.history_details import DetailsPanel
 from desktop.ui.history_results import ResultsView
 
 DEBOUNCE_MS = 250
+
+
+def import_summary(result) -> str:
+    """One line for an ImportResult: the counts, then the first broken lines with their numbers."""
+    text = result.summary().capitalize() + "."
+    if result.broken:
+        text += " Skipped: " + "; ".join(result.problems[:3])
+        if result.broken > 3:
+            text += f" (and {result.broken - 3} more)"
+    return text
 
 
 class HistoryWorkspace(QWidget):
@@ -82,7 +95,9 @@ class HistoryWorkspace(QWidget):
         self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.more)
         menu.addAction("Import…", self.import_dialog)
-        menu.addAction("Export all…", self.export_dialog)
+        menu.addAction("Export all…", lambda: self.export_dialog())
+        self.export_selected_action = menu.addAction("Export selected…", self.export_selected_dialog)
+        self.export_selected_action.setEnabled(False)  # until results are selected
         menu.addSeparator()
         menu.addAction("Delete this session…", self.delete_current_session)
         menu.addAction("Delete everything…", self.delete_everything)
@@ -149,6 +164,7 @@ class HistoryWorkspace(QWidget):
         self.clear_filters.clicked.connect(self.reset_filters)
         self.incognito.toggled.connect(self.set_incognito)
         self.results.selected.connect(self.details.show_hit)
+        self.results.selection_changed.connect(lambda n: self.export_selected_action.setEnabled(n > 0))
         self.details.rate_tag_note.connect(self.update_record)
         self.details.delete_requested.connect(self.delete_record)
         self.details.rerun_requested.connect(self.rerun)
@@ -237,7 +253,9 @@ class HistoryWorkspace(QWidget):
         self.status_message.emit(message)
 
     # --- actions -------------------------------------------------------------------
-    def _run(self, name: str, fn, done_message: str | None = None) -> None:
+    def _run(self, name: str, fn, done_message=None) -> None:
+        """Run ``fn(cancel, progress)`` as an io job; ``done_message`` is a format string with
+        ``{result}`` or a function of the result, shown when it finishes."""
         if self.store is None:
             return
         handle = self.runner.submit(Job(name, lambda cancel, progress: fn(cancel, progress), kind="io"))
@@ -246,8 +264,9 @@ class HistoryWorkspace(QWidget):
 
         def finished(result) -> None:
             if done_message:
-                self.status_message.emit(done_message.format(result=result))
-                self.notice.setText(done_message.format(result=result))
+                text = done_message(result) if callable(done_message) else done_message.format(result=result)
+                self.status_message.emit(text)
+                self.notice.setText(text)
             self.search_now()
 
         handle.finished.connect(finished)
@@ -298,10 +317,10 @@ class HistoryWorkspace(QWidget):
 
             store = self.store
             self._run("Import history", lambda c, p: import_history(store, path, cancel=c, progress=p),
-                      "Imported {result.imported}, skipped {result.duplicates} duplicates, "
-                      "{result.broken} broken lines.")
+                      import_summary)
 
-    def export_dialog(self) -> None:
+    def export_dialog(self, ids: list[str] | None = None) -> None:
+        """Export every record (``ids`` None) or the given ones to a file the user picks."""
         path = self.choose_path(True)
         if path:
             from desktop.core.history.export import export_history
@@ -309,9 +328,16 @@ class HistoryWorkspace(QWidget):
             fmt = "parquet" if path.lower().endswith(".parquet") else "jsonl"
             images = path.lower().endswith(".zip")
             store = self.store
-            self._run("Export history", lambda c, p: export_history(store, path, fmt=fmt, images=images, cancel=c,
-                                                                    progress=p),
+            self._run("Export history", lambda c, p: export_history(store, path, fmt=fmt, images=images, ids=ids,
+                                                                    cancel=c, progress=p),
                       "Exported {result.records} records.")
+
+    def export_selected_dialog(self) -> None:
+        ids = [hit.record.id for hit in self.results.selected_hits()]
+        if not ids:
+            self._show_error("Select the records to export first (Ctrl- or Shift-click, Ctrl+A for all).")
+            return
+        self.export_dialog(ids)
 
     # --- dialogs (replaceable) --------------------------------------------------------
     def _confirm_dialog(self, text: str) -> bool:

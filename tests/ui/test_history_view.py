@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from PySide6.QtCore import Qt
 
 from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
 from desktop.core.records import GenerationRecord, ModelIdentity, NullSink
@@ -187,3 +188,90 @@ def test_a_failed_save_on_the_writer_thread_is_shown(qtbot, workspace, services)
         threading.Thread(target=store._report_write_error, args=(error,)).start()
     assert "disk is full" in blocker.args[0]
     assert "disk is full" in workspace.notice.text()
+
+
+def _menu_action(workspace, text):
+    return next(a for a in workspace.more.menu().actions() if a.text() == text)
+
+
+def _click_row(qtbot, view, row, modifier=Qt.KeyboardModifier.NoModifier):
+    rect = view.visualItemRect(view.item(row))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+
+def test_export_selected_exports_only_the_selected_records(qtbot, workspace, tmp_path):
+    import json
+
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    export_selected = _menu_action(workspace, "Export selected…")
+    assert not export_selected.isEnabled()  # nothing selected yet
+    lst = workspace.results.list
+    rows = [i for i in range(lst.count()) if lst.item(i).data(HIT_ROLE) is not None]
+    with qtbot.waitSignal(workspace.results.selection_changed, timeout=TIMEOUT):
+        _click_row(qtbot, lst, rows[0])
+    _click_row(qtbot, lst, rows[2], Qt.KeyboardModifier.ControlModifier)
+    assert [h.record.prompt for h in workspace.results.selected_hits()] == [
+        "a lighthouse at dusk", "How do I bake sourdough bread?"]
+    assert export_selected.isEnabled()
+
+    out = tmp_path / "selected.jsonl"
+    workspace.choose_path = lambda save: str(out)
+    with qtbot.waitSignal(workspace.status_message, timeout=TIMEOUT) as blocker:
+        export_selected.trigger()
+    assert blocker.args[0] == "Exported 2 records."
+    assert sorted(json.loads(x)["prompt"] for x in out.read_text().splitlines()) == [
+        "How do I bake sourdough bread?", "a lighthouse at dusk"]
+
+
+def test_export_all_still_exports_everything(qtbot, workspace, tmp_path):
+    out = tmp_path / "all.parquet"
+    workspace.choose_path = lambda save: str(out)
+    with qtbot.waitSignal(workspace.status_message, timeout=TIMEOUT) as blocker:
+        _menu_action(workspace, "Export all…").trigger()
+    assert blocker.args[0] == "Exported 3 records."
+
+
+def test_select_all_skips_day_headers_and_a_new_search_clears_the_selection(qtbot, workspace):
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    lst = workspace.results.list
+    lst.setFocus()
+    qtbot.keyClick(lst, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(workspace.results.selected_hits()) == 3
+    assert _menu_action(workspace, "Export selected…").isEnabled()
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        workspace.search_box.setText("limerick")
+    assert workspace.results.selected_hits() == []
+    assert not _menu_action(workspace, "Export selected…").isEnabled()
+    asked = []
+    workspace.choose_path = lambda save: asked.append(save) or ""
+    workspace.export_selected_dialog()  # e.g. from a shortcut: says what to do, asks for no file
+    assert asked == [] and "Select the records to export first" in workspace.notice.text()
+
+
+def test_the_image_grid_takes_several_selected_results(qtbot, workspace, services):
+    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    store.save_many([GenerationRecord(kind="image", prompt="a red fox in snow", session_id="poems")])
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        workspace.kind.setCurrentIndex(workspace.kind.findData("image"))
+    grid = workspace.results.grid
+    assert workspace.results.grid_mode and grid.count() == 2
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    _click_row(qtbot, grid, 0)
+    _click_row(qtbot, grid, 1, Qt.KeyboardModifier.ShiftModifier)
+    assert sorted(h.record.prompt for h in workspace.results.selected_hits()) == [
+        "a lighthouse at dusk", "a red fox in snow"]
+    assert _menu_action(workspace, "Export selected…").isEnabled()
+
+
+def test_import_with_broken_lines_names_them_and_imports_the_rest(qtbot, workspace, services, tmp_path):
+    src = tmp_path / "mixed.jsonl"
+    src.write_text('{"kind": "text", "prompt": "bad", "rating": 9}\nnot json\n{"kind": "text", "prompt": "fine"}\n')
+    workspace.choose_path = lambda save: str(src)
+    with qtbot.waitSignal(workspace.status_message, timeout=TIMEOUT) as blocker:
+        workspace.import_dialog()
+    assert blocker.args[0].startswith("Imported 1, skipped 0 duplicates, 2 broken lines. Skipped: line 1: 'rating'")
+    assert "line 2: not valid JSON" in workspace.notice.text()
+    assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 4
