@@ -72,16 +72,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.catalog:
         from desktop.core.catalog import load_catalog
         from desktop.core.fit import fit_catalog_variant
+        from desktop.core.library import Library, installed_variant
 
         info = machine_info()
         query = args.query.lower()
+        models = Library().models()
         for entry in load_catalog():
             if query and query not in f"{entry.id} {entry.name} {entry.family}".lower():
                 continue
             for variant in entry.variants:
                 verdict = fit_catalog_variant(entry, variant, info)
+                model = installed_variant(entry, variant, models)
+                where = f"  [installed: {model.path}]" if model is not None else ""
                 print(f"{entry.id:<28} {variant.quantization:<7} {fmt_bytes(variant.size):>9}  "
-                      f"{entry.license:<24} {verdict.verdict}: {verdict.detail}")
+                      f"{entry.license:<24} {verdict.verdict}: {verdict.detail}{where}")
         return 0
     from desktop.core.hub import search_models
 
@@ -115,7 +119,8 @@ def _run_entries(entries, downloads) -> int:
             status = _print_error(exc)
             continue
         line.done()
-        note = "already installed" if result.already_installed else f"verified sha256 {result.sha256[:12]}…"
+        note = ("already installed, nothing downloaded" if result.already_installed
+                else f"verified sha256 {result.sha256[:12]}…")
         print(f"{result.path}  ({fmt_bytes(result.size)}, {note})")
     return status
 
@@ -222,6 +227,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"found {model.name} ({model.kind}, {fmt_bytes(model.size)}) at {model.path}")
     for model in result.removed:
         print(f"gone  {model.name} ({model.path})")
+    for path in result.duplicates:
+        print(f"same  {path}: a copy of a model already listed (kept at its listed path)")
     for reason in result.rejected:
         print(f"skipped: {reason}", file=sys.stderr)
     print(f"{result.seen} candidate(s), {len(result.added)} added, {len(result.removed)} removed")

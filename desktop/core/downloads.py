@@ -9,6 +9,11 @@ destination, described by a small sidecar ``<dest>.part.json``.  A file is
 renamed into place only after its sha256 (or, for small non-LFS files, its
 git blob sha1) matches the hub; a mismatch deletes the bad bytes.
 
+Nothing is transferred when the bytes are already here: the destination
+holds them, or ``find_existing`` (the library, for a model file) names a file
+with the hub's sha256 somewhere else; the result then says
+``already_installed`` and points at that file.
+
 Only one transfer of a destination runs at a time: a second request in the
 same process waits for the first and shares its result; another process is
 kept out by an exclusive lock on ``<dest>.part.lock`` (released by the OS
@@ -23,6 +28,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from desktop.core import hashing, paths
@@ -164,14 +170,19 @@ class _Inflight:
 _inflight: dict[Path, _Inflight] = {}
 _inflight_lock = threading.Lock()
 
+FindExisting = Callable[[str, int], "Path | None"]  # (sha256, size) -> a verified copy already on disk
+
 
 def download_file(ref: FileRef, dest: Path | None = None, *, token: str | None = None,
                   endpoint: str | None = None, policy: RetryPolicy | None = None,
-                  cancel: CancelToken | None = None,
-                  progress: ProgressCallback = no_progress) -> DownloadResult:
+                  cancel: CancelToken | None = None, progress: ProgressCallback = no_progress,
+                  find_existing: FindExisting | None = None) -> DownloadResult:
     """Download ``ref`` to ``dest`` (default: under the models folder), verified.
 
     Resumes from ``<dest>.part`` when it belongs to the same remote file.
+    When ``find_existing(sha256, size)`` returns a path once the hub has
+    given the file's LFS sha256, nothing is transferred: the result is
+    ``already_installed`` at that path (and a stale part of ``dest`` is freed).
     Raises :class:`JobCancelled` when paused/cancelled (the part is kept),
     and :class:`GenLabError` subclasses for everything a person must act on.
     """
@@ -185,7 +196,8 @@ def download_file(ref: FileRef, dest: Path | None = None, *, token: str | None =
     if not owner:
         return _wait_for(current, ref, cancel, progress)
     try:
-        current.result = _download_locked(ref, dest, token, endpoint, policy or RetryPolicy(), cancel, progress)
+        current.result = _download_locked(ref, dest, token, endpoint, policy or RetryPolicy(), cancel, progress,
+                                          find_existing)
         return current.result
     except BaseException as exc:
         current.error = exc
@@ -214,7 +226,7 @@ def _prepare_folder(folder: Path) -> None:
                              "Choose a writable models folder (GENLAB_MODELS_DIR) or fix its permissions.") from exc
 
 
-def _download_locked(ref, dest, token, endpoint, policy, cancel, progress) -> DownloadResult:
+def _download_locked(ref, dest, token, endpoint, policy, cancel, progress, find_existing) -> DownloadResult:
     if not hub_reachable(url=endpoint):
         raise HubOffline(f"Cannot reach the hub at {endpoint or hub_endpoint()}, so {ref.filename} cannot be "
                          "downloaded now.", "Check the network connection, then resume it from the downloads "
@@ -222,7 +234,7 @@ def _download_locked(ref, dest, token, endpoint, policy, cancel, progress) -> Do
     _prepare_folder(dest.parent)
     lock_path = dest.with_name(dest.name + ".part.lock")
     with _ProcessLock(lock_path, ref):
-        return _download(ref, dest, token, endpoint, policy, cancel, progress)
+        return _download(ref, dest, token, endpoint, policy, cancel, progress, find_existing)
 
 
 class _ProcessLock:
@@ -254,11 +266,17 @@ class _ProcessLock:
         os.close(self.fd)
 
 
-def _download(ref, dest, token, endpoint, policy, cancel, progress) -> DownloadResult:
+def _download(ref, dest, token, endpoint, policy, cancel, progress, find_existing=None) -> DownloadResult:
     endpoint = endpoint or hub_endpoint()
     token = token if token is not None else stored_token()
     progress(Progress(None, f"{ref.filename}: asking the hub"))
     remote = resolve_remote(ref, token=token, endpoint=endpoint)
+    existing = find_existing(remote.sha256, remote.size) if remote.sha256 and find_existing else None
+    if existing is not None:
+        discard_partial(dest)  # bytes of a transfer that is no longer needed
+        progress(Progress(1.0, f"{ref.filename}: already installed at {existing}"))
+        return DownloadResult(ref, Path(existing), remote.size, remote.sha256, remote.commit,
+                              already_installed=True)
     if dest.exists() and dest.stat().st_size == remote.size and remote.sha256:
         if hashing.model_sha256(dest, cancel=cancel) == remote.sha256:
             return DownloadResult(ref, dest, remote.size, remote.sha256, remote.commit, already_installed=True)

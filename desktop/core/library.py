@@ -9,7 +9,9 @@ are added after their hash matched, imports after their header was read.
 Every model's identity is its sha256 (``hashing.model_sha256``, cached by
 size and mtime); a diffusers folder's identity is the sha256 of its files'
 hashes.  The history stores that identity, and re-runs look it up with
-:meth:`Library.find_by_sha256`.
+:meth:`Library.find_by_sha256`.  One identity is one entry: a second copy
+of a listed model never replaces the entry while the listed file is still
+there (downloads ask :meth:`Library.find_installed` first and reuse it).
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ class ScanResult:
     removed: list[LibraryModel] = field(default_factory=list)
     seen: int = 0
     rejected: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # copies of models listed at another path
 
 
 def tree_size(path: Path) -> int:
@@ -130,9 +133,12 @@ class Library:
         os.replace(tmp, self.index)
 
     def _put(self, model: LibraryModel) -> LibraryModel:
+        """Store ``model``; an entry of the same identity whose files are elsewhere and still there wins."""
         with self._lock:
             models = self._read()
             old = models.get(model.id)
+            if old is not None and old.path != model.path and _still_there(old):
+                return old
             if old is not None:
                 model.added_at = old.added_at or model.added_at
                 model.last_used = old.last_used
@@ -160,6 +166,30 @@ class Library:
 
     def find_by_sha256(self, sha256: str) -> LibraryModel | None:
         return next((m for m in self.models() if m.sha256 == sha256), None)
+
+    def find_installed(self, sha256: str, size: int, *, cancel: CancelToken | None = None) -> LibraryModel | None:
+        """A listed model file with this sha256 that is still on disk with this size and these bytes.
+
+        Any source counts (found on disk, imported, hub, catalog).  The hash
+        check is free while the file is unchanged (cached by size and mtime).
+        """
+        for model in self.models():
+            path = Path(model.path)
+            if model.sha256 != sha256 or not path.is_file() or path.stat().st_size != size:
+                continue
+            if hashing.model_sha256(path, cancel=cancel) == sha256:
+                return model
+        return None
+
+    def note_origin(self, ident: str, *, repo_id: str = "", catalog_id: str = "") -> LibraryModel:
+        """Fill in where a model comes from (hub repo, catalog entry) where that is not known yet."""
+        with self._lock:
+            models = self._read()
+            model = models[self.get(ident).id]
+            model.repo_id = model.repo_id or repo_id
+            model.catalog_id = model.catalog_id or catalog_id
+            self._write(models)
+        return model
 
     def total_usage(self, owned_only: bool = False) -> int:
         return sum(m.size for m in self.models() if m.owned or not owned_only)
@@ -220,7 +250,11 @@ class Library:
     def add_path(self, path: Path, *, source: str, owned: bool, repo_id: str = "", catalog_id: str = "",
                  sha256: str = "", facts: ModelFacts | None = None, name: str = "",
                  cancel: CancelToken | None = None, progress: ProgressCallback = no_progress) -> LibraryModel:
-        """Add a complete, valid model at ``path`` (header read first)."""
+        """Add a complete, valid model at ``path`` (header read first).
+
+        Returns the entry that is listed: the existing one when the same model
+        is already listed at another path that still exists.
+        """
         path = Path(path).absolute()
         facts = facts or read_model_facts(path)
         digest = sha256 or model_identity(path, cancel=cancel, progress=progress)
@@ -247,8 +281,15 @@ class Library:
             raise ImportRejected(f"Unknown import mode {mode!r}.", f"Use one of {', '.join(IMPORT_MODES)}.")
         source = Path(source).expanduser().absolute()
         facts = read_model_facts(source)  # validates before anything is copied
+        digest = model_identity(source, cancel=cancel, progress=progress)
+        listed = next((m for m in self.models() if m.sha256 == digest and _still_there(m)), None)
+        if listed is not None and listed.path == str(source):
+            return listed
+        if listed is not None:
+            raise ImportRejected(f"{source.name} is already in the library as {listed.name} ({listed.source}) "
+                                 f"at {listed.path}.", "Use that one; nothing was imported.")
         if mode == "link":
-            return self.add_path(source, source="imported", owned=False, facts=facts, cancel=cancel, progress=progress)
+            return self.add_path(source, source="imported", owned=False, facts=facts, sha256=digest)
         target = self._import_target(source)
         size = tree_size(source)
         same_fs = _same_filesystem(source, target.parent)
@@ -261,7 +302,7 @@ class Library:
             _copy_tree(source, target, size, cancel, progress)
             if mode == "move":
                 shutil.rmtree(source) if source.is_dir() else source.unlink()
-        return self.add_path(target, source="imported", owned=True, facts=facts, cancel=cancel, progress=progress)
+        return self.add_path(target, source="imported", owned=True, facts=facts, sha256=digest)
 
     def _import_target(self, source: Path) -> Path:
         folder = self.models_root / "imported"
@@ -343,12 +384,49 @@ class Library:
             except ImportRejected as exc:
                 result.rejected.append(str(exc))
                 continue
-            result.added.append(model)
+            if model.path == str(path.absolute()):
+                result.added.append(model)
+            else:  # a second copy of a listed model: the listed entry stays as it is
+                result.duplicates.append(str(path))
         for model in known.values():  # found models whose files are gone
             if model.source == "found" and not Path(model.path).exists():
                 self.delete(model.id)
                 result.removed.append(model)
         return result
+
+
+def installed_variant(entry, variant, models: Iterable[LibraryModel]) -> LibraryModel | None:
+    """The listed model that is this catalog variant, if any (a :class:`~desktop.core.catalog.CatalogEntry`'s).
+
+    A model matches by the sha256 the catalog carries for the variant's main
+    file, or by repo and file name (a diffusers folder: by repo, holding the
+    main file), whatever its source; its file must still be on disk.
+    """
+    main = variant.main_file
+    name = Path(main.name).name
+    for model in models:
+        path = Path(model.path)
+        if main.sha256 and model.sha256 == main.sha256 and path.is_file():
+            return model
+        if model.repo_id != entry.repo_id:
+            continue
+        if model.format == "diffusers" and (path / main.name).is_file():
+            return model
+        if model.format != "diffusers" and path.name == name and path.is_file():
+            return model
+    return None
+
+
+def _still_there(model: LibraryModel) -> bool:
+    """Whether a listed model's files are still on disk, unchanged as far as is known without re-hashing."""
+    path = Path(model.path)
+    try:
+        if not path.is_file():
+            return path.is_dir()
+        cached = hashing.cached_sha256(path)
+        return cached == model.sha256 if cached is not None else path.stat().st_size == model.size
+    except OSError:
+        return False
 
 
 def _same_filesystem(a: Path, b: Path) -> bool:

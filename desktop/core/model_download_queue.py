@@ -50,6 +50,9 @@ class DownloadEntry:
     source: str = "hub"  # "hub" | "catalog"
     catalog_id: str = ""
     added_at: float = 0.0
+    path: str = ""  # where the verified file is once done: ``dest``, or a listed copy that was reused
+    already_installed: bool = False  # done without a transfer: the bytes were already on disk
+    note: str = ""  # what a person should know about a finished entry
 
     @property
     def ref(self) -> FileRef:
@@ -156,8 +159,22 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
         progress(report)
 
     track.last = None
+    suffix = Path(entry.filename).suffix.lower()
+    # A .safetensors inside a repo folder is a pipeline component, listed with its pipeline instead.
+    standalone = register and (suffix == ".gguf" or (suffix == ".safetensors" and "/" not in entry.filename))
+    library = find_existing = None
+    if standalone:
+        from desktop.core.library import Library
+
+        library = Library()
+
+        def find_existing(sha256: str, size: int) -> Path | None:  # a listed copy, from any source
+            model = library.find_installed(sha256, size, cancel=cancel)
+            return Path(model.path) if model is not None else None
+
     try:
-        result = download_file(entry.ref, Path(entry.dest), policy=policy, cancel=cancel, progress=track)
+        result = download_file(entry.ref, Path(entry.dest), policy=policy, cancel=cancel, progress=track,
+                               find_existing=find_existing)
     except JobCancelled:
         done, total = track.last or (entry.done, entry.size)
         current = downloads.get(entry.key)
@@ -168,17 +185,21 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
         downloads.update(entry.key, status="failed", error=str(exc))
         raise
     note = ""
-    suffix = result.path.suffix.lower()
-    # A .safetensors inside a repo folder is a pipeline component, listed with its pipeline instead.
-    if register and (suffix == ".gguf" or (suffix == ".safetensors" and "/" not in entry.filename)):
-        from desktop.core.library import Library
+    if library is not None:
         from desktop.core.model_errors import ImportRejected
 
-        try:  # listed before the entry says "done", so "done" always means usable
-            Library().add_download(result, source=entry.source, catalog_id=entry.catalog_id)
-        except ImportRejected as exc:  # verified bytes, but not a model file on its own (a shard, an adapter)
-            note = f"downloaded, not listed: {exc}"
-    downloads.update(entry.key, status="done", done=result.size, size=result.size, error=note)
+        listed = library.find_by_path(result.path) if result.already_installed else None
+        if listed is not None:  # the listed entry stays as it is, with the origin it lacked
+            library.note_origin(listed.id, repo_id=entry.repo_id, catalog_id=entry.catalog_id)
+            note = (f"already installed as {listed.name} ({listed.source}) at {listed.path}; "
+                    "nothing was downloaded")
+        else:
+            try:  # listed before the entry says "done", so "done" always means usable
+                library.add_download(result, source=entry.source, catalog_id=entry.catalog_id)
+            except ImportRejected as exc:  # verified bytes, but not a model file on its own (a shard, an adapter)
+                note = f"downloaded, not listed: {exc}"
+    downloads.update(entry.key, status="done", done=result.size, size=result.size, note=note,
+                     path=str(result.path), already_installed=result.already_installed)
     return result
 
 

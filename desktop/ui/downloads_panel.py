@@ -256,13 +256,17 @@ class DownloadsPanel(QWidget):
             total = (live.total if live else 0) or entry.size
             running = entry.key in self.controller.handles
             status = "downloading" if running and entry.status != "paused" else entry.status
+            if status == "done" and entry.already_installed:
+                status = "already installed"
             progress = f"{fmt_bytes(done)} of {fmt_bytes(total)}" if total else (fmt_bytes(done) if done else "")
             speed = f"{fmt_bytes(live.speed)}/s" if running and live and live.speed else ""
             item = QTreeWidgetItem([entry.filename, entry.repo_id, status, progress, speed,
                                     _eta_text(live.eta) if running and live else ""])
             item.setData(0, Qt.ItemDataRole.UserRole, entry.key)
-            if entry.error:
-                item.setToolTip(2, entry.error)
+            if entry.error or entry.note:
+                item.setToolTip(2, entry.error or entry.note)
+            if entry.path:
+                item.setToolTip(0, entry.path)
             self.tree.addTopLevelItem(item)
             if entry.key == selected:
                 item.setSelected(True)

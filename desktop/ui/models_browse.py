@@ -3,7 +3,9 @@
 Both show a fit verdict ("fits on GPU", "runs on CPU (slow)", "won't fit")
 with the numbers in the tooltip, and ask the :class:`DownloadsController`
 to fetch what the user picks.  Hub calls run as ``io`` jobs; a search while
-offline shows the offline message and nothing else.
+offline shows the offline message and nothing else.  The Catalog tab marks
+the variants the library already holds, whatever their source, with where
+they are; :meth:`CatalogTab.refresh_installed` re-reads the library.
 
 Signals (both tabs): status(str): a message for the workspace's status line.
 """
@@ -21,6 +23,7 @@ from desktop.core.errors import GenLabError
 from desktop.core.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant, fit_model
 from desktop.core.hardware import MachineInfo, fmt_bytes, machine_info
 from desktop.core.jobs import Job
+from desktop.core.library import Library, LibraryModel, installed_variant
 from desktop.ui.downloads_panel import DownloadsController
 
 VERDICT_COLORS = {FITS_GPU: "#2e7d32", RUNS_CPU: "#b26a00"}
@@ -50,7 +53,7 @@ class CatalogTab(QWidget):
         top.addWidget(self.context_spin)
         layout.addLayout(top)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Model", "Variant", "Size", "Licence", "Fit on this machine"])
+        self.tree.setHeaderLabels(["Model", "Variant", "Size", "Licence", "Fit on this machine", "In library"])
         layout.addWidget(self.tree, 1)
         self.download_button = QPushButton("Download selected variant")
         self.download_button.clicked.connect(self.download_selected)
@@ -60,6 +63,15 @@ class CatalogTab(QWidget):
         except GenLabError as exc:
             self.entries = []
             self.status.emit(str(exc))
+        self.installed: dict[tuple[str, str], LibraryModel] = {}
+        self.refresh_installed()
+
+    def refresh_installed(self) -> None:
+        """Re-read which variants the library holds, then redraw."""
+        models = Library().models()
+        self.installed = {(entry.id, variant.quantization): model for entry in self.entries
+                          for variant in entry.variants
+                          if (model := installed_variant(entry, variant, models)) is not None}
         self.populate()
 
     def populate(self) -> None:
@@ -75,6 +87,11 @@ class CatalogTab(QWidget):
                 child = QTreeWidgetItem(["", variant.quantization, size, "", ""])
                 child.setData(0, Qt.ItemDataRole.UserRole, (entry.id, variant.quantization))
                 _paint_verdict(child, 4, fit_catalog_variant(entry, variant, self.machine, self.context_spin.value()))
+                model = self.installed.get((entry.id, variant.quantization))
+                if model is not None:
+                    origin = "" if model.source in ("catalog", "hub") else f" ({model.source})"
+                    child.setText(5, "installed" + origin)
+                    child.setToolTip(5, model.path)
                 parent.addChild(child)
             self.tree.addTopLevelItem(parent)
             parent.setExpanded(True)

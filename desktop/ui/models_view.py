@@ -205,10 +205,18 @@ class ModelsWorkspace(QWidget):
         # Bound methods (not lambdas): Qt drops them if this widget goes before the shared controller.
         self.downloads.summary.connect(self.status_message)
         self.downloads.installed.connect(self._on_installed)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.downloads.failed.connect(self._on_download_failed)
 
-    def _on_installed(self, _result) -> None:
+    def _on_installed(self, result) -> None:
         self.library_tab.refresh()
+        self.catalog_tab.refresh_installed()
+        if getattr(result, "already_installed", False):
+            self.show_status(f"{result.ref.filename} is already installed at {result.path}; nothing was downloaded.")
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.catalog_tab:  # imports, scans and deletes change what is installed
+            self.catalog_tab.refresh_installed()
 
     def _on_download_failed(self, _key: str, message: str) -> None:
         self.show_status(message)

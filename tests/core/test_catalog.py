@@ -61,3 +61,35 @@ def test_unknown_variant_and_malformed_catalog_are_clear_errors(tmp_path):
     bad.write_text(json.dumps({"models": [{"id": "x"}]}))
     with pytest.raises(CatalogError, match="malformed"):
         load_catalog(bad)
+
+
+def test_installed_variants_are_recognised_by_sha256_or_by_repo_and_file_name(tmp_path):
+    import hashlib
+
+    from desktop.core.library import Library, installed_variant
+    from tests.support.hub_server import gguf_file_bytes
+
+    by_hash = tmp_path / "renamed-by-the-user.gguf"
+    by_hash.write_bytes(gguf_file_bytes(64 * 1024, seed=11))
+    by_name = tmp_path / "tiny-q8_0.gguf"
+    by_name.write_bytes(gguf_file_bytes(64 * 1024, seed=12))
+    digest = hashlib.sha256(by_hash.read_bytes()).hexdigest()
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"models": [{
+        "id": "tiny", "name": "Tiny", "kind": "text", "family": "Qwen2.5", "repo_id": "someone/Tiny-GGUF",
+        "license": "apache-2.0", "params": "1M", "params_b": 0.001, "variants": [
+            {"quantization": "Q4_K_M", "min_ram": 1, "min_vram": 1, "files": [
+                {"name": "tiny-q4_k_m.gguf", "size": 65536, "sha256": digest}]},
+            {"quantization": "Q8_0", "min_ram": 1, "min_vram": 1, "files": [{"name": "tiny-q8_0.gguf", "size": 65536}]},
+            {"quantization": "F16", "min_ram": 1, "min_vram": 1, "files": [{"name": "tiny-f16.gguf", "size": 65536}]},
+        ]}]}))
+    [entry] = load_catalog(catalog)
+    library = Library()
+    hashed = library.import_path(by_hash, "link")  # no repo known: only the hash can tell
+    named = library.add_path(by_name, source="found", owned=False, repo_id="someone/Tiny-GGUF")
+    models = library.models()
+    assert installed_variant(entry, entry.variant("Q4_K_M"), models).id == hashed.id
+    assert installed_variant(entry, entry.variant("Q8_0"), models).id == named.id
+    assert installed_variant(entry, entry.variant("F16"), models) is None
+    by_name.unlink()  # a listed file that is gone is not installed
+    assert installed_variant(entry, entry.variant("Q8_0"), library.models()) is None

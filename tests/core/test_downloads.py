@@ -255,3 +255,75 @@ def test_checksum_comes_from_the_api_when_the_etag_is_not_a_hash(hub, payload, t
     with pytest.raises(ChecksumMismatch):
         download_file(FileRef(REPO, FILE), tmp_path / "again.gguf", policy=FAST)
     assert not (tmp_path / "again.gguf").exists()
+
+
+def _list_copy_elsewhere(how: str, data: bytes, tmp_path) -> str:
+    """Put ``data`` in the library at a path that is not the download's destination; returns that path."""
+    if how == "hub":  # the same bytes, downloaded earlier from another repo
+        other = DownloadList()
+        entry = other.add(FileRef("genlab-test/mirror-GGUF", "mirror-Q4_K_M.gguf"))
+        return str(run_entry(entry, other, policy=FAST, cancel=CancelToken()).path)
+    source = tmp_path / "lmstudio" / "pub" / "copy-Q4_K_M.gguf"
+    source.parent.mkdir(parents=True)
+    source.write_bytes(data)
+    if how == "found":
+        [model] = Library().scan([tmp_path / "lmstudio"], hf_cache=False).added
+    else:
+        model = Library().import_path(source, how.split("-")[1])
+    return model.path
+
+
+@pytest.mark.parametrize("how", ["found", "imported-link", "imported-copy", "hub"])
+def test_a_model_already_in_the_library_is_reused_not_downloaded(hub, payload, tmp_path, how):
+    hub.add_repo("genlab-test/mirror-GGUF", {"mirror-Q4_K_M.gguf": payload})
+    listed_path = _list_copy_elsewhere(how, payload, tmp_path)
+    [before] = Library().models()
+    hub.stats.reset()
+    downloads = DownloadList()
+    entry = downloads.add(FileRef(REPO, FILE), source="catalog", catalog_id="tiny")
+    result = run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
+    assert result.already_installed and str(result.path) == listed_path
+    assert hub.stats.content_requests == 0 and hub.stats.body_bytes == 0
+    assert not os.path.exists(entry.dest)
+    [after] = Library().models()  # the listed entry kept its path and source
+    assert (after.id, after.path, after.source, after.sha256) == (before.id, listed_path, before.source, before.sha256)
+    assert after.repo_id == (before.repo_id or REPO) and after.catalog_id == "tiny"
+    done = downloads.get(entry.key)
+    assert done.status == "done" and done.already_installed and done.path == listed_path
+    assert listed_path in done.note and "nothing was downloaded" in done.note
+
+
+def test_a_listed_copy_that_changed_or_vanished_is_downloaded_and_replaces_the_entry(hub, payload, tmp_path):
+    listed = _list_copy_elsewhere("found", payload, tmp_path)
+    with open(listed, "r+b") as fh:  # same size, one byte different: no longer the hub's file
+        fh.seek(1000)
+        fh.write(bytes([payload[1000] ^ 0xFF]))
+    downloads = DownloadList()
+    entry = downloads.add(FileRef(REPO, FILE))
+    result = run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
+    assert not result.already_installed and hub.stats.body_bytes == len(payload)
+    [model] = Library().models()
+    assert model.path == entry.dest and model.source == "hub"
+    os.unlink(entry.dest)
+    hub.stats.reset()
+    again = downloads.add(FileRef(REPO, FILE))
+    assert not run_entry(again, downloads, policy=FAST, cancel=CancelToken()).already_installed
+    assert hub.stats.body_bytes == len(payload)
+
+
+def test_reuse_frees_the_part_of_a_transfer_that_is_no_longer_needed(hub, payload, tmp_path):
+    dest = tmp_path / FILE
+    token = CancelToken()
+    hub.faults.rate = 8 * MB
+    with pytest.raises(JobCancelled):
+        download_file(FileRef(REPO, FILE), dest, policy=FAST, cancel=token,
+                      progress=lambda r: token.cancel() if (r.current or 0) >= MB else None)
+    assert part_path(dest).exists()
+    elsewhere = tmp_path / "elsewhere.gguf"
+    elsewhere.write_bytes(payload)
+    asked = []
+    result = download_file(FileRef(REPO, FILE), dest, policy=FAST,
+                           find_existing=lambda sha, size: asked.append((sha, size)) or elsewhere)
+    assert asked == [(hashlib.sha256(payload).hexdigest(), len(payload))]
+    assert result.already_installed and result.path == elsewhere
+    assert not part_path(dest).exists() and not sidecar_path(dest).exists() and not dest.exists()

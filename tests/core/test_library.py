@@ -120,7 +120,8 @@ def test_import_refuses_a_diffusers_folder_with_truncated_or_pickle_only_weights
         Library().import_path(folder, "copy")
     assert not list(Library().models_root.glob("imported/*"))
     pickled = write_diffusers(tmp_path / "pickled")
-    (pickled / "unet" / "diffusion_pytorch_model.fp16.safetensors").rename(pickled / "unet" / "diffusion_pytorch_model.bin")
+    unet = pickled / "unet"
+    (unet / "diffusion_pytorch_model.fp16.safetensors").rename(unet / "diffusion_pytorch_model.bin")
     with pytest.raises(ImportRejected, match=r"only pickle weights \(unet/diffusion_pytorch_model.bin\)") as info:
         Library().import_path(pickled, "link")
     assert "arbitrary code" in info.value.hint
@@ -212,6 +213,25 @@ def test_scan_finds_models_in_the_hugging_face_cache(tmp_path, monkeypatch):
     [model] = result.added
     assert model.repo_id == "someone/cached-GGUF" and model.sha256 == hashlib.sha256(data).hexdigest()
     assert model.quantization == "Q8_0"
+
+
+def test_a_second_copy_never_takes_over_a_listed_entry(tmp_path):
+    library = Library()
+    listed = library.import_path(write_gguf(tmp_path / "mine-Q4_K_M.gguf", seed=4), "copy")
+    folder = tmp_path / "gpt4all"
+    copy = write_gguf(folder / "same-bytes-Q4_K_M.gguf", seed=4)
+    result = library.scan([folder], hf_cache=False)
+    assert result.added == [] and result.duplicates == [str(copy)]
+    [model] = library.models()
+    assert (model.path, model.source, model.owned) == (listed.path, "imported", True)
+    with pytest.raises(ImportRejected, match="already in the library as mine-Q4_K_M.gguf") as info:
+        library.import_path(copy, "copy")
+    assert listed.path in str(info.value)
+    assert len(list(library.models_root.glob("imported/*"))) == 1  # nothing was copied
+    assert library.import_path(Path(listed.path), "link").id == listed.id  # the listed file itself: a no-op
+    library.delete(listed.id)
+    [found] = library.scan([folder], hf_cache=False).added  # once the listed copy is gone, the other one counts
+    assert found.path == str(copy) and found.source == "found"
 
 
 def test_verify_detects_a_changed_file(tmp_path):

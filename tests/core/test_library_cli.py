@@ -125,3 +125,28 @@ def test_a_pipeline_with_a_failed_file_is_not_listed_and_the_cli_says_which(hub,
     repo.files[unet].advertised_size = None
     assert genlab_models("download", "tester/tiny-sd", unet) == 0  # the missing file completes it
     assert "added tester/tiny-sd" in capsys.readouterr().out
+
+
+def test_a_catalog_download_of_a_model_found_on_disk_reuses_it(hub, capsys, tmp_path):
+    from desktop.core.library import Library
+
+    repo, name = "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "qwen2.5-0.5b-instruct-q4_k_m.gguf"
+    data = gguf_file_bytes(400_000, seed=8)
+    hub.add_repo(repo, {name: data})
+    folder = tmp_path / "lmstudio"
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    assert genlab_models("scan", str(folder), "--no-hf-cache") == 0
+    capsys.readouterr()
+    hub.stats.reset()
+    assert genlab_models("download", "qwen2.5-0.5b-instruct", "--quant", "Q4_K_M") == 0
+    out = capsys.readouterr().out
+    assert f"{folder / name}  (" in out and "already installed, nothing downloaded" in out
+    assert hub.stats.body_bytes == 0
+    [model] = Library().models()
+    assert model.path == str(folder / name) and model.source == "found" and model.repo_id == repo
+    assert genlab_models("search", "qwen2.5-0.5b", "--catalog") == 0
+    lines = capsys.readouterr().out.splitlines()
+    [q4] = [line for line in lines if " Q4_K_M " in line]
+    assert q4.endswith(f"[installed: {folder / name}]")
+    assert not any("installed" in line for line in lines if " Q8_0 " in line)

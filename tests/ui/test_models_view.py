@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from desktop.core.downloads import FileRef, part_path
 from desktop.core.library import Library
@@ -218,8 +219,43 @@ def test_cancelling_a_pipeline_file_keeps_the_pipeline_unlisted_and_the_panel_sa
     controller.cancel(keys[unet])  # still queued behind the first file
     qtbot.waitUntil(lambda: all(e.status in ("done", "cancelled") for e in DownloadList().entries()), timeout=30000)
     qtbot.waitUntil(lambda: bool(problems), timeout=5000)
-    assert problems == [f"tester/tiny-sd is not listed as installed: {unet} was cancelled. Download it again to "
-                        f"complete the pipeline (`genlab models download tester/tiny-sd {unet}`)."]
+    assert problems == [(f"tester/tiny-sd is not listed as installed: {unet} was cancelled. Download it again to "
+                         f"complete the pipeline (`genlab models download tester/tiny-sd {unet}`).")]
     assert Library().models() == []
     qtbot.waitUntil(lambda: unet in panel.error_label.text(), timeout=2000)
     assert "not listed as installed" in panel.error_label.text()
+
+
+def test_catalog_download_of_a_model_found_on_disk_reuses_it_and_the_catalog_says_installed(qtbot, hub, tmp_path,
+                                                                                            make_workspace):
+    data = gguf_file_bytes(2 * MB, seed=24)
+    hub.add_repo(CATALOG_REPO, {CATALOG_FILE: data})
+    found = tmp_path / "lmstudio" / CATALOG_FILE
+    found.parent.mkdir()
+    found.write_bytes(data)
+    Library().scan([found.parent], hf_cache=False)
+    hub.stats.reset()
+    workspace = make_workspace()
+
+    def catalog_row(quant):
+        tree = workspace.catalog_tab.tree
+        rows = [tree.topLevelItem(i).child(j) for i in range(tree.topLevelItemCount())
+                for j in range(tree.topLevelItem(i).childCount())]
+        return next(r for r in rows if r.data(0, Qt.ItemDataRole.UserRole) == ("qwen2.5-0.5b-instruct", quant))
+
+    assert catalog_row("Q4_K_M").text(5) == ""  # found in a folder, nothing says which repo it is from yet
+    workspace.catalog_tab.select("qwen2.5-0.5b-instruct", "Q4_K_M")
+    with qtbot.waitSignal(workspace.downloads.installed, timeout=30000) as blocker:
+        workspace.catalog_tab.download_button.click()
+    result = blocker.args[0]
+    assert result.already_installed and result.path == found and hub.stats.body_bytes == 0
+    assert str(found) in workspace.status_label.text() and "already installed" in workspace.status_label.text()
+    assert catalog_row("Q4_K_M").text(5) == "installed (found)" and catalog_row("Q4_K_M").toolTip(5) == str(found)
+    assert catalog_row("Q8_0").text(5) == ""
+    panel = workspace.downloads_panel
+    qtbot.waitUntil(lambda: workspace.downloads.active_count() == 0, timeout=5000)
+    panel.refresh()
+    row = panel.tree.topLevelItem(0)
+    assert row.text(2) == "already installed" and str(found) in row.toolTip(2)
+    qtbot.waitUntil(lambda: workspace.library_tab.tree.topLevelItemCount() == 1, timeout=5000)
+    assert workspace.library_tab.tree.topLevelItem(0).text(5) == "found"
