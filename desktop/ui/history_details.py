@@ -1,5 +1,9 @@
 """The record pane of the History workspace: every field plus the actions on one record.
 
+An image record's preview is decoded and scaled off the GUI thread (a
+:class:`~desktop.ui.thumbnails.ThumbnailLoader`); "Loading the image…" shows
+meanwhile, and a preview that arrives after another record was selected is dropped.
+
 Signals:
     rate_tag_note(str, int, list, str): save rating, tags and note of record id.
     delete_requested(str): delete this record.
@@ -12,12 +16,15 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QTextBrowser,
                                QVBoxLayout, QWidget)
+
+from desktop.ui.thumbnails import ThumbnailLoader
+
+PREVIEW_SIZE = QSize(1024, 256)  # at most 256 px high, like the pane's image row
 
 
 def record_html(record, image_missing: bool) -> str:
@@ -43,6 +50,10 @@ class DetailsPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.hit = None
+        self.previews = ThumbnailLoader(self)
+        self.previews.ready.connect(self._preview_ready)
+        self._preview_key = ""
+        self._preview_seq = 0
         layout = QVBoxLayout(self)
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -89,6 +100,8 @@ class DetailsPanel(QWidget):
         self.continue_button.setEnabled(enabled and hit.record.kind == "text")
         self.reuse_button.setEnabled(enabled and hit.record.kind == "image")
         self.image.clear()
+        self._preview_key = ""
+        self.previews.cancel_pending()
         if hit is None:
             self.fields.setHtml("<i>Select a record to see every field.</i>")
             return
@@ -98,12 +111,27 @@ class DetailsPanel(QWidget):
         self.tags.setText(", ".join(r.tags))
         self.note.setText(r.note)
         if r.kind == "image":
-            if hit.image_missing:
+            if hit.image_missing or not r.image_path:
                 self.image.setText(f"The image file is missing:\n{r.image_path}")
-            elif r.image_path and Path(r.image_path).is_file():
-                pixmap = QPixmap(r.image_path)
-                if not pixmap.isNull():
-                    self.image.setPixmap(pixmap.scaledToHeight(min(256, pixmap.height())))
+            else:
+                self._load_preview(r)
+
+    def _load_preview(self, record) -> None:
+        self._preview_seq += 1
+        self._preview_key = key = f"{record.id}:{self._preview_seq}"
+        previous = self.previews.request(key, (record.image_path,), PREVIEW_SIZE)
+        if previous is not None:
+            self.image.setPixmap(QPixmap.fromImage(previous))
+        else:
+            self.image.setText("Loading the image…")
+
+    def _preview_ready(self, key: str, image) -> None:
+        if key != self._preview_key or self.hit is None:
+            return  # another record is selected now
+        if image.isNull():
+            self.image.setText(f"The image file is missing or unreadable:\n{self.hit.record.image_path}")
+        else:
+            self.image.setPixmap(QPixmap.fromImage(image))
 
     def copy(self) -> None:
         if self.hit is not None:

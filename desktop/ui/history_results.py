@@ -3,8 +3,10 @@
 ``ResultsView`` shows :class:`~desktop.core.history.search.Hit` objects.  In
 list mode each row is a rich-text label with the matched words in bold; when
 the query is empty rows are grouped under a header per day (the history's
-sessions by day).  Grid mode shows image thumbnails (a placeholder when the
-file is gone).
+sessions by day); image rows start with a small thumbnail.  Grid mode shows
+image thumbnails.  Thumbnails are decoded and scaled off the GUI thread
+(:mod:`desktop.ui.thumbnails`): rows show a grey placeholder until theirs
+arrives, and a dark red one with "missing" when the file is gone.
 
 Both views allow extended selection (Ctrl/Shift-click, Ctrl+A) of several
 results, e.g. to export them; day headers cannot be selected.
@@ -17,14 +19,18 @@ Signals:
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QStackedWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QStackedWidget, QWidget
+
+from desktop.ui.thumbnails import ThumbnailLoader
 
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB = 128
+LIST_THUMB = 48
+PLACEHOLDER_COLOR = "#777777"
+MISSING_COLOR = "#6b2a2a"
 
 
 def highlighted_html(snippet: str, spans: list[tuple[int, int]]) -> str:
@@ -40,17 +46,17 @@ def highlighted_html(snippet: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def thumbnail_icon(hit) -> QIcon:
-    record = hit.record
-    for candidate in (record.thumbnail_path, record.image_path):
-        if candidate and Path(candidate).is_file():
-            pixmap = QPixmap(candidate)
-            if not pixmap.isNull():
-                return QIcon(pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation))
-    pixmap = QPixmap(THUMB, THUMB)
-    pixmap.fill(QColor("#777777"))
-    return QIcon(pixmap)
+_placeholders: dict[tuple[int, bool], QPixmap] = {}
+
+
+def placeholder_pixmap(side: int, missing: bool = False) -> QPixmap:
+    """A plain square shown while a thumbnail loads (grey) or when its file is gone (dark red)."""
+    key = (side, missing)
+    if key not in _placeholders:
+        pixmap = QPixmap(side, side)
+        pixmap.fill(QColor(MISSING_COLOR if missing else PLACEHOLDER_COLOR))
+        _placeholders[key] = pixmap
+    return _placeholders[key]
 
 
 class ResultsView(QStackedWidget):
@@ -75,6 +81,10 @@ class ResultsView(QStackedWidget):
             view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
             view.itemSelectionChanged.connect(self._selection_changed)
             view.model().modelReset.connect(self._selection_changed)  # clear() runs with the view's signals blocked
+        self.thumbnails = ThumbnailLoader(self)
+        self.thumbnails.ready.connect(self._thumbnail_ready)
+        self._thumb_targets: dict[str, tuple] = {}  # request key -> (show(pixmap), side, grid item or None)
+        self._thumb_seq = 0
 
     @property
     def grid_mode(self) -> bool:
@@ -94,13 +104,16 @@ class ResultsView(QStackedWidget):
             v.blockSignals(True)
             v.clear()
             v.blockSignals(False)
+        self.thumbnails.cancel_pending()  # the rows they were for are gone
+        self._thumb_targets.clear()
         if view is self.grid:
             for hit in self.hits:
                 label = "missing" if hit.image_missing else hit.record.prompt[:40]
-                item = QListWidgetItem(thumbnail_icon(hit), label)
+                item = QListWidgetItem(label)
                 item.setData(HIT_ROLE, hit)
                 item.setToolTip(hit.record.prompt[:300])
                 self.grid.addItem(item)
+                self._load_thumbnail(hit, THUMB, lambda pixmap, item=item: item.setIcon(QIcon(pixmap)), item)
             return
         day = None
         for hit in self.hits:
@@ -120,9 +133,53 @@ class ResultsView(QStackedWidget):
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setWordWrap(True)
             label.setContentsMargins(6, 3, 6, 3)
-            item.setSizeHint(QSize(200, label.sizeHint().height() + 8))
+            widget, height = label, label.sizeHint().height()
+            if hit.record.kind == "image":
+                widget, height = self._image_row(hit, label), max(height, LIST_THUMB + 6)
+            item.setSizeHint(QSize(200, height + 8))
             self.list.addItem(item)
-            self.list.setItemWidget(item, label)
+            self.list.setItemWidget(item, widget)
+
+    def _image_row(self, hit, label: QLabel) -> QWidget:
+        """A list row for an image hit: a small thumbnail, then the text."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(6, 0, 0, 0)
+        thumb = QLabel()
+        thumb.setObjectName("listThumbnail")
+        thumb.setFixedSize(LIST_THUMB, LIST_THUMB)
+        thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(thumb)
+        layout.addWidget(label, 1)
+        self._load_thumbnail(hit, LIST_THUMB, thumb.setPixmap)
+        return row
+
+    def _load_thumbnail(self, hit, side: int, show, grid_item=None) -> None:
+        """Show a placeholder through ``show(pixmap)`` now, the decoded thumbnail when it arrives."""
+        record = hit.record
+        if hit.image_missing:
+            show(placeholder_pixmap(side, missing=True))
+            return
+        self._thumb_seq += 1
+        key = str(self._thumb_seq)
+        self._thumb_targets[key] = (show, side, grid_item)
+        previous = self.thumbnails.request(key, (record.thumbnail_path, record.image_path), QSize(side, side))
+        show(QPixmap.fromImage(previous) if previous is not None else placeholder_pixmap(side))
+
+    def _thumbnail_ready(self, key: str, image) -> None:
+        target = self._thumb_targets.pop(key, None)
+        if target is None:
+            return  # for rows that a newer result replaced
+        show, side, grid_item = target
+        try:
+            if image.isNull():
+                show(placeholder_pixmap(side, missing=True))
+                if grid_item is not None:
+                    grid_item.setText("missing")
+            else:
+                show(QPixmap.fromImage(image))
+        except RuntimeError:
+            pass  # the row's widget was deleted
 
     @staticmethod
     def _row_html(hit) -> str:
