@@ -10,6 +10,12 @@ resolution; on CPU the weights are upcast to fp32 (twice the size).
 
 The verdict is "fits on GPU" when the free VRAM holds it all, "runs on CPU
 (slow)" when the available RAM does, else "won't fit".
+
+A hub search result has no file sizes, only what the hub says about the
+model: the parameter count of its GGUF (``gguf.total``) or of its root
+safetensors (``safetensors.total``).  :func:`fit_parameters` turns that into
+a size (a Q4_K_M file for GGUF, fp16 weights for an image model) and says
+so in the verdict's ``basis``; the exact verdict comes with a chosen file.
 """
 
 from __future__ import annotations
@@ -38,12 +44,14 @@ class FitVerdict:
     overhead: int
     device: str  # where it would run: "gpu" | "cpu" | ""
     working_label: str = "KV cache"
+    basis: str = ""  # what the numbers were estimated from, when not an exact file size
 
     @property
     def detail(self) -> str:
         have = (f"{fmt_bytes(self.vram_free)} free VRAM, " if self.vram_free else "no GPU, ") + \
             f"{fmt_bytes(self.ram_available)} free RAM"
-        return (f"needs ~{fmt_bytes(self.need_bytes)} (weights {fmt_bytes(self.weights)} + "
+        basis = f"{self.basis}: " if self.basis else ""
+        return (f"{basis}needs ~{fmt_bytes(self.need_bytes)} (weights {fmt_bytes(self.weights)} + "
                 f"{self.working_label} "
                 f"{fmt_bytes(self.working)} + overhead {fmt_bytes(self.overhead)}); this machine has {have}")
 
@@ -102,3 +110,27 @@ def fit_model(kind: str, size: int, machine: MachineInfo, *, context: int = 4096
 def fit_catalog_variant(entry, variant, machine: MachineInfo, context: int = 4096) -> FitVerdict:
     return fit_model(entry.kind, variant.size, machine, context=min(context, entry.context_length or context),
                      arch=entry.arch, resolution=entry.resolution)
+
+
+# Bits per weight of a Q4_K_M GGUF (llama.cpp's table: 4.89 for 7-8B models), the usual default download.
+Q4_K_M_BITS = 4.89
+
+
+def fmt_params(count: int) -> str:
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f}{unit}"
+    return str(count)
+
+
+def fit_parameters(kind: str, params: int, machine: MachineInfo, *, context: int = 4096,
+                   context_length: int = 0) -> FitVerdict:
+    """Estimated verdict from a parameter count alone (a hub search result)."""
+    if kind == "image":
+        verdict = fit_image(2 * params, machine)
+        verdict.basis = f"estimate for {fmt_params(params)} parameters as fp16 weights"
+        return verdict
+    size = int(params * Q4_K_M_BITS / 8)
+    verdict = fit_text(size, machine, min(context, context_length or context))
+    verdict.basis = f"estimate for a Q4_K_M file of {fmt_params(params)} parameters (~{fmt_bytes(size)})"
+    return verdict

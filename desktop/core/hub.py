@@ -4,6 +4,12 @@ Searching never errors or hangs: when the hub cannot be reached within a
 few seconds the result says "offline" (or "timed out") and the caller shows
 that.  Listing a repo's files raises readable errors (no such repo, gated)
 because the user asked for one specific thing.
+
+Fit verdicts: a search result is judged from the parameter count the hub
+reports (:func:`search_result_fit`), or not at all; a repo listing is judged
+per choosable model (:func:`repo_choices`): each GGUF file, a root
+``.safetensors`` checkpoint, and a diffusers repo's pipeline as a whole
+(:func:`pipeline_download_set`, the fp16 weights when the repo has them).
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from desktop.core.fit import FitVerdict, fit_image, fit_model, fit_parameters
+from desktop.core.hardware import MachineInfo
 from desktop.core.model_errors import HubError, HubOffline, NotAHubUrl
 from desktop.core.model_headers import quantization_from_name
 from desktop.core.model_hub_access import endpoint as hub_endpoint
@@ -23,6 +31,12 @@ KIND_FILTERS = {"text": "gguf", "image": "diffusers"}
 SORTS = ("downloads", "likes")
 HUB_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
 MODEL_SUFFIXES = (".gguf", ".safetensors")
+# What a search asks the hub for: the row's fields plus the parameter counts a verdict needs.
+SEARCH_EXPAND = ["downloads", "likes", "tags", "library_name", "gated", "pipeline_tag", "gguf", "safetensors"]
+CHOOSE_A_FILE = "choose a file to see if it fits"
+# The components GenLab loads from a diffusers folder (image_model_files.REQUIRED); others are not fetched.
+PIPELINE_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler")
+PIPELINE_WEIGHTS = ("unet", "vae", "text_encoder", "text_encoder_2")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 _pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="genlab-hub")
@@ -37,6 +51,8 @@ class HubModel:
     tags: list[str] = field(default_factory=list)
     gated: bool = False
     pipeline_tag: str = ""
+    params: int = 0  # from the hub's gguf.total or safetensors.total; 0 when it did not say
+    context_length: int = 0  # gguf.context_length
 
 
 @dataclass
@@ -99,6 +115,20 @@ def _kind_of(tags: list[str], library: str | None) -> str:
     return "image" if "diffusers" in labels else "text" if "gguf" in labels else ""
 
 
+def _hub_model(m) -> HubModel:
+    gguf = m.gguf if isinstance(m.gguf, dict) else {}
+    params = int(gguf.get("total") or 0) or int(getattr(m.safetensors, "total", 0) or 0)
+    return HubModel(m.id, m.downloads or 0, m.likes or 0, _kind_of(m.tags, m.library_name), list(m.tags or []),
+                    bool(m.gated), m.pipeline_tag or "", params, int(gguf.get("context_length") or 0))
+
+
+def search_result_fit(model: HubModel, machine: MachineInfo, context: int = 4096) -> FitVerdict | None:
+    """An estimated verdict when the hub reported a parameter count, else None (choose a file)."""
+    if not model.params or model.kind not in ("text", "image"):
+        return None
+    return fit_parameters(model.kind, model.params, machine, context=context, context_length=model.context_length)
+
+
 def search_models(query: str, *, kind: str = "text", sort: str = "downloads", limit: int = 30,
                   timeout: float = 8.0) -> SearchResult:
     """Search the hub for GGUF (text) or diffusers (image) models; never raises."""
@@ -114,9 +144,9 @@ def search_models(query: str, *, kind: str = "text", sort: str = "downloads", li
                 from huggingface_hub import HfApi
 
                 api = HfApi(endpoint=hub_endpoint(), token=stored_token() or False)
-                found = api.list_models(search=query or None, filter=KIND_FILTERS.get(kind), sort=sort, limit=limit)
-                return [HubModel(m.id, m.downloads or 0, m.likes or 0, _kind_of(m.tags, m.library_name),
-                                 list(m.tags or []), bool(m.gated), m.pipeline_tag or "") for m in found]
+                found = api.list_models(search=query or None, filter=KIND_FILTERS.get(kind), sort=sort, limit=limit,
+                                        expand=SEARCH_EXPAND)
+                return [_hub_model(m) for m in found]
 
             future = _pool.submit(run)
             try:
@@ -153,3 +183,73 @@ def list_repo_files(repo_id: str, revision: str = "main", *, timeout: float = 15
     files = [HubRepoFile(i.path, int(i.size or 0), quantization_from_name(i.path), i.lfs.sha256 if i.lfs else "")
              for i in items if isinstance(i, RepoFile)]
     return sorted(files, key=lambda f: (not f.is_model_file, f.path))
+
+
+@dataclass
+class RepoChoice:
+    """One model a repo offers: a GGUF file, a single-file checkpoint or a whole diffusers pipeline."""
+
+    label: str
+    files: list[str]
+    size: int  # bytes the download fetches
+    quantization: str
+    verdict: FitVerdict
+
+
+def _is_fp16(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return ".fp16." in name or ".fp16-" in name
+
+
+def pipeline_download_set(files: list[HubRepoFile]) -> tuple[list[HubRepoFile], str] | None:
+    """The files a diffusers pipeline download fetches, and its weights' precision ("fp16" or "fp32").
+
+    ``model_index.json``, the configs of the components GenLab loads, and
+    one set of ``.safetensors`` weights per component: the fp16 variant when
+    the repo has one (half the bytes), else the full-precision files.  None
+    when the repo is not a diffusers pipeline, or a component has no
+    ``.safetensors`` weights (GenLab does not load pickles).
+    """
+    by_path = {f.path: f for f in files}
+    if "model_index.json" not in by_path:
+        return None
+    chosen, fp16_everywhere = [by_path["model_index.json"]], True
+    for component in PIPELINE_COMPONENTS:
+        inside = [f for f in files if f.path.startswith(component + "/") and f.path.count("/") == 1]
+        if not inside:
+            continue
+        chosen += [f for f in inside if f.path.endswith((".json", ".txt"))]
+        if component in PIPELINE_WEIGHTS:
+            weights = [f for f in inside if f.path.endswith(".safetensors")]
+            half = [f for f in weights if _is_fp16(f.path)]
+            if not weights:
+                return None
+            fp16_everywhere &= bool(half)
+            chosen += half or weights
+    if len(chosen) == 1:
+        return None
+    return chosen, "fp16" if fp16_everywhere else "fp32"
+
+
+def repo_choices(files: list[HubRepoFile], machine: MachineInfo, context: int = 4096) -> list[RepoChoice]:
+    """Every model in a repo listing that can be chosen, each with its fit verdict."""
+    choices = []
+    pipeline = pipeline_download_set(files)
+    if pipeline is not None:
+        chosen, precision = pipeline
+        size = sum(f.size for f in chosen)
+        weights = sum(f.size for f in chosen if f.path.endswith(".safetensors"))
+        fp16_weights = weights if precision == "fp16" else weights // 2  # loaded as fp16 on a GPU
+        verdict = fit_image(fp16_weights, machine)
+        verdict.basis = f"the {precision} pipeline, {len(chosen)} files"
+        choices.append(RepoChoice(f"whole pipeline ({precision}, {len(chosen)} files)", [f.path for f in chosen],
+                                  size, precision.upper(), verdict))
+    for f in files:
+        if f.path.endswith(".gguf"):
+            choices.append(RepoChoice(f.path, [f.path], f.size, f.quantization, fit_model("text", f.size, machine,
+                                                                                          context=context)))
+        elif f.path.endswith(".safetensors") and "/" not in f.path and pipeline is not None:
+            verdict = fit_image(f.size, machine)  # a single-file checkpoint beside the pipeline
+            verdict.basis = "single-file checkpoint"
+            choices.append(RepoChoice(f.path, [f.path], f.size, f.quantization, verdict))
+    return choices

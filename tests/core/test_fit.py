@@ -56,3 +56,18 @@ def test_this_machine_gets_a_verdict_for_every_catalog_variant():
             verdict = fit_catalog_variant(entry, variant, info)
             assert verdict.verdict in (FITS_GPU, RUNS_CPU, WONT_FIT)
             assert verdict.ram_available == info.ram_available
+
+
+def test_a_parameter_count_gives_an_estimated_verdict_that_says_so():
+    from desktop.core.fit import Q4_K_M_BITS, fit_parameters
+
+    seven_b = fit_parameters("text", 7_000_000_000, machine(16, 2), context=4096)
+    assert seven_b.verdict == RUNS_CPU and seven_b.weights == int(7e9 * Q4_K_M_BITS / 8)
+    assert seven_b.detail.startswith("estimate for a Q4_K_M file of 7.0B parameters")
+    assert fit_parameters("text", 7_000_000_000, machine(16, 24)).verdict == FITS_GPU
+    assert fit_parameters("text", 70_000_000_000, machine(16, 2)).verdict == WONT_FIT
+    # a model trained for 2k tokens is judged at 2k, not at the asked-for 32k
+    short = fit_parameters("text", 1_000_000_000, machine(16), context=32768, context_length=2048)
+    assert short.working == kv_cache_bytes(2048, None, short.weights)
+    sdxl = fit_parameters("image", 3_500_000_000, machine(64, 24))
+    assert sdxl.verdict == FITS_GPU and sdxl.weights == 7_000_000_000 and "fp16" in sdxl.detail

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from desktop.core.hub import list_repo_files, parse_repo_ref, search_models
@@ -97,3 +99,100 @@ def test_saved_token_is_user_only_and_used(hub, genlab_home):
     hub.add_repo("meta/private", {"p.gguf": b"GGUF"}, private=True)
     hub.tokens.add("hf_saved")
     assert [f.path for f in list_repo_files("meta/private")] == ["p.gguf"]
+
+
+def _safetensors(n: int, dtype=None) -> bytes:
+    import numpy as np
+    from safetensors.numpy import save
+
+    return save({"w": np.zeros(n, dtype=dtype or np.float16)})
+
+
+def _sd_repo() -> dict[str, bytes]:
+    """A diffusers repo as the hub has them: fp32 and fp16 weights, a safety checker, a single-file checkpoint."""
+    import numpy as np
+
+    index = {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+             "vae": ["diffusers", "AutoencoderKL"], "text_encoder": ["transformers", "CLIPTextModel"],
+             "tokenizer": ["transformers", "CLIPTokenizer"], "scheduler": ["diffusers", "EulerDiscreteScheduler"],
+             "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"]}
+    files = {"model_index.json": json.dumps(index).encode(), "README.md": b"card", "sd-tiny.safetensors": _safetensors(300_000),
+             "scheduler/scheduler_config.json": b"{}", "tokenizer/vocab.json": b"{}", "tokenizer/merges.txt": b"",
+             "safety_checker/config.json": b"{}", "safety_checker/model.safetensors": _safetensors(50_000)}
+    for part, n in (("unet", 400_000), ("vae", 100_000), ("text_encoder", 200_000)):
+        name = "model" if part == "text_encoder" else "diffusion_pytorch_model"
+        files[f"{part}/config.json"] = b"{}"
+        files[f"{part}/{name}.safetensors"] = _safetensors(n, np.float32)
+        files[f"{part}/{name}.fp16.safetensors"] = _safetensors(n)
+        files[f"{part}/{name}.bin"] = b"pickle"
+    return files
+
+
+def test_search_rows_carry_the_parameter_count_the_hub_reports(hub):
+    from tests.core.test_fit import machine
+
+    from desktop.core.fit import RUNS_CPU, WONT_FIT
+    from desktop.core.hub import search_result_fit
+
+    hub.add_repo("big/Llama-70B-GGUF", {"l-Q4_K_M.gguf": gguf_file_bytes(30_000)}, tags=["gguf"], library_name="gguf",
+                 gguf={"total": 70_553_706_496, "architecture": "llama", "context_length": 131072})
+    hub.add_repo("tester/sd-single", {"model_index.json": b"{}", "sd.safetensors": _safetensors(123_456)},
+                 tags=["diffusers"], library_name="diffusers")
+    found = {m.repo_id: m for m in search_models("", kind="text").models}
+    small = found["bartowski/Qwen-GGUF"]
+    # read from the GGUF header the hub parsed: one F32 tensor of that many values
+    assert small.params == (40_000 - 1024) // 4 // 16 * 16 and small.context_length == 2048
+    assert found["big/Llama-70B-GGUF"].params == 70_553_706_496
+    assert search_result_fit(found["big/Llama-70B-GGUF"], machine(32)).verdict == WONT_FIT
+    assert search_result_fit(small, machine(32)).verdict == RUNS_CPU
+    images = {m.repo_id: m for m in search_models("", kind="image").models}
+    assert images["tester/sd-single"].params == 123_456  # root safetensors are counted by the hub
+    assert images["stabilityai/tiny-sd"].params == 0 and search_result_fit(images["stabilityai/tiny-sd"],
+                                                                           machine(32)) is None
+
+
+def test_a_diffusers_pipeline_is_judged_on_the_fp16_files_it_would_download(hub):
+    from tests.core.test_fit import machine
+
+    from desktop.core.fit import FITS_GPU, image_activations
+    from desktop.core.hub import pipeline_download_set, repo_choices
+
+    hub.add_repo("tester/sd", _sd_repo(), tags=["diffusers"], library_name="diffusers")
+    files = list_repo_files("tester/sd")
+    chosen, precision = pipeline_download_set(files)
+    weights = [f.path for f in chosen if f.path.endswith(".safetensors")]
+    assert precision == "fp16" and weights == ["unet/diffusion_pytorch_model.fp16.safetensors",
+                                               "vae/diffusion_pytorch_model.fp16.safetensors",
+                                               "text_encoder/model.fp16.safetensors"]
+    assert {f.path for f in chosen} >= {"model_index.json", "scheduler/scheduler_config.json", "tokenizer/merges.txt",
+                                        "unet/config.json"}
+    assert not any(f.path.startswith("safety_checker/") or f.path.endswith(".bin") for f in chosen)
+    [pipeline, single] = repo_choices(files, machine(64, 24))
+    sizes = {f.path: f.size for f in files}
+    fp16_bytes = sum(sizes[w] for w in weights)
+    assert pipeline.files == [f.path for f in chosen] and pipeline.size == sum(f.size for f in chosen)
+    assert pipeline.verdict.verdict == FITS_GPU and pipeline.verdict.weights == fp16_bytes
+    assert pipeline.verdict.need_bytes == fp16_bytes + image_activations(512) + 512 * 1024 * 1024
+    assert "the fp16 pipeline, 10 files" in pipeline.verdict.detail
+    assert single.files == ["sd-tiny.safetensors"] and "single-file checkpoint" in single.verdict.detail
+    # without fp16 files the full-precision weights are fetched, and judged as the fp16 they load as on a GPU
+    fp32_only = [f for f in files if ".fp16." not in f.path]
+    chosen, precision = pipeline_download_set(fp32_only)
+    assert precision == "fp32" and "unet/diffusion_pytorch_model.safetensors" in [f.path for f in chosen]
+    fp32_bytes = sum(f.size for f in chosen if f.path.endswith(".safetensors"))
+    assert repo_choices(fp32_only, machine(64, 24))[0].verdict.weights == fp32_bytes // 2
+    # a component with only pickle weights: no pipeline GenLab could load
+    assert pipeline_download_set([f for f in fp32_only if f.path != "vae/diffusion_pytorch_model.safetensors"]) is None
+
+
+def test_a_gguf_repo_offers_each_file_with_its_verdict(hub):
+    from tests.core.test_fit import machine
+
+    from desktop.core.fit import fit_model
+    from desktop.core.hub import repo_choices
+
+    choices = repo_choices(list_repo_files("bartowski/Qwen-GGUF"), machine(8), context=8192)
+    assert [(c.label, c.files, c.quantization) for c in choices] == [
+        ("Qwen-Q4_K_M.gguf", ["Qwen-Q4_K_M.gguf"], "Q4_K_M"), ("Qwen-Q8_0.gguf", ["Qwen-Q8_0.gguf"], "Q8_0")]
+    size = len(hub.repos["bartowski/Qwen-GGUF"].files["Qwen-Q8_0.gguf"].data)
+    assert choices[1].verdict == fit_model("text", size, machine(8), context=8192)

@@ -14,7 +14,14 @@ with the same headers and redirects as the hub:
 - ``GET /api/models/{repo}[/revision/{rev}]`` (``blobs=True`` adds sizes and
   LFS info), ``GET /api/models/{repo}/tree/{rev}[/{path}]``,
   ``POST /api/models/{repo}/paths-info/{rev}`` and ``GET /api/models`` with
-  ``search``/``filter``/``sort``/``limit``.
+  ``search``/``filter``/``sort``/``limit``.  Both model routes honour
+  ``expand`` as the hub does (only the listed properties, plus ``id``),
+  including ``gguf`` (``total`` parameters, ``architecture``,
+  ``context_length``, read from the repo's first GGUF header) and
+  ``safetensors`` (parameters per dtype and ``total``, from the root
+  ``.safetensors`` headers; the hub leaves diffusers sub-folders out).
+  ``HubRepo.gguf`` / ``HubRepo.safetensors`` override them (a big model
+  described without big files).
 
 Faults (:class:`Faults`) are injected into content transfers: connections
 dropped at given offsets, 500/429 answers, stalls, one wrong byte, a rate
@@ -75,6 +82,8 @@ class HubRepo:
     tags: list[str] = field(default_factory=list)
     library_name: str | None = None
     pipeline_tag: str | None = None
+    gguf: dict | None = None  # served instead of what the repo's GGUF header says
+    safetensors: dict | None = None  # served instead of what the root .safetensors headers say
 
 
 @dataclass
@@ -437,7 +446,8 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
             data = _summary(repo)
             data.update({"sha": repo.commit, "siblings": siblings,
                          "usedStorage": sum(f.size for f in repo.files.values())})
-            self._json(data)
+            data.update(_parameter_info(repo))
+            self._json(_expanded(data, repo, query))
 
         def _tree(self, repo_id: str, rev: str, folder: str, query: dict) -> None:
             repo = self._repo(repo_id, rev)
@@ -472,10 +482,10 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
                 labels = {t.lower() for t in repo.tags} | {(repo.library_name or "").lower()}
                 if any(f not in labels for f in filters):
                     continue
-                items.append(_summary(repo))
+                items.append((repo, _summary(repo)))
             if sort in ("downloads", "likes"):
-                items.sort(key=lambda item: item[sort], reverse=True)
-            self._json(items[:limit])
+                items.sort(key=lambda item: item[1][sort], reverse=True)
+            self._json([_expanded(item, repo, query) for repo, item in items[:limit]])
 
     return Handler
 
@@ -489,6 +499,77 @@ def _summary(repo: HubRepo) -> dict:
         "library_name": repo.library_name, "pipeline_tag": repo.pipeline_tag,
         "createdAt": "2024-09-19T00:00:00.000Z", "lastModified": "2024-09-20T00:00:00.000Z",
     }
+
+
+def _expanded(data: dict, repo: HubRepo, query: dict) -> dict:
+    """With ``expand``/``expand[]`` the hub answers only those properties (and the id)."""
+    wanted = query.get("expand", []) + query.get("expand[]", [])
+    if not wanted:
+        return data
+    full = {**data, **_parameter_info(repo), "sha": repo.commit,
+            "usedStorage": sum(f.size for f in repo.files.values())}
+    return {key: full[key] for key in ("_id", "id", *wanted) if key in full}
+
+
+def _parameter_info(repo: HubRepo) -> dict:
+    """The hub's ``gguf`` and ``safetensors`` properties, present only when the repo has such files."""
+    info = {}
+    ggufs = sorted(p for p in repo.files if p.endswith(".gguf"))
+    if repo.gguf is not None or ggufs:
+        info["gguf"] = repo.gguf if repo.gguf is not None else _gguf_summary(repo.files[ggufs[0]])
+    roots = sorted(p for p in repo.files if p.endswith(".safetensors") and "/" not in p)
+    if repo.safetensors is not None or roots:
+        if repo.safetensors is not None:
+            info["safetensors"] = repo.safetensors
+        else:
+            per_dtype: dict[str, int] = {}
+            for path in roots:
+                for dtype, count in _safetensors_counts(repo.files[path]).items():
+                    per_dtype[dtype] = per_dtype.get(dtype, 0) + count
+            info["safetensors"] = {"parameters": per_dtype, "total": sum(per_dtype.values())}
+    return info
+
+
+def _gguf_summary(entry: HubFile) -> dict:
+    import os
+    import tempfile
+
+    from gguf import GGUFReader
+
+    fd, tmp = tempfile.mkstemp(suffix=".gguf")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(entry.read(0, entry.size))
+        reader = GGUFReader(tmp)
+
+        def field_value(name: str):
+            found = reader.fields.get(name)
+            return found.contents() if found is not None else None
+
+        arch = field_value("general.architecture") or ""
+        summary = {"total": int(sum(int(t.n_elements) for t in reader.tensors)), "architecture": arch}
+        if (context := field_value(f"{arch}.context_length")) is not None:
+            summary["context_length"] = int(context)
+        del reader
+        return summary
+    finally:
+        os.unlink(tmp)
+
+
+def _safetensors_counts(entry: HubFile) -> dict[str, int]:
+    import struct
+
+    (length,) = struct.unpack("<Q", entry.read(0, 8))
+    header = json.loads(entry.read(8, 8 + length))
+    counts: dict[str, int] = {}
+    for name, tensor in header.items():
+        if name == "__metadata__":
+            continue
+        n = 1
+        for dim in tensor["shape"]:
+            n *= dim
+        counts[tensor["dtype"]] = counts.get(tensor["dtype"], 0) + n
+    return counts
 
 
 def _tree_entry(entry: HubFile) -> dict:
