@@ -87,15 +87,26 @@ def cmd_search(args: argparse.Namespace) -> int:
                 print(f"{entry.id:<28} {variant.quantization:<7} {fmt_bytes(variant.size):>9}  "
                       f"{entry.license:<24} {verdict.verdict}: {verdict.detail}{where}")
         return 0
-    from desktop.core.hub import search_models
+    from desktop.core.hub import CHOOSE_A_FILE, search_models, search_result_fit
 
     result = search_models(args.query, kind=kind, sort=args.sort, limit=args.limit)
     if not result.ok:
         print(result.message, file=sys.stderr)
         return 0 if result.status == "offline" else 1
+    info = machine_info()
     for m in result.models:
-        print(f"{m.repo_id:<60} {m.downloads:>10} downloads {m.likes:>7} likes{'  (gated)' if m.gated else ''}")
+        verdict = search_result_fit(m, info, _context())
+        fit = str(verdict) if verdict is not None else f"{CHOOSE_A_FILE} (`genlab models download {m.repo_id}`)"
+        print(f"{m.repo_id:<60} {m.downloads:>10} downloads {m.likes:>7} likes{'  (gated)' if m.gated else ''}"
+              f"  {fit}")
     return 0
+
+
+def _context() -> int:
+    """The text context size the verdicts assume: the user's setting."""
+    from desktop.core.settings import load_settings
+
+    return load_settings()[0].text.context_size or 4096
 
 
 def _run_entries(entries, downloads) -> int:
@@ -155,11 +166,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         if ref.filename:
             files.insert(0, ref.filename)
         if not files:
-            listing = list_repo_files(repo_id, revision)
-            print(f"{repo_id} has these model files; name the ones to download:")
-            for f in listing:
-                if f.is_model_file:
-                    print(f"  {f.path:<60} {fmt_bytes(f.size):>9}  {f.quantization}")
+            _print_choices(repo_id, list_repo_files(repo_id, revision))
             return 2
     entries = [downloads.add(FileRef(repo_id, name, revision or "main"), source=source, catalog_id=catalog_id)
                for name in files]
@@ -174,6 +181,25 @@ def cmd_download(args: argparse.Namespace) -> int:
         if model is not None:
             print(f"added {model.name} ({model.kind}, {fmt_bytes(model.size)})")
     return status
+
+
+def _print_choices(repo_id: str, listing) -> None:
+    """The models a repo offers, each with its fit verdict, and how to download them."""
+    from desktop.core.hardware import machine_info
+    from desktop.core.hub import repo_choices
+
+    choices = repo_choices(listing, machine_info(), _context())
+    if not choices:
+        print(f"{repo_id} has no GGUF file or diffusers pipeline; its model files:")
+        for f in listing:
+            if f.is_model_file:
+                print(f"  {f.path:<60} {fmt_bytes(f.size):>9}  {f.quantization}")
+        return
+    print(f"{repo_id} has these models; name the files to download:")
+    for choice in choices:
+        print(f"  {choice.label:<60} {fmt_bytes(choice.size):>9}  {choice.quantization:<7} {choice.verdict}")
+        if len(choice.files) > 1:
+            print(f"    genlab models download {repo_id} {' '.join(choice.files)}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:

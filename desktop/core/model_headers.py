@@ -144,6 +144,9 @@ def read_safetensors(path: Path) -> ModelFacts:
     return ModelFacts("safetensors", kind, family, path.stem, dtypes.most_common(1)[0][0])
 
 
+OPTIONAL_COMPONENTS = {"safety_checker", "feature_extractor", "image_encoder"}
+
+
 def read_diffusers_folder(path: Path) -> ModelFacts:
     index = path / "model_index.json"
     if not index.is_file():
@@ -156,7 +159,9 @@ def read_diffusers_folder(path: Path) -> ModelFacts:
         raise ImportRejected(f"{path.name}/model_index.json is damaged ({exc}).") from exc
     components = [name for name, spec in data.items()
                   if not name.startswith("_") and isinstance(spec, list) and spec and spec[0]]
-    missing = [name for name in components if not (path / name).is_dir()]
+    # Hub repos declare a safety checker and feature extractor that GenLab never loads (image_model_files
+    # drops them); downloads skip those folders, so their absence is no reason to refuse the pipeline.
+    missing = [name for name in components if not (path / name).is_dir() and name not in OPTIONAL_COMPONENTS]
     if missing:
         raise ImportRejected(f"The diffusers folder {path.name} lacks its {', '.join(missing)} folder(s).",
                              "Download or copy the complete pipeline.")

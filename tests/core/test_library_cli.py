@@ -150,3 +150,36 @@ def test_a_catalog_download_of_a_model_found_on_disk_reuses_it(hub, capsys, tmp_
     [q4] = [line for line in lines if " Q4_K_M " in line]
     assert q4.endswith(f"[installed: {folder / name}]")
     assert not any("installed" in line for line in lines if " Q8_0 " in line)
+
+
+def test_hub_search_prints_a_verdict_with_its_numbers_or_says_to_choose_a_file(hub, capsys):
+    hub.add_repo("big/Huge-GGUF", {"h-Q2_K.gguf": gguf_file_bytes(30_000)}, tags=["gguf"], library_name="gguf",
+                 downloads=5, gguf={"total": 400_000_000_000_000, "architecture": "llama", "context_length": 8192})
+    hub.add_repo("tester/sd", {"model_index.json": b"{}"}, tags=["diffusers"], library_name="diffusers")
+    assert genlab_models("search", "") == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "won't fit: estimate for a Q4_K_M file of 400000.0B parameters" in lines["big/Huge-GGUF"]
+    assert "free RAM" in lines["big/Huge-GGUF"] and "needs ~" in lines["big/Huge-GGUF"]
+    assert "runs on CPU (slow)" in lines["tester/cli-GGUF"] or "fits on GPU" in lines["tester/cli-GGUF"]
+    assert genlab_models("search", "", "--image") == 0
+    out = capsys.readouterr().out
+    assert "tester/sd" in out and "choose a file to see if it fits (`genlab models download tester/sd`)" in out
+
+
+def test_download_listing_judges_each_gguf_and_a_whole_pipeline(hub, capsys):
+    from tests.core.test_hub import _sd_repo
+
+    assert genlab_models("download", "tester/cli-GGUF") == 2
+    [row] = [line for line in capsys.readouterr().out.splitlines() if "cli-Q4_K_M.gguf" in line]
+    assert "Q4_K_M" in row and "needs ~" in row and "free RAM" in row
+    assert any(v in row for v in ("fits on GPU", "runs on CPU (slow)", "won't fit"))
+    hub.add_repo("tester/sd", _sd_repo(), tags=["diffusers"], library_name="diffusers")
+    assert genlab_models("download", "tester/sd") == 2
+    out = capsys.readouterr().out.splitlines()
+    [pipeline] = [i for i, line in enumerate(out) if "whole pipeline (fp16, 10 files)" in line]
+    assert "the fp16 pipeline, 10 files: needs ~" in out[pipeline]
+    command = out[pipeline + 1].split()
+    assert command[:4] == ["genlab", "models", "download", "tester/sd"]
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in command and "model_index.json" in command
+    assert genlab_models("download", *command[3:]) == 0  # the printed command fetches a pipeline that gets listed
+    assert "added tester/sd (image" in capsys.readouterr().out
