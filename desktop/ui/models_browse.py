@@ -2,7 +2,10 @@
 
 Both show a fit verdict ("fits on GPU", "runs on CPU (slow)", "won't fit")
 with the numbers in the tooltip, and ask the :class:`DownloadsController`
-to fetch what the user picks.  Hub calls run as ``io`` jobs; a search while
+to fetch what the user picks.  A hub search row is judged from the
+parameter count the hub reports, or says to choose a file; a repo's file
+list judges each GGUF file and, for a diffusers repo, the whole pipeline
+(a row that downloads the pipeline's files).  Hub calls run as ``io`` jobs; a search while
 offline shows the offline message and nothing else.  The Catalog tab marks
 the variants the library already holds, whatever their source, with where
 they are; :meth:`CatalogTab.refresh_installed` re-reads the library.
@@ -20,7 +23,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushB
 from desktop.core.catalog import CatalogEntry, load_catalog
 from desktop.core.downloads import FileRef
 from desktop.core.errors import GenLabError
-from desktop.core.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant, fit_model
+from desktop.core.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant
+from desktop.core.hub import CHOOSE_A_FILE, repo_choices, search_result_fit
 from desktop.core.hardware import MachineInfo, fmt_bytes, machine_info
 from desktop.core.jobs import Job
 from desktop.core.library import Library, LibraryModel, installed_variant
@@ -121,10 +125,10 @@ class HubTab(QWidget):
 
     status = Signal(str)
 
-    def __init__(self, controller: DownloadsController, machine: MachineInfo, runner,
+    def __init__(self, controller: DownloadsController, machine: MachineInfo, runner, context: int = 4096,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.controller, self.machine, self.runner = controller, machine, runner
+        self.controller, self.machine, self.runner, self.context = controller, machine, runner, context
         self.handle = None
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -146,7 +150,7 @@ class HubTab(QWidget):
         layout.addWidget(self.message)
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.results = QTreeWidget()
-        self.results.setHeaderLabels(["Repo", "Downloads", "Likes", "Kind"])
+        self.results.setHeaderLabels(["Repo", "Downloads", "Likes", "Kind", "Fit on this machine"])
         self.results.setRootIsDecorated(False)
         self.results.itemActivated.connect(lambda item, _c: self.list_files(item.text(0)))
         self.files = QTreeWidget()
@@ -222,7 +226,10 @@ class HubTab(QWidget):
         self._show(result.message)
         for model in result.models:
             item = QTreeWidgetItem([model.repo_id, str(model.downloads), str(model.likes),
-                                    model.kind + (" (gated)" if model.gated else "")])
+                                    model.kind + (" (gated)" if model.gated else ""), CHOOSE_A_FILE])
+            verdict = search_result_fit(model, self.machine, self.context)
+            if verdict is not None:
+                _paint_verdict(item, 4, verdict)
             self.results.addTopLevelItem(item)
 
     def list_files(self, repo_id: str, revision: str = "main") -> None:
@@ -235,17 +242,29 @@ class HubTab(QWidget):
 
     def _on_files(self, files) -> None:
         self.files.clear()
+        choices = {c.label: c for c in repo_choices(files, self.machine, self.context)}
+        pipeline = next((c for c in choices.values() if len(c.files) > 1), None)
+        if pipeline is not None:  # the one choice that is not a single file: first, in bold
+            item = QTreeWidgetItem([pipeline.label, fmt_bytes(pipeline.size), pipeline.quantization, ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, pipeline.files)
+            item.setToolTip(0, "\n".join(pipeline.files))
+            font = item.font(0)
+            font.setBold(True)
+            item.setFont(0, font)
+            _paint_verdict(item, 3, pipeline.verdict)
+            self.files.addTopLevelItem(item)
         for f in files:
             item = QTreeWidgetItem([f.path, fmt_bytes(f.size), f.quantization, ""])
-            item.setData(0, Qt.ItemDataRole.UserRole, f.path)
-            if f.path.endswith(".gguf"):
-                _paint_verdict(item, 3, fit_model("text", f.size, self.machine))
+            item.setData(0, Qt.ItemDataRole.UserRole, [f.path])
+            if f.path in choices:
+                _paint_verdict(item, 3, choices[f.path].verdict)
             self.files.addTopLevelItem(item)
         models = sum(1 for f in files if f.is_model_file)
         self._show(f"{self.repo_id}: {len(files)} file(s), {models} model file(s).")
 
     def download_selected(self) -> None:
-        chosen = [i.data(0, Qt.ItemDataRole.UserRole) for i in self.files.selectedItems()]
+        chosen = list(dict.fromkeys(name for i in self.files.selectedItems()
+                                    for name in i.data(0, Qt.ItemDataRole.UserRole)))
         if not chosen:
             self._show("Select one or more files to download.")
             return

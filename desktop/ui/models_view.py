@@ -190,7 +190,7 @@ class ModelsWorkspace(QWidget):
         self.tabs = QTabWidget()
         self.library_tab = LibraryTab(self)
         self.catalog_tab = CatalogTab(self.downloads, machine, settings.text.context_size or 4096)
-        self.hub_tab = HubTab(self.downloads, machine, runner)
+        self.hub_tab = HubTab(self.downloads, machine, runner, settings.text.context_size or 4096)
         self.downloads_panel = DownloadsPanel(self.downloads)
         self.tabs.addTab(self.library_tab, "Library")
         self.tabs.addTab(self.catalog_tab, "Catalog")

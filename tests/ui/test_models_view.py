@@ -259,3 +259,46 @@ def test_catalog_download_of_a_model_found_on_disk_reuses_it_and_the_catalog_say
     assert row.text(2) == "already installed" and str(found) in row.toolTip(2)
     qtbot.waitUntil(lambda: workspace.library_tab.tree.topLevelItemCount() == 1, timeout=5000)
     assert workspace.library_tab.tree.topLevelItem(0).text(5) == "found"
+
+
+def test_hub_search_rows_show_a_verdict_or_ask_to_choose_a_file(qtbot, hub, make_workspace):
+    hub.add_repo("big/Huge-GGUF", {"h-Q2_K.gguf": gguf_file_bytes(30_000)}, tags=["gguf"], library_name="gguf",
+                 gguf={"total": 400_000_000_000_000, "architecture": "llama", "context_length": 8192})
+    hub.add_repo("tester/sd", {"model_index.json": b"{}"}, tags=["diffusers"], library_name="diffusers")
+    workspace = make_workspace()
+    tab = workspace.hub_tab
+    tab.search()
+    qtbot.waitUntil(lambda: tab.results.topLevelItemCount() == 1, timeout=10000)
+    row = tab.results.topLevelItem(0)
+    assert row.text(0) == "big/Huge-GGUF" and row.text(4) == "won't fit"
+    assert row.toolTip(4).startswith("estimate for a Q4_K_M file of 400000.0B parameters")
+    assert "free RAM" in row.toolTip(4)
+    tab.kind_combo.setCurrentIndex(1)
+    tab.search()
+    qtbot.waitUntil(lambda: tab.results.topLevelItemCount() == 1 and tab.results.topLevelItem(0).text(0) == "tester/sd",
+                    timeout=10000)
+    assert tab.results.topLevelItem(0).text(4) == "choose a file to see if it fits"
+
+
+def test_a_diffusers_repo_offers_its_whole_pipeline_with_a_verdict_and_downloads_it(qtbot, hub, make_workspace):
+    from tests.core.test_hub import _sd_repo
+
+    files = _sd_repo()
+    hub.add_repo("tester/sd", files, tags=["diffusers"], library_name="diffusers")
+    workspace = make_workspace()
+    tab = workspace.hub_tab
+    tab.list_files("tester/sd")
+    qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == len(files) + 1, timeout=10000)
+    pipeline = tab.files.topLevelItem(0)
+    assert pipeline.text(0) == "whole pipeline (fp16, 10 files)" and pipeline.text(2) == "FP16"
+    assert pipeline.text(3) in ("fits on GPU", "runs on CPU (slow)", "won't fit")
+    assert pipeline.toolTip(3).startswith("the fp16 pipeline, 10 files: needs ~")
+    rows = {tab.files.topLevelItem(i).text(0): tab.files.topLevelItem(i) for i in range(1, len(files) + 1)}
+    assert rows["sd-tiny.safetensors"].text(3) and rows["README.md"].text(3) == ""
+    pipeline.setSelected(True)
+    tab.download_button.click()
+    assert "Queued 10 file(s)" in tab.message.text()
+    qtbot.waitUntil(lambda: len(Library().models()) == 1, timeout=30000)
+    [model] = Library().models()
+    assert model.kind == "image" and model.name == "tester/sd"
+    assert not (Path(model.path) / "safety_checker").exists() and not list(Path(model.path).rglob("*.bin"))
