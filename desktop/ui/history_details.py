@@ -10,6 +10,7 @@ Signals:
     rerun_requested(object): re-run this GenerationRecord exactly.
     continue_requested(object): continue this text thread in Chat.
     reuse_requested(object): reuse this record's parameters in Images.
+    session_requested(str): show only this record's session (the button is disabled without one).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class DetailsPanel(QWidget):
     rerun_requested = Signal(object)
     continue_requested = Signal(object)
     reuse_requested = Signal(object)
+    session_requested = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -78,9 +80,11 @@ class DetailsPanel(QWidget):
         self.rerun_button = QPushButton("Re-run exactly")
         self.continue_button = QPushButton("Continue in Chat")
         self.reuse_button = QPushButton("Reuse in Images")
+        self.session_button = QPushButton("Show session")
+        self.session_button.setToolTip("Show only the records of this record's session")
         self.delete_button = QPushButton("Delete…")
         for b in (self.save_button, self.copy_button, self.rerun_button, self.continue_button, self.reuse_button,
-                  self.delete_button):
+                  self.session_button, self.delete_button):
             row.addWidget(b)
         layout.addLayout(row)
         self.save_button.clicked.connect(self._save)
@@ -89,6 +93,8 @@ class DetailsPanel(QWidget):
         self.rerun_button.clicked.connect(lambda: self.hit and self.rerun_requested.emit(self.hit.record))
         self.continue_button.clicked.connect(lambda: self.hit and self.continue_requested.emit(self.hit.record))
         self.reuse_button.clicked.connect(lambda: self.hit and self.reuse_requested.emit(self.hit.record))
+        self.session_button.clicked.connect(
+            lambda: self.hit and self.hit.record.session_id and self.session_requested.emit(self.hit.record.session_id))
         self.show_hit(None)
 
     def show_hit(self, hit) -> None:
@@ -99,6 +105,7 @@ class DetailsPanel(QWidget):
             w.setEnabled(enabled)
         self.continue_button.setEnabled(enabled and hit.record.kind == "text")
         self.reuse_button.setEnabled(enabled and hit.record.kind == "image")
+        self.session_button.setEnabled(enabled and bool(hit.record.session_id))
         self.image.clear()
         self._preview_key = ""
         self.previews.cancel_pending()

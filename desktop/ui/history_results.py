@@ -2,18 +2,25 @@
 
 ``ResultsView`` shows :class:`~desktop.core.history.search.Hit` objects.  In
 list mode each row is a rich-text label with the matched words in bold; when
-the query is empty rows are grouped under a header per day (the history's
-sessions by day); image rows start with a small thumbnail.  Grid mode shows
-image thumbnails.  Thumbnails are decoded and scaled off the GUI thread
+the query is empty rows are grouped under a header per day, and within a day
+the records of one session (two or more of them that day) follow a session
+row naming it: time span, kind, model, first prompt, number of records
+(:mod:`desktop.ui.history_sessions`).  Every result names its session in its
+meta line (when not under a session row) and in its tooltip.  Image rows start
+with a small thumbnail.  Grid mode shows image thumbnails.  Thumbnails are decoded and scaled off the GUI thread
 (:mod:`desktop.ui.thumbnails`): rows show a grey placeholder until theirs
 arrives, and a dark red one with "missing" when the file is gone.
 
 Both views allow extended selection (Ctrl/Shift-click, Ctrl+A) of several
-results, e.g. to export them; day headers cannot be selected.
+results, e.g. to export them; day headers and session rows cannot be selected.
+Clicking a session row asks to show that session; the context menu of a
+session row or a result offers "Show this session" and "Delete this session…".
 
 Signals:
     selected(object): the Hit of the row the user selected, or None.
     selection_changed(int): how many results are selected now (0 after new hits are shown).
+    session_requested(str): show only this session (a session row was clicked, or the menu asked).
+    session_delete_requested(str): delete this session (the workspace asks first).
 """
 
 from __future__ import annotations
@@ -22,11 +29,15 @@ import html
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QStackedWidget, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMenu, QStackedWidget,
+                               QWidget)
 
+from desktop.ui.history_sessions import SessionGroup, group_by_day, summaries_from_records
 from desktop.ui.thumbnails import ThumbnailLoader
 
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
+SESSION_ROLE = Qt.ItemDataRole.UserRole + 2  # the session id of a session row
+GROUP_INDENT = 24
 THUMB = 128
 LIST_THUMB = 48
 PLACEHOLDER_COLOR = "#777777"
@@ -46,6 +57,10 @@ def highlighted_html(snippet: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def shorten_tip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 _placeholders: dict[tuple[int, bool], QPixmap] = {}
 
 
@@ -62,6 +77,8 @@ def placeholder_pixmap(side: int, missing: bool = False) -> QPixmap:
 class ResultsView(QStackedWidget):
     selected = Signal(object)
     selection_changed = Signal(int)
+    session_requested = Signal(str)
+    session_delete_requested = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -76,7 +93,12 @@ class ResultsView(QStackedWidget):
         self.addWidget(self.list)
         self.addWidget(self.grid)
         self.hits: list = []
+        self.sessions: dict = {}  # session id -> SessionSummary
+        self.list.itemClicked.connect(self._item_clicked)
+        self.list.itemActivated.connect(self._item_clicked)
         for view in (self.list, self.grid):
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(lambda pos, view=view: self._context_menu(view, pos))
             view.currentItemChanged.connect(self._current_changed)
             view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
             view.itemSelectionChanged.connect(self._selection_changed)
@@ -92,13 +114,15 @@ class ResultsView(QStackedWidget):
 
     def set_grid_mode(self, grid: bool) -> None:
         self.setCurrentWidget(self.grid if grid else self.list)
-        self.show_hits(self.hits, self._grouped)
+        self.show_hits(self.hits, self._grouped, self.sessions)
 
     _grouped = False
 
-    def show_hits(self, hits: list, grouped_by_day: bool = False) -> None:
+    def show_hits(self, hits: list, grouped_by_day: bool = False, sessions: dict | None = None) -> None:
+        """Show ``hits``; ``sessions`` (id -> SessionSummary) names their sessions, else the hits do."""
         self.hits = list(hits)
         self._grouped = grouped_by_day
+        self.sessions = {**summaries_from_records(h.record for h in self.hits), **(sessions or {})}
         view = self.currentWidget()
         for v in (self.list, self.grid):
             v.blockSignals(True)
@@ -111,40 +135,71 @@ class ResultsView(QStackedWidget):
                 label = "missing" if hit.image_missing else hit.record.prompt[:40]
                 item = QListWidgetItem(label)
                 item.setData(HIT_ROLE, hit)
-                item.setToolTip(hit.record.prompt[:300])
+                item.setToolTip(self._tooltip(hit))
                 self.grid.addItem(item)
                 self._load_thumbnail(hit, THUMB, lambda pixmap, item=item: item.setIcon(QIcon(pixmap)), item)
             return
-        day = None
-        for hit in self.hits:
-            if grouped_by_day:
-                this_day = hit.record.created_at.astimezone().strftime("%A %d %B %Y")
-                if this_day != day:
-                    day = this_day
-                    header = QListWidgetItem(day)
-                    header.setFlags(Qt.ItemFlag.NoItemFlags)
-                    font = header.font()
-                    font.setBold(True)
-                    header.setFont(font)
-                    self.list.addItem(header)
-            item = QListWidgetItem()
-            item.setData(HIT_ROLE, hit)
-            label = QLabel(self._row_html(hit))
-            label.setTextFormat(Qt.TextFormat.RichText)
-            label.setWordWrap(True)
-            label.setContentsMargins(6, 3, 6, 3)
-            widget, height = label, label.sizeHint().height()
-            if hit.record.kind == "image":
-                widget, height = self._image_row(hit, label), max(height, LIST_THUMB + 6)
-            item.setSizeHint(QSize(200, height + 8))
-            self.list.addItem(item)
-            self.list.setItemWidget(item, widget)
+        if not grouped_by_day:
+            for hit in self.hits:
+                self._add_hit_row(hit)
+            return
+        for day, entries in group_by_day(self.hits):
+            header = QListWidgetItem(day)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            font = header.font()
+            font.setBold(True)
+            header.setFont(font)
+            self.list.addItem(header)
+            for entry in entries:
+                if isinstance(entry, SessionGroup):
+                    self._add_session_row(entry)
+                    for hit in entry.hits:
+                        self._add_hit_row(hit, in_session_row=True)
+                else:
+                    self._add_hit_row(entry)
 
-    def _image_row(self, hit, label: QLabel) -> QWidget:
+    def _add_session_row(self, group: SessionGroup) -> None:
+        """A clickable, unselectable row heading the records of one session of a day."""
+        summary = self.sessions.get(group.session_id)
+        shown = len(group.hits)
+        total = shown if summary is None else summary.count
+        records = f"{shown} records" if total == shown else f"{shown} of {total} records"
+        parts = [group.span()]
+        if summary is not None:
+            parts += [x for x in (summary.kind_text, summary.model_text) if x]
+            parts.append(summary.label)
+        parts.append(records)
+        item = QListWidgetItem("▾ Session  " + " · ".join(parts))
+        item.setData(SESSION_ROLE, group.session_id)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        item.setToolTip((summary.describe() if summary else group.session_id) + "\nClick to show only this session.")
+        font = item.font()
+        font.setItalic(True)
+        item.setFont(font)
+        self.list.addItem(item)
+
+    def _add_hit_row(self, hit, in_session_row: bool = False) -> None:
+        item = QListWidgetItem()
+        item.setData(HIT_ROLE, hit)
+        label = QLabel(self._row_html(hit, with_session=not in_session_row))
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(True)
+        indent = GROUP_INDENT if in_session_row else 6
+        image = hit.record.kind == "image"
+        label.setContentsMargins(6 if image else indent, 3, 6, 3)  # an image row indents its thumbnail
+        widget, height = label, label.sizeHint().height()
+        if image:
+            widget, height = self._image_row(hit, label, indent), max(height, LIST_THUMB + 6)
+        widget.setToolTip(self._tooltip(hit))
+        item.setSizeHint(QSize(200, height + 8))
+        self.list.addItem(item)
+        self.list.setItemWidget(item, widget)
+
+    def _image_row(self, hit, label: QLabel, indent: int = 6) -> QWidget:
         """A list row for an image hit: a small thumbnail, then the text."""
         row = QWidget()
         layout = QHBoxLayout(row)
-        layout.setContentsMargins(6, 0, 0, 0)
+        layout.setContentsMargins(indent, 0, 0, 0)
         thumb = QLabel()
         thumb.setObjectName("listThumbnail")
         thumb.setFixedSize(LIST_THUMB, LIST_THUMB)
@@ -181,15 +236,53 @@ class ResultsView(QStackedWidget):
         except RuntimeError:
             pass  # the row's widget was deleted
 
-    @staticmethod
-    def _row_html(hit) -> str:
+    def _row_html(self, hit, with_session: bool = True) -> str:
         r = hit.record
         meta = f"{r.created_at.astimezone():%Y-%m-%d %H:%M} · {r.kind} · {html.escape(r.model.name or r.model.file)}"
         if r.rating:
             meta += " · " + "★" * r.rating
         if hit.image_missing:
             meta += " · <i>image missing</i>"
+        summary = self.sessions.get(r.session_id) if with_session else None
+        if summary is not None:
+            meta += f" · <span style='color:#888'>session {html.escape(summary.label)}</span>"
         return f"<small>{meta}</small><br>{highlighted_html(hit.snippet, hit.highlights)}"
+
+    def _tooltip(self, hit) -> str:
+        r = hit.record
+        summary = self.sessions.get(r.session_id)
+        session = summary.describe() if summary is not None else "No session"
+        return f"{shorten_tip(r.prompt)}\n\n{session}"
+
+    def session_of(self, item) -> str:
+        """The session id of a session row or a result row ('' for none)."""
+        if item is None:
+            return ""
+        hit = item.data(HIT_ROLE)
+        return hit.record.session_id if hit is not None else item.data(SESSION_ROLE) or ""
+
+    def menu_for(self, item) -> QMenu | None:
+        """The context menu of a row: show or delete its session (disabled without one)."""
+        if item is None or (item.data(HIT_ROLE) is None and item.data(SESSION_ROLE) is None):
+            return None
+        session = self.session_of(item)
+        menu = QMenu(self)
+        show = menu.addAction("Show this session", lambda: self.session_requested.emit(session))
+        delete = menu.addAction("Delete this session…", lambda: self.session_delete_requested.emit(session))
+        for action in (show, delete):
+            action.setEnabled(bool(session))
+        return menu
+
+    def _context_menu(self, view, pos) -> None:
+        menu = self.menu_for(view.itemAt(pos))
+        if menu is not None:
+            menu.exec(view.viewport().mapToGlobal(pos))
+            menu.deleteLater()
+
+    def _item_clicked(self, item) -> None:
+        session = item.data(SESSION_ROLE) if item is not None else None
+        if session:
+            self.session_requested.emit(session)
 
     def row_count(self) -> int:
         view = self.currentWidget()

@@ -2,11 +2,19 @@
 
 ``HistoryWorkspace(services, runner)`` opens the shared history store (an
 ``io`` job; see ``desktop.core.history.store.shared_history``), then shows
-recent records grouped by day.  Typing in the search box searches after a
+recent records grouped by day and, within a day, by session (a session row
+names it: time span, kind, model, first prompt, size).  Typing in the search box searches after a
 short pause (debounced); every search, update, delete, import and export is
 an ``io`` job, so the GUI never waits on the database.  Results that arrive
 after a newer search started are dropped.  Text results are a list with the
 matched words in bold; image results (or the grid toggle) show thumbnails.
+
+Clicking a session row, "Show this session" in a result's context menu or
+"Show session" in the record pane filters to that session: a chip names it by
+its first prompt (the raw id is in its tooltip) and clicking the chip clears
+the filter.  "Delete this session…" (a row's context menu, or the More menu for
+the session shown or selected) asks first.  Session names are read by the
+same ``io`` job as the search.
 
 The result list and grid take extended selection; "Export selected…" in the
 More menu exports the selected records and is disabled while none is selected.
@@ -64,6 +72,8 @@ class HistoryWorkspace(QWidget):
         self.store = None
         self._search_seq = 0
         self.last_result = None
+        self.sessions: dict = {}  # session id -> SessionSummary of the sessions seen in results
+        self._session_id = ""  # the session filter ("" for none)
         self.confirm = self._confirm_dialog
         self.choose_path = self._path_dialog
         self._build()
@@ -123,14 +133,15 @@ class HistoryWorkspace(QWidget):
         self.model.setPlaceholderText("model")
         self.tag = QLineEdit()
         self.tag.setPlaceholderText("tag")
-        self.session = QLineEdit()
-        self.session.setPlaceholderText("session")
+        self.session_chip = QPushButton()
+        self.session_chip.setObjectName("sessionChip")
+        self.session_chip.setVisible(False)  # shown while the results are filtered to one session
         self.date_from = QLineEdit()
         self.date_from.setPlaceholderText("from YYYY-MM-DD")
         self.date_to = QLineEdit()
         self.date_to.setPlaceholderText("to YYYY-MM-DD")
         self.clear_filters = QPushButton("Clear")
-        for w in (self.kind, self.rating, self.origin, self.model, self.tag, self.session, self.date_from,
+        for w in (self.kind, self.rating, self.origin, self.model, self.tag, self.session_chip, self.date_from,
                   self.date_to, self.clear_filters):
             chips.addWidget(w)
         layout.addLayout(chips)
@@ -157,8 +168,12 @@ class HistoryWorkspace(QWidget):
         self.search_box.textChanged.connect(self._schedule)
         for combo in (self.mode, self.sort, self.kind, self.rating, self.origin):
             combo.currentIndexChanged.connect(self._schedule)
-        for edit in (self.model, self.tag, self.session, self.date_from, self.date_to):
+        for edit in (self.model, self.tag, self.date_from, self.date_to):
             edit.textChanged.connect(self._schedule)
+        self.session_chip.clicked.connect(self.clear_session)
+        self.results.session_requested.connect(self.show_session)
+        self.results.session_delete_requested.connect(self.delete_session)
+        self.details.session_requested.connect(self.show_session)
         self.kind.currentIndexChanged.connect(self._auto_grid)
         self.grid_toggle.toggled.connect(self.results.set_grid_mode)
         self.clear_filters.clicked.connect(self.reset_filters)
@@ -179,15 +194,18 @@ class HistoryWorkspace(QWidget):
     def filters(self) -> dict:
         values = {"kind": self.kind.currentData(), "rating": self.rating.currentData(),
                   "origin": self.origin.currentData(), "model": self.model.text().strip(),
-                  "tag": self.tag.text().strip(), "session": self.session.text().strip(),
+                  "tag": self.tag.text().strip(), "session": self._session_id,
                   "date_from": self.date_from.text().strip(), "date_to": self.date_to.text().strip()}
         return {k: v for k, v in values.items() if v not in ("", None)}
 
     def reset_filters(self) -> None:
         for combo in (self.kind, self.rating, self.origin):
             combo.setCurrentIndex(0)
-        for edit in (self.model, self.tag, self.session, self.date_from, self.date_to):
+        for edit in (self.model, self.tag, self.date_from, self.date_to):
             edit.clear()
+        if self._session_id:
+            self._set_session("")
+            self._schedule()
 
     def set_incognito(self, on: bool) -> None:
         from desktop.core.errors import GenLabError
@@ -199,6 +217,35 @@ class HistoryWorkspace(QWidget):
         except GenLabError as exc:
             self._show_error(str(exc))
         self.status_message.emit("Incognito on: nothing is recorded." if on else "Incognito off.")
+
+    # --- the session filter ----------------------------------------------------------
+    def session_label(self, session_id: str) -> str:
+        """A readable name for a session: its first prompt when known, else the start of its id."""
+        summary = self.sessions.get(session_id)
+        return summary.label if summary is not None else f"{session_id[:8]}…"
+
+    def show_session(self, session_id: str) -> None:
+        """List every record of one session (the chip shows its name; clicking the chip clears it).
+
+        The search text is cleared so the whole session shows, by day; typing then searches within it."""
+        if session_id and (session_id != self._session_id or self.search_box.text()):
+            self._set_session(session_id)
+            self.search_box.clear()
+            self.search_now()
+
+    def clear_session(self) -> None:
+        if self._session_id:
+            self._set_session("")
+            self.search_now()
+
+    def _set_session(self, session_id: str) -> None:
+        self._session_id = session_id
+        self.session_chip.setVisible(bool(session_id))
+        if session_id:
+            summary = self.sessions.get(session_id)
+            self.session_chip.setText(f"Session {self.session_label(session_id)}  ✕")
+            self.session_chip.setToolTip((summary.describe() if summary else f"id {session_id}")
+                                         + "\nClick to show every session again.")
 
     # --- store and searching ---------------------------------------------------------
     def _open_store(self) -> None:
@@ -233,17 +280,27 @@ class HistoryWorkspace(QWidget):
                             sort=self.sort.currentData(), limit=100)
         self._search_seq += 1
         seq, store = self._search_seq, self.store
-        handle = self.runner.submit(Job("History search", lambda cancel, progress: store.search(query), kind="io"))
-        handle.finished.connect(lambda result: self._show_result(seq, result))
+
+        def search(cancel, progress):
+            from desktop.ui.history_sessions import load_session_summaries
+
+            result = store.search(query)
+            return result, load_session_summaries(store, (hit.record.session_id for hit in result.hits))
+
+        handle = self.runner.submit(Job("History search", search, kind="io"))
+        handle.finished.connect(lambda answer: self._show_result(seq, *answer))
         handle.failed.connect(lambda msg, _tb: seq == self._search_seq and self._show_error(msg))
 
-    def _show_result(self, seq: int, result) -> None:
+    def _show_result(self, seq: int, result, sessions: dict) -> None:
         if seq != self._search_seq:
             return
         self.last_result = result
+        self.sessions.update(sessions)
+        if self._session_id in sessions:
+            self._set_session(self._session_id)  # its name may be known only now
         self.notice.setStyleSheet("")
         self.notice.setText(result.notice)
-        self.results.show_hits(result.hits, grouped_by_day=result.mode == "recent")
+        self.results.show_hits(result.hits, grouped_by_day=result.mode == "recent", sessions=sessions)
         self.details.show_hit(None)
         self.results_shown.emit(len(result.hits))
 
@@ -295,14 +352,26 @@ class HistoryWorkspace(QWidget):
             self._run("Delete history record", lambda c, p: store.delete([record_id]), "Deleted {result} record(s).")
 
     def delete_current_session(self) -> None:
+        """Delete the session shown (the session filter), else the selected record's session."""
         hit = self.details.hit
-        if hit is None or not hit.record.session_id:
-            self._show_error("Select a record of the session to delete first.")
+        session = self._session_id or (hit.record.session_id if hit is not None else "")
+        if not session:
+            self._show_error("Show a session, or select a record of the session to delete first.")
             return
-        session = hit.record.session_id
-        if self.confirm(f"Delete every record of session {session!r} for good?"):
+        self.delete_session(session)
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete every record of a session, after asking."""
+        if not session_id:
+            return
+        summary = self.sessions.get(session_id)
+        size = f" ({summary.count} records)" if summary is not None else ""
+        if self.confirm(f"Delete every record of the session {self.session_label(session_id)}{size} for good? "
+                        "Their text and images are removed from disk."):
+            if session_id == self._session_id:
+                self._set_session("")  # the search after the deletion shows the rest of the history
             store = self.store
-            self._run("Delete history session", lambda c, p: store.delete(session=session),
+            self._run("Delete history session", lambda c, p: store.delete(session=session_id),
                       "Deleted {result} record(s).")
 
     def delete_everything(self) -> None:
