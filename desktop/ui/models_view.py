@@ -15,8 +15,11 @@ Hooks:
         replaceable (tests answer them without a modal loop).
 
 Signals:
-    status_message(str): a line for the main window's status bar (the
-        downloads total while downloads run).
+    status_message(str): a line for the main window's status bar: a
+        download that failed.  (The running total has its own permanent
+        label, fed by the controller's ``summary``; sending it here too
+        cleared the status bar, and the failure on it, when downloads
+        ended.)
 """
 
 from __future__ import annotations
@@ -203,7 +206,6 @@ class ModelsWorkspace(QWidget):
         for tab in (self.library_tab, self.catalog_tab, self.hub_tab):
             tab.status.connect(self.show_status)
         # Bound methods (not lambdas): Qt drops them if this widget goes before the shared controller.
-        self.downloads.summary.connect(self.status_message)
         self.downloads.installed.connect(self._on_installed)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.downloads.failed.connect(self._on_download_failed)
@@ -220,6 +222,7 @@ class ModelsWorkspace(QWidget):
 
     def _on_download_failed(self, _key: str, message: str) -> None:
         self.show_status(message)
+        self.status_message.emit(message)
 
     def show_status(self, text: str) -> None:
         self.status_label.setText(text)
