@@ -150,7 +150,9 @@ def _search(args) -> int:
             for hit in result.hits:
                 r = hit.record
                 missing = "  [image missing]" if hit.image_missing else ""
-                print(f"{hit.score:7.3f}  {r.created_at:%Y-%m-%d %H:%M}  {r.kind:5}  {r.id}  {hit.snippet}{missing}")
+                session = f"session {r.session_id}" if r.session_id else "no session"
+                print(f"{hit.score:7.3f}  {r.created_at:%Y-%m-%d %H:%M}  {r.kind:5}  {r.id}  {session}  "
+                      f"{hit.snippet}{missing}")
             if not result.hits:
                 print("no matches", file=sys.stderr)
     finally:

@@ -12,6 +12,8 @@ object with ``--json``, go to stdout.  Bad input exits with status 2 and one
 With incognito on (in the app's settings) nothing is recorded and the PNG
 carries no prompt or parameters; GenLab keeps no image of its own then, so
 ``--out`` must name the file.
+
+Each command is one history session: the images of a ``--batch`` share its id.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import CancelToken, Progress
-from desktop.core.records import NullSink
+from desktop.core.records import NullSink, new_id
 from desktop.commands._shared import WaitingSink, resolve_model
 
 
@@ -84,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
             store = open_history(start_embedder=False)
             sink = WaitingSink(store)
         engine = ImageEngine(settings.image)
+        request = ImageRequest(str(model), params, out_file=args.out or "", private=private, session_id=new_id())
         try:
-            result = engine.generate(ImageRequest(str(model), params, out_file=args.out or "", private=private),
-                                     cancel=CancelToken(), sink=sink,
+            result = engine.generate(request, cancel=CancelToken(), sink=sink,
                                      progress=_no_progress if args.json else status)
         finally:
             engine.close()
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                        for i in result.images],
             "model": {"name": result.images[0].record.model.name, "sha256": result.images[0].record.model.sha256},
             "parameters": {k: v for k, v in result.images[0].record.parameters.items() if k != "batch_index"},
-            "warnings": result.warnings,
+            "session_id": request.session_id, "warnings": result.warnings,
         }, ensure_ascii=False))
     else:
         for image in result.images:

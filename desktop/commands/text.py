@@ -6,9 +6,11 @@
                 [--gpu-layers N] [--no-history] [--json]
 
 The reply streams to stdout as it is generated; with ``--json`` one JSON
-object (text, token counts, ttft_ms, tokens_per_s, model sha256...) is
-printed at the end instead.  Notes (no chat template, GPU plan) go to
-stderr.  Bad input exits with status 2 and one ``error: ...`` line.
+object (text, token counts, ttft_ms, tokens_per_s, model sha256, history id
+and session id...) is printed at the end instead.  Notes (no chat template,
+GPU plan) go to stderr.  Bad input exits with status 2 and one ``error: ...``
+line.  Each command is one history session, like a thread in the Chat
+workspace.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import CancelToken, Progress
-from desktop.core.records import NullSink
+from desktop.core.records import NullSink, new_id
 from desktop.commands._shared import WaitingSink, resolve_model
 
 
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         request = TextRequest(args.prompt, system_prompt=args.system or "",
                               mode="chat" if args.chat else "completion" if args.completion else "auto",
-                              sampling=_sampling(args)).validated()
+                              sampling=_sampling(args), thread_id=new_id()).validated()
         settings, _ = load_settings()
         options = LoadOptions(
             n_ctx=settings.text.context_size if args.ctx is None else args.ctx,
@@ -98,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
             "ttft_ms": round(result.ttft_s * 1000, 3), "tokens_per_s": round(result.tokens_per_s, 3),
             "seed": result.seed, "n_ctx": result.n_ctx, "note": result.note, "id": result.record_id,
+            "session_id": request.thread_id,
             "model": {"name": loaded.info.name, "file": loaded.path.name, "sha256": loaded.sha256,
                       "quantization": loaded.info.file_type},
             "n_gpu_layers": loaded.gpu.n_gpu_layers, "device": loaded.device,

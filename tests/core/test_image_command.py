@@ -54,6 +54,24 @@ def test_family_defaults_fill_unset_options_and_history_gets_the_record(tiny_sd_
     assert record.model.sha256 == data["model"]["sha256"]
 
 
+def test_a_batch_is_one_history_session_and_each_command_another(tiny_sd_pipeline, capsys):
+    from desktop.core.history import open_history
+
+    common = ("--model", str(tiny_sd_pipeline), "--steps", "1", "--width", "64", "--height", "64", "--json")
+    assert run_cli(*common, "--prompt", "two boats", "--batch", "2") == 0
+    batch = json.loads(capsys.readouterr().out)
+    assert run_cli(*common, "--prompt", "one more boat") == 0
+    single = json.loads(capsys.readouterr().out)
+    store = open_history(start_embedder=False)
+    try:
+        records = [store.get(i["id"]) for i in batch["images"] + single["images"]]
+    finally:
+        store.close()
+    assert len(records) == 3 and records[0].session_id
+    assert records[0].session_id == records[1].session_id == batch["session_id"]
+    assert records[2].session_id == single["session_id"] not in ("", batch["session_id"])
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--width", "7"], "Width 7"),
     (["--width", "100000"], "Width 100000"),

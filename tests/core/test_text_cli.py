@@ -51,6 +51,23 @@ def test_json_output_and_history_record(tiny_gguf, capsys):
         store.close()
     assert record.output_text == data["text"] and record.system_prompt == "be short"
     assert record.parameters["max_tokens"] == 7 and record.seed == 5
+    assert record.session_id and record.session_id == data["session_id"]  # each command is one session
+
+
+def test_each_command_is_its_own_history_session(tiny_gguf, capsys):
+    ids = []
+    for prompt in ("first", "second"):
+        code, out, _ = run_cli(capsys, "--model", str(tiny_gguf), "--prompt", prompt, "--max-tokens", "2", "--json")
+        assert code == 0
+        ids.append(json.loads(out)["id"])
+    from desktop.core.history import open_history
+
+    store = open_history(start_embedder=False)
+    try:
+        sessions = [store.get(i).session_id for i in ids]
+    finally:
+        store.close()
+    assert all(sessions) and sessions[0] != sessions[1]
 
 
 def test_model_by_library_id(tiny_gguf, capsys):

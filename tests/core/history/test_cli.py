@@ -40,6 +40,15 @@ def test_hybrid_search_embeds_old_records_then_finds_a_paraphrase(filled, capsys
     assert json.loads(captured.out)[0]["prompt"] == "How do I bake sourdough bread at home?"
 
 
+def test_search_and_show_name_the_session(filled, capsys):
+    assert main(["history", "search", "limerick", "--mode", "keyword"]) == 0
+    assert f"{filled[1].id}  session poems  " in capsys.readouterr().out
+    assert main(["history", "search", "limerick", "--mode", "keyword", "--json"]) == 0
+    assert _json_out(capsys)[0]["session_id"] == "poems"
+    assert main(["history", "show", filled[1].id]) == 0
+    assert _json_out(capsys)["session_id"] == "poems"
+
+
 def test_queries_file_prints_one_array_per_line(filled, capsys, tmp_path):
     queries = tmp_path / "q.txt"
     queries.write_text("limerick\nlighthouse\n")
