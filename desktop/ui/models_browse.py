@@ -24,8 +24,8 @@ from desktop.core.catalog import CatalogEntry, load_catalog
 from desktop.core.downloads import FileRef
 from desktop.core.errors import GenLabError
 from desktop.core.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant
-from desktop.core.hub import CHOOSE_A_FILE, repo_choices, search_result_fit
 from desktop.core.hardware import MachineInfo, fmt_bytes, machine_info
+from desktop.core.hub import CHOOSE_A_FILE, repo_choices, search_result_fit
 from desktop.core.jobs import Job
 from desktop.core.library import Library, LibraryModel, installed_variant
 from desktop.ui.downloads_panel import DownloadsController

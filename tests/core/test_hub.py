@@ -129,10 +129,9 @@ def _sd_repo() -> dict[str, bytes]:
 
 
 def test_search_rows_carry_the_parameter_count_the_hub_reports(hub):
-    from tests.core.test_fit import machine
-
     from desktop.core.fit import RUNS_CPU, WONT_FIT
     from desktop.core.hub import search_result_fit
+    from tests.core.test_fit import machine
 
     hub.add_repo("big/Llama-70B-GGUF", {"l-Q4_K_M.gguf": gguf_file_bytes(30_000)}, tags=["gguf"], library_name="gguf",
                  gguf={"total": 70_553_706_496, "architecture": "llama", "context_length": 131072})
@@ -152,10 +151,9 @@ def test_search_rows_carry_the_parameter_count_the_hub_reports(hub):
 
 
 def test_a_diffusers_pipeline_is_judged_on_the_fp16_files_it_would_download(hub):
-    from tests.core.test_fit import machine
-
     from desktop.core.fit import FITS_GPU, image_activations
     from desktop.core.hub import pipeline_download_set, repo_choices
+    from tests.core.test_fit import machine
 
     hub.add_repo("tester/sd", _sd_repo(), tags=["diffusers"], library_name="diffusers")
     files = list_repo_files("tester/sd")
@@ -186,10 +184,9 @@ def test_a_diffusers_pipeline_is_judged_on_the_fp16_files_it_would_download(hub)
 
 
 def test_a_gguf_repo_offers_each_file_with_its_verdict(hub):
-    from tests.core.test_fit import machine
-
     from desktop.core.fit import fit_model
     from desktop.core.hub import repo_choices
+    from tests.core.test_fit import machine
 
     choices = repo_choices(list_repo_files("bartowski/Qwen-GGUF"), machine(8), context=8192)
     assert [(c.label, c.files, c.quantization) for c in choices] == [

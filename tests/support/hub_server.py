@@ -541,16 +541,13 @@ def _gguf_summary(entry: HubFile) -> dict:
         with os.fdopen(fd, "wb") as fh:
             fh.write(entry.read(0, entry.size))
         reader = GGUFReader(tmp)
-
-        def field_value(name: str):
-            found = reader.fields.get(name)
-            return found.contents() if found is not None else None
-
-        arch = field_value("general.architecture") or ""
+        fields = {name: field.contents() for name, field in reader.fields.items() if name.endswith(
+            ("general.architecture", ".context_length"))}
+        arch = fields.get("general.architecture") or ""
         summary = {"total": int(sum(int(t.n_elements) for t in reader.tensors)), "architecture": arch}
-        if (context := field_value(f"{arch}.context_length")) is not None:
-            summary["context_length"] = int(context)
-        del reader
+        if f"{arch}.context_length" in fields:
+            summary["context_length"] = int(fields[f"{arch}.context_length"])
+        del reader  # unmap the file before it is deleted
         return summary
     finally:
         os.unlink(tmp)
