@@ -164,12 +164,11 @@ class ResultsView(QStackedWidget):
         shown = len(group.hits)
         total = shown if summary is None else summary.count
         records = f"{shown} records" if total == shown else f"{shown} of {total} records"
-        parts = [group.span()]
+        parts = [group.span()]  # the title first: the row is often cut on the right
         if summary is not None:
-            parts += [x for x in (summary.kind_text, summary.model_text) if x]
-            parts.append(summary.label)
+            parts = [summary.label, *parts, *(x for x in (summary.kind_text, summary.model_text) if x)]
         parts.append(records)
-        item = QListWidgetItem("▾ Session  " + " · ".join(parts))
+        item = QListWidgetItem("▾ Session " + " · ".join(parts))
         item.setData(SESSION_ROLE, group.session_id)
         item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         item.setToolTip((summary.describe() if summary else group.session_id) + "\nClick to show only this session.")
