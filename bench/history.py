@@ -174,7 +174,8 @@ def bench_real_recall(prompts, embedder, queries: list[str], qvecs) -> None:
     records = [GenerationRecord(kind="text", prompt=t) for t in sentences]
     with tempfile.TemporaryDirectory() as tmp:
         store = HistoryStore(Path(tmp) / "history", embedder=embedder, idle_seconds=3600, ivf_min_rows=1000)
-        store.vectors.min_scanned_rows = 0  # probe exactly PROBE_FRACTION of the lists, as at 100k
+        store.vectors.min_scanned_rows = 0  # probe exactly PROBE_FRACTION of the lists, as at 100k,
+        store.vectors.rows_per_list = max(1, len(sentences) // 100)  # over as many lists as at 100k
         store.save_embedded(records, vectors)
         store.search_snapshot()
         store.vectors.wait_partitioned(600)
@@ -184,7 +185,8 @@ def bench_real_recall(prompts, embedder, queries: list[str], qvecs) -> None:
             found = {r["id"] for r in search._semantic_rows(store, qv, None, 10)}
             exact = {ids[j] for j in np.argsort(-(vectors @ qv))[:10]}
             recalls.append(len(found & exact) / 10)
-        print(f"real_embeddings_n={len(sentences)} real_ivf_nprobe={store.vectors.nprobe()} "
+        print(f"real_embeddings_n={len(sentences)} real_ivf_lists={len(store.vectors._centroids)} "
+              f"real_ivf_nprobe={store.vectors.nprobe()} "
               f"real_recall_at_10={statistics.mean(recalls):.3f} real_recall_at_10_min={min(recalls):.2f} "
               f"real_embedding_s={'cached' if seconds is None else f'{seconds:.0f}'}")
         store.close()

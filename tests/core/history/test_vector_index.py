@@ -43,6 +43,7 @@ def _exact_ids(ids: list[str], vectors: np.ndarray, q: np.ndarray, k: int, keep=
 def small_ivf_store(genlab_home):
     s = HistoryStore(embedder=None, idle_seconds=3600, ivf_min_rows=1000)
     s.vectors.min_scanned_rows = 300  # so that a query scores only some partitions of a few thousand rows
+    s.vectors.rows_per_list = 50
     yield s
     s.close()
 
@@ -65,7 +66,7 @@ def test_large_tables_use_partitions_with_high_recall(small_ivf_store):
     ids = _fill(store, vectors)
     store.search_snapshot()
     assert store.vectors.wait_partitioned(60)
-    assert 8 <= store.vectors.nprobe() < 55  # sqrt(3000) partitions, only some probed
+    assert len(store.vectors._centroids) == 60 and 8 <= store.vectors.nprobe() < 30  # only some lists probed
     queries = _clustered_vectors(50, seed=2)
     recall = np.mean([len(set(_ids(store, store.vectors.search(q, 10))) & set(_exact_ids(ids, vectors, q, 10))) / 10
                       for q in queries])
