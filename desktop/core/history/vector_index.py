@@ -15,9 +15,9 @@ store keeps a copy in RAM, synchronised with the table snapshot a search uses:
   From there on, spherical k-means (on a sample, in a background thread)
   puts the vectors into partitions of about 1,000 rows; a query compares itself
   with the centroids and scores only the rows of the nearest ``nprobe``
-  partitions (35 % of them), exactly.  Real MiniLM embeddings are far less
+  partitions (30 % of them), exactly.  Real MiniLM embeddings are far less
   clustered than synthetic ones: on ~6,000 real prompt sentences recall@10
-  was 0.79 probing 8 % of the lists, 0.91 at 20 %, 0.96 at 35 %
+  was 0.79 probing 8 % of the lists, 0.91 at 20 %, 0.97 at 30 %
   (``python -m bench history`` prints it as ``real_recall_at_10``), so the
   index cuts the work about threefold rather than tenfold.  Until the
   partitions exist, and for very selective filters, the search stays exact.  Partitions are rebuilt when the table
@@ -43,8 +43,8 @@ IVF_MIN_ROWS = 20_000
 ROWS_PER_LIST = 1000  # partitions of about this size: few numpy calls per query, each on a long slice
 KMEANS_ITERATIONS = 10
 KMEANS_SAMPLE_PER_LIST = 64
-PROBE_FRACTION = 0.35  # of the partitions, and at least MIN_SCANNED_ROWS rows' worth of them
-MIN_SCANNED_ROWS = 5000
+PROBE_FRACTION = 0.3  # of the partitions, and at least MIN_SCANNED_ROWS rows' worth of them
+MIN_SCANNED_ROWS = 15_000  # small histories: scanning more is cheap and keeps recall up
 MIN_PROBES = 8
 KMEANS_MIN_SAMPLE = 20_000
 EXACT_FILTER_FRACTION = 0.05  # filters keeping fewer rows than this are searched exactly
