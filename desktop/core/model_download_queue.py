@@ -27,9 +27,9 @@ from pathlib import Path
 
 from desktop.core import paths
 from desktop.core.downloads import (DownloadResult, FileRef, default_destination, discard_partial,
-                                    download_file)
-from desktop.core.jobs import CancelToken, JobCancelled, ProgressCallback, no_progress
-from desktop.core.model_errors import DownloadError
+                                    download_file, part_path)
+from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
+from desktop.core.model_errors import DownloadError, HubOffline
 from desktop.core.model_transfer import RetryPolicy
 
 ACTIVE = ("queued", "running")
@@ -175,6 +175,18 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     try:
         result = download_file(entry.ref, Path(entry.dest), policy=policy, cancel=cancel, progress=track,
                                find_existing=find_existing)
+    except HubOffline as exc:
+        installed = _installed_offline(entry, library)
+        if installed is None:
+            downloads.update(entry.key, status="failed", error=str(exc))
+            raise
+        path, size = installed
+        note = (f"already installed at {path}; the hub is unreachable, so it was not checked "
+                "for a newer revision")
+        progress(Progress(1.0, f"{entry.filename}: {note}"))
+        downloads.update(entry.key, status="done", done=size, size=size, note=note, path=str(path),
+                         already_installed=True)
+        return DownloadResult(entry.ref, path, size, "", "", already_installed=True)
     except JobCancelled:
         done, total = track.last or (entry.done, entry.size)
         current = downloads.get(entry.key)
@@ -201,6 +213,26 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     downloads.update(entry.key, status="done", done=result.size, size=result.size, note=note,
                      path=str(result.path), already_installed=result.already_installed)
     return result
+
+
+def _installed_offline(entry: DownloadEntry, library) -> tuple[Path, int] | None:
+    """Where this entry's file is already installed, found without the hub.
+
+    The downloader renames a file into ``dest`` only after verifying it, so a
+    file there is a finished download; a listed library model from the same
+    repo with the same file name counts too (a copy installed elsewhere).
+    """
+    dest = Path(entry.dest)
+    if dest.is_file() and not part_path(dest).exists():
+        return dest, dest.stat().st_size
+    if library is None:
+        return None
+    name = Path(entry.filename).name
+    for model in library.models():
+        path = Path(model.path)
+        if model.repo_id == entry.repo_id and path.name == name and path.is_file():
+            return path, path.stat().st_size
+    return None
 
 
 def pipeline_root(entry: DownloadEntry) -> Path:

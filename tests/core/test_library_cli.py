@@ -141,7 +141,7 @@ def test_a_catalog_download_of_a_model_found_on_disk_reuses_it(hub, capsys, tmp_
     hub.stats.reset()
     assert genlab_models("download", "qwen2.5-0.5b-instruct", "--quant", "Q4_K_M") == 0
     out = capsys.readouterr().out
-    assert f"{folder / name}  (" in out and "already installed, nothing downloaded" in out
+    assert f"{folder / name}  (" in out and "(found)" in out and "nothing was downloaded" in out
     assert hub.stats.body_bytes == 0
     [model] = Library().models()
     assert model.path == str(folder / name) and model.source == "found" and model.repo_id == repo

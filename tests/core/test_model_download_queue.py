@@ -95,3 +95,30 @@ def test_a_single_file_download_is_not_a_pipeline(hub):
     entry = downloads.add(FileRef("tester/notes", "README.md"))
     run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
     assert register_pipeline_if_complete(downloads.get(entry.key), downloads) is None
+
+
+def test_offline_a_model_already_installed_is_reported_installed_not_offline(hub, monkeypatch):
+    from tests.support.hub_server import gguf_file_bytes
+
+    hub.add_repo("tester/chat", {"chat-Q4_0.gguf": gguf_file_bytes(64 * 1024)})
+    downloads = DownloadList()
+    first = downloads.add(FileRef("tester/chat", "chat-Q4_0.gguf"))
+    installed = run_entry(first, downloads, policy=FAST, cancel=CancelToken())
+    monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")  # the suite blocks it: offline
+    again = downloads.add(FileRef("tester/chat", "chat-Q4_0.gguf"))
+    result = run_entry(again, downloads, policy=FAST, cancel=CancelToken())
+    assert result.already_installed and result.path == installed.path
+    entry = downloads.get(again.key)
+    assert entry.status == "done" and "hub is unreachable" in entry.note
+    assert len(Library().models()) == 1
+
+
+def test_offline_a_model_never_downloaded_fails_with_the_offline_message(monkeypatch):
+    from desktop.core.model_errors import HubOffline
+
+    monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("tester/absent", "absent-Q4_0.gguf"))
+    with pytest.raises(HubOffline):
+        run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
+    assert downloads.get(entry.key).status == "failed" and "Cannot reach the hub" in downloads.get(entry.key).error
