@@ -19,7 +19,10 @@ def test_loopback_is_allowed():
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
-    threading.Thread(target=lambda: server.accept()[0].close(), daemon=True).start()
+    accepter = threading.Thread(target=lambda: server.accept()[0].close(), daemon=True)
+    accepter.start()
     client = socket.create_connection(server.getsockname(), timeout=5)
+    accepter.join(5)  # closing the server before accept() returns would fail the accepting thread
+    assert not accepter.is_alive()
     client.close()
     server.close()
