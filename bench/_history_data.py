@@ -11,6 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS_CSV = REPO.parent / "shared" / "data" / "awesome-chatgpt-prompts.csv"
 QUERIES_TSV = Path(__file__).parent / "data" / "history_fusion_queries.tsv"
+HELDOUT_TSV = Path(__file__).parent / "data" / "history_fusion_queries_heldout.tsv"  # written later, never tuned on
 CACHE = Path(os.environ.get("GENLAB_BENCH_CACHE", "/tmp/genlab-bench-cache"))
 
 
@@ -19,13 +20,18 @@ def load_prompts() -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def load_queries() -> list[tuple[str, str]]:
-    pairs = []
-    for line in QUERIES_TSV.read_text(encoding="utf-8").splitlines():
+def load_labelled_queries(path: Path = QUERIES_TSV) -> list[tuple[str, str, str]]:
+    """(target act, query, category) per line; category is "" where the file has no third column."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            act, query = line.split("\t")
-            pairs.append((act, query))
-    return pairs
+            act, query, *category = line.split("\t")
+            rows.append((act, query, category[0] if category else ""))
+    return rows
+
+
+def load_queries(path: Path = QUERIES_TSV) -> list[tuple[str, str]]:
+    return [(act, query) for act, query, _ in load_labelled_queries(path)]
 
 
 def embed_cached(embedder, texts: list[str], label: str):

@@ -1,14 +1,17 @@
 """How well each search mode finds a prompt from a paraphrase of it.
 
 The history holds the 848 real prompts of awesome-chatgpt-prompts.csv; the
-70 queries in ``bench/data/history_fusion_queries.tsv`` are hand-written
-paraphrases, each naming its target prompt.  For every mode we count top-1
-and top-5 hits: keyword (LanceDB native FTS), semantic (vector), plain RRF of
-the two candidate lists, and GenLab's hybrid (``anchored_fusion``, through the
-real ``HistoryStore.search``).  A sweep of the keyword weight shows how
-sensitive the fusion is.
+queries are hand-written, each naming its target prompt: by default the 70
+paraphrases in ``bench/data/history_fusion_queries.tsv`` (the set the keyword
+weight was checked on), or with ``--queries`` another file such as the
+held-out ``history_fusion_queries_heldout.tsv``.  For every mode we count
+top-1 and top-5 hits: keyword (LanceDB native FTS), semantic (vector), plain
+RRF of the two candidate lists, and GenLab's hybrid (``anchored_fusion``,
+through the real ``HistoryStore.search``).  A sweep of the keyword weight
+shows how sensitive the fusion is.  Where the file gives each query a category
+(a third column), every mode is also scored per category.
 
-    python -m bench fusion_eval [--weights 0,0.05,0.1,0.2,0.3,0.5]
+    python -m bench fusion_eval [--queries PATH] [--weights 0,0.05,0.1,0.2,0.3,0.5]
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench fusion_eval")
     parser.add_argument("--weights", default="0,0.05,0.1,0.15,0.2,0.3,0.5,1.0")
+    parser.add_argument("--queries", default=None, help="query TSV (default: bench/data/history_fusion_queries.tsv)")
     args = parser.parse_args(argv)
 
-    from bench._history_data import embed_cached, load_prompts, load_queries
+    from bench._history_data import QUERIES_TSV, embed_cached, load_labelled_queries, load_prompts
     from desktop.core.history import fusion, search
     from desktop.core.history.embedder import Embedder
     from desktop.core.history.schema import embed_text_of
@@ -35,7 +39,7 @@ def main(argv: list[str]) -> int:
     from desktop.core.records import GenerationRecord
 
     prompts = load_prompts()
-    queries = load_queries()
+    queries = load_labelled_queries(Path(args.queries) if args.queries else QUERIES_TSV)
     embedder = Embedder()
     embedder.load()
     records = [GenerationRecord(kind="text", prompt=p["prompt"], session_id=p["act"]) for p in prompts]
@@ -47,17 +51,20 @@ def main(argv: list[str]) -> int:
         store.maintain_now()
         k = search.CANDIDATES
         lists = []
-        for act, text in queries:
+        for act, text, _category in queries:
             words = search.query_words(text)
             qvec = embedder.encode([text])[0]
             kw = search._keyword_rows(store, words, None, k)
             sem = search._semantic_rows(store, qvec, None, k)
             lists.append((target[act], text, qvec, kw, sem))
 
-        def score(ranked_ids_per_query) -> tuple[float, float]:
-            top1 = sum(ids[:1] == [t] for ids, (t, *_rest) in zip(ranked_ids_per_query, lists))
-            top5 = sum(t in ids[:5] for ids, (t, *_rest) in zip(ranked_ids_per_query, lists))
-            return top1 / len(lists), top5 / len(lists)
+        def score(ranked_ids_per_query, only=None) -> tuple[float, float]:
+            """Top-1 and top-5 hit rates, over all queries or the indices in ``only``."""
+            picked = [(ids, t) for i, (ids, (t, *_rest)) in enumerate(zip(ranked_ids_per_query, lists))
+                      if only is None or i in only]
+            top1 = sum(ids[:1] == [t] for ids, t in picked)
+            top5 = sum(t in ids[:5] for ids, t in picked)
+            return top1 / len(picked), top5 / len(picked)
 
         import numpy as np
 
@@ -89,5 +96,12 @@ def main(argv: list[str]) -> int:
                                                                    max(score(results["keyword"])[1],
                                                                        score(results["semantic"])[1]))))
         print(f"hybrid_at_least_best_single={ok} best_single={best}")
+        for category in sorted({c for *_q, c in queries if c}):
+            only = {i for i, (*_q, c) in enumerate(queries) if c == category}
+            figures = []
+            for mode, ranked in results.items():
+                top1, top5 = score(ranked, only)
+                figures.append(f"{mode}_top1={top1:.3f} {mode}_top5={top5:.3f}")
+            print(f"category={category} queries={len(only)} {' '.join(figures)}")
         store.close()
     return 0

@@ -35,7 +35,8 @@ def anchored_fusion(semantic: dict[str, float | None], keyword: dict[str, float]
 
     ``semantic`` maps every candidate to its cosine similarity with the query,
     or None when the document has no embedding yet; ``keyword`` maps keyword
-    hits to BM25 scores.
+    hits to BM25 scores.  Exact ties keep the callers' order (semantic
+    candidates first, as given), never a set's hash order.
     """
     known = [s for s in semantic.values() if s is not None]
     if not known:  # no vectors: keyword order
@@ -43,7 +44,7 @@ def anchored_fusion(semantic: dict[str, float | None], keyword: dict[str, float]
     floor = min(known)
     best_bm25 = max(keyword.values(), default=0.0)
     fused: dict[str, float] = {}
-    for doc in set(semantic) | set(keyword):
+    for doc in dict.fromkeys([*semantic, *keyword]):  # a fixed order, so exact ties rank the same every run
         sim = semantic.get(doc)
         base = floor if sim is None else sim
         boost = keyword.get(doc, 0.0) / best_bm25 if best_bm25 > 0 else 0.0
