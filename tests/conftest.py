@@ -131,3 +131,25 @@ def hub(monkeypatch):
     server = use_hub(monkeypatch)
     yield server
     server.close()
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """An empty folder nothing can be written to: a read-only tmpfs (as root), else a folder without write bits."""
+    import subprocess
+
+    if os.name != "posix":
+        pytest.skip("read-only folders are made with mount or chmod (POSIX)")
+    target = tmp_path / "read-only"
+    target.mkdir()
+    if os.geteuid() != 0:
+        target.chmod(0o555)
+        yield target
+        target.chmod(0o755)
+        return
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(target)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a read-only filesystem here ({done.stderr.strip()})")
+    yield target
+    subprocess.run(["umount", "-l", str(target)], check=False)

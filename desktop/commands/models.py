@@ -12,38 +12,15 @@ import sys
 import time
 from pathlib import Path
 
+from desktop.commands._shared import ProgressLine
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
-from desktop.core.jobs import CancelToken, JobCancelled, Progress
+from desktop.core.jobs import CancelToken, JobCancelled
 
 
 def _print_error(exc: GenLabError) -> int:
     print(f"error: {exc}", file=sys.stderr)
     return 2
-
-
-class _ProgressLine:
-    """One self-overwriting status line on stderr (plain lines when not a terminal)."""
-
-    def __init__(self) -> None:
-        self._last = 0.0
-        self._tty = sys.stderr.isatty()
-
-    def __call__(self, report: Progress) -> None:
-        now = time.monotonic()
-        if now - self._last < (0.2 if self._tty else 2.0) and (report.fraction or 0) < 1:
-            return
-        self._last = now
-        text = report.message
-        payload = report.payload
-        if payload is not None and hasattr(payload, "speed") and payload.speed:
-            eta = f", {payload.eta:.0f} s left" if payload.eta is not None else ""
-            text += f" at {fmt_bytes(payload.speed)}/s{eta}"
-        print(("\r" + text.ljust(100)) if self._tty else text, end="" if self._tty else "\n", file=sys.stderr)
-
-    def done(self) -> None:
-        if self._tty:
-            print(file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -57,12 +34,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not models:
         print("No models yet. Try `genlab models search`, `download`, `import` or `scan`.")
         return 0
+    row = "{:<16}  {:<9} {:<12} {:<8} {:>9}  {:<8}  {:<10}  {:<16}  {}"
+    print(row.format("SHA256 (ID)", "KIND", "FAMILY", "QUANT", "SIZE", "SOURCE", "ADDED", "LAST USED", "NAME"))
     for m in models:
-        print(f"{m.id}  {m.kind:<9} {m.family[:14]:<14} {m.quantization[:8]:<8} {fmt_bytes(m.size):>9}  "
-              f"{m.source:<8} {m.name}")
-    print(f"{len(models)} model(s), {fmt_bytes(library.total_usage())} "
-          f"({fmt_bytes(library.total_usage(owned_only=True))} in GenLab's folder)")
+        print(row.format(m.sha256[:16] or m.id, m.kind, m.family[:12], m.quantization[:8], fmt_bytes(m.size),
+                         m.source, _when(m.added_at, "%Y-%m-%d"), _when(m.last_used, "%Y-%m-%d %H:%M"), m.name))
+    owned = library.total_usage(owned_only=True)
+    total = library.total_usage()
+    elsewhere = f", {fmt_bytes(total - owned)} used in place elsewhere" if total > owned else ""
+    print(f"{len(models)} model(s), {fmt_bytes(total)} on disk: {fmt_bytes(owned)} in GenLab's models folder"
+          f"{elsewhere}")
     return 0
+
+
+def _when(timestamp: float, fmt: str) -> str:
+    return time.strftime(fmt, time.localtime(timestamp)) if timestamp else "never"
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -112,7 +98,7 @@ def _context() -> int:
 def _run_entries(entries, downloads) -> int:
     from desktop.core.model_download_queue import run_entry
 
-    line = _ProgressLine()
+    line = ProgressLine()
     token = CancelToken()
     status = 0
     for entry in entries:
@@ -206,7 +192,7 @@ def _print_choices(repo_id: str, listing) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     from desktop.core.library import Library
 
-    line = _ProgressLine()
+    line = ProgressLine()
     model = Library().import_path(Path(args.path), args.mode, progress=line)
     line.done()
     print(f"imported {model.name}: {model.kind}, {model.family or '?'}, {model.quantization or '?'}, "

@@ -222,15 +222,18 @@ def _prepare_folder(folder: Path) -> None:
     try:
         paths.ensure_writable_dir(folder, "models folder")
     except Exception as exc:
-        raise ModelsDirError(f"Cannot write to the models folder {folder}: {getattr(exc, 'message', exc)}",
+        cause = exc.__cause__  # the OSError: its reason alone, the folder is named once
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else getattr(exc, "message", exc)
+        raise ModelsDirError(f"Cannot write to the models folder {folder}: {str(reason).rstrip('.')}.",
                              "Choose a writable models folder (GENLAB_MODELS_DIR) or fix its permissions.") from exc
 
 
 def _download_locked(ref, dest, token, endpoint, policy, cancel, progress, find_existing) -> DownloadResult:
     if not hub_reachable(url=endpoint):
         raise HubOffline(f"Cannot reach the hub at {endpoint or hub_endpoint()}, so {ref.filename} cannot be "
-                         "downloaded now.", "Check the network connection, then resume it from the downloads "
-                         "list (`genlab models download --resume` or the Downloads panel).")
+                         "downloaded now.", "Check the network connection; the download goes ahead when the "
+                         "hub can be reached again (in the app on its own, on the command line with "
+                         "`genlab models download --resume`).")
     _prepare_folder(dest.parent)
     lock_path = dest.with_name(dest.name + ".part.lock")
     with _ProcessLock(lock_path, ref):

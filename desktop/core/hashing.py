@@ -2,7 +2,9 @@
 
 Hashing a 5 GB GGUF takes tens of seconds, so the result is cached in
 ``<data root>/hash-cache.json`` keyed by the resolved path and invalidated
-when the file's size or modification time changes.
+when the file's size or modification time changes.  Updates hold the cache's
+cross-process lock (:mod:`desktop.core.file_lock`), so hashes remembered by
+the GUI and a ``genlab`` command at the same time are all kept.
 """
 
 from __future__ import annotations
@@ -10,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
+import tempfile
 from pathlib import Path
 
-from desktop.core import paths
+from desktop.core import file_lock, paths
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 CHUNK = 4 * 1024 * 1024
-_lock = threading.Lock()
 
 
 def sha256_file(path: Path, *, cancel: CancelToken | None = None,
@@ -52,7 +53,7 @@ def cached_sha256(path: Path) -> str | None:
     """The cached hash if the file is unchanged since it was hashed, else None."""
     path = Path(path).resolve()
     st = path.stat()
-    with _lock:
+    with file_lock.lock_for(_cache_file()):
         entry = _read_cache().get(str(path))
     if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
         return entry.get("sha256")
@@ -62,14 +63,15 @@ def cached_sha256(path: Path) -> str | None:
 def remember_sha256(path: Path, digest: str) -> None:
     path = Path(path).resolve()
     st = path.stat()
-    with _lock:
+    target = _cache_file()
+    with file_lock.lock_for(target):
         cache = _read_cache()
         cache[str(path)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
-        target = _cache_file()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache), encoding="utf-8")
+            fd, tmp = tempfile.mkstemp(prefix=".hash-cache-", dir=target.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(cache, fh)
             os.replace(tmp, target)
         except OSError:
             pass  # a cache; failing to write it only costs a re-hash later

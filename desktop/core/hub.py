@@ -1,5 +1,7 @@
 """Finding models on the hub: search, repo ids and URLs, a repo's files.
 
+:func:`open_or_search` is the Hub tab's box: a hub URL or an existing repo
+id opens that repo, any other text (``Qwen/Qwen2.5`` included) is searched.
 Searching never errors or hangs: when the hub cannot be reached within a
 few seconds the result says "offline" (or "timed out") and the caller shows
 that.  Listing a repo's files raises readable errors (no such repo, gated)
@@ -21,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from desktop.core.fit import FitVerdict, fit_image, fit_model, fit_parameters
 from desktop.core.hardware import MachineInfo
-from desktop.core.model_errors import HubError, HubOffline, NotAHubUrl
+from desktop.core.model_errors import HubError, HubOffline, NotAHubUrl, NotOnHub
 from desktop.core.model_headers import quantization_from_name
 from desktop.core.model_hub_access import endpoint as hub_endpoint
 from desktop.core.model_hub_access import hub_error, hub_online, hub_reachable
@@ -90,7 +92,7 @@ def parse_repo_ref(text: str) -> RepoRef:
     text = text.strip()
     if _REPO_ID.match(text):
         return RepoRef(text)
-    if text.startswith(("hf.co/", "huggingface.co/")):
+    if text.lower().startswith(("hf.co/", "huggingface.co/", "www.huggingface.co/")):
         text = "https://" + text
     parts = urlsplit(text)
     own_host = urlsplit(hub_endpoint()).netloc
@@ -108,6 +110,11 @@ def parse_repo_ref(text: str) -> RepoRef:
     if len(segments) >= 4 and segments[2] == "tree":
         return RepoRef(repo_id, None, segments[3])
     return RepoRef(repo_id)
+
+
+def looks_like_url(text: str) -> bool:
+    """Whether ``text`` is meant as a web address (rather than a repo id or a search)."""
+    return "://" in text or text.strip().lower().startswith(("hf.co/", "huggingface.co/", "www."))
 
 
 def _kind_of(tags: list[str], library: str | None) -> str:
@@ -160,6 +167,38 @@ def search_models(query: str, *, kind: str = "text", sort: str = "downloads", li
         status = "offline" if isinstance(err, HubOffline) else "error"
         return SearchResult(status, message=str(err))
     return SearchResult("ok", models, f"{len(models)} model(s)")
+
+
+@dataclass
+class HubLookup:
+    """What the Hub tab's box led to: a repo and its files, or search results (with a note why)."""
+
+    ref: RepoRef | None = None
+    files: list[HubRepoFile] = field(default_factory=list)
+    search: SearchResult | None = None
+    note: str = ""
+
+
+def open_or_search(text: str, *, kind: str = "text", sort: str = "downloads", limit: int = 30) -> HubLookup:
+    """Open the repo ``text`` names, or search for ``text``.
+
+    A hub URL opens its repo (a repo that is not there raises
+    :class:`NotOnHub`; a URL of another site raises :class:`NotAHubUrl`).
+    ``owner/name`` opens that repo when it exists; when it does not (for
+    example ``Qwen/Qwen2.5``, the start of many repo names) it is searched
+    for instead, and the note says so.  Anything else is a search.
+    """
+    text = text.strip()
+    note = ""
+    if looks_like_url(text):
+        ref = parse_repo_ref(text)
+        return HubLookup(ref, list_repo_files(ref.repo_id, ref.revision))
+    if _REPO_ID.match(text):
+        try:
+            return HubLookup(RepoRef(text), list_repo_files(text))
+        except NotOnHub:
+            note = f"No repo is named exactly {text}; showing the search results for it instead."
+    return HubLookup(search=search_models(text, kind=kind, sort=sort, limit=limit), note=note)
 
 
 def list_repo_files(repo_id: str, revision: str = "main", *, timeout: float = 15.0) -> list[HubRepoFile]:

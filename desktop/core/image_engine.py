@@ -3,6 +3,8 @@
 Lifecycle: ``ImageEngine()`` holds nothing; ``generate`` (or ``load``) loads
 the requested model and keeps it loaded for the next request; asking for
 another model unloads the first and frees its memory; ``close()`` unloads.
+While a model is loaded the engine holds its cross-process lock
+(:func:`desktop.core.model_locks.hold_model`), so no GenLab process deletes it.
 One engine per process (``Services.shared("image_engine", ImageEngine)``);
 its methods are job functions, run one at a time on the engine lane.
 
@@ -42,6 +44,7 @@ from desktop.core.image_pipeline import (LoadedModel, MemoryPlan, apply_memory_p
 from desktop.core.image_preview import LatentPreviewer, StepPreview
 from desktop.core.image_schedulers import SCHEDULER_NAMES, sampler_name
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
+from desktop.core.model_locks import ModelHold, hold_model
 from desktop.core.records import GenerationRecord, HistorySink, NullSink, new_id
 from desktop.core.settings import ImageSettings
 
@@ -136,6 +139,7 @@ class ImageEngine:
         self.settings = settings or ImageSettings()
         self.history = history
         self.loaded: LoadedModel | None = None
+        self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
         self._lock = threading.RLock()
 
     # --- loading ------------------------------------------------------------
@@ -152,7 +156,14 @@ class ImageEngine:
                     and current.plan_override == self.settings.offload and current.files_unchanged()):
                 return current
             self.unload()
-            return self._load(info, cancel, progress)
+            hold = hold_model(info.path)
+            try:
+                loaded = self._load(info, cancel, progress)
+            except BaseException:
+                hold.release()
+                raise
+            self._hold = hold
+            return loaded
 
     def _load(self, info: ModelInfo, cancel: CancelToken, progress: ProgressCallback) -> LoadedModel:
         start = time.perf_counter()
@@ -185,7 +196,10 @@ class ImageEngine:
             if self.loaded is None:
                 return
             self.loaded = None
+            hold, self._hold = self._hold, None
         _free_device_memory()
+        if hold is not None:
+            hold.release()
 
     close = unload
 
@@ -336,5 +350,6 @@ def a1111_text(record: GenerationRecord, sampler: str) -> str:
     }
     if p.get("mode") == "img2img":
         fields["Denoising strength"] = f"{float(p['strength']):g}"
-    fields["Version"] = f"GenLab (diffusers {record.versions.get('diffusers', '')})"
+    fields["Version"] = (f"GenLab {record.versions.get('genlab', '')} "
+                         f"(diffusers {record.versions.get('diffusers', '')})")
     return a1111_parameters(record.prompt, record.negative_prompt, fields)

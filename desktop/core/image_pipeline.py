@@ -287,11 +287,14 @@ class LoadedModel:
 
 
 def library_versions() -> dict[str, str]:
+    """The GenLab and library versions an image record keeps (text records keep GenLab's and llama.cpp's)."""
     import diffusers
     import torch
     import transformers
 
-    return {"diffusers": diffusers.__version__, "torch": torch.__version__,
+    from desktop import __version__
+
+    return {"genlab": __version__, "diffusers": diffusers.__version__, "torch": torch.__version__,
             "transformers": transformers.__version__}
 
 

@@ -23,13 +23,25 @@ class JobCancelled(Exception):
     """Raised by a job that stopped because its cancel token was set."""
 
 
+SHUTDOWN = "shutdown"  # a cancel reason: the app is quitting, nobody asked this job to stop
+
+
 class CancelToken:
-    """A thread-safe, one-way cancel flag shared by a job and whoever runs it."""
+    """A thread-safe, one-way cancel flag shared by a job and whoever runs it.
+
+    ``reason`` says why it was set, for the few jobs that end differently
+    depending on it: a download stopped by a person stays paused, one
+    stopped because the app quits (:data:`SHUTDOWN`) resumes at next start.
+    """
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.reason = ""
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = "") -> None:
+        """Set the flag; the first reason given is kept."""
+        if not self._event.is_set():
+            self.reason = reason
         self._event.set()
 
     @property

@@ -22,13 +22,12 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Iterable
 
-from desktop.core import hashing, paths
+from desktop.core import file_lock, hashing, paths
 from desktop.core.hardware import disk_free, fmt_bytes
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.model_errors import DiskFull, ImportRejected, ModelInUse, ModelsDirError, UnknownModel
@@ -101,13 +100,20 @@ def model_identity(path: Path, *, cancel: CancelToken | None = None, progress: P
 
 
 class Library:
-    """File-backed, thread-safe list of :class:`LibraryModel`."""
+    """File-backed list of :class:`LibraryModel`, safe across threads and processes.
 
-    _lock = threading.RLock()
+    Every read-modify-write of ``library.json`` holds the file's
+    cross-process lock (:mod:`desktop.core.file_lock`), so the GUI and a
+    ``genlab`` command changing the library at once never lose an update.
+    """
 
     def __init__(self, index: Path | None = None, models_root: Path | None = None) -> None:
         self.index = index or paths.data_root() / "library.json"
         self.models_root = models_root or paths.models_dir()
+
+    @property
+    def _lock(self) -> file_lock.FileLock:
+        return file_lock.lock_for(self.index)
 
     # --- storage -------------------------------------------------------------
     def _read(self) -> dict[str, LibraryModel]:
@@ -335,9 +341,24 @@ class Library:
             return False, f"{model.name}: CHANGED on disk (sha256 {actual[:12]}…, expected {model.sha256[:12]}…)."
         return True, f"{model.name}: OK ({fmt_bytes(model.size)}, sha256 {actual[:12]}…)."
 
-    def plan_delete(self, ident: str) -> DeletePlan:
+    def plan_delete(self, ident: str, *, is_loaded: Callable[[Path], bool] | None = None) -> DeletePlan:
+        """What deleting a model would do; raises :class:`ModelInUse` when it is loaded.
+
+        ``is_loaded`` is the caller's own check (the GUI's engines); every
+        caller also gets the cross-process one, a GenLab process holding
+        the model loaded (:mod:`desktop.core.model_locks`; not on Windows,
+        where only ``is_loaded`` guards).
+        """
+        from desktop.core import model_locks
+
         model = self.get(ident)
         path = Path(model.path)
+        if path.exists():  # a found model whose files are gone just leaves the list
+            if is_loaded is not None and is_loaded(path):
+                raise ModelInUse(f"{model.name} is loaded in this window, so it cannot be deleted.",
+                                 "Unload it (or switch to another model) and try again.")
+            if model_locks.loaded_anywhere(path):
+                raise _loaded_elsewhere(model)
         if not model.owned:
             return DeletePlan(model, [], 0, f"Remove {model.name} from the library? Its files at {path} are "
                                             "not GenLab's and stay on disk.")
@@ -346,14 +367,20 @@ class Library:
                           f"Delete {model.name}? This frees {fmt_bytes(freed)} at {path}.")
 
     def delete(self, ident: str, *, is_loaded: Callable[[Path], bool] | None = None) -> DeletePlan:
-        """Delete a model (its files when GenLab owns them); refuses a loaded model."""
-        plan = self.plan_delete(ident)
+        """Delete a model (its files when GenLab owns them); refuses a loaded model (see :meth:`plan_delete`).
+
+        The files go under the model's exclusive lock, so no engine starts
+        loading them meanwhile.
+        """
+        from desktop.core import model_locks
+
+        plan = self.plan_delete(ident, is_loaded=is_loaded)
         path = Path(plan.model.path)
-        if is_loaded is not None and is_loaded(path):
-            raise ModelInUse(f"{plan.model.name} is loaded right now, so it cannot be deleted.",
-                             "Unload it (or switch to another model) first.")
-        for item in plan.files:
-            shutil.rmtree(item) if item.is_dir() else item.unlink()
+        with model_locks.deletion_guard(path) as free:
+            if not free and path.exists():  # loaded since plan_delete looked
+                raise _loaded_elsewhere(plan.model)
+            for item in plan.files:
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
         with self._lock:
             models = self._read()
             models.pop(plan.model.id, None)
@@ -415,6 +442,11 @@ def installed_variant(entry, variant, models: Iterable[LibraryModel]) -> Library
         if model.format != "diffusers" and path.name == name and path.is_file():
             return model
     return None
+
+
+def _loaded_elsewhere(model: LibraryModel) -> ModelInUse:
+    return ModelInUse(f"{model.name} is loaded in a running GenLab, so it cannot be deleted.",
+                      "Unload it there (or close the app) and try again.")
 
 
 def _still_there(model: LibraryModel) -> bool:

@@ -1,12 +1,22 @@
 """The persisted list of downloads, so none is forgotten across restarts.
 
 ``<data root>/downloads.json`` holds one entry per requested file with its
-state: ``queued``, ``running``, ``paused``, ``failed``, ``done`` or
-``cancelled``.  On start the app (or ``genlab models download --resume``)
-calls :meth:`DownloadList.resumable` and runs those entries again; their
-bytes are already in the ``.part`` files, so they continue where they were.
-A process killed mid-download leaves its entry ``running``: that counts as
-resumable too.
+state: ``queued``, ``running``, ``paused``, ``waiting`` (for the network),
+``failed``, ``done`` or ``cancelled``.  On start the app (or ``genlab models
+download --resume``) calls :meth:`DownloadList.resumable` and runs those
+entries again; their bytes are already in the ``.part`` files, so they
+continue where they were.  What counts as resumable:
+
+- ``queued`` and ``running``: a process killed mid-download leaves its entry
+  ``running``; one that quits normally (its runner cancels the job with the
+  ``SHUTDOWN`` reason) leaves it ``queued``;
+- ``waiting``: stopped by the network (the hub unreachable, the transfer's
+  automatic retries used up), not by anything wrong with the file or the
+  setup; the app also tries these again when the hub answers.
+
+``paused`` (a person's choice) and ``failed`` (an error a person must act on:
+a checksum mismatch, a full disk, a token, a file not on the hub) wait for
+that person.
 
 :func:`run_entry` is the job function for one entry: it downloads, verifies,
 adds the file to the library and keeps the entry's state current.  A
@@ -19,21 +29,24 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from desktop.core import paths
+from desktop.core import file_lock, paths
 from desktop.core.downloads import (DownloadResult, FileRef, default_destination, discard_partial,
                                     download_file, part_path)
-from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
-from desktop.core.model_errors import DownloadError, HubOffline
+from desktop.core.jobs import SHUTDOWN, CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
+from desktop.core.model_errors import DownloadError, HubOffline, HubUnavailable, RetriesExhausted
 from desktop.core.model_transfer import RetryPolicy
 
 ACTIVE = ("queued", "running")
-RESUMABLE = ("queued", "running")
+WAITING_NETWORK = "waiting"
+RESUMABLE = ("queued", "running", WAITING_NETWORK)
+# Failures that say nothing about the file or the person's setup, only that the network let it down.
+NETWORK_ERRORS = (HubOffline, HubUnavailable, RetriesExhausted, ConnectionError, TimeoutError, socket.gaierror)
 
 
 @dataclass
@@ -60,11 +73,19 @@ class DownloadEntry:
 
 
 class DownloadList:
-    """Thread-safe, file-backed list of :class:`DownloadEntry`."""
+    """File-backed list of :class:`DownloadEntry`, safe across threads and processes.
+
+    Every read-modify-write holds the file's cross-process lock
+    (:mod:`desktop.core.file_lock`): the GUI and ``genlab models download``
+    updating the list at once never lose each other's changes.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.data_root() / "downloads.json"
-        self._lock = threading.Lock()
+
+    @property
+    def _lock(self) -> file_lock.FileLock:
+        return file_lock.lock_for(self.path)
 
     def _read(self) -> dict[str, DownloadEntry]:
         try:
@@ -148,7 +169,10 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     """Job function: download one entry, then add it to the library.
 
     Pausing is cancelling the job: the entry becomes ``paused`` and keeps
-    its bytes.  Failures leave the entry ``failed`` with the message.
+    its bytes, or ``queued`` when the cancel's reason is ``SHUTDOWN`` (the
+    app quits: the download resumes at next start).  Network failures
+    (:data:`NETWORK_ERRORS`) leave it ``waiting``, resumable; other failures
+    leave it ``failed``.  Either way the message is kept in ``error``.
     """
     downloads.update(entry.key, status="running", error="")
 
@@ -178,7 +202,7 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     except HubOffline as exc:
         installed = _installed_offline(entry, library)
         if installed is None:
-            downloads.update(entry.key, status="failed", error=str(exc))
+            _wait_for_network(entry, downloads, exc, track.last)
             raise
         path, size = installed
         note = (f"already installed at {path}; the hub is unreachable, so it was not checked "
@@ -188,10 +212,10 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
                          already_installed=True)
         return DownloadResult(entry.ref, path, size, "", "", already_installed=True)
     except JobCancelled:
-        done, total = track.last or (entry.done, entry.size)
-        current = downloads.get(entry.key)
-        if current is not None and current.status != "cancelled":
-            downloads.update(entry.key, status="paused", done=done, size=total)
+        _record_stop(entry, downloads, cancel, track.last)
+        raise
+    except NETWORK_ERRORS as exc:
+        _wait_for_network(entry, downloads, exc, track.last)
         raise
     except Exception as exc:
         downloads.update(entry.key, status="failed", error=str(exc))
@@ -213,6 +237,28 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     downloads.update(entry.key, status="done", done=result.size, size=result.size, note=note,
                      path=str(result.path), already_installed=result.already_installed)
     return result
+
+
+def _record_stop(entry: DownloadEntry, downloads: DownloadList, cancel: CancelToken,
+                 last: tuple[int, int] | None) -> None:
+    """A download a person paused stays paused; one stopped by the app quitting resumes at next start.
+
+    Both keep their bytes.  A ``cancelled`` entry is left alone: whoever
+    cancelled it deletes its bytes.
+    """
+    done, total = last or (entry.done, entry.size)
+    current = downloads.get(entry.key)
+    if current is None or current.status == "cancelled":
+        return
+    status = "queued" if cancel.reason == SHUTDOWN else "paused"
+    downloads.update(entry.key, status=status, done=done, size=total)
+
+
+def _wait_for_network(entry: DownloadEntry, downloads: DownloadList, exc: BaseException,
+                      last: tuple[int, int] | None) -> None:
+    """Leave a download the network stopped resumable, with its bytes and the reason to show."""
+    done, total = last or (entry.done, entry.size)
+    downloads.update(entry.key, status=WAITING_NETWORK, error=str(exc), done=done, size=total)
 
 
 def _installed_offline(entry: DownloadEntry, library) -> tuple[Path, int] | None:
@@ -247,7 +293,7 @@ class IncompletePipeline(DownloadError):
     """Every file of a pipeline's download set has ended, but some did not arrive verified."""
 
 
-WAITING = ("queued", "running", "paused")
+PENDING = ("queued", "running", "paused", WAITING_NETWORK)
 
 
 def pipeline_entries(entry: DownloadEntry, downloads: DownloadList) -> list[DownloadEntry]:
@@ -265,16 +311,17 @@ def register_pipeline_if_complete(entry: DownloadEntry, downloads: DownloadList)
     """List a diffusers folder once every file of its download set is done and verified.
 
     Returns the model, or None while files of the set are still queued,
-    running or paused (or when ``entry`` is not part of a pipeline).  Once
-    none is waiting, a cancelled, failed or vanished member keeps the
-    pipeline unlisted: raises :class:`IncompletePipeline` naming those files,
-    and notes the reason on the cancelled entries for the Downloads panel.
+    running, paused or waiting for the network (or when ``entry`` is not
+    part of a pipeline).  Once none is pending, a cancelled, failed or
+    vanished member keeps the pipeline unlisted: raises
+    :class:`IncompletePipeline` naming those files, and notes the reason on
+    the cancelled entries for the Downloads panel.
     """
     root = pipeline_root(entry)
     siblings = pipeline_entries(entry, downloads)
     if not any(e.filename == "model_index.json" for e in siblings) and not (root / "model_index.json").is_file():
         return None
-    if any(e.status in WAITING for e in siblings):
+    if any(e.status in PENDING for e in siblings):
         return None
     missing = [e for e in siblings if not _arrived(e)]
     if missing:

@@ -13,6 +13,10 @@ class HubOffline(HubError):
     """The hub cannot be reached (no network, offline mode, timeout)."""
 
 
+class HubUnavailable(HubError):
+    """The hub answered, but with a temporary failure (429 or 5xx): worth trying again later."""
+
+
 class NotOnHub(HubError):
     """A repo, revision or file does not exist on the hub."""
 
@@ -27,6 +31,13 @@ class NotAHubUrl(HubError):
 
 class DownloadError(GenLabError):
     """A transfer failed after its retries, or could not start."""
+
+
+class RetriesExhausted(DownloadError):
+    """A transfer gave up after its automatic retries (connection lost, stalled, server errors).
+
+    The partial file is kept: trying again later continues where it stopped.
+    """
 
 
 class DiskFull(DownloadError):

@@ -104,7 +104,9 @@ def read_gguf(path: Path) -> ModelFacts:
     except ImportRejected:
         raise
     except Exception as exc:
-        raise ImportRejected(f"{path.name} has a damaged GGUF header ({type(exc).__name__}: {exc}).",
+        # The reader's own error (a numpy shape complaint, an index error) means nothing to a person.
+        raise ImportRejected(f"{path.name} has a damaged GGUF header: its metadata or tensor list breaks off "
+                             "or does not make sense.",
                              "The file is truncated or corrupt; download it again.") from exc
     quant = quantization_from_name(path.name) or quant
     kind = "embedding" if arch in ("bert", "nomic-bert", "jina-bert-v2") else "text"

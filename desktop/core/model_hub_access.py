@@ -23,7 +23,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from desktop.core import paths
-from desktop.core.model_errors import HubError, HubOffline, NotOnHub, TokenRequired
+from desktop.core.model_errors import HubError, HubOffline, HubUnavailable, NotOnHub, TokenRequired
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 KEYRING_SERVICE = "GenLab"
@@ -152,13 +152,17 @@ def hub_error(exc: BaseException, repo_id: str, filename: str | None = None) -> 
         return NotOnHub(f"The requested revision of {repo_id} does not exist.", "Use 'main' or a valid commit.")
     if isinstance(exc, hf_errors.EntryNotFoundError) or type(exc).__name__.endswith("EntryNotFoundError"):
         return NotOnHub(f"The file {filename!r} does not exist in {repo_id}.",
-                        "List the repo's files to pick an existing one.")
+                        f"Pick one of the repo's files: `genlab models download {repo_id}` lists them, "
+                        "as does opening the repo in the Models workspace's Hub tab.")
     if isinstance(exc, hf_errors.OfflineModeIsEnabled):
         return HubOffline("The hub is unreachable: offline mode is on.", "Unset HF_HUB_OFFLINE to download.")
     if isinstance(exc, hf_errors.HfHubHTTPError):
         status = getattr(getattr(exc, "response", None), "status_code", None)
         if status in (401, 403):
             return TokenRequired(f"The hub refused access to {what} ({status}).", TOKEN_HELP)
+        if status == 429 or (status or 0) >= 500:
+            return HubUnavailable(f"The hub is busy or having trouble ({status}) and could not answer for {what}.",
+                                  "Try again in a few minutes.")
         return HubError(f"The hub answered an error for {what}: {status or ''} {str(exc).splitlines()[0]}".strip(),
                         "Try again later.")
     if isinstance(exc, (OSError, TimeoutError)) or "httpx" in type(exc).__module__:

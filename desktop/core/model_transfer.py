@@ -17,7 +17,9 @@ Failure handling:
 
 - a dropped or short connection resumes at once when it delivered bytes,
   otherwise after an exponential backoff (``RetryPolicy``); 429 and 5xx
-  answers back off too, honouring ``Retry-After`` up to the cap;
+  answers back off too, honouring ``Retry-After`` up to the cap; after
+  ``max_failures`` attempts in a row that delivered nothing it raises
+  :class:`RetriesExhausted` (the part is kept: a later try continues);
 - no bytes for ``stall_seconds`` → the socket times out → reconnect;
 - cancellation is noticed within ``cancel_poll`` seconds even while a read is
   blocked: a watchdog thread shuts the socket down.
@@ -38,7 +40,7 @@ from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 from desktop.core.jobs import CancelToken, JobCancelled
-from desktop.core.model_errors import DiskFull, DownloadError, TokenRequired
+from desktop.core.model_errors import DiskFull, DownloadError, RetriesExhausted, TokenRequired
 from desktop.core.model_hub_access import TOKEN_HELP
 
 READ_SIZE = 1024 * 1024  # one buffer: one write, one hash hand-over, one cancel check
@@ -220,9 +222,11 @@ def transfer(url: str, part: Path, size: int, hasher: HashPipe, *, cancel: Cance
                         continue  # the connection was useful: resume at once
                     failures += 1
                     if failures > policy.max_failures:
-                        raise DownloadError(f"The download failed after {failures} attempts: {exc.reason}.",
-                                            "Check the connection; the partial file is kept, so "
-                                            "resuming continues where it stopped.") from None
+                        raise RetriesExhausted(f"The download stopped after {failures} attempts: {exc.reason}.",
+                                               "Check the connection; the partial file is kept and the "
+                                               "download continues where it stopped when the hub can be "
+                                               "reached again (in the app on its own, on the command line "
+                                               "with `genlab models download --resume`).") from None
                     delay = min(policy.max_delay, policy.base_delay * 2 ** (failures - 1))
                     if exc.retry_after is not None:
                         delay = min(policy.max_delay, max(delay, exc.retry_after))

@@ -15,6 +15,8 @@ generated token, between prompt batches (:func:`text_stream.prefill`) and
 right after llama.cpp returns from loading; a new file is first test-loaded
 in a child process (:mod:`desktop.core.text_probe`).  Before a file reaches llama.cpp
 its GGUF metadata is read and validated (:mod:`desktop.core.gguf_info`).
+While a model is loaded the engine holds its cross-process lock
+(:func:`desktop.core.model_locks.hold_model`), so no GenLab process deletes it.
 Every finished or stopped-and-kept reply becomes a
 :class:`~desktop.core.records.GenerationRecord` handed to the history sink.
 """
@@ -33,6 +35,7 @@ from typing import Any, Callable
 from desktop.core.errors import InvalidParameter, ModelFileError
 from desktop.core.gguf_info import GgufInfo, read_gguf_info
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
+from desktop.core.model_locks import ModelHold, hold_model
 from desktop.core.records import GenerationRecord, HistorySink, ModelIdentity, NullSink
 from desktop.core.text_chat import PromptBuilder, PromptPlan, TextRequest
 from desktop.core.text_gpu import AUTO, GpuCapability, GpuPlan, detect_gpu, plan_gpu_layers
@@ -137,6 +140,7 @@ class TextEngine:
         self._llm: Any = None
         self._builder: PromptBuilder | None = None
         self._loaded: LoadedModel | None = None
+        self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
 
     # --- state -------------------------------------------------------------
     @property
@@ -170,8 +174,6 @@ class TextEngine:
     def load(self, path: Path, options: LoadOptions | None = None, *, cancel: CancelToken | None = None,
              progress: ProgressCallback = no_progress) -> LoadedModel:
         """Load ``path`` (unloading any other model first); a job function."""
-        from desktop.core.hashing import model_sha256
-
         cancel = cancel or CancelToken()
         options = (options or LoadOptions()).validated()
         path = Path(path)
@@ -183,6 +185,21 @@ class TextEngine:
             if current is not None and current.info.path == path and current.options == options \
                     and current.info.file_size == info.file_size:
                 return current
+        hold = hold_model(path)  # before hashing: a delete from elsewhere now waits for our unload
+        try:
+            loaded = self._load_held(path, info, options, cancel, progress, hold)
+        except BaseException:
+            hold.release()
+            raise
+        from desktop.core.library import Library
+
+        Library().note_used(path)  # the library's "last used" column
+        return loaded
+
+    def _load_held(self, path: Path, info: GgufInfo, options: LoadOptions, cancel: CancelToken,
+                   progress: ProgressCallback, hold: ModelHold) -> LoadedModel:
+        from desktop.core.hashing import model_sha256
+
         try:
             sha = model_sha256(path, cancel=cancel, progress=progress)
         except OSError as exc:
@@ -207,17 +224,13 @@ class TextEngine:
                 raise JobCancelled()
             builder = self._make_builder(llm, info, n_ctx)
             device = "cpu" if gpu_plan.n_gpu_layers == 0 else f"{gpu.backend}:{gpu.name}".rstrip(":")
-            self._llm, self._builder = llm, builder
+            self._llm, self._builder, self._hold = llm, builder, hold
             self._loaded = LoadedModel(
                 info=info, sha256=sha, n_ctx=n_ctx, n_threads=int(llm.n_threads or 0), gpu=gpu_plan,
                 device=device, load_s=load_s, chat_available=builder.has_chat,
                 template_note="" if builder.has_chat else builder.template_note, options=options)
             progress(Progress(1.0, f"Loaded {path.name}"))
-            loaded = self._loaded
-        from desktop.core.library import Library
-
-        Library().note_used(path)  # the library's "last used" column
-        return loaded
+            return self._loaded
 
     @staticmethod
     def _construct(path: Path, n_ctx: int, n_threads: int, n_gpu_layers: int) -> Any:
@@ -263,10 +276,13 @@ class TextEngine:
         """Free the loaded model (no-op when none)."""
         with self._lock:
             llm, self._llm, self._builder, self._loaded = self._llm, None, None, None
+            hold, self._hold = self._hold, None
             if llm is not None:
                 llm.close()
                 del llm
                 gc.collect()
+            if hold is not None:  # after the memory map is gone
+                hold.release()
 
     def close(self) -> None:
         self.unload()

@@ -7,11 +7,20 @@ pause / resume / cancel into job cancellation plus list updates.  It lives
 as long as the workspace (which the main window keeps), so downloads go on
 while other workspaces are shown.
 
+Downloads the network stopped (status ``waiting``) are tried again on their
+own: while any waits, the controller checks whether the hub can be reached
+(one TCP connection, in an ``io`` job) after a growing delay
+(``retry_delays``), and queues them all again once it answers.  A finished
+download resets the delay.  Quitting the app (the runner's shutdown) leaves
+running downloads ``queued``, so they resume at next start; Pause leaves
+them ``paused`` until Resume.
+
 Signals:
     changed(): an entry's state or live numbers changed (views refresh).
     summary(str): a one-line total for the status bar ("2 downloads, 40%…").
     installed(object): a DownloadResult whose file was verified and installed.
-    failed(str, str): an entry key and the readable error.
+    failed(str, str): an entry key and the readable error (not sent for a
+        download that only waits for the network: the panel shows those).
 """
 
 from __future__ import annotations
@@ -27,8 +36,11 @@ from desktop.core.downloads import DownloadProgress, FileRef
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
 from desktop.core.jobs import Job
-from desktop.core.model_download_queue import DownloadEntry, DownloadList, run_entry
-from desktop.ui.runner import JobHandle, JobRunner
+from desktop.core.model_download_queue import WAITING_NETWORK, DownloadEntry, DownloadList, run_entry
+from desktop.ui.runner import DONE, JobHandle, JobRunner
+
+# Seconds between checks of the hub while downloads wait for the network; the last one repeats.
+NETWORK_RETRY_DELAYS = (5.0, 15.0, 30.0, 60.0, 120.0)
 
 
 @dataclass
@@ -46,15 +58,21 @@ class DownloadsController(QObject):
     failed = Signal(str, str)
 
     def __init__(self, runner: JobRunner, downloads: DownloadList | None = None, max_parallel: int = 2,
-                 policy=None, resume: bool = True, parent: QObject | None = None) -> None:
+                 policy=None, resume: bool = True, retry_delays: tuple[float, ...] = NETWORK_RETRY_DELAYS,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
         self.downloads = downloads or DownloadList()
         self.max_parallel = max(1, max_parallel)
         self.policy = policy
+        self.retry_delays = retry_delays
         self.handles: dict[str, JobHandle] = {}
         self.live: dict[str, LiveStats] = {}
         self._cancel_requested: set[str] = set()
+        self._network_tries = 0
+        self._probe: JobHandle | None = None
+        self._network_timer = QTimer(self, singleShot=True)
+        self._network_timer.timeout.connect(self._probe_network)
         if resume:
             for entry in self.downloads.resumable():
                 self.downloads.update(entry.key, status="queued")
@@ -71,11 +89,12 @@ class DownloadsController(QObject):
         return entry
 
     def pause(self, key: str) -> None:
+        # Marked first, so a job that had not started yet is not scheduled again when it ends;
+        # a running one marks itself paused again as it stops, and keeps its bytes.
+        self.downloads.update(key, status="paused")
         handle = self.handles.get(key)
         if handle is not None:
-            handle.cancel()  # run_entry marks the entry paused and keeps its bytes
-        else:
-            self.downloads.update(key, status="paused")
+            handle.cancel()
         self.changed.emit()
 
     def resume(self, key: str) -> None:
@@ -119,16 +138,15 @@ class DownloadsController(QObject):
         def job(*, cancel, progress):
             return run_entry(entry, downloads, policy=policy, cancel=cancel, progress=progress)
 
-        try:
-            handle = self.runner.submit(Job(f"Download {entry.filename}", job, kind="io", meta={"key": entry.key}))
-        except RuntimeError:  # the app is closing: the entry stays queued and resumes next start
+        handle = self.runner.submit(Job(f"Download {entry.filename}", job, kind="io", meta={"key": entry.key}))
+        if handle.token.cancelled:  # the runner is shut down (the app quits): the entry stays queued
             return
         self.handles[entry.key] = handle
         self.live.setdefault(entry.key, LiveStats(entry.done, entry.size))
         key = entry.key
         handle.progressed.connect(lambda reports, key=key: self._on_progress(key, reports))
         handle.finished.connect(lambda result, key=key: self._on_finished(key, result))
-        handle.failed.connect(lambda message, _tb, key=key: self.failed.emit(key, message))
+        handle.failed.connect(lambda message, _tb, key=key: self._on_failed(key, message))
         handle.ended.connect(lambda key=key: self._on_ended(key))
 
     def _on_progress(self, key: str, reports: list) -> None:
@@ -141,8 +159,14 @@ class DownloadsController(QObject):
         self._emit_summary()
 
     def _on_finished(self, key: str, result) -> None:
+        self._network_tries = 0  # the network works: a later wait starts from the shortest delay
         self._check_pipeline(key)
         self.installed.emit(result)
+
+    def _on_failed(self, key: str, message: str) -> None:
+        entry = self.downloads.get(key)
+        if entry is None or entry.status != WAITING_NETWORK:
+            self.failed.emit(key, message)
 
     def _check_pipeline(self, key: str) -> None:
         """After a pipeline member ends: list the pipeline when all its files arrived, else say what is missing."""
@@ -164,19 +188,66 @@ class DownloadsController(QObject):
             self.live.pop(key, None)
             self._check_pipeline(key)
         self._schedule()
+        self._arm_network_retry()
         self.changed.emit()
 
+    # --- waiting for the network ------------------------------------------------------
+    def waiting(self) -> list[DownloadEntry]:
+        """Downloads the network stopped, not running now."""
+        return [e for e in self.downloads.entries() if e.status == WAITING_NETWORK and e.key not in self.handles]
+
+    def retry_waiting(self) -> None:
+        """Queue every download that waits for the network again (the hub answers)."""
+        for entry in self.waiting():
+            self.downloads.update(entry.key, status="queued")
+        self._schedule()
+        self.changed.emit()
+
+    def _arm_network_retry(self) -> None:
+        """While a download waits for the network, check the hub after the next, longer delay."""
+        if self._probe is not None or self._network_timer.isActive() or not self.waiting():
+            return
+        delay = self.retry_delays[min(self._network_tries, len(self.retry_delays) - 1)]
+        self._network_timer.start(int(delay * 1000))
+
+    def _probe_network(self) -> None:
+        self._network_tries += 1
+        if not self.waiting():
+            return
+        probe = self.runner.submit(Job("Checking whether the hub can be reached", _hub_answers, kind="io"))
+        if probe.token.cancelled:  # the app quits; the waiting downloads are tried at next start
+            return
+        self._probe = probe
+        probe.ended.connect(lambda probe=probe: self._after_probe(probe))
+
+    def _after_probe(self, probe: JobHandle) -> None:
+        self._probe = None
+        if probe.state == DONE and probe.result:
+            self.retry_waiting()
+        else:
+            self._arm_network_retry()
+
     def _emit_summary(self) -> None:
+        entries = self.downloads.entries()
         active = [self.live.get(k, LiveStats()) for k in self.handles]
-        queued = sum(1 for e in self.downloads.entries() if e.status == "queued") - len(active)
+        queued = sum(1 for e in entries if e.status == "queued") - len(active)
+        waiting = sum(1 for e in entries if e.status == WAITING_NETWORK and e.key not in self.handles)
         if not active and queued <= 0:
-            self.summary.emit("")
+            self.summary.emit(f"{waiting} download(s) waiting for the network" if waiting else "")
             return
         done, total = sum(s.done for s in active), sum(s.total for s in active)
         speed = sum(s.speed for s in active)
         pct = f"{100 * done / total:.0f}%" if total else "starting"
         extra = f", {queued} queued" if queued > 0 else ""
+        extra += f", {waiting} waiting for the network" if waiting else ""
         self.summary.emit(f"Downloading {len(active)} file(s): {pct}, {fmt_bytes(speed)}/s{extra}")
+
+
+def _hub_answers(*, cancel, progress) -> bool:
+    """Job: can the hub be reached now?  One TCP connection; never in GenLab's offline mode."""
+    from desktop.core.model_hub_access import hub_reachable, offline_requested
+
+    return not offline_requested() and hub_reachable()
 
 
 def downloads_controller(services, runner: JobRunner) -> DownloadsController:
@@ -193,6 +264,17 @@ def downloads_controller(services, runner: JobRunner) -> DownloadsController:
                                    policy=RetryPolicy(stall_seconds=settings.stall_seconds))
 
     return services.shared("models.downloads_controller", make)
+
+
+def _status_text(entry: DownloadEntry, running: bool) -> str:
+    """An entry's status as the panel shows it."""
+    if running and entry.status != "paused":
+        return "downloading"
+    if entry.status == WAITING_NETWORK:
+        return "waiting for the network"
+    if entry.status == "done" and entry.already_installed:
+        return "already installed"
+    return entry.status
 
 
 def _eta_text(eta: float | None) -> str:
@@ -250,14 +332,13 @@ class DownloadsPanel(QWidget):
     def refresh(self) -> None:
         selected = self.selected_key()
         self.tree.clear()
-        for entry in reversed(self.controller.downloads.entries()):
+        entries = self.controller.downloads.entries()
+        for entry in reversed(entries):
             live = self.controller.live.get(entry.key)
             done = live.done if live else entry.done
             total = (live.total if live else 0) or entry.size
             running = entry.key in self.controller.handles
-            status = "downloading" if running and entry.status != "paused" else entry.status
-            if status == "done" and entry.already_installed:
-                status = "already installed"
+            status = _status_text(entry, running)
             progress = f"{fmt_bytes(done)} of {fmt_bytes(total)}" if total else (fmt_bytes(done) if done else "")
             speed = f"{fmt_bytes(live.speed)}/s" if running and live and live.speed else ""
             item = QTreeWidgetItem([entry.filename, entry.repo_id, status, progress, speed,
@@ -270,15 +351,27 @@ class DownloadsPanel(QWidget):
             self.tree.addTopLevelItem(item)
             if entry.key == selected:
                 item.setSelected(True)
-        # failed entries, and cancelled pipeline files that keep their pipeline unlisted
-        failed = [e for e in self.controller.downloads.entries() if e.status in ("failed", "cancelled") and e.error]
-        self.error_label.setText(f"{failed[-1].filename}: {failed[-1].error}" if failed else "")
+        self.error_label.setText(_notice(entries))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         key = self.selected_key()
         entry = self.controller.downloads.get(key) if key else None
         status = entry.status if entry else ""
-        self.pause_button.setEnabled(status in ("queued", "running"))
-        self.resume_button.setEnabled(status in ("paused", "failed"))
-        self.cancel_button.setEnabled(status in ("queued", "running", "paused", "failed"))
+        self.pause_button.setEnabled(status in ("queued", "running", WAITING_NETWORK))
+        self.resume_button.setEnabled(status in ("paused", "failed", WAITING_NETWORK))  # waiting: try now
+        self.cancel_button.setEnabled(status in ("queued", "running", "paused", "failed", WAITING_NETWORK))
+
+
+def _notice(entries: list[DownloadEntry]) -> str:
+    """The lines under the list: the latest error a person must act on, and why downloads wait."""
+    lines = []
+    # failed entries, and cancelled pipeline files that keep their pipeline unlisted
+    failed = [e for e in entries if e.status in ("failed", "cancelled") and e.error]
+    if failed:
+        lines.append(f"{failed[-1].filename}: {failed[-1].error}")
+    waiting = [e for e in entries if e.status == WAITING_NETWORK]
+    if waiting:
+        more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
+        lines.append(f"Waiting for the network: {waiting[-1].filename}{more}: {waiting[-1].error}")
+    return "\n".join(lines)

@@ -121,7 +121,12 @@ class CatalogTab(QWidget):
 
 
 class HubTab(QWidget):
-    """Search the hub, or paste a repo id / URL, then pick files to download."""
+    """Search the hub, or paste a repo id / URL, then pick files to download.
+
+    The box opens the repo a hub URL or an exact repo id names; other text,
+    ``owner/name`` that is no repo included, is searched for
+    (:func:`desktop.core.hub.open_or_search`).
+    """
 
     status = Signal(str)
 
@@ -194,23 +199,33 @@ class HubTab(QWidget):
                    f"Token saved in {where} (readable by you only).")
 
     def search(self) -> None:
-        from desktop.core.hub import parse_repo_ref
+        """Open the repo a hub URL or exact repo id names, else search for the text (``open_or_search``)."""
+        from desktop.core.hub import looks_like_url, open_or_search, parse_repo_ref
 
         text = self.query_edit.text().strip()
-        if "/" in text:
-            try:
-                ref = parse_repo_ref(text)
+        if looks_like_url(text):
+            try:  # a URL of another site is refused at once, without asking the hub
+                parse_repo_ref(text)
             except GenLabError as exc:
                 self._show(str(exc))
                 return
-            self.list_files(ref.repo_id, ref.revision)
-            return
         kind, sort = self.kind_combo.currentData(), self.sort_combo.currentData()
-        from desktop.core.hub import search_models
-
         self._show("Searching…")
-        self._submit("Search the hub", lambda *, cancel, progress: search_models(text, kind=kind, sort=sort),
-                     self._on_results)
+        self._submit("Search the hub", lambda *, cancel, progress: open_or_search(text, kind=kind, sort=sort),
+                     self._on_lookup)
+
+    def _on_lookup(self, lookup) -> None:
+        if lookup.ref is not None:
+            self.repo_id, self.revision = lookup.ref.repo_id, lookup.ref.revision
+            self.results.clear()
+            self._on_files(lookup.files)
+            for i in range(self.files.topLevelItemCount()):  # a URL to one file: that file, ready to download
+                item = self.files.topLevelItem(i)
+                item.setSelected(item.data(0, Qt.ItemDataRole.UserRole) == [lookup.ref.filename])
+            return
+        self._on_results(lookup.search)
+        if lookup.note:
+            self._show(f"{lookup.note} {lookup.search.message}")
 
     def _submit(self, name, fn, on_done) -> None:
         self.handle = self.runner.submit(Job(name, fn, kind="io"))

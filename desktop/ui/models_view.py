@@ -9,8 +9,10 @@ unfinished downloads of the last session when it is first created (at app
 start when the main window asks for it, else with this workspace).
 
 Hooks:
-    is_loaded(Path) -> bool: set by whoever owns the engines; deleting a
-        model for which it returns True is refused.
+    is_loaded(Path) -> bool: whether this process's engines have a model
+        loaded (``Services.model_in_use`` by default); deleting it is
+        refused.  A model another GenLab process has loaded is refused too,
+        by the library's cross-process check (:mod:`desktop.core.model_locks`).
     confirm(str) -> bool and choose_path(folder: bool) -> str: dialogs,
         replaceable (tests answer them without a modal loop).
 
@@ -161,7 +163,7 @@ class LibraryTab(QWidget):
             self.status.emit("Select a model to delete.")
             return
         try:
-            plan = self.library.plan_delete(model_id)
+            plan = self.library.plan_delete(model_id, is_loaded=self.workspace.is_loaded)  # refuses before asking
             if not self.workspace.confirm(plan.message):
                 return
             done = self.library.delete(model_id, is_loaded=self.workspace.is_loaded)
@@ -185,7 +187,7 @@ class ModelsWorkspace(QWidget):
     def __init__(self, services, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services, self.runner = services, runner
-        self.is_loaded: Callable[[Path], bool] = lambda path: False
+        self.is_loaded: Callable[[Path], bool] = services.model_in_use
         settings = services.settings
         self.downloads = downloads_controller(services, runner)
         machine = current_machine()

@@ -7,7 +7,10 @@ Lanes:
   cancelled before they start.
 - ``io``: a small pool for downloads, hashing, imports, searches.
 
-Workers never touch widgets.  Progress reports are coalesced on the worker
+Workers never touch widgets.  A failed job's message goes to the GUI by
+signal; the log gets the job's name, the error's type and (for a crash) the
+stack, never the message, which can quote prompts and queries (the log is not
+cleaned when history is deleted).  Progress reports are coalesced on the worker
 side and emitted at most every ``PROGRESS_INTERVAL`` seconds as a list, so a
 job that reports thousands of tokens per second costs the GUI a few dozen
 signal deliveries per second, not thousands.
@@ -28,7 +31,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.errors import GenLabError
-from desktop.core.jobs import CancelToken, Job, JobCancelled, Progress
+from desktop.core.jobs import SHUTDOWN, CancelToken, Job, JobCancelled, Progress
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +79,12 @@ class JobHandle(QObject):
     def name(self) -> str:
         return self.job.name
 
-    def cancel(self) -> None:
-        """Ask the job to stop; a queued job is dropped when its turn comes."""
-        self.token.cancel()
+    def cancel(self, reason: str = "") -> None:
+        """Ask the job to stop; a queued job is dropped when its turn comes.
+
+        ``reason`` reaches the job on its token (``CancelToken.reason``).
+        """
+        self.token.cancel(reason)
 
     # --- worker side -------------------------------------------------------
     def _report(self, report: Progress) -> None:
@@ -116,13 +122,16 @@ class JobHandle(QObject):
         except GenLabError as exc:
             self._flush()
             self.state, self.error = FAILED, str(exc)
-            log.warning("job %r failed: %s", self.name, exc)
+            # The message is for the person (the failed signal) and may quote what they typed or
+            # generated; the log file outlives a deletion, so it gets only the error's type.
+            log.warning("job %r failed: %s", self.name, type(exc).__name__)
             self.failed.emit(str(exc), traceback.format_exc())
         except Exception as exc:  # a bug or a library error: keep the app alive
             self._flush()
             self.state = FAILED
             self.error = f"{self.name} failed: {type(exc).__name__}: {exc}"
-            log.exception("job %r crashed", self.name)
+            log.error("job %r crashed: %s (message left out of the log)\n%s", self.name, type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)).rstrip())
             self.failed.emit(self.error, traceback.format_exc())
         else:
             self._flush()
@@ -193,17 +202,22 @@ class JobRunner(QObject):
             io = list(self._io_jobs)
         return self.engine_jobs() + io
 
-    def cancel_all(self) -> None:
+    def cancel_all(self, reason: str = "") -> None:
         for handle in self.active_jobs():
-            handle.cancel()
+            handle.cancel(reason)
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel everything and wait, at most ``timeout`` seconds, for the workers to stop."""
+        """Cancel everything and wait, at most ``timeout`` seconds, for the workers to stop.
+
+        The jobs are cancelled with reason :data:`~desktop.core.jobs.SHUTDOWN`,
+        so work that can go on later (a download) leaves itself resumable
+        instead of stopped as if a person had asked.
+        """
         if self._closed:
             return
         self._closed = True
         deadline = time.monotonic() + timeout
-        self.cancel_all()
+        self.cancel_all(SHUTDOWN)
         self._engine_queue.put(None)
         self._engine_thread.join(timeout)
         self._io.shutdown(wait=False, cancel_futures=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from desktop.core.hub import list_repo_files, parse_repo_ref, search_models
+from desktop.core.hub import list_repo_files, open_or_search, parse_repo_ref, search_models
 from desktop.core.model_errors import NotAHubUrl, NotOnHub, TokenRequired
 from tests.support.hub_server import gguf_file_bytes
 
@@ -67,6 +67,29 @@ def test_unknown_and_gated_repos_are_clear_errors(hub):
     hub.add_repo("meta/gated", {"a.gguf": b"x"}, gated=True)
     with pytest.raises(TokenRequired, match="token"):
         list_repo_files("meta/gated")
+
+
+def test_an_exact_repo_id_or_a_hub_url_opens_the_repo_and_other_text_searches(hub):
+    hub.add_repo("Qwen/Qwen2.5-0.5B-Instruct-GGUF", {"q-Q4_K_M.gguf": gguf_file_bytes(20_000)}, tags=["gguf"],
+                 library_name="gguf")
+    hub.add_repo("Qwen/Qwen2.5-1.5B-Instruct-GGUF", {"q-Q8_0.gguf": gguf_file_bytes(20_000)}, tags=["gguf"],
+                 library_name="gguf")
+    repo = open_or_search("Qwen/Qwen2.5-0.5B-Instruct-GGUF")
+    assert repo.ref.repo_id == "Qwen/Qwen2.5-0.5B-Instruct-GGUF" and repo.search is None
+    assert [f.path for f in repo.files] == ["q-Q4_K_M.gguf"]
+    url = open_or_search(f"{hub.url}/Qwen/Qwen2.5-1.5B-Instruct-GGUF/tree/main")
+    assert url.ref.repo_id == "Qwen/Qwen2.5-1.5B-Instruct-GGUF" and [f.path for f in url.files] == ["q-Q8_0.gguf"]
+    prefix = open_or_search("Qwen/Qwen2.5")  # owner/name shaped, but no such repo: a search
+    assert prefix.ref is None and prefix.search.ok
+    assert [m.repo_id for m in prefix.search.models] == ["Qwen/Qwen2.5-0.5B-Instruct-GGUF",
+                                                         "Qwen/Qwen2.5-1.5B-Instruct-GGUF"]
+    assert prefix.note == "No repo is named exactly Qwen/Qwen2.5; showing the search results for it instead."
+    words = open_or_search("qwen gguf")
+    assert words.ref is None and words.note == "" and words.search.ok
+    with pytest.raises(NotOnHub, match="nobody/nothing"):  # a URL names one repo: no guessing
+        open_or_search(f"{hub.url}/nobody/nothing")
+    with pytest.raises(NotAHubUrl):
+        open_or_search("https://example.com/Qwen/Qwen2.5")
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from desktop import __version__
 from desktop.core import paths
 from desktop.core.errors import InvalidParameter
 from desktop.core.image_engine import (ImageEngine, ImageOutOfMemory, ImageRequest, ImageResult,
@@ -69,12 +70,15 @@ def test_generate_saves_png_thumbnail_and_a_full_record(engine, tiny_sd_pipeline
     assert record.parameters["steps"] == 5 and record.parameters["sampler"] == "Euler"
     assert record.device == "cpu" and record.parameters["dtype"] == "float32"
     assert set(record.timings) >= {"load_s", "per_step_s", "total_s"}
-    assert set(record.versions) >= {"diffusers", "torch"}
+    assert 0 < record.timings["per_step_s"] <= record.timings["steps_s"] <= record.timings["total_s"]
+    assert set(record.versions) >= {"genlab", "diffusers", "torch", "transformers"}
+    assert record.versions["genlab"] == __version__
     chunks = read_png_text(image.path)
     parsed = parse_parameters(chunks["parameters"])
     assert (parsed["Prompt"], parsed["Negative prompt"]) == ("a red lighthouse", "fog")
     assert (parsed["Steps"], parsed["Seed"], parsed["Size"]) == ("5", "1234", "64x64")
     assert parsed["Model hash"] == record.model.sha256[:10]
+    assert parsed["Version"].startswith(f"GenLab {__version__} (diffusers ")
     assert '"id": "%s"' % record.id in chunks["genlab"]
 
 

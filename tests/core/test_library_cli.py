@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import time
 
 import pytest
 
 from desktop.commands import models as models_command
 from desktop.core.hardware import fmt_bytes
+from tests.support.bad_models import BAD_IMPORT_IDS, BAD_IMPORTS
 from tests.support.hub_server import gguf_file_bytes
 
 
@@ -183,3 +185,86 @@ def test_download_listing_judges_each_gguf_and_a_whole_pipeline(hub, capsys):
     assert "unet/diffusion_pytorch_model.fp16.safetensors" in command and "model_index.json" in command
     assert genlab_models("download", *command[3:]) == 0  # the printed command fetches a pipeline that gets listed
     assert "added tester/sd (image" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("make", "message"), BAD_IMPORTS, ids=BAD_IMPORT_IDS)
+@pytest.mark.parametrize("mode", ["copy", "link"])
+def test_importing_a_bad_model_says_what_is_wrong_and_lists_nothing(tmp_path, capsys, make, message, mode):
+    source = make(tmp_path)
+    assert genlab_models("import", str(source), "--mode", mode) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert source.exists()
+    assert genlab_models("list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_a_read_only_models_folder_is_a_clear_error_for_import_and_download(hub, read_only_folder, monkeypatch,
+                                                                             tmp_path, capsys):
+    monkeypatch.setenv("GENLAB_MODELS_DIR", str(read_only_folder))
+    source = tmp_path / "mine-Q4_0.gguf"
+    source.write_bytes(gguf_file_bytes(50_000, seed=6))
+    assert genlab_models("import", str(source)) == 2
+    [err] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert err.startswith(f"error: Cannot write to the models folder {read_only_folder / 'imported'}: ")
+    assert "Read-only file system" in err or "Permission denied" in err
+    assert err.endswith("Choose a writable models folder (GENLAB_MODELS_DIR) or import as a link.")
+    assert genlab_models("download", "tester/cli-GGUF", "cli-Q4_K_M.gguf") == 2
+    [err] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    folder = read_only_folder / "tester__cli-GGUF"
+    assert err in (f"error: Cannot write to the models folder {folder}: {reason}. Choose a writable models folder "
+                   "(GENLAB_MODELS_DIR) or fix its permissions." for reason in ("Read-only file system",
+                                                                                "Permission denied"))
+    assert genlab_models("list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert genlab_models("import", str(source), "--mode", "link") == 0  # what the message offers works
+    assert "imported mine-Q4_0.gguf" in capsys.readouterr().out
+
+
+def test_downloading_a_file_the_repo_does_not_have_names_it_and_how_to_list_the_real_ones(hub, capsys):
+    assert genlab_models("download", "tester/cli-GGUF", "cli-Q5_K_M.gguf") == 2
+    err = capsys.readouterr().err
+    assert ("error: The file 'cli-Q5_K_M.gguf' does not exist in tester/cli-GGUF. Pick one of the repo's files: "
+            "`genlab models download tester/cli-GGUF` lists them") in err
+    assert hub.stats.body_bytes == 0
+    assert genlab_models("list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert genlab_models("download", "tester/cli-GGUF") == 2  # the command the message names
+    assert "cli-Q4_K_M.gguf" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("url", ["https://example.com/tester/cli-GGUF", "http://localhost:1/tester/cli-GGUF",
+                                 "https://huggingface.co.evil.example/tester/cli-GGUF"])
+def test_a_url_that_is_not_the_hub_is_refused_before_any_request(hub, capsys, url):
+    assert genlab_models("download", url) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {url!r} is neither a repo id (owner/name) nor a Hugging Face hub URL.")
+    assert "Paste something like Qwen/Qwen2.5-0.5B-Instruct-GGUF" in err
+    assert hub.stats.head_requests == hub.stats.content_requests == 0
+
+
+def test_list_shows_identity_dates_and_total_disk_usage(tmp_path, capsys, monkeypatch):
+    from desktop.core.library import Library
+
+    owned = Library().import_path(write_model(tmp_path / "owned-Q4_K_M.gguf", 60_000, seed=11), "copy")
+    linked = Library().import_path(write_model(tmp_path / "linked-Q8_0.gguf", 40_000, seed=12), "link")
+    Library().mark_used(owned.id)
+    assert genlab_models("list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, rows, total = lines[0], lines[1:-1], lines[-1]
+    assert header.split() == ["SHA256", "(ID)", "KIND", "FAMILY", "QUANT", "SIZE", "SOURCE", "ADDED", "LAST", "USED",
+                              "NAME"]
+    by_name = {row.split()[-1]: row for row in rows}
+    today = time.strftime("%Y-%m-%d")
+    used, never = by_name["owned-Q4_K_M.gguf"], by_name["linked-Q8_0.gguf"]
+    assert used.startswith(owned.sha256[:16]) and never.startswith(linked.sha256[:16])
+    assert f"{today}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(Library().get(owned.id).last_used))}" in used
+    assert f"{today}  never" in never
+    for row in rows:  # the columns line up under the header
+        assert row.index(today) == header.index("ADDED") and row.index(" text ") + 1 == header.index("KIND")
+    assert total == (f"2 model(s), {fmt_bytes(owned.size + linked.size)} on disk: {fmt_bytes(owned.size)} in "
+                     f"GenLab's models folder, {fmt_bytes(linked.size)} used in place elsewhere")
+
+
+def write_model(path, size, seed):
+    path.write_bytes(gguf_file_bytes(size, seed=seed))
+    return path

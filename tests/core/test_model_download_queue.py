@@ -113,7 +113,7 @@ def test_offline_a_model_already_installed_is_reported_installed_not_offline(hub
     assert len(Library().models()) == 1
 
 
-def test_offline_a_model_never_downloaded_fails_with_the_offline_message(monkeypatch):
+def test_offline_a_model_never_downloaded_waits_for_the_network_with_the_offline_message(monkeypatch):
     from desktop.core.model_errors import HubOffline
 
     monkeypatch.setenv("HF_ENDPOINT", "https://huggingface.co")
@@ -121,4 +121,114 @@ def test_offline_a_model_never_downloaded_fails_with_the_offline_message(monkeyp
     entry = downloads.add(FileRef("tester/absent", "absent-Q4_0.gguf"))
     with pytest.raises(HubOffline):
         run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
-    assert downloads.get(entry.key).status == "failed" and "Cannot reach the hub" in downloads.get(entry.key).error
+    saved = downloads.get(entry.key)
+    assert saved.status == "waiting" and "Cannot reach the hub" in saved.error
+    assert [e.key for e in downloads.resumable()] == [entry.key]  # tried again at next start
+
+
+def _run_in_thread(entry, downloads, token, policy=FAST):
+    """run_entry on a worker thread, as the app runs it; returns the thread and where its outcome lands."""
+    import threading
+
+    outcome = {}
+
+    def work():
+        try:
+            outcome["result"] = run_entry(entry, downloads, policy=policy, cancel=token)
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def stop_after_some_bytes(entry, downloads, reason: str) -> int:
+    """Start the entry, stop it (with ``reason``) once bytes arrived; returns the bytes kept."""
+    import time
+    from pathlib import Path
+
+    from desktop.core.downloads import part_path
+    from desktop.core.jobs import JobCancelled
+
+    token = CancelToken()
+    thread, outcome = _run_in_thread(entry, downloads, token)
+    part = part_path(Path(entry.dest))
+    deadline = time.monotonic() + 20
+    while not (part.exists() and part.stat().st_size > 256 * 1024) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    token.cancel(reason)
+    thread.join(20)
+    assert isinstance(outcome.get("error"), JobCancelled)
+    return part.stat().st_size
+
+
+def test_quitting_leaves_a_download_resumable_and_pausing_leaves_it_paused(hub):
+    """The runner's shutdown cancels with SHUTDOWN: queued for next start.  A person's pause: paused."""
+    import hashlib
+
+    from desktop.core.jobs import SHUTDOWN
+    from tests.support.hub_server import gguf_file_bytes
+
+    data = gguf_file_bytes(3 * 1024 * 1024, seed=60)
+    hub.add_repo("tester/slow", {"slow-Q4_0.gguf": data})
+    hub.faults.rate = 2 * 1024 * 1024
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("tester/slow", "slow-Q4_0.gguf"))
+
+    kept = stop_after_some_bytes(entry, downloads, SHUTDOWN)
+    saved = downloads.get(entry.key)
+    assert saved.status == "queued" and 0 < saved.done <= kept  # the last progress report
+    assert [e.key for e in downloads.resumable()] == [entry.key]
+
+    kept = stop_after_some_bytes(saved, downloads, "")  # Pause (or the Jobs panel's Cancel)
+    saved = downloads.get(entry.key)
+    assert saved.status == "paused" and 0 < saved.done <= kept
+    assert downloads.resumable() == []
+
+    hub.faults.rate = None
+    result = run_entry(saved, downloads, policy=FAST, cancel=CancelToken())
+    assert result.sha256 == hashlib.sha256(data).hexdigest() and downloads.get(entry.key).status == "done"
+    assert hub.stats.body_bytes <= 1.1 * len(data)
+
+
+def test_retries_used_up_leave_the_download_waiting_for_the_network(hub):
+    from desktop.core.model_errors import RetriesExhausted
+    from tests.support.hub_server import gguf_file_bytes
+
+    data = gguf_file_bytes(512 * 1024, seed=61)
+    hub.add_repo("tester/flaky", {"flaky-Q4_0.gguf": data})
+    hub.faults.statuses = [503] * 2  # the first try and its one retry
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("tester/flaky", "flaky-Q4_0.gguf"))
+    with pytest.raises(RetriesExhausted):
+        run_entry(entry, downloads, policy=RetryPolicy(base_delay=0.01, max_failures=1), cancel=CancelToken())
+    saved = downloads.get(entry.key)
+    assert saved.status == "waiting" and "stopped after 2 attempts" in saved.error
+    assert [e.key for e in downloads.resumable()] == [entry.key]
+    run_entry(saved, downloads, policy=FAST, cancel=CancelToken())
+    assert downloads.get(entry.key).status == "done"
+    assert hub.stats.body_bytes <= 1.1 * len(data)
+
+
+def test_errors_a_person_must_act_on_stay_failed_and_a_busy_hub_counts_as_the_network(hub):
+    import sys
+
+    from huggingface_hub import errors as hf_errors
+
+    from desktop.core.model_download_queue import NETWORK_ERRORS
+    from desktop.core.model_errors import HubUnavailable, NotOnHub
+    from desktop.core.model_hub_access import hub_error
+
+    hub.add_repo("tester/real", {"real-Q4_0.gguf": b"GGUF"})
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("tester/real", "absent-Q4_0.gguf"))
+    with pytest.raises(NotOnHub):
+        run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
+    assert downloads.get(entry.key).status == "failed" and downloads.resumable() == []
+    http = sys.modules[hf_errors.Response.__module__]  # httpx or httpx2, whichever this release uses
+    busy = hf_errors.HfHubHTTPError("503 Service Unavailable",
+                                    response=http.Response(503, request=http.Request("HEAD", hub.url)))
+    error = hub_error(busy, "tester/real", "real-Q4_0.gguf")
+    assert isinstance(error, HubUnavailable) and isinstance(error, NETWORK_ERRORS)
+    assert "Try again in a few minutes" in str(error)

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from desktop import __version__
 from desktop.core.errors import InvalidParameter, ModelFileError
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import ListSink
@@ -151,6 +152,8 @@ def test_record_has_everything_to_reproduce(tiny_gguf, engine, sink):
     assert record.timings["ttft_s"] > 0 and record.timings["tokens_per_s"] > 0
     assert record.device == loaded.device
     assert record.versions["llama_cpp_python"] == llama_cpp.__version__
+    assert record.versions["genlab"] == __version__
+    assert record.timings["load_s"] >= 0 and record.timings["total_s"] >= record.timings["ttft_s"]
 
 
 def test_unload_frees_the_model(tiny_gguf, engine):

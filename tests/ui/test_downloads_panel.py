@@ -2,7 +2,9 @@
 
 Cancel deletes the partial file, the status bar shows the running total, a
 download goes on while other workspaces are shown, and a file that arrives
-with a wrong byte is shown as an error and never installed.
+with a wrong byte is shown as an error and never installed.  A new window
+resumes what a killed or quit one left unfinished (not what was paused), and
+a download started offline waits for the network, then goes ahead on its own.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from pathlib import Path
 import pytest
 
 from desktop.core.downloads import FileRef, part_path
+from desktop.core.jobs import SHUTDOWN
 from desktop.core.library import Library
 from desktop.core.model_download_queue import DownloadList
 from desktop.core.services import Services
+from desktop.ui.downloads_panel import DownloadsController, DownloadsPanel
 from desktop.ui.main_window import WORKSPACES, MainWindow
+from desktop.ui.runner import JobRunner
+from tests.core.test_model_download_queue import stop_after_some_bytes
 from tests.support.hub_server import gguf_file_bytes
 
 MB = 1024 * 1024
@@ -123,3 +129,139 @@ def test_a_wrong_byte_is_shown_as_an_error_and_never_installed(qtbot, hub, windo
     assert panel.resume_button.isEnabled()
     assert Library().models() == [] and page.library_tab.tree.topLevelItemCount() == 0
     assert not Path(entry.dest).exists() and not part_path(Path(entry.dest)).exists()
+
+
+CONTROLLER_KEY = "models.downloads_controller"
+
+
+@pytest.fixture
+def apps(qtbot):
+    """Opens the app as ``app.main`` builds it (services, runner, main window) and quits it the same way."""
+    opened = []
+
+    class Apps:
+        def open(self) -> MainWindow:
+            from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+
+            services = Services()
+            services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, idle_seconds=3600))
+            window = MainWindow(services, JobRunner())
+            qtbot.addWidget(window)
+            opened.append(window)
+            window.show()
+            qtbot.waitUntil(lambda: type(services.history).__name__ == "HistoryStore"
+                            and services.existing(CONTROLLER_KEY) is not None, timeout=60000)
+            return window
+
+        def quit(self, window: MainWindow) -> None:
+            """What ``app.main`` does once the event loop returns."""
+            opened.remove(window)
+            window.close()
+            window.runner.shutdown(timeout=30)
+            window.services.close()
+
+    yield Apps()
+    for window in list(opened):
+        Apps().quit(window)
+
+
+def part_size(entry) -> int:
+    part = part_path(Path(entry.dest))
+    return part.stat().st_size if part.exists() else 0
+
+
+def test_a_new_window_resumes_unfinished_downloads_and_leaves_paused_ones(qtbot, hub, apps):
+    repo = "someone/Resume-GGUF"
+    killed_data, offline_data = gguf_file_bytes(4 * MB, seed=53), gguf_file_bytes(MB, seed=54)
+    hub.add_repo(repo, {"killed-Q8_0.gguf": killed_data, "offline-Q4_0.gguf": offline_data,
+                        "paused-Q4_0.gguf": gguf_file_bytes(2 * MB, seed=55)})
+    hub.faults.rate = 2 * MB
+    downloads = DownloadList()
+    killed = downloads.add(FileRef(repo, "killed-Q8_0.gguf"))
+    kept = stop_after_some_bytes(killed, downloads, SHUTDOWN)
+    downloads.update(killed.key, status="running")  # as a GenLab killed mid-transfer leaves it
+    offline = downloads.add(FileRef(repo, "offline-Q4_0.gguf"))
+    downloads.update(offline.key, status="waiting", error="Cannot reach the hub.")  # an app started offline
+    paused = downloads.add(FileRef(repo, "paused-Q4_0.gguf"))
+    paused_bytes = stop_after_some_bytes(paused, downloads, "")
+    assert downloads.get(paused.key).status == "paused"
+    hub.faults.rate = None
+    hub.stats.reset()
+
+    window = apps.open()
+    qtbot.waitUntil(lambda: all(DownloadList().get(e.key).status == "done" for e in (killed, offline)),
+                    timeout=30000)
+    assert f"bytes={kept}-" in hub.stats.ranges  # it went on from the bytes already here
+    assert hub.stats.body_bytes <= 1.1 * (len(killed_data) - kept + len(offline_data))
+    shas = {hashlib.sha256(d).hexdigest() for d in (killed_data, offline_data)}
+    assert {m.sha256 for m in Library().models()} == shas
+    assert DownloadList().get(paused.key).status == "paused" and part_size(paused) == paused_bytes
+    panel = models_page(window).downloads_panel
+    select_row(panel, "paused-Q4_0.gguf")
+    assert panel.tree.selectedItems()[0].text(2) == "paused" and panel.resume_button.isEnabled()
+
+
+def test_quitting_mid_download_resumes_it_at_next_start_and_a_paused_one_stays_paused(qtbot, hub, apps):
+    repo = "someone/Quit-GGUF"
+    data = gguf_file_bytes(6 * MB, seed=56)
+    hub.add_repo(repo, {"quit-Q8_0.gguf": data, "pause-Q4_0.gguf": gguf_file_bytes(3 * MB, seed=57)})
+    hub.faults.rate = 2 * MB
+    first = apps.open()
+    controller = first.services.existing(CONTROLLER_KEY)
+    quit_entry = controller.request(FileRef(repo, "quit-Q8_0.gguf"))
+    pause_entry = controller.request(FileRef(repo, "pause-Q4_0.gguf"))
+    qtbot.waitUntil(lambda: min(part_size(quit_entry), part_size(pause_entry)) > MB // 2, timeout=20000)
+    controller.pause(pause_entry.key)
+    qtbot.waitUntil(lambda: controller.active_count() == 1, timeout=10000)
+    paused_bytes = part_size(pause_entry)
+    assert 0 < part_size(quit_entry) < len(data)
+
+    apps.quit(first)  # mid-transfer
+    assert DownloadList().get(quit_entry.key).status == "queued"
+    assert DownloadList().get(pause_entry.key).status == "paused"
+    hub.faults.rate = None
+
+    second = apps.open()
+    qtbot.waitUntil(lambda: DownloadList().get(quit_entry.key).status == "done", timeout=30000)
+    assert [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]  # verified, listed
+    assert hub.stats.body_bytes - paused_bytes <= 1.1 * len(data)
+    assert DownloadList().get(pause_entry.key).status == "paused" and part_size(pause_entry) == paused_bytes
+    qtbot.waitUntil(lambda: second.downloads_label.text() == "", timeout=5000)
+
+
+def closed_port_url() -> str:
+    """An endpoint on this machine where nothing listens: connections are refused, as when offline."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_a_download_started_offline_waits_for_the_network_then_goes_ahead_on_its_own(qtbot, hub, runner,
+                                                                                      monkeypatch):
+    data = gguf_file_bytes(MB, seed=58)
+    hub.add_repo("someone/Later-GGUF", {"later-Q4_0.gguf": data})
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_url())
+    controller = DownloadsController(runner, retry_delays=(0.3,))
+    panel = DownloadsPanel(controller)
+    qtbot.addWidget(panel)
+    failures, summaries = [], []
+    controller.failed.connect(lambda _key, message: failures.append(message))
+    controller.summary.connect(summaries.append)
+    entry = controller.request(FileRef("someone/Later-GGUF", "later-Q4_0.gguf"))
+    qtbot.waitUntil(lambda: summaries[-1:] == ["1 download(s) waiting for the network"], timeout=10000)
+    select_row(panel, "later-Q4_0.gguf")
+    row = panel.tree.selectedItems()[0]
+    assert row.text(2) == "waiting for the network" and "Cannot reach the hub" in row.toolTip(2)
+    assert panel.error_label.text().startswith("Waiting for the network: later-Q4_0.gguf: Cannot reach the hub")
+    assert panel.pause_button.isEnabled() and panel.resume_button.isEnabled()
+    qtbot.wait(1000)  # the hub is checked again meanwhile, and still cannot be reached
+    assert DownloadList().get(entry.key).status == "waiting" and failures == []
+
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)  # the network is back
+    qtbot.waitUntil(lambda: DownloadList().get(entry.key).status == "done", timeout=20000)
+    assert [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]
+    qtbot.waitUntil(lambda: summaries[-1:] == [""], timeout=5000)
+    assert failures == []

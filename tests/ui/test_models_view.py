@@ -9,10 +9,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop.core.downloads import FileRef, part_path
+from desktop.core.hardware import fmt_bytes
 from desktop.core.library import Library
 from desktop.core.model_download_queue import DownloadList
 from desktop.core.services import Services
 from desktop.ui.models_view import ModelsWorkspace
+from tests.support.bad_models import BAD_IMPORT_IDS, BAD_IMPORTS
 from tests.support.hub_server import gguf_file_bytes
 
 MB = 1024 * 1024
@@ -78,11 +80,45 @@ def test_hub_search_offline_shows_offline(qtbot, monkeypatch, make_workspace):
     assert workspace.hub_tab.results.topLevelItemCount() == 0
 
 
-def test_pasting_a_non_hub_url_says_so(make_workspace):
+@pytest.mark.parametrize("url", ["https://example.com/a/b", "www.example.com/a/b",
+                                 "https://huggingface.co.evil.example/a/b"])
+def test_pasting_a_non_hub_url_says_so(make_workspace, url):
     workspace = make_workspace()
-    workspace.hub_tab.query_edit.setText("https://example.com/a/b")
-    workspace.hub_tab.search()
-    assert "nor a Hugging Face hub URL" in workspace.hub_tab.message.text()
+    workspace.hub_tab.query_edit.setText(url)
+    workspace.hub_tab.search_button.click()
+    assert workspace.hub_tab.message.text().startswith(f"{url!r} is neither a repo id (owner/name) nor a Hugging "
+                                                       "Face hub URL. Paste something like")
+    assert workspace.hub_tab.handle is None  # refused at once: nothing asked of the hub
+
+
+def test_the_hub_box_opens_a_repo_or_a_hub_url_and_searches_anything_else(qtbot, hub, make_workspace):
+    for size in ("0.5B", "1.5B"):
+        hub.add_repo(f"Qwen/Qwen2.5-{size}-Instruct-GGUF", {f"qwen-{size}-Q4_K_M.gguf": gguf_file_bytes(20_000)},
+                     tags=["gguf"], library_name="gguf")
+    workspace = make_workspace()
+    tab = workspace.hub_tab
+
+    def run(text):
+        tab.query_edit.setText(text)
+        with qtbot.waitSignal(tab.status, timeout=10000, check_params_cb=lambda m: m != "Searching…"):
+            tab.query_edit.returnPressed.emit()
+
+    def results():
+        return [tab.results.topLevelItem(i).text(0) for i in range(tab.results.topLevelItemCount())]
+
+    run("Qwen/Qwen2.5")  # owner/name shaped, but a search
+    assert results() == ["Qwen/Qwen2.5-0.5B-Instruct-GGUF", "Qwen/Qwen2.5-1.5B-Instruct-GGUF"]
+    assert tab.message.text() == ("No repo is named exactly Qwen/Qwen2.5; showing the search results for it "
+                                  "instead. 2 model(s)")
+    run("Qwen/Qwen2.5-1.5B-Instruct-GGUF")  # an exact repo id opens the repo
+    assert tab.repo_id == "Qwen/Qwen2.5-1.5B-Instruct-GGUF" and results() == []
+    assert tab.files.topLevelItem(0).text(0) == "qwen-1.5B-Q4_K_M.gguf"
+    assert tab.message.text() == "Qwen/Qwen2.5-1.5B-Instruct-GGUF: 1 file(s), 1 model file(s)."
+    run(f"{hub.url}/Qwen/Qwen2.5-0.5B-Instruct-GGUF/blob/main/qwen-0.5B-Q4_K_M.gguf")  # a hub URL opens its repo
+    assert tab.repo_id == "Qwen/Qwen2.5-0.5B-Instruct-GGUF"
+    assert [item.text(0) for item in tab.files.selectedItems()] == ["qwen-0.5B-Q4_K_M.gguf"]  # the file it names
+    run("instruct")  # plain words search
+    assert len(results()) == 2 and tab.message.text() == "2 model(s)"
 
 
 def test_downloads_panel_pause_and_resume(qtbot, hub, make_workspace):
@@ -126,33 +162,127 @@ def test_unfinished_downloads_resume_when_the_workspace_starts(qtbot, hub, runne
     assert [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]
 
 
-def test_delete_refuses_a_loaded_model_then_frees_space(qtbot, make_workspace, tmp_path):
-    source = tmp_path / "loaded-Q4_K_M.gguf"
-    source.write_bytes(gguf_file_bytes(200_000))
-    workspace = make_workspace()
-    handle = workspace.library_tab.import_path(source, "copy")
-    qtbot.waitUntil(lambda: workspace.library_tab.tree.topLevelItemCount() == 1, timeout=10000)
-    model = Library().models()[0]
+def test_delete_refuses_a_model_this_window_has_loaded_then_frees_space(qtbot, runner, services, tiny_gguf):
+    from desktop.ui.chat_jobs import shared_engine
+
+    model = Library().import_path(tiny_gguf, "copy")
+    engine = shared_engine(services)  # the engine the Chat workspace uses
+    engine.load(Path(model.path))
+    workspace = ModelsWorkspace(services, runner)
+    qtbot.addWidget(workspace)
     workspace.library_tab.select(model.id)
     asked = []
     workspace.confirm = lambda text: asked.append(text) or True
-    workspace.is_loaded = lambda path: path == Path(model.path)
-    workspace.library_tab.delete_selected()
-    assert "loaded" in workspace.status_label.text() and Path(model.path).exists()
-    workspace.is_loaded = lambda path: False
-    workspace.library_tab.delete_selected()
-    assert "freed" in workspace.status_label.text() and not Path(model.path).exists()
-    assert workspace.library_tab.tree.topLevelItemCount() == 0 and "frees" in asked[-1]
-    assert handle.state == "done"
+    workspace.library_tab.delete_button.click()
+    assert workspace.status_label.text() == (f"{model.name} is loaded in this window, so it cannot be deleted. "
+                                             "Unload it (or switch to another model) and try again.")
+    assert asked == [] and Path(model.path).exists()  # refused before asking
+    assert workspace.library_tab.tree.topLevelItemCount() == 1
+    engine.unload()
+    workspace.library_tab.delete_button.click()
+    assert asked == [f"Delete {model.name}? This frees {fmt_bytes(model.size)} at {model.path}."]
+    assert workspace.status_label.text() == f"Deleted {model.name}; freed {fmt_bytes(model.size)}."
+    assert not Path(model.path).exists() and workspace.library_tab.tree.topLevelItemCount() == 0
 
 
-def test_import_of_a_non_model_file_shows_why(qtbot, make_workspace, tmp_path):
-    notes = tmp_path / "notes.txt"
-    notes.write_text("not a model")
+def test_delete_refuses_a_model_another_genlab_has_loaded(qtbot, make_workspace, tiny_gguf):
+    from tests.support.model_loader import model_loaded_in_another_process
+
+    model = Library().import_path(tiny_gguf, "copy")
     workspace = make_workspace()
-    workspace.library_tab.import_path(notes)
-    qtbot.waitUntil(lambda: "not a model file" in workspace.status_label.text(), timeout=10000)
-    assert workspace.library_tab.tree.topLevelItemCount() == 0
+    workspace.library_tab.select(model.id)
+    workspace.confirm = lambda text: True
+    with model_loaded_in_another_process(Path(model.path)) as loader:
+        workspace.library_tab.delete_button.click()
+        assert workspace.status_label.text() == (f"{model.name} is loaded in a running GenLab, so it cannot be "
+                                                 "deleted. Unload it there (or close the app) and try again.")
+        assert Path(model.path).exists()
+        loader.unload()
+        workspace.library_tab.delete_button.click()
+    assert workspace.status_label.text() == f"Deleted {model.name}; freed {fmt_bytes(model.size)}."
+
+
+@pytest.mark.parametrize(("make", "message"), BAD_IMPORTS, ids=BAD_IMPORT_IDS)
+def test_importing_a_bad_model_shows_what_is_wrong(qtbot, make_workspace, tmp_path, make, message):
+    source = make(tmp_path)
+    workspace = make_workspace()
+    handle = workspace.library_tab.import_path(source)
+    qtbot.waitUntil(lambda: handle.state == "failed", timeout=10000)
+    qtbot.waitUntil(lambda: workspace.status_label.text() == message, timeout=2000)
+    assert workspace.library_tab.tree.topLevelItemCount() == 0 and Library().models() == []
+    assert source.exists()
+
+
+def test_a_read_only_models_folder_is_a_clear_message_for_import_and_download(qtbot, hub, read_only_folder,
+                                                                             monkeypatch, make_workspace,
+                                                                             tmp_path):
+    monkeypatch.setenv("GENLAB_MODELS_DIR", str(read_only_folder))
+    hub.add_repo("someone/Small-GGUF", {"small-Q4_K_M.gguf": gguf_file_bytes(100_000)})
+    source = tmp_path / "mine-Q4_0.gguf"
+    source.write_bytes(gguf_file_bytes(50_000, seed=6))
+    workspace = make_workspace()
+    workspace.library_tab.import_path(source)
+    qtbot.waitUntil(lambda: "Cannot write to the models folder" in workspace.status_label.text(), timeout=10000)
+    assert str(read_only_folder / "imported") in workspace.status_label.text()
+    assert workspace.status_label.text().endswith("Choose a writable models folder (GENLAB_MODELS_DIR) or "
+                                                  "import as a link.")
+    workspace.downloads.request(FileRef("someone/Small-GGUF", "small-Q4_K_M.gguf"))
+    folder = read_only_folder / "someone__Small-GGUF"
+    qtbot.waitUntil(lambda: f"Cannot write to the models folder {folder}: " in workspace.status_label.text(),
+                    timeout=10000)
+    assert workspace.status_label.text().endswith("Choose a writable models folder (GENLAB_MODELS_DIR) or fix "
+                                                  "its permissions.")
+    assert Library().models() == [] and workspace.library_tab.tree.topLevelItemCount() == 0
+
+
+def test_a_file_gone_from_the_repo_after_listing_says_so(qtbot, hub, make_workspace):
+    repo = hub.add_repo("someone/Small-GGUF", {"small-Q4_K_M.gguf": gguf_file_bytes(100_000),
+                                               "small-Q8_0.gguf": gguf_file_bytes(120_000, seed=2)})
+    workspace = make_workspace()
+    tab = workspace.hub_tab
+    tab.list_files("someone/Small-GGUF")
+    qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 2, timeout=10000)
+    del repo.files["small-Q8_0.gguf"]  # renamed or removed upstream while the list was open
+    tab.files.topLevelItem(1).setSelected(True)
+    tab.download_button.click()
+    qtbot.waitUntil(lambda: "does not exist" in workspace.status_label.text(), timeout=10000)
+    assert workspace.status_label.text() == (
+        "The file 'small-Q8_0.gguf' does not exist in someone/Small-GGUF. Pick one of the repo's files: "
+        "`genlab models download someone/Small-GGUF` lists them, as does opening the repo in the Models "
+        "workspace's Hub tab.")
+    assert Library().models() == [] and hub.stats.body_bytes == 0
+
+
+def test_library_tab_shows_last_use_and_total_disk_usage(qtbot, make_workspace, tmp_path):
+    import time
+
+    owned_source, linked = tmp_path / "owned-Q4_K_M.gguf", tmp_path / "linked-Q8_0.gguf"
+    owned_source.write_bytes(gguf_file_bytes(60_000, seed=11))
+    linked.write_bytes(gguf_file_bytes(40_000, seed=12))
+    owned = Library().import_path(owned_source, "copy")
+    Library().import_path(linked, "link")
+    workspace = make_workspace()
+    tab = workspace.library_tab
+    column = tab.COLUMNS.index("Last used")
+    assert tab.tree.headerItem().text(column) == "Last used"
+
+    def last_used():
+        rows = [tab.tree.topLevelItem(i) for i in range(tab.tree.topLevelItemCount())]
+        return {row.text(0): row.text(column) for row in rows}
+
+    assert last_used() == {"owned-Q4_K_M.gguf": "never", "linked-Q8_0.gguf": "never"}
+    total = owned.size + linked.stat().st_size
+    assert tab.usage_label.text() == (f"2 model(s), {fmt_bytes(total)} in total, {fmt_bytes(owned.size)} in "
+                                      "GenLab's models folder")
+    Library().mark_used(owned.id)  # as an engine does when it loads the model
+    tab.refresh()
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(Library().get(owned.id).last_used))
+    assert last_used() == {"owned-Q4_K_M.gguf": stamp, "linked-Q8_0.gguf": "never"}
+    tab.select(owned.id)
+    workspace.confirm = lambda text: True
+    tab.delete_button.click()
+    assert tab.usage_label.text() == (f"1 model(s), {fmt_bytes(linked.stat().st_size)} in total, 0 B in GenLab's "
+                                      "models folder")
 
 
 def test_gated_repo_message_then_token_from_the_hub_tab(qtbot, hub, make_workspace):

@@ -173,3 +173,24 @@ def test_gui_heartbeat_never_stalls_during_cpu_heavy_job(qtbot, runner):
         if worst <= 50:
             break
     assert min(trials) <= 50, f"event loop stalled in every trial: {trials} ms"
+
+
+def test_failures_reach_the_gui_in_full_but_the_log_file_without_their_message(qtbot, runner, caplog):
+    """Messages can quote a prompt or a query; the log outlives deleting the history, so it gets none."""
+    private = " ".join(["my", "private", "words"])  # not in the source lines a stack shows
+
+    def refused(*, cancel, progress):
+        raise InvalidParameter(f"The prompt {private!r} is too long.")
+
+    def crashed(*, cancel, progress):
+        raise KeyError(private)
+
+    with caplog.at_level("WARNING", logger="desktop.ui.runner"):
+        for fn in (refused, crashed):
+            handle = runner.submit(Job(fn.__name__, fn, kind="io"))
+            with qtbot.waitSignal(handle.failed, timeout=5000) as blocker:
+                pass
+            assert "my private words" in blocker.args[0]
+    assert "job 'refused' failed: InvalidParameter" in caplog.text
+    assert "job 'crashed' crashed: KeyError" in caplog.text and "in crashed" in caplog.text  # the stack stays
+    assert "my private words" not in caplog.text
