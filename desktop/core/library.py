@@ -287,6 +287,7 @@ class Library:
             raise ImportRejected(f"Unknown import mode {mode!r}.", f"Use one of {', '.join(IMPORT_MODES)}.")
         source = Path(source).expanduser().absolute()
         facts = read_model_facts(source)  # validates before anything is copied
+        folder = None if mode == "link" else self._import_folder()  # a read-only library fails before hashing
         digest = model_identity(source, cancel=cancel, progress=progress)
         listed = next((m for m in self.models() if m.sha256 == digest and _still_there(m)), None)
         if listed is not None and listed.path == str(source):
@@ -296,7 +297,7 @@ class Library:
                                  f"at {listed.path}.", "Use that one; nothing was imported.")
         if mode == "link":
             return self.add_path(source, source="imported", owned=False, facts=facts, sha256=digest)
-        target = self._import_target(source)
+        target = _free_name(folder, source)
         size = tree_size(source)
         same_fs = _same_filesystem(source, target.parent)
         if not (mode == "move" and same_fs) and size + 16 * 1024 * 1024 > disk_free(target.parent):
@@ -310,19 +311,16 @@ class Library:
                 shutil.rmtree(source) if source.is_dir() else source.unlink()
         return self.add_path(target, source="imported", owned=True, facts=facts, sha256=digest)
 
-    def _import_target(self, source: Path) -> Path:
+    def _import_folder(self) -> Path:
         folder = self.models_root / "imported"
         try:
             paths.ensure_writable_dir(folder, "models folder")
         except Exception as exc:
-            raise ModelsDirError(f"Cannot write to the models folder {folder}: {getattr(exc, 'message', exc)}",
+            cause = exc.__cause__  # the OSError: its reason alone, so the folder is named once
+            reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else getattr(exc, "message", exc)
+            raise ModelsDirError(f"Cannot write to the models folder {folder}: {str(reason).rstrip('.')}.",
                                  "Choose a writable models folder (GENLAB_MODELS_DIR) or import as a link.") from exc
-        target = folder / source.name
-        n = 1
-        while target.exists():
-            target = folder / f"{source.stem}-{n}{source.suffix}"
-            n += 1
-        return target
+        return folder
 
     # --- verify / delete -------------------------------------------------------
     def verify(self, ident: str, *, cancel: CancelToken | None = None,
@@ -447,6 +445,16 @@ def installed_variant(entry, variant, models: Iterable[LibraryModel]) -> Library
 def _loaded_elsewhere(model: LibraryModel) -> ModelInUse:
     return ModelInUse(f"{model.name} is loaded in a running GenLab, so it cannot be deleted.",
                       "Unload it there (or close the app) and try again.")
+
+
+def _free_name(folder: Path, source: Path) -> Path:
+    """``folder/<source name>``, numbered when that name is taken."""
+    target = folder / source.name
+    n = 1
+    while target.exists():
+        target = folder / f"{source.stem}-{n}{source.suffix}"
+        n += 1
+    return target
 
 
 def _still_there(model: LibraryModel) -> bool:

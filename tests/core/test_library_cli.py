@@ -208,6 +208,11 @@ def test_a_read_only_models_folder_is_a_clear_error_for_import_and_download(hub,
     assert err.startswith(f"error: Cannot write to the models folder {read_only_folder / 'imported'}: ")
     assert "Read-only file system" in err or "Permission denied" in err
     assert err.endswith("Choose a writable models folder (GENLAB_MODELS_DIR) or import as a link.")
+    assert err.count(str(read_only_folder)) == 1  # the folder is named once
+    from desktop.core import paths
+
+    cache = paths.data_root() / "hash-cache.json"  # refused before hashing: a big model is not read for nothing
+    assert not cache.exists() or source.name not in cache.read_text(encoding="utf-8")
     assert genlab_models("download", "tester/cli-GGUF", "cli-Q4_K_M.gguf") == 2
     [err] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     folder = read_only_folder / "tester__cli-GGUF"
