@@ -1,13 +1,20 @@
 """``genlab history``: search, show, import, export, delete and count the history from a terminal.
 
-    genlab history search QUERY [--mode hybrid|keyword|semantic] [--limit N] [--kind text|image] [--json]
+    genlab history search QUERY [--mode hybrid|keyword|semantic] [--limit N] [--sort relevance|date] [--json]
+                                [--kind text|image] [--model M] [--since DATE] [--until DATE] [--rating N]
+                                [--tag T] [--session S] [--origin generated|imported] [--filter FIELD=VALUE]
     genlab history search --queries FILE [...]     # one JSON array per line of FILE
+    genlab history embed                           # embed records that have no embedding yet
     genlab history show ID
     genlab history import FILE
     genlab history export FILE [--format jsonl|parquet] [--images]
                                [--ids ID ... | --query Q [--mode M] [--limit N]] [--kind text|image]
     genlab history delete ID | --session S | --all
     genlab history stats [--json]
+
+A search embeds at most a small backlog of unembedded records before it
+answers (EMBED_BUDGET_*); ``genlab history embed`` does the rest, with progress,
+and can be stopped with Ctrl-C and run again.
 """
 
 from __future__ import annotations
@@ -20,6 +27,22 @@ from typing import Any
 
 from desktop.core.errors import GenLabError
 
+# What a search may spend embedding a backlog before it answers.
+EMBED_BUDGET_RECORDS = 200
+EMBED_BUDGET_SECONDS = 2.0
+
+SEARCH_HELP = """\
+Search the history by meaning and keywords; without a QUERY, list the most
+recent records.  Filters narrow what is searched; dates without a time zone are
+local time, and --until with a bare date includes that whole day.
+
+examples:
+  genlab history search "sourdough bread"
+  genlab history search "a lighthouse" --kind image --since 2026-05-01 --sort date
+  genlab history search cat --model 3f2a9c1b --rating 4 --tag poems --json
+  genlab history search "" --session 6d1e... --limit 50
+  genlab history search bread --filter origin=imported
+"""
 EXPORT_HELP = """\
 Export the history to JSONL, a zip of JSONL and images (--images), or Parquet.
 Every record by default; choose some by id (--ids), by a search (--query: its
@@ -37,13 +60,29 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("history", help="search and manage the generation history")
     sub = parser.add_subparsers(dest="history_command", metavar="COMMAND", required=True)
 
-    search = sub.add_parser("search", help="search by meaning and keywords")
+    search = sub.add_parser("search", help="search by meaning and keywords", description=SEARCH_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     search.add_argument("query", nargs="?", default=None, help="what to look for (empty: most recent)")
     search.add_argument("--queries", type=Path, help="a file with one query per line; prints one JSON array per line")
     search.add_argument("--mode", choices=("hybrid", "keyword", "semantic"), default="hybrid")
     search.add_argument("--limit", type=int, default=10)
-    search.add_argument("--kind", choices=("text", "image"))
+    search.add_argument("--sort", choices=("relevance", "date"), default="relevance",
+                        help="date: the newest matching records first")
     search.add_argument("--json", action="store_true", help="print a JSON array of records")
+    filters = search.add_argument_group("filters")
+    filters.add_argument("--kind", choices=("text", "image"))
+    filters.add_argument("--model", metavar="M", help="model name, file name, or sha256 (4+ leading hex digits do)")
+    filters.add_argument("--since", metavar="DATE", help="from this date: YYYY-MM-DD or an ISO date-time")
+    filters.add_argument("--until", metavar="DATE", help="up to this date (a bare date includes the whole day)")
+    filters.add_argument("--rating", type=int, metavar="N", help="rated N (0-5) or higher")
+    filters.add_argument("--tag", metavar="T", help="tagged T")
+    filters.add_argument("--session", metavar="S", help="in the session / thread with this id")
+    filters.add_argument("--origin", choices=("generated", "imported"))
+    filters.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
+                         help="any search filter by its field name (kind, model, date_from, date_to, rating, "
+                              "tag, session, origin); repeatable")
+
+    sub.add_parser("embed", help="embed records that have no embedding yet (resumable; Ctrl-C stops)")
 
     show = sub.add_parser("show", help="print every field of one record")
     show.add_argument("id")
@@ -104,20 +143,60 @@ def _hit_json(hit) -> dict[str, Any]:
 
 
 def _prepare_search(store, mode: str) -> None:
-    """Load the embedder and embed what is not embedded yet; without it, hybrid falls back to keywords."""
+    """Load the embedder and embed a bounded part of any backlog; without it, hybrid falls back to keywords.
+
+    A large imported history can take hours to embed, so a search embeds at
+    most EMBED_BUDGET_RECORDS / EMBED_BUDGET_SECONDS and answers with what is
+    embedded (keyword matches still cover the rest); it says what is left and
+    how to embed it.
+    """
     from desktop.core.jobs import CancelToken
 
     if store.embedder is None:
         return
     try:
         store.embedder.load()
-        if store.unembedded:
-            print(f"embedding {store.unembedded} records first...", file=sys.stderr)
-            store.backfill(cancel=CancelToken())
+        backlog = store.unembedded
+        if backlog:
+            share = f"{backlog}" if backlog <= EMBED_BUDGET_RECORDS else f"up to {EMBED_BUDGET_RECORDS} of {backlog}"
+            print(f"embedding {share} records first...", file=sys.stderr)
+            store.backfill(cancel=CancelToken(), max_records=EMBED_BUDGET_RECORDS, max_seconds=EMBED_BUDGET_SECONDS)
     except GenLabError as exc:
         if mode == "semantic":
             raise
         print(f"note: {exc}", file=sys.stderr)
+        return
+    left = store.unembedded
+    if left:
+        unseen = "this search does not see them" if mode == "semantic" else "only keyword matches find them"
+        print(f"note: {left} records are not embedded yet, so {unseen}; "
+              "run `genlab history embed` to embed them.", file=sys.stderr)
+
+
+def _search_filters(args) -> dict[str, Any]:
+    """The search filters the options ask for, checked before anything slow starts."""
+    from desktop.core.history.search import build_where, parse_when
+
+    filters: dict[str, Any] = {}
+    for item in args.filter:
+        field, sep, value = item.partition("=")
+        if not sep or not field.strip():
+            raise GenLabError(f"--filter needs FIELD=VALUE, not {item!r}.", "For example: --filter tag=poems")
+        filters[field.strip()] = value.strip()
+    options = {"kind": args.kind, "model": args.model, "rating": args.rating, "tag": args.tag,
+               "session": args.session, "origin": args.origin}
+    if args.since is not None:
+        options["date_from"] = parse_when(args.since, name="--since date")
+    if args.until is not None:
+        options["date_to"] = parse_when(args.until, end_of_day=True, name="--until date")
+    for field, value in options.items():
+        if value is None:
+            continue
+        if field in filters:
+            raise GenLabError(f"The {field} filter is given twice (as an option and as --filter).")
+        filters[field] = value
+    build_where(filters)  # unknown fields and bad values fail here, before the embedder loads
+    return filters
 
 
 def _search(args) -> int:
@@ -136,12 +215,13 @@ def _search(args) -> int:
             raise GenLabError(f"Cannot read the queries file {args.queries}: {exc.strerror or exc}.") from exc
     else:
         queries = [args.query]
+    filters = _search_filters(args)
     store = _open(with_embedder=args.mode != "keyword")
     try:
         _prepare_search(store, args.mode)
-        filters = {"kind": args.kind} if args.kind else {}
         for text in queries:
-            result = store.search(SearchQuery(text, mode=args.mode, filters=filters, limit=args.limit))
+            result = store.search(SearchQuery(text, mode=args.mode, filters=filters, sort=args.sort,
+                                              limit=args.limit))
             if result.notice:
                 print(f"note: {result.notice}", file=sys.stderr)
             if args.json or args.queries is not None:
@@ -160,32 +240,65 @@ def _search(args) -> int:
     return 0
 
 
+def _embed(args) -> int:
+    """Embed every record without an embedding, with progress; Ctrl-C keeps what is done."""
+    from desktop.commands._shared import ProgressLine
+    from desktop.core.jobs import CancelToken
+
+    store = _open(with_embedder=True)
+    try:
+        backlog = store.unembedded
+        if not backlog:
+            print("every record is embedded")
+            return 0
+        print(f"embedding {backlog} records (Ctrl-C stops; run again to continue)...", file=sys.stderr)
+        line = ProgressLine()
+        done = store.backfill(cancel=CancelToken(), progress=line)
+        line.done()
+    except KeyboardInterrupt:
+        store.close()  # the chunk being committed is kept; the rest waits for the next run
+        print(f"interrupted: {store.unembedded} records are not embedded yet; "
+              "run `genlab history embed` again to continue", file=sys.stderr)
+        return 130
+    finally:
+        store.close()
+    print(f"embedded {done} records")
+    return 0
+
+
 def _show(args) -> int:
     store = _open(with_embedder=False)
     try:
         record = store.get(args.id)
     finally:
         store.close()
-    print(json.dumps(record.to_dict(), indent=2, ensure_ascii=False))
-    if record.kind == "image" and record.image_path and not Path(record.image_path).exists():
+    data = record.to_dict()
+    missing = record.kind == "image" and bool(record.image_path) and not Path(record.image_path).exists()
+    if record.kind == "image":
+        data["image_missing"] = missing  # as in search results
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+    if missing:
         print(f"note: the image file {record.image_path} is missing", file=sys.stderr)
     return 0
 
 
 def _import(args) -> int:
-    from desktop.core.history.export import import_history
+    """Import with a progress line on stderr: records read of the file's total, then the embedding."""
+    from desktop.commands._shared import ProgressLine
+    from desktop.core.history.import_job import import_and_embed
 
     store = _open(with_embedder=True)
+    line = ProgressLine()
     try:
-        store.embedder.start_loading()
-        result = import_history(store, args.file)
-        if store.embedder.wait_ready(300) and store.unembedded:
-            from desktop.core.jobs import CancelToken
-
-            store.backfill(cancel=CancelToken())
+        result = import_and_embed(store, args.file, progress=line)
     finally:
+        line.done()
         store.close()
     print(result.summary())
+    if result.embedded:
+        print(f"embedded {result.embedded} records")
+    if result.embed_note:
+        print(f"note: {result.embed_note}", file=sys.stderr)
     if result.broken:
         print("broken lines were skipped:", file=sys.stderr)
     for problem in result.problem_lines():
@@ -266,5 +379,5 @@ def _stats(args) -> int:
     return 0
 
 
-_COMMANDS = {"search": _search, "show": _show, "import": _import, "export": _export, "delete": _delete,
+_COMMANDS = {"search": _search, "embed": _embed, "show": _show, "import": _import, "export": _export, "delete": _delete,
              "stats": _stats}

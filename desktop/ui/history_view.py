@@ -8,6 +8,8 @@ short pause (debounced); every search, update, delete, import and export is
 an ``io`` job, so the GUI never waits on the database.  Results that arrive
 after a newer search started are dropped.  Text results are a list with the
 matched words in bold; image results (or the grid toggle) show thumbnails.
+An import reports the records read of the file's total, then "Embedding N of
+M records", through its job's progress (status bar, Jobs panel, notice line).
 
 Clicking a session row, "Show this session" in a result's context menu or
 "Show session" in the record pane filters to that session: a chip names it by
@@ -45,15 +47,22 @@ from desktop.ui.history_details import DetailsPanel
 from desktop.ui.history_results import ResultsView
 
 DEBOUNCE_MS = 250
+# QLineEdit cuts what is typed or pasted at 32,767 characters without a word; the box takes far more
+# and the search says when it shortened the query (search.MAX_QUERY_CHARS).
+QUERY_MAX_LENGTH = 1_000_000
 
 
 def import_summary(result) -> str:
-    """One line for an ImportResult: the counts, then the first broken lines with their numbers."""
+    """One line for an ImportResult: the counts, the first broken lines with their numbers, the embedding."""
     text = result.summary().capitalize() + "."
     if result.broken:
         text += " Skipped: " + "; ".join(result.problems[:3])
         if result.broken > 3:
             text += f" (and {result.broken - 3} more)"
+    if result.embedded:
+        text += f" Embedded {result.embedded}."
+    if result.embed_note:
+        text += " " + result.embed_note
     return text
 
 
@@ -91,6 +100,7 @@ class HistoryWorkspace(QWidget):
         self.search_box = QLineEdit()
         self.search_box.setPlaceholderText("Search your history by meaning or keyword (Ctrl+F)")
         self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMaxLength(QUERY_MAX_LENGTH)
         self.mode = QComboBox()
         for label, value in (("Hybrid", "hybrid"), ("Keyword", "keyword"), ("Semantic", "semantic")):
             self.mode.addItem(label, value)
@@ -382,10 +392,10 @@ class HistoryWorkspace(QWidget):
     def import_dialog(self) -> None:
         path = self.choose_path(False)
         if path:
-            from desktop.core.history.export import import_history
+            from desktop.core.history.import_job import import_and_embed
 
             store = self.store
-            self._run("Import history", lambda c, p: import_history(store, path, cancel=c, progress=p),
+            self._run("Import history", lambda c, p: import_and_embed(store, path, cancel=c, progress=p),
                       import_summary)
 
     def export_dialog(self, ids: list[str] | None = None) -> None:

@@ -42,13 +42,18 @@ def services(genlab_home):
     s.close()
 
 
-@pytest.fixture
-def workspace(qtbot, services, runner):
+def open_workspace(qtbot, services, runner):
+    """The History workspace with its first search done; confirmations answered yes."""
     w = HistoryWorkspace(services, runner)
     qtbot.addWidget(w)
     w.confirm = lambda text: True
     qtbot.waitUntil(lambda: w.last_result is not None, timeout=TIMEOUT)
     return w
+
+
+@pytest.fixture
+def workspace(qtbot, services, runner):
+    return open_workspace(qtbot, services, runner)
 
 
 def _prompts(w):
@@ -275,3 +280,120 @@ def test_import_with_broken_lines_names_them_and_imports_the_rest(qtbot, workspa
     assert blocker.args[0].startswith("Imported 1, skipped 0 duplicates, 2 broken lines. Skipped: line 1: 'rating'")
     assert "line 2: not valid JSON" in workspace.notice.text()
     assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 4
+
+
+def test_confirmed_delete_everything_removes_every_record_and_every_trace(qtbot, runner, genlab_home):
+    """The whole path a person takes: search for it, look at it, then More ▸ Delete everything… ▸ Yes."""
+    from desktop.core import paths
+    from tests.support.traces import app_log, image_needles, saved_image, traces
+
+    secret = "quibblefrostmarzipan"
+    with app_log():
+        services = Services()
+        store = services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, index_min_rows=20))
+        image = saved_image("secret.png", f"a {secret} in the fog")
+        store.save_many([GenerationRecord(kind="text", prompt=f"tell me about {secret}", output_text=secret,
+                                          session_id="a", tags=[secret], note=secret)]
+                        + [GenerationRecord(kind="image", prompt=f"a {secret} in the fog", session_id="b",
+                                            image_path=str(image.path), image_sha256=image.sha256,
+                                            thumbnail_path=str(image.thumbnail_path))]
+                        + [GenerationRecord(kind="text", prompt=f"other record {i}", session_id="c")
+                           for i in range(30)])
+        store.maintain_now()
+        w = HistoryWorkspace(services, runner)
+        qtbot.addWidget(w)
+        qtbot.waitUntil(lambda: w.last_result is not None, timeout=TIMEOUT)
+        w.show()
+        with qtbot.waitSignal(w.results_shown, timeout=TIMEOUT):
+            w.search_box.setText(secret)
+        assert len(w.results.hits) == 2
+        w.grid_toggle.setChecked(True)  # thumbnails decoded and shown
+        w.results.select_row(0)
+        w.tag.setText(secret)
+        w.date_from.setText(f"{secret} day")  # a bad filter: the error names what was typed
+        qtbot.waitUntil(lambda: "not a date" in w.notice.text(), timeout=TIMEOUT)
+        w.date_from.clear()
+        needles = [secret.encode(), *image_needles(image)]
+        assert traces(genlab_home, needles)
+
+        asked = []
+        w.confirm = lambda text: asked.append(text) or True
+        with qtbot.waitSignal(w.status_message, timeout=TIMEOUT) as blocker:
+            _menu_action(w, "Delete everything…").trigger()
+        assert blocker.args[0] == "Deleted 32 record(s)."
+        assert asked and "whole history" in asked[0]
+        assert store.count() == 0
+        qtbot.waitUntil(lambda: w.results.hits == [], timeout=TIMEOUT)
+        assert not image.path.exists() and not image.thumbnail_path.exists()
+        assert not any(p.is_file() for p in paths.outputs_dir().rglob("*"))
+        services.close()
+        assert traces(genlab_home, needles) == []
+
+
+def test_import_runs_on_a_worker_reports_totals_then_embedding_and_ends_searchable(qtbot, runner, genlab_home,
+                                                                                     tmp_path):
+    """A few hundred records: the GUI keeps handling timers throughout, the status bar shows the progress."""
+    import json
+
+    from PySide6.QtCore import QTimer
+
+    from desktop.core.history.embedder import Embedder
+    from desktop.ui.jobs_panel import JobStatus
+    from desktop.ui.runner import RUNNING
+    from tests.core.history.conftest import LateEmbedder
+
+    real = Embedder()
+    real.load()
+    services = Services()
+    # Records are saved while the embedder "loads", so the import embeds them afterwards, with progress.
+    store = services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=LateEmbedder(real)))
+    w = HistoryWorkspace(services, runner)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.last_result is not None, timeout=TIMEOUT)
+    status = JobStatus(runner)
+    qtbot.addWidget(status)
+    src = tmp_path / "four-hundred.jsonl"
+    lines = [{"kind": "text", "prompt": f"note {i} on tuning a bicycle derailleur"} for i in range(399)]
+    lines.append({"kind": "text", "prompt": "How do I bake sourdough bread at home?"})
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines))
+
+    ticks, seen_status = [0], set()
+
+    def heartbeat():
+        ticks[0] += 1
+        seen_status.add(status.label.text())
+
+    beat = QTimer()
+    beat.setInterval(5)
+    beat.timeout.connect(heartbeat)
+    beat.start()
+    deliveries = []  # (ticks so far, the job's state, the reports) for each progress signal the GUI got
+
+    def watch():
+        for handle in runner.active_jobs():
+            if handle.name == "Import history" and not handle.property("watched"):
+                handle.setProperty("watched", True)
+                handle.progressed.connect(lambda batch, h=handle: deliveries.append((ticks[0], h.state, batch)))
+
+    runner.queue_changed.connect(watch)
+    w.choose_path = lambda save: str(src)
+    with qtbot.waitSignal(w.status_message, timeout=120_000) as blocker:
+        w.import_dialog()
+    beat.stop()
+    assert blocker.args[0] == "Imported 400, skipped 0 duplicates, 0 broken lines. Embedded 400."
+
+    reports = [r for _, _, batch in deliveries for r in batch]
+    reading = [r for r in reports if r.message.startswith("Read ")]
+    embedding = [r for r in reports if r.message.startswith("Embedding ")]
+    assert [(r.current, r.total) for r in reading] == [(100, 400), (200, 400), (300, 400), (400, 400)]
+    assert embedding[-1].message == "Embedding 400 of 400 records" and embedding[-1].total == 400
+    while_running = [t for t, state, _ in deliveries if state == RUNNING]
+    assert len(while_running) >= 2 and while_running[-1] > while_running[0]  # timers ran during the import
+    assert any(text.startswith("Import history — Embedding ") for text in seen_status)  # the status bar followed
+
+    assert store.count("embedded = false") == 0
+    w.mode.setCurrentIndex(w.mode.findData("semantic"))
+    with qtbot.waitSignal(w.results_shown, timeout=TIMEOUT):
+        w.search_box.setText("recipe for a homemade loaf")
+    assert w.results.hits[0].record.prompt == "How do I bake sourdough bread at home?"
+    services.close()

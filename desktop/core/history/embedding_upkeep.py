@@ -72,19 +72,34 @@ class EmbeddingUpkeep:
         self._backfill_thread, self._backfill_cancel = None, CancelToken()
         self.start_background_embedding()
 
-    def backfill(self, *, cancel: CancelToken, progress: ProgressCallback = no_progress) -> int:
-        """Embed records that have no vector yet, a chunk at a time; returns how many."""
+    def backfill(self, *, cancel: CancelToken, progress: ProgressCallback = no_progress,
+                 max_records: int | None = None, max_seconds: float | None = None) -> int:
+        """Embed records that have no vector yet, a chunk at a time; returns how many.
+
+        ``max_records`` and ``max_seconds`` bound one call (the rest stays for
+        the next one); the time bound is checked between chunks.  Every chunk
+        is committed before the next starts, so a cancelled or interrupted
+        backfill keeps what it did.
+        """
+        import time
+
         import pyarrow as pa
 
         if self.embedder is None:
             return 0
         self.embedder.load()
+        started = time.monotonic()
         total = self.table.count_rows("embedded = false")
+        if max_records is not None:
+            total = min(total, max_records)
         done = 0
-        while True:
+        while max_records is None or done < max_records:
             cancel.raise_if_cancelled()
+            if max_seconds is not None and done and time.monotonic() - started >= max_seconds:
+                break
+            chunk = BACKFILL_CHUNK if max_records is None else min(BACKFILL_CHUNK, max_records - done)
             rows = self.table.search().where("embedded = false") \
-                .select(["id", "kind", "prompt", "negative_prompt", "output_text"]).limit(BACKFILL_CHUNK).to_list()
+                .select(["id", "kind", "prompt", "negative_prompt", "output_text"]).limit(chunk).to_list()
             if not rows:
                 break
             records = [GenerationRecord(kind=r["kind"], prompt=r["prompt"], id=r["id"],
@@ -104,5 +119,6 @@ class EmbeddingUpkeep:
 
             self._writer.run(commit)
             done += len(records)
-            progress(Progress(done / total if total else 1.0, "Embedding history", done, total))
+            total = max(total, done)  # records saved unembedded meanwhile are embedded too
+            progress(Progress(done / total, f"Embedding history: {done} of {total} records", done, total))
         return done

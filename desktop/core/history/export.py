@@ -10,11 +10,22 @@ Import accepts all three.  The minimal record is ``{"kind": "text",
 field is optional but checked when present (:func:`record_from_dict`), for
 JSONL lines and Parquet rows alike.  A line or row that is not such a record
 is skipped and counted, with its number and the reason among the first few
-``problems``; the rest is imported.  A record without an id gets one derived from its content, so
-importing the same file twice adds nothing: records whose id is already in
-the history (exact duplicates) are skipped.  Imported records are marked
-``origin = "imported"``; they are embedded as they are saved (or by the
-backfill when the embedder is not ready yet).
+``problems``; the rest is imported.
+
+Duplicates: a record without an id gets one derived from its content, so
+importing the same file twice adds nothing.  A record whose id is already in
+the history (or earlier in the file) is an exact duplicate, and skipped, when
+everything the line states agrees with the record there (``origin`` and the
+image file locations aside: an import marks the one and moves the others).
+When the content differs it is kept as a new record under a new id derived
+from the old id and the content (so importing that file again skips it), and
+counted in ``conflicts``: an import never overwrites a record.
+
+Progress reports say how many records were read of how many (lines counted
+first, or the Parquet row count).  Imported records are marked ``origin =
+"imported"``; they are embedded as they are saved, or afterwards by
+:func:`desktop.core.history.import_job.import_and_embed` when the embedder is
+not ready yet.
 """
 
 from __future__ import annotations
@@ -28,9 +39,8 @@ import zipfile
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from desktop.core import paths
 from desktop.core.history.errors import HistoryError, HistoryWriteError, ImportFormatError
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.records import GenerationRecord, ModelIdentity
@@ -52,13 +62,23 @@ class ExportResult:
 
 @dataclass
 class ImportResult:
-    imported: int = 0
+    imported: int = 0  # new rows, the conflicts included
     duplicates: int = 0
     broken: int = 0
+    conflicts: int = 0  # same id as a record already there, other content: imported under a new id
     problems: list[str] = field(default_factory=list)  # "line N: why" for the first few broken lines
+    total: int | None = None  # records (lines, rows) in the file
+    embedded: int = 0  # records embedded after the import (import_and_embed)
+    embed_note: str = ""  # why records were left unembedded, if they were
+
+    @property
+    def read(self) -> int:
+        return self.imported + self.duplicates + self.broken
 
     def summary(self) -> str:
-        return f"imported {self.imported}, skipped {self.duplicates} duplicates, {self.broken} broken lines"
+        kept = f" (kept as new records: {self.conflicts}, ids conflicted)" if self.conflicts else ""
+        return (f"imported {self.imported}{kept}, skipped {self.duplicates} duplicates, "
+                f"{self.broken} broken lines")
 
     def problem_lines(self) -> list[str]:
         """The examples of broken lines, then how many more there were."""
@@ -222,6 +242,21 @@ def _model(value: Any) -> ModelIdentity:
     return ModelIdentity(**data)
 
 
+def given_fields(data: dict) -> frozenset[str]:
+    """The record fields an imported object states (``model.<key>`` for the model's), for duplicate checks."""
+    names = {k for k, v in data.items() if k in _RECORD_FIELDS and v is not None}
+    model = data.get("model")
+    names.discard("model")
+    if isinstance(model, str):
+        names.add("model.name")
+    elif isinstance(model, dict):
+        names.update(f"model.{k}" for k, v in model.items() if k in _MODEL_FIELDS and v is not None)
+    return frozenset(names)
+
+
+ALL_FIELDS = given_fields({**{name: "" for name in _RECORD_FIELDS}, "model": {k: "" for k in _MODEL_FIELDS}})
+
+
 def record_from_dict(data: Any, *, canonical: Any = None) -> GenerationRecord:
     """Build a record from an imported object; raises ValueError saying what is wrong.
 
@@ -269,7 +304,11 @@ def _note_broken(result: ImportResult, where: str, reason: Any) -> None:
         result.problems.append(f"{where}: {reason}")
 
 
-def _jsonl_records(lines: Iterable[str], result: ImportResult) -> Iterator[tuple[str, GenerationRecord]]:
+# What the readers yield: where the record came from ("line 7"), the record, the fields its line gave.
+Labelled = tuple[str, GenerationRecord, frozenset]
+
+
+def _jsonl_records(lines: Iterable[str], result: ImportResult) -> Iterator[Labelled]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -283,7 +322,7 @@ def _jsonl_records(lines: Iterable[str], result: ImportResult) -> Iterator[tuple
         except ValueError as exc:
             _note_broken(result, f"line {number}", exc)
         else:
-            yield f"line {number}", record
+            yield f"line {number}", record, given_fields(data)
 
 
 def _sniff(path: Path) -> str:
@@ -296,9 +335,24 @@ def _sniff(path: Path) -> str:
     return "jsonl"
 
 
+def _count_lines(lines: Iterable[str]) -> int:
+    """How many records a JSONL holds, read the way the import reads it (blank lines are not records)."""
+    return sum(1 for line in lines if line.strip())
+
+
+def _parquet_rows(path: Path) -> int | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except (OSError, pa.ArrowException):
+        return None  # reading it says why
+
+
 def import_history(store, path: Path, *, cancel: CancelToken | None = None,
                    progress: ProgressCallback = no_progress) -> ImportResult:
-    """Import a JSONL, zip or Parquet export into ``store``."""
+    """Import a JSONL, zip or Parquet export into ``store``; progress counts records read of the file's total."""
     cancel = cancel or CancelToken()
     path = Path(path)
     if not path.is_file():
@@ -306,6 +360,7 @@ def import_history(store, path: Path, *, cancel: CancelToken | None = None,
     result = ImportResult()
     kind = _sniff(path)
     if kind == "parquet":
+        result.total = _parquet_rows(path)
         _save_labelled(store, _parquet_records(path, result), result, cancel, progress)
     elif kind == "zip":
         try:
@@ -316,16 +371,19 @@ def import_history(store, path: Path, *, cancel: CancelToken | None = None,
         with zf:
             if JSONL_NAME not in zf.namelist():
                 raise ImportFormatError(f"{path} has no {JSONL_NAME} inside.", "Export it again from GenLab.")
-            text = zf.read(JSONL_NAME).decode("utf-8", errors="replace")
-            records = ((label, _attach_images(r, zf)) for label, r in _jsonl_records(text.splitlines(), result))
-            _save_labelled(store, records, result, cancel, progress)
+            lines = zf.read(JSONL_NAME).decode("utf-8", errors="replace").splitlines()
+            result.total = _count_lines(lines)
+            _save_labelled(store, _jsonl_records(lines, result), result, cancel, progress,
+                           attach=lambda record: _attach_images(record, zf, Path(store.root) / "images"))
     else:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            result.total = _count_lines(fh)
         with open(path, encoding="utf-8", errors="replace") as fh:
             _save_labelled(store, _jsonl_records(fh, result), result, cancel, progress)
     return result
 
 
-def _parquet_records(path: Path, result: ImportResult) -> Iterator[tuple[str, GenerationRecord]]:
+def _parquet_records(path: Path, result: ImportResult) -> Iterator[Labelled]:
     """Rows of a Parquet export (or any Parquet with at least kind and prompt), validated like JSONL lines."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -337,17 +395,17 @@ def _parquet_records(path: Path, result: ImportResult) -> Iterator[tuple[str, Ge
             for row in batch.to_pylist():
                 number += 1
                 try:
-                    record = _record_from_row(row)
+                    record, given = _record_from_row(row)
                 except ValueError as exc:
                     _note_broken(result, f"row {number}", exc)
                 else:
-                    yield f"row {number}", record
+                    yield f"row {number}", record, given
     except (OSError, pa.ArrowException) as exc:
         raise ImportFormatError(f"{path} is not a readable Parquet file ({str(exc)[:300]}).",
                                 "Export it again from GenLab.") from exc
 
 
-def _record_from_row(row: dict[str, Any]) -> GenerationRecord:
+def _record_from_row(row: dict[str, Any]) -> tuple[GenerationRecord, frozenset]:
     """A Parquet row (the table's flat columns: model_*, *_json) as an import dict, then a record."""
     data = {k: v for k, v in row.items() if v is not None}
     present = dict(data)  # what the row holds, for a content id: a minimal row hashes like its JSONL line
@@ -363,77 +421,158 @@ def _record_from_row(row: dict[str, Any]) -> GenerationRecord:
                 data[key] = json.loads(text) if text.strip() else {}
             except (ValueError, RecursionError):
                 raise ValueError(f"'{key}_json' is not valid JSON") from None
-    return record_from_dict(data, canonical=present)
+    return record_from_dict(data, canonical=present), given_fields(data)
 
 
-def _attach_images(record: GenerationRecord, zf: zipfile.ZipFile) -> GenerationRecord:
-    """Copy the record's images out of the zip into the history's own image folder."""
+def _attach_images(record: GenerationRecord, zf: zipfile.ZipFile, target_dir: Path) -> list[Path]:
+    """Copy the record's images out of the zip into ``target_dir`` (the store's); returns the files made.
+
+    Called only for records that will be saved (never for duplicates), so no
+    file of a record already in the history is overwritten."""
     names = set(zf.namelist())
-    target_dir = paths.history_dir() / "images"
     stem = record.id  # ids come from the file: only plain ones become file names
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", stem):
         stem = hashlib.sha256(stem.encode()).hexdigest()[:32]
+    made = []
     for key in ("image_path", "thumbnail_path"):
         name = getattr(record, key)
         if name and name in names:  # only names listed in the zip: no path tricks
             target_dir.mkdir(parents=True, exist_ok=True)
             suffix = ".thumb" if key == "thumbnail_path" else ""
             target = target_dir / f"{stem}{suffix}{Path(name).suffix}"
+            made.append(target)
             with zf.open(name) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             setattr(record, key, str(target))
-    return record
+    return made
 
 
 def save_records(store, records: Iterable[GenerationRecord], result: ImportResult | None = None,
                  cancel: CancelToken | None = None, progress: ProgressCallback = no_progress) -> ImportResult:
     """Save already-built records as an import does: duplicates skipped, broken ones counted."""
     result = result or ImportResult()
-    numbered = ((f"record {i}", r) for i, r in enumerate(records, 1))
+    if result.total is None and hasattr(records, "__len__"):
+        result.total = len(records)  # type: ignore[arg-type]
+    numbered = ((f"record {i}", r, ALL_FIELDS) for i, r in enumerate(records, 1))
     _save_labelled(store, numbered, result, cancel or CancelToken(), progress)
     return result
 
 
-def _save_labelled(store, records: Iterable[tuple[str, GenerationRecord]], result: ImportResult,
-                   cancel: CancelToken, progress: ProgressCallback) -> None:
-    """Save ``(where, record)`` pairs in chunks, skipping duplicates; counts go to ``result``.
+_LOCATIONS = frozenset({"id", "origin", "image_path", "thumbnail_path"})  # not content: see the module docstring
 
+
+def same_content(incoming: GenerationRecord, known: GenerationRecord, given: frozenset = ALL_FIELDS) -> bool:
+    """Whether everything ``incoming``'s line stated (``given``) agrees with ``known``."""
+    for name in given - _LOCATIONS:
+        if name.startswith("model."):
+            key = name[len("model."):]
+            a, b = getattr(incoming.model, key), getattr(known.model, key)
+        else:
+            a, b = getattr(incoming, name), getattr(known, name)
+        if name == "tags":
+            a, b = sorted(a), sorted(b)
+        if a != b:
+            return False
+    return True
+
+
+def _new_id(record: GenerationRecord, given: frozenset) -> str:
+    """The id a conflicting record is kept under: the same line gets the same one, so a re-import skips it."""
+    content = {name: (getattr(record.model, name[6:]) if name.startswith("model.") else getattr(record, name))
+               for name in sorted(given - _LOCATIONS)}
+    text = json.dumps([record.id, content], sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _stored(store, ids: list[str]) -> dict[str, GenerationRecord]:
+    """The records among ``ids`` already in the history (usually none: one id look-up)."""
+    from desktop.core.history.store import ids_predicate
+
+    existing = store.has_ids(ids) if ids else set()
+    return {r.id: r for r in store.iter_records(ids_predicate(sorted(existing)))} if existing else {}
+
+
+def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, cancel: CancelToken,
+                   progress: ProgressCallback,
+                   attach: Callable[[GenerationRecord], list[Path]] | None = None) -> None:
+    """Save ``(where, record, given fields)`` triples in chunks, skipping duplicates; counts go to ``result``.
+
+    Duplicates and id conflicts are settled first (see the module docstring);
+    ``attach`` then brings the new records' files in (the zip's images).
     Before a chunk reaches the writer it goes through the very conversion the
     writer commits (record to Arrow row); if that fails, the chunk is checked
     record by record and the ones that fail are counted as broken (``where``
     names their line), so one bad record never sinks the others.  A record
     that fails in the writer after passing that check failed for a storage
     reason (a full disk...): the import stops with that error once the
-    chunk's other saves are settled.
+    chunk's other saves are settled, and the files attached for the records
+    not saved are removed.
     """
-    chunk: list[tuple[str, GenerationRecord]] = []
-    seen: set[str] = set()
+    chunk: list[Labelled] = []
+    seen: dict[str, tuple[GenerationRecord, frozenset]] = {}  # records of this file accepted so far
+    reported = [-1]
+
+    def report() -> None:
+        if result.read == reported[0]:
+            return
+        reported[0] = result.read
+        total = result.total
+        of = f" of {total}" if total is not None else ""
+        progress(Progress(min(1.0, result.read / total) if total else None,
+                          f"Read {result.read}{of} records, imported {result.imported}", result.read, total))
+
+    def settle() -> list[tuple[str, GenerationRecord, bool]]:
+        """The chunk's records to save, each with whether its id was replaced; duplicates counted."""
+        known = _stored(store, [r.id for _, r, _ in chunk])
+        fresh, conflicting = [], []
+        for where, r, given in chunk:
+            other = known.get(r.id) or (seen[r.id][0] if r.id in seen else None)
+            if other is None:
+                seen[r.id] = (r, given)
+                fresh.append((where, r, False))
+            elif same_content(r, other, given):
+                result.duplicates += 1
+            else:
+                conflicting.append((where, r, given))
+        known = _stored(store, [_new_id(r, given) for _, r, given in conflicting])
+        for where, r, given in conflicting:
+            new_id = _new_id(r, given)
+            if new_id in known or new_id in seen:  # kept as a new record by an earlier import of this line
+                result.duplicates += 1
+                continue
+            r.id = new_id
+            seen[new_id] = (r, given)
+            fresh.append((where, r, True))
+        chunk.clear()
+        return fresh
 
     def flush() -> None:
         cancel.raise_if_cancelled()
-        existing = store.has_ids([r.id for _, r in chunk])
-        fresh = []
-        for where, r in chunk:
-            if r.id in existing or r.id in seen:
-                result.duplicates += 1
-            else:
-                seen.add(r.id)
-                fresh.append((where, r))
-        chunk.clear()
-        futures = [store.save(r) for r in _writable(fresh, result)]
+        fresh = settle()
+        renamed = {r.id for _, r, new in fresh if new}
+        good = _writable([(where, r) for where, r, _ in fresh], result)
+        kept = {id(r) for r in good}
+        for _, r, _ in fresh:  # a broken record is not kept: a later line may use its id
+            if id(r) not in kept:
+                seen.pop(r.id, None)
+        made = {r.id: attach(r) if attach is not None else [] for r in good}
+        futures = [(r, store.save(r)) for r in good]
         failure = None
-        for future in futures:
+        for record, future in futures:
             try:
                 future.result()
             except HistoryError as exc:
                 failure = failure or exc
+                for path in made[record.id]:
+                    path.unlink(missing_ok=True)
             else:
                 result.imported += 1
+                result.conflicts += record.id in renamed
         if failure is not None:
             stopped = f"{failure.message.rstrip('.')}. The import stopped after {result.imported} records."
             again = f"{failure.hint} Importing the same file again skips what is already there.".strip()
             raise HistoryWriteError(stopped, again) from failure
-        progress(Progress(None, f"Imported {result.imported} records", result.imported))
+        report()
 
     for item in records:
         chunk.append(item)
@@ -441,6 +580,7 @@ def _save_labelled(store, records: Iterable[tuple[str, GenerationRecord]], resul
             flush()
     if chunk:
         flush()
+    report()
 
 
 def _writable(records: list[tuple[str, GenerationRecord]], result: ImportResult) -> list[GenerationRecord]:

@@ -77,6 +77,9 @@ class HistoryStore(EmbeddingUpkeep):
 
         self.root = Path(root) if root is not None else paths.history_dir()
         self._prepare_root()
+        meta = migrations.read_meta(self.root)
+        if meta is not None:  # a newer GenLab's history is refused before anything is created in it
+            migrations.check_version(meta, self.root)
         self.embedder = embedder
         self.index_min_rows = index_min_rows
         self.vectors = VectorIndex(ivf_min_rows=ivf_min_rows)
@@ -329,6 +332,11 @@ class HistoryStore(EmbeddingUpkeep):
     def unembedded(self) -> int:
         return self._unembedded
 
+    def background_embedding_running(self) -> bool:
+        """Whether the backfill started by ``start_background_embedding`` is still at work."""
+        thread = self._backfill_thread
+        return thread is not None and thread.is_alive()
+
     def stats(self) -> dict[str, Any]:
         t = self.table
         data_dir = self.root / "lancedb"
@@ -381,8 +389,9 @@ class HistoryStore(EmbeddingUpkeep):
         if not path_text:
             return
         path = Path(path_text)
-        try:
-            owned = path.resolve().is_relative_to(paths.data_root().resolve())
+        try:  # the data root's files, and an import's copies in a store kept elsewhere (tests, benchmarks)
+            resolved = path.resolve()
+            owned = any(resolved.is_relative_to(folder.resolve()) for folder in (paths.data_root(), self.root))
         except OSError:
             owned = False
         if owned:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from desktop.core import paths
+from desktop.core.history.errors import InvalidFilter
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
 from tests.core.history.conftest import make_record
+from tests.support.traces import app_log, image_needles, saved_image, traces
 
 SECRET = "zqxjvortexpalimpsest"
 
@@ -83,3 +87,79 @@ def test_image_outside_the_data_root_is_not_deleted(store, tmp_path):
     store.save_and_wait(record)
     store.delete([record.id])
     assert outside.exists()
+
+
+# --- a session / everything, with images, thumbnails and logs --------------------------------------------
+@pytest.fixture
+def app_logging(genlab_home):
+    """The app's log file under the data root, at its most talkative."""
+    with app_log() as log_file:
+        yield log_file
+
+
+def _session_with_images():
+    """A session of text and image records carrying SECRET, 60 other records, and what must vanish."""
+    image = saved_image("secret.png", f"a painting of {SECRET}")
+    second = saved_image("secret-2.png", f"{SECRET} at dawn")
+    session = [
+        make_record(f"tell me about {SECRET}", output_text=f"{SECRET} is a made-up word", session_id="secret",
+                    note=SECRET, tags=[SECRET], system_prompt=f"You know {SECRET}."),
+        make_record(f"and more about {SECRET}", output_text="fine", session_id="secret", parent_id="x"),
+        make_record(f"a painting of {SECRET}", kind="image", negative_prompt=SECRET, session_id="secret",
+                    image_path=str(image.path), image_sha256=image.sha256, thumbnail_path=str(image.thumbnail_path)),
+        make_record(f"{SECRET} at dawn", kind="image", session_id="secret", image_path=str(second.path),
+                    image_sha256=second.sha256, thumbnail_path=str(second.thumbnail_path)),
+    ]
+    others = [make_record(f"filler prompt number {i} about gardens", session_id=f"other-{i % 3}") for i in range(60)]
+    needles = [SECRET.encode(), *image_needles(image), *image_needles(second)]
+    return session, others, needles, [image, second]
+
+
+def _use_everywhere(store, session):
+    """Put the session's text everywhere the history keeps things: versions, indexes, vectors, logs."""
+    store.save_many(session)
+    store.update(session[0].id, rating=5, tags=[SECRET, "more"])
+    store.maintain_now()
+    for mode in ("keyword", "semantic", "hybrid"):
+        assert store.search(SearchQuery(SECRET, mode=mode, filters={"session": "secret"})).hits
+    store.search(SearchQuery(f'"{SECRET}" AND (', mode="keyword"))
+    with pytest.raises(InvalidFilter):
+        store.search(SearchQuery(SECRET, filters={"tag": SECRET, "date_from": SECRET}))
+
+
+def test_deleting_a_session_with_images_leaves_no_trace_under_the_data_root(genlab_home, embedder, app_logging):
+    store = HistoryStore(embedder=embedder, index_min_rows=50)
+    try:
+        session, others, needles, images = _session_with_images()
+        store.save_many(others)
+        _use_everywhere(store, session)
+        assert traces(genlab_home, needles)  # the scan sees them
+
+        assert store.delete(session="secret") == 4
+
+        assert traces(genlab_home, needles) == []
+        for saved in images:
+            assert not saved.path.exists() and not saved.thumbnail_path.exists()
+        assert store.count() == 60
+        assert store.search(SearchQuery("gardens", mode="hybrid")).hits  # the rest still searchable
+    finally:
+        store.close()
+    assert traces(genlab_home, needles) == []  # nor after closing
+
+
+def test_deleting_everything_leaves_no_trace_under_the_data_root(genlab_home, embedder, app_logging):
+    store = HistoryStore(embedder=embedder, index_min_rows=50)
+    try:
+        session, others, needles, images = _session_with_images()
+        others.append(make_record(f"another session mentions {SECRET}", session_id="elsewhere"))
+        store.save_many(others)
+        _use_everywhere(store, session)
+        assert store.delete(everything=True) == 65
+        assert store.count() == 0
+        assert traces(genlab_home, needles) == []
+        assert not any(p.is_file() for p in paths.outputs_dir().rglob("*"))
+        store.save_and_wait(make_record("after the wipe"))
+        assert [h.record.prompt for h in store.search(SearchQuery("wipe", mode="keyword")).hits] == ["after the wipe"]
+    finally:
+        store.close()
+    assert traces(genlab_home, needles) == []

@@ -62,3 +62,12 @@ def test_damaged_meta_file_is_a_clear_error(schema1_root):
     (schema1_root / "meta.json").write_text("{not json")
     with pytest.raises(HistoryVersionError, match="unreadable"):
         HistoryStore(schema1_root, embedder=None)
+
+
+def test_a_newer_history_is_refused_before_anything_is_created_in_it(tmp_path):
+    root = tmp_path / "history"
+    root.mkdir()
+    (root / "meta.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(HistoryVersionError, match="newer GenLab"):
+        HistoryStore(root, embedder=None)
+    assert [p.name for p in root.iterdir()] == ["meta.json"]

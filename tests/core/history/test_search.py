@@ -131,6 +131,88 @@ def test_sort_by_date(store):
     assert len(dates) == 4 and dates == sorted(dates, reverse=True)
 
 
+def test_keyword_sort_by_date_shows_the_newest_of_all_matches(store):
+    strong = [make_record("sourdough sourdough sourdough starter", created_at=DAY(d)) for d in (1, 2, 3)]
+    weak = make_record("A long note about many things: flour, water, salt, ovens, timers, jars, "
+                       "and once, briefly, sourdough.", created_at=DAY(4))
+    store.save_many(strong + [weak, make_record("an unrelated newest record", created_at=DAY(5))])
+    by_relevance = store.search(SearchQuery("sourdough", mode="keyword", limit=2)).hits
+    assert weak.id not in [h.record.id for h in by_relevance]  # the case that used to go missing
+    newest = store.search(SearchQuery("sourdough", mode="keyword", sort="date", limit=2)).hits
+    assert [h.record.id for h in newest] == [weak.id, strong[2].id]
+    everything = store.search(SearchQuery("sourdough", mode="keyword", sort="date", limit=10)).hits
+    assert [h.record.id for h in everything] == [weak.id] + [r.id for r in reversed(strong)]
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_meaning_sort_by_date_shows_a_newer_match_ranked_below_the_limit(semantic_store, mode):
+    older = [make_record("How do I bake sourdough bread at home?", created_at=DAY(1)),
+             make_record("Tips for baking sourdough bread loaves", created_at=DAY(2))]
+    newer = make_record("Sourdough bread recipe with a long rise", created_at=DAY(3))
+    unrelated = [make_record("Explain quantum entanglement to a child", created_at=DAY(4)),
+                 make_record("a watercolor lighthouse at dusk", kind="image", created_at=DAY(5))]
+    semantic_store.save_many(older + [newer] + unrelated)
+    query = SearchQuery("baking sourdough bread", mode=mode, limit=2)
+    assert newer.id not in [h.record.id for h in semantic_store.search(query).hits]
+    query.sort = "date"
+    hits = semantic_store.search(query).hits
+    assert [h.record.id for h in hits] == [newer.id, older[1].id]
+    query.limit = 10  # below the relevance floor is not a match, however new
+    assert [h.record.id for h in semantic_store.search(query).hits] == [newer.id, older[1].id, older[0].id]
+
+
+def test_sort_by_date_keeps_filters(semantic_store):
+    _fill(semantic_store)
+    for mode in ("keyword", "semantic", "hybrid"):
+        hits = semantic_store.search(SearchQuery("bread cat", mode=mode, sort="date", filters={"rating": 3})).hits
+        assert [h.record.prompt for h in hits] == ["How do I bake sourdough bread at home?"]
+
+
+def test_model_filter_takes_a_sha256_prefix(store):
+    records = _fill(store)
+    sha = records[0].model.sha256
+    assert len(store.search(SearchQuery("", filters={"model": sha[:8]})).hits) == 4  # every text record
+    assert len(store.search(SearchQuery("", filters={"model": sha.upper()[:12]})).hits) == 4
+    assert store.search(SearchQuery("", filters={"model": "abc"})).hits == []  # too short for a prefix
+    assert store.search(SearchQuery("", filters={"model": "ab%"})).hits == []  # no LIKE wildcards
+    assert len(store.search(SearchQuery("", filters={"model": "tiny.gguf"})).hits) == 4
+
+
+@pytest.fixture
+def new_york_time(monkeypatch):
+    import time
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is POSIX only")
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_dates_without_a_zone_are_local_time(store, new_york_time):
+    late = make_record("late evening in New York", created_at=datetime(2026, 5, 2, 2, 0, tzinfo=timezone.utc))
+    store.save_and_wait(late)  # 22:00 on 1 May, local time
+    def found(filters):
+        return [h.record.id for h in store.search(SearchQuery("", filters=filters)).hits]
+    assert found({"date_from": "2026-05-01", "date_to": "2026-05-01"}) == [late.id]
+    assert found({"date_from": "2026-05-02"}) == []
+    assert found({"date_from": "2026-05-01T21:59", "date_to": "2026-05-01T22:00"}) == [late.id]
+    assert found({"date_from": "2026-05-02T01:00+00:00"}) == [late.id]
+
+
+@pytest.mark.parametrize("filters, message", [
+    ({"date_from": "2026-05-03", "date_to": "2026-05-02"}, "starts after it ends"),
+    ({"rating": 6}, "from 0 to 5"),
+    ({"rating": -1}, "from 0 to 5"),
+    ({"date_to": "2026-13-01"}, "date_to filter '2026-13-01' is not a date"),
+])
+def test_more_bad_filter_values(store, filters, message):
+    with pytest.raises(InvalidFilter, match=message):
+        store.search(SearchQuery("", filters=filters))
+
+
 @pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
 def test_a_100_kb_query_is_shortened_not_fatal(semantic_store, mode):
     _fill(semantic_store)
