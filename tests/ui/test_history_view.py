@@ -397,3 +397,36 @@ def test_import_runs_on_a_worker_reports_totals_then_embedding_and_ends_searchab
         w.search_box.setText("recipe for a homemade loaf")
     assert w.results.hits[0].record.prompt == "How do I bake sourdough bread at home?"
     services.close()
+
+
+def test_each_filter_widget_and_the_date_sort_narrow_the_results(qtbot, workspace, services):
+    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    boat = next(r for r in store.iter_records() if "limerick" in r.prompt)
+    store.update(boat.id, rating=4, tags=["sea"])
+    imported = GenerationRecord(kind="text", prompt="A limerick about a kettle", origin="imported",
+                                created_at=datetime(2026, 4, 1, tzinfo=timezone.utc))
+    store.save_and_wait(imported)
+
+    def shown_after(change) -> list[str]:
+        with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+            change()
+        return _prompts(workspace)
+
+    assert shown_after(lambda: workspace.model.setText("tiny-sd")) == ["a lighthouse at dusk"]
+    workspace.model.clear()
+    assert shown_after(lambda: workspace.rating.setCurrentIndex(workspace.rating.findData(3))) == [boat.prompt]
+    workspace.rating.setCurrentIndex(0)
+    assert shown_after(lambda: workspace.tag.setText("sea")) == [boat.prompt]
+    workspace.tag.clear()
+    assert shown_after(lambda: workspace.origin.setCurrentIndex(workspace.origin.findData("imported"))) == [
+        imported.prompt]
+    workspace.origin.setCurrentIndex(0)
+    workspace.date_from.setText("2026-05-02")
+    assert shown_after(lambda: workspace.date_to.setText("2026-05-02")) == [boat.prompt]
+    workspace.date_from.clear()
+    workspace.date_to.clear()
+    workspace.mode.setCurrentIndex(workspace.mode.findData("keyword"))
+    assert sorted(shown_after(lambda: workspace.search_box.setText("limerick"))) == sorted(
+        [boat.prompt, imported.prompt])
+    assert shown_after(lambda: workspace.sort.setCurrentIndex(workspace.sort.findData("date"))) == [
+        boat.prompt, imported.prompt]  # newest first

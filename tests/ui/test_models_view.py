@@ -315,6 +315,39 @@ def test_parallel_cap_queues_the_rest(qtbot, hub, runner):
     assert max(peak) == 1 and len(Library().models()) == 3
 
 
+def test_two_downloads_run_at_once_each_with_its_speed_and_eta_in_the_panel(qtbot, hub, runner):
+    from desktop.ui.downloads_panel import DownloadsController, DownloadsPanel
+
+    files = {f"p{i}-Q4_0.gguf": gguf_file_bytes(6 * MB, seed=60 + i) for i in range(3)}
+    hub.add_repo("someone/Pair-GGUF", files)
+    hub.faults.rate = 2 * MB  # per connection: each file takes about 3 s
+    controller = DownloadsController(runner, max_parallel=2, resume=False)
+    panel = DownloadsPanel(controller)
+    qtbot.addWidget(panel)
+    for name in files:
+        controller.request(FileRef("someone/Pair-GGUF", name))
+    assert controller.active_count() == 2  # the cap, not one at a time
+
+    def rows() -> dict[str, list[str]]:
+        panel.refresh()
+        return {panel.tree.topLevelItem(i).text(0): [panel.tree.topLevelItem(i).text(c) for c in range(6)]
+                for i in range(panel.tree.topLevelItemCount())}
+
+    def both_moving() -> bool:
+        moving = [r for r in rows().values() if r[4].endswith("/s") and r[5]]
+        return len(moving) == 2
+
+    qtbot.waitUntil(both_moving, timeout=20000)  # speed and ETA for each running file
+    queued = [name for name, r in rows().items() if not r[4]]
+    assert len(queued) == 1 and rows()[queued[0]][2] == "queued"
+    qtbot.waitUntil(lambda: controller.active_count() == 0
+                    and all(e.status == "done" for e in DownloadList().entries()), timeout=60000)
+    for name, data in files.items():
+        [model] = [m for m in Library().models() if Path(m.path).name == name]
+        assert model.sha256 == hashlib.sha256(data).hexdigest()
+    assert all(r[4] == "" and r[5] == "" for r in rows().values())  # finished: no speed, no ETA
+
+
 def test_added_folder_is_remembered_and_scanned(qtbot, make_workspace, tmp_path):
     folder = tmp_path / "lm-studio" / "models" / "pub"
     folder.mkdir(parents=True)

@@ -510,6 +510,7 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
     """
     chunk: list[Labelled] = []
     seen: dict[str, tuple[GenerationRecord, frozenset]] = {}  # records of this file accepted so far
+    renamed: dict[str, str] = {}  # id in the file -> the new id its record was kept under
     reported = [-1]
 
     def report() -> None:
@@ -522,22 +523,28 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
                           f"Read {result.read}{of} records, imported {result.imported}", result.read, total))
 
     def settle() -> list[tuple[str, GenerationRecord, bool]]:
-        """The chunk's records to save, each with whether its id was replaced; duplicates counted."""
+        """The chunk's records to save, each with whether its id was replaced; duplicates counted.
+
+        A record whose parent was kept under a new id points at that new id
+        (parents come before their children in an export; a child read
+        before its renamed parent keeps the old id).
+        """
         known = _stored(store, [r.id for _, r, _ in chunk])
-        fresh, conflicting = [], []
+        fresh = []
         for where, r, given in chunk:
+            if r.parent_id in renamed:
+                r.parent_id = renamed[r.parent_id]
             other = known.get(r.id) or (seen[r.id][0] if r.id in seen else None)
             if other is None:
                 seen[r.id] = (r, given)
                 fresh.append((where, r, False))
-            elif same_content(r, other, given):
+                continue
+            if same_content(r, other, given):
                 result.duplicates += 1
-            else:
-                conflicting.append((where, r, given))
-        known = _stored(store, [_new_id(r, given) for _, r, given in conflicting])
-        for where, r, given in conflicting:
+                continue
             new_id = _new_id(r, given)
-            if new_id in known or new_id in seen:  # kept as a new record by an earlier import of this line
+            renamed.setdefault(r.id, new_id)
+            if new_id in seen or _stored(store, [new_id]):  # kept as a new record by an earlier import of this line
                 result.duplicates += 1
                 continue
             r.id = new_id
@@ -549,7 +556,7 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
     def flush() -> None:
         cancel.raise_if_cancelled()
         fresh = settle()
-        renamed = {r.id for _, r, new in fresh if new}
+        new_ids = {r.id for _, r, new in fresh if new}
         good = _writable([(where, r) for where, r, _ in fresh], result)
         kept = {id(r) for r in good}
         for _, r, _ in fresh:  # a broken record is not kept: a later line may use its id
@@ -567,7 +574,7 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
                     path.unlink(missing_ok=True)
             else:
                 result.imported += 1
-                result.conflicts += record.id in renamed
+                result.conflicts += record.id in new_ids
         if failure is not None:
             stopped = f"{failure.message.rstrip('.')}. The import stopped after {result.imported} records."
             again = f"{failure.hint} Importing the same file again skips what is already there.".strip()

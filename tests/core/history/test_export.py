@@ -14,7 +14,7 @@ from desktop.core.history.errors import ImportFormatError
 from desktop.core.history.export import export_history, import_history
 from desktop.core.history.store import HistoryStore
 from desktop.core.jobs import CancelToken, JobCancelled
-from desktop.core.records import ModelIdentity
+from desktop.core.records import GenerationRecord, ModelIdentity
 from tests.core.history.conftest import make_record
 
 
@@ -239,3 +239,18 @@ def test_progress_counts_records_read_of_the_total(store, tmp_path):
         assert reports[-1].message == "Read 250 of 250 records, imported 250"
     finally:
         other.close()
+
+
+def test_a_reply_to_a_record_kept_under_a_new_id_points_at_the_new_id(store, tmp_path):
+    original = GenerationRecord(kind="text", prompt="the question already in this history")
+    store.save_and_wait(original)
+    other_question = {"id": original.id, "kind": "text", "prompt": "another machine's question"}
+    reply = {"id": "reply-1", "kind": "text", "prompt": "and a follow-up", "parent_id": original.id}
+    src = _write_jsonl(tmp_path / "thread.jsonl", [other_question, reply])
+    result = import_history(store, src)
+    assert (result.imported, result.conflicts) == (2, 1)
+    [kept] = [r for r in store.iter_records() if r.prompt == "another machine's question"]
+    assert kept.id != original.id
+    assert store.get("reply-1").parent_id == kept.id  # the thread stays whole, not grafted onto our record
+    again = import_history(store, src)
+    assert (again.imported, again.duplicates) == (0, 2) and store.count() == 3
