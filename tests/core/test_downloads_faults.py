@@ -162,3 +162,47 @@ def test_import_into_a_read_only_models_folder_is_refused_but_link_works(small_f
     assert Library().models() == []
     linked = Library().import_path(source, "link")
     assert linked.path == str(source) and not linked.owned
+
+
+def test_a_filesystem_filling_up_mid_transfer_keeps_the_part_and_resumes_once_space_is_freed(hub, small_fs):
+    import threading
+
+    data = gguf_file_bytes(16 * MB, seed=7)
+    hub.add_repo(REPO, {FILE: data})
+    hub.faults.rate = 4 * MB  # slow enough to fill the disk while it runs
+    models = small_fs("size=96m")  # room for the file and the 64 MB reserve when it starts
+    dest, ref = models / FILE, FileRef(REPO, FILE)
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            download_file(ref, dest, policy=RetryPolicy(base_delay=0.02))
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not (part_path(dest).exists() and part_path(dest).stat().st_size > 2 * MB):
+        assert time.monotonic() < deadline and worker.is_alive()
+        time.sleep(0.02)
+    filler = models / "another-program.bin"
+    with open(filler, "wb", buffering=0) as out:  # another program takes every byte that is left
+        try:
+            while True:
+                out.write(b"\0" * MB)
+        except OSError:
+            pass
+    worker.join(30)
+    [error] = outcome
+    assert isinstance(error, DiskFull) and "The disk is full" in error.message, error
+    assert "partial file is kept" in error.hint
+    kept = part_path(dest).stat().st_size
+    assert 2 * MB < kept < len(data) and not dest.exists()
+    filler.unlink()
+    hub.faults.rate = None
+    result = download_file(ref, dest, policy=RetryPolicy(base_delay=0.02))
+    assert result.resumed_from == kept
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert hub.stats.body_bytes <= 1.1 * len(data), hub.stats.body_bytes / len(data)
