@@ -78,6 +78,22 @@ def genlab_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_os_keyring():
+    """No test reads or writes the OS keyring of whoever runs it: the keyring package has no backend
+    (as on a Linux session without Secret Service) unless a test installs one."""
+    try:
+        import keyring
+        from keyring.backends import fail
+    except ImportError:
+        yield
+        return
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory) -> Path:
     """A tiny random-weight llama GGUF with a vocabulary and a chat template."""

@@ -8,8 +8,10 @@ a call the user asked for (a download, a search).  Everything else (loading
 a model for generation) keeps running offline.
 
 Tokens come from ``HF_TOKEN``, then the OS keyring when the ``keyring``
-package is available (a dependency on Windows and macOS), then a user-only
-file in the data root, then the token ``hf auth login`` saved.
+package is available and has a working backend (a dependency on Windows and
+macOS; on Linux it is used when installed and a Secret Service is running),
+then a user-only file in the data root, then the token ``hf auth login``
+saved.  Saving to the keyring removes an older token file.
 """
 
 from __future__ import annotations
@@ -96,9 +98,11 @@ def save_token(value: str) -> str:
         import keyring
 
         keyring.set_password(KEYRING_SERVICE, KEYRING_USER, value)
-        return "keyring"
-    except Exception:
+    except Exception:  # no keyring package, or no usable backend (a Linux session without Secret Service)
         pass
+    else:
+        _token_file().unlink(missing_ok=True)  # an older token saved in plain text must not outlive it
+        return "keyring"
     target = _token_file()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

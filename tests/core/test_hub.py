@@ -111,16 +111,68 @@ def test_text_that_is_not_a_hub_repo_is_refused(text):
         parse_repo_ref(text)
 
 
-def test_saved_token_is_user_only_and_used(hub, genlab_home):
+@pytest.fixture
+def keyring_backend():
+    """Sets the process's keyring backend for one test (never the real OS keyring of whoever runs the tests)."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class SessionKeyring(KeyringBackend):
+        """A keyring backend holding passwords for this process, through keyring's own plug-in API."""
+
+        priority = 1
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.passwords: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service, username):
+            return self.passwords.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.passwords[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.passwords.pop((service, username))
+
+    def use(backend_name: str):
+        from keyring.backends import fail
+
+        backend = SessionKeyring() if backend_name == "working" else fail.Keyring()
+        keyring.set_keyring(backend)
+        return backend
+
+    return use  # the autouse no_os_keyring fixture puts the previous backend back
+
+
+def test_saved_token_is_user_only_and_used(hub, genlab_home, keyring_backend):
     import stat
 
     from desktop.core.model_hub_access import save_token, token
 
+    keyring_backend("none")  # a Linux session without Secret Service: the keyring package has no backend
     where = save_token("hf_saved\n")
     assert stat.S_IMODE((genlab_home / "hf-token").stat().st_mode) == 0o600 and where.endswith("hf-token")
     assert token() == "hf_saved"
     hub.add_repo("meta/private", {"p.gguf": b"GGUF"}, private=True)
     hub.tokens.add("hf_saved")
+    assert [f.path for f in list_repo_files("meta/private")] == ["p.gguf"]
+
+
+def test_a_token_goes_to_the_os_keyring_when_there_is_one_and_replaces_the_file(hub, genlab_home,
+                                                                              keyring_backend):
+    from desktop.core.model_hub_access import KEYRING_SERVICE, KEYRING_USER, save_token, token
+
+    keyring_backend("none")
+    save_token("hf_old_plaintext")
+    assert (genlab_home / "hf-token").exists()
+    backend = keyring_backend("working")
+    assert save_token(" hf_in_keyring ") == "keyring"
+    assert backend.passwords[(KEYRING_SERVICE, KEYRING_USER)] == "hf_in_keyring"
+    assert not (genlab_home / "hf-token").exists()  # the old token no longer lies on disk in plain text
+    assert token() == "hf_in_keyring"
+    hub.add_repo("meta/private", {"p.gguf": b"GGUF"}, private=True)
+    hub.tokens.add("hf_in_keyring")
     assert [f.path for f in list_repo_files("meta/private")] == ["p.gguf"]
 
 
