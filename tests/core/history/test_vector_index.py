@@ -70,7 +70,7 @@ def test_large_tables_use_partitions_with_high_recall(small_ivf_store):
     queries = _clustered_vectors(50, seed=2)
     recall = np.mean([len(set(_ids(store, store.vectors.search(q, 10))) & set(_exact_ids(ids, vectors, q, 10))) / 10
                       for q in queries])
-    assert recall >= 0.9
+    assert recall >= 0.95, recall  # the goal
     # the similarities it returns are exact, not approximations
     ranked = store.vectors.search(queries[0], 5)
     by_id = dict(zip(ids, vectors @ queries[0]))
