@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMenu, QStackedWidget,
                                QWidget)
 
@@ -55,6 +55,16 @@ def highlighted_html(snippet: str, spans: list[tuple[int, int]]) -> str:
         last = end
     out.append(html.escape(snippet[last:]))
     return "".join(out)
+
+
+def _reply_preview(hit, limit: int = 140) -> str:
+    """A grey line with the start of a text record's reply, unless the snippet already comes from it."""
+    reply = " ".join((hit.record.output_text or "").split())
+    shown = hit.snippet.strip("…")[:40]
+    if hit.record.kind != "text" or not reply or (shown and shown in reply):
+        return ""
+    more = "…" if len(reply) > limit else ""
+    return f"<br><span style='color:#888'>→ {html.escape(reply[:limit])}{more}</span>"
 
 
 def shorten_tip(text: str, limit: int = 300) -> str:
@@ -84,6 +94,10 @@ class ResultsView(QStackedWidget):
         super().__init__(parent)
         self.list = QListWidget()
         self.list.setObjectName("historyList")
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long rows are elided
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._rows: list[tuple[QListWidgetItem, QLabel, bool]] = []  # hit rows: item, text label, has image
+        self.list.viewport().installEventFilter(self)
         self.grid = QListWidget()
         self.grid.setObjectName("historyGrid")
         self.grid.setViewMode(QListView.ViewMode.IconMode)
@@ -130,6 +144,7 @@ class ResultsView(QStackedWidget):
             v.blockSignals(False)
         self.thumbnails.cancel_pending()  # the rows they were for are gone
         self._thumb_targets.clear()
+        self._rows.clear()
         if view is self.grid:
             for hit in self.hits:
                 label = "missing" if hit.image_missing else hit.record.prompt[:40]
@@ -175,6 +190,7 @@ class ResultsView(QStackedWidget):
         font = item.font()
         font.setItalic(True)
         item.setFont(font)
+        item.setSizeHint(QSize(200, QFontMetrics(font).height() + 8))  # as wide as the list, elided
         self.list.addItem(item)
 
     def _add_hit_row(self, hit, in_session_row: bool = False) -> None:
@@ -186,13 +202,27 @@ class ResultsView(QStackedWidget):
         indent = GROUP_INDENT if in_session_row else 6
         image = hit.record.kind == "image"
         label.setContentsMargins(6 if image else indent, 3, 6, 3)  # an image row indents its thumbnail
-        widget, height = label, label.sizeHint().height()
-        if image:
-            widget, height = self._image_row(hit, label, indent), max(height, LIST_THUMB + 6)
+        widget = self._image_row(hit, label, indent) if image else label
         widget.setToolTip(self._tooltip(hit))
-        item.setSizeHint(QSize(200, height + 8))
+        self._rows.append((item, label, image))
+        self._fit_row(item, label, image)
         self.list.addItem(item)
         self.list.setItemWidget(item, widget)
+
+    def _fit_row(self, item: QListWidgetItem, label: QLabel, image: bool) -> None:
+        """Size a row to its text wrapped at the list's current width."""
+        width = max(200, self.list.viewport().width() - (LIST_THUMB + 12 if image else 0))
+        height = label.heightForWidth(width)
+        if image:
+            height = max(height, LIST_THUMB + 6)
+        item.setSizeHint(QSize(200, height + 8))
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
+            if event.size().width() != event.oldSize().width():
+                for item, label, image in self._rows:  # the text wraps anew: rows change height
+                    self._fit_row(item, label, image)
+        return super().eventFilter(watched, event)
 
     def _image_row(self, hit, label: QLabel, indent: int = 6) -> QWidget:
         """A list row for an image hit: a small thumbnail, then the text."""
@@ -245,7 +275,7 @@ class ResultsView(QStackedWidget):
         summary = self.sessions.get(r.session_id) if with_session else None
         if summary is not None:
             meta += f" · <span style='color:#888'>session {html.escape(summary.label)}</span>"
-        return f"<small>{meta}</small><br>{highlighted_html(hit.snippet, hit.highlights)}"
+        return f"<small>{meta}</small><br>{highlighted_html(hit.snippet, hit.highlights)}{_reply_preview(hit)}"
 
     def _tooltip(self, hit) -> str:
         r = hit.record

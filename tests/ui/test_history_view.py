@@ -430,3 +430,20 @@ def test_each_filter_widget_and_the_date_sort_narrow_the_results(qtbot, workspac
         [boat.prompt, imported.prompt])
     assert shown_after(lambda: workspace.sort.setCurrentIndex(workspace.sort.findData("date"))) == [
         boat.prompt, imported.prompt]  # newest first
+
+
+def test_text_rows_show_the_reply_and_rewrap_when_the_list_narrows(qtbot, workspace):
+    lst = workspace.results.list
+    rows = {lst.item(i).data(HIT_ROLE).record.prompt: lst.item(i) for i in range(lst.count())
+            if lst.item(i).data(HIT_ROLE) is not None}
+    bread = rows["How do I bake sourdough bread?"]
+    assert "→ Feed the starter." in lst.itemWidget(bread).text()  # the reply's start under the prompt
+    assert "→" not in lst.itemWidget(rows["Write a limerick about a boat"]).text()  # no reply: no line
+    workspace.show()
+    workspace.resize(1600, 600)
+    qtbot.waitUntil(lambda: lst.viewport().width() > 500)
+    wide = bread.sizeHint().height()
+    workspace.resize(420, 600)
+    qtbot.waitUntil(lambda: lst.viewport().width() < 250)
+    qtbot.waitUntil(lambda: bread.sizeHint().height() > wide)  # wrapped onto more lines, nothing clipped
+    assert lst.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
