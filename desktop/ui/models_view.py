@@ -61,6 +61,15 @@ class LibraryTab(QWidget):
         self.tree.setHeaderLabels(self.COLUMNS)
         self.tree.setRootIsDecorated(False)
         self.tree.setSortingEnabled(True)
+        self.empty_hint = QLabel(
+            "<b>No models yet.</b> Pick one that fits this machine in the <a href='catalog'>Catalog</a>, "
+            "search the <a href='hub'>Hugging Face Hub</a>, import a .gguf / .safetensors file or a "
+            "diffusers folder below, or <a href='scan'>scan for models</a> already on this computer "
+            "(the Hugging Face cache; add LM Studio's or GPT4All's folder with Add folder…).")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setObjectName("emptyLibraryHint")
+        self.empty_hint.linkActivated.connect(self._hint_link)
+        layout.addWidget(self.empty_hint)
         layout.addWidget(self.tree, 1)
         row = QHBoxLayout()
         self.mode_combo = QComboBox()
@@ -82,7 +91,7 @@ class LibraryTab(QWidget):
         self.verify_button.clicked.connect(self.verify_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         manage = QHBoxLayout()  # two short rows keep the workspace narrow
-        for widget in (self.mode_combo, self.import_file_button, self.import_folder_button):
+        for widget in (QLabel("Import as:"), self.mode_combo, self.import_file_button, self.import_folder_button):
             row.addWidget(widget)
         for widget in (self.scan_button, self.add_folder_button, self.verify_button, self.delete_button):
             manage.addWidget(widget)
@@ -105,8 +114,16 @@ class LibraryTab(QWidget):
             item.setToolTip(0, m.path)
             self.tree.addTopLevelItem(item)
         self.tree.setSortingEnabled(True)
+        self.empty_hint.setVisible(not models)
         self.usage_label.setText(f"{len(models)} model(s), {fmt_bytes(self.library.total_usage())} in total, "
                                  f"{fmt_bytes(self.library.total_usage(owned_only=True))} in GenLab's models folder")
+
+    def _hint_link(self, target: str) -> None:
+        if target == "scan":
+            self.scan()
+        else:
+            tabs = self.workspace.tabs
+            tabs.setCurrentWidget(self.workspace.catalog_tab if target == "catalog" else self.workspace.hub_tab)
 
     def selected_id(self) -> str | None:
         items = self.tree.selectedItems()

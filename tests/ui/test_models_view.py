@@ -31,6 +31,19 @@ def make_workspace(qtbot, runner):
     return make
 
 
+def test_an_empty_library_says_where_models_come_from_and_its_links_go_there(qtbot, make_workspace, tiny_gguf):
+    workspace = make_workspace()
+    tab = workspace.library_tab
+    assert not tab.empty_hint.isHidden() and "No models yet" in tab.empty_hint.text()
+    tab.empty_hint.linkActivated.emit("catalog")
+    assert workspace.tabs.currentWidget() is workspace.catalog_tab
+    tab.empty_hint.linkActivated.emit("hub")
+    assert workspace.tabs.currentWidget() is workspace.hub_tab
+    Library().import_path(tiny_gguf, "link")
+    tab.refresh()
+    assert tab.empty_hint.isHidden() and tab.tree.topLevelItemCount() == 1
+
+
 def test_catalog_tab_shows_every_variant_with_a_fit_verdict(make_workspace):
     workspace = make_workspace()
     tree = workspace.catalog_tab.tree
