@@ -55,6 +55,15 @@ class FitVerdict:
                 f"{self.working_label} "
                 f"{fmt_bytes(self.working)} + overhead {fmt_bytes(self.overhead)}); this machine has {have}")
 
+    @property
+    def summary(self) -> str:
+        """The verdict and the two numbers it rests on, short enough for a table cell."""
+        if self.device == "gpu":
+            room = f"{fmt_bytes(self.vram_free)} free VRAM"
+        else:
+            room = f"{fmt_bytes(self.ram_available)} free RAM"
+        return f"{self.verdict}: needs ~{fmt_bytes(self.need_bytes)}, {room}"
+
     def __str__(self) -> str:
         return f"{self.verdict}: {self.detail}"
 

@@ -51,8 +51,10 @@ def test_catalog_tab_shows_every_variant_with_a_fit_verdict(make_workspace):
                 for j in range(tree.topLevelItem(i).childCount())]
     assert len(variants) == sum(len(e.variants) for e in workspace.catalog_tab.entries)
     for item in variants:
-        assert item.text(4) in ("fits on GPU", "runs on CPU (slow)", "won't fit")
-        assert "needs ~" in item.toolTip(4)
+        verdict, numbers = item.text(4).split(": ", 1)
+        assert verdict in ("fits on GPU", "runs on CPU (slow)", "won't fit")
+        assert numbers.startswith("needs ~") and ("free RAM" in numbers or "free VRAM" in numbers)
+        assert "weights" in item.toolTip(4) and "overhead" in item.toolTip(4)  # the whole arithmetic
 
 
 def test_catalog_download_lands_in_the_library(qtbot, hub, make_workspace):
@@ -81,7 +83,7 @@ def test_hub_search_lists_results_and_files(qtbot, hub, make_workspace):
     qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 2, timeout=10000)
     gguf_row = tab.files.topLevelItem(0)
     assert gguf_row.text(0) == "small-Q4_K_M.gguf" and gguf_row.text(2) == "Q4_K_M"
-    assert gguf_row.text(3) in ("fits on GPU", "runs on CPU (slow)", "won't fit")
+    assert gguf_row.text(3).split(": ")[0] in ("fits on GPU", "runs on CPU (slow)", "won't fit")
 
 
 def test_hub_search_offline_shows_offline(qtbot, monkeypatch, make_workspace):
@@ -446,7 +448,7 @@ def test_hub_search_rows_show_a_verdict_or_ask_to_choose_a_file(qtbot, hub, make
     tab.search()
     qtbot.waitUntil(lambda: tab.results.topLevelItemCount() == 1, timeout=10000)
     row = tab.results.topLevelItem(0)
-    assert row.text(0) == "big/Huge-GGUF" and row.text(4) == "won't fit"
+    assert row.text(0) == "big/Huge-GGUF" and row.text(4).startswith("won't fit: needs ~")
     assert row.toolTip(4).startswith("estimate for a Q4_K_M file of 400000.0B parameters")
     assert "free RAM" in row.toolTip(4)
     tab.kind_combo.setCurrentIndex(1)
@@ -467,7 +469,7 @@ def test_a_diffusers_repo_offers_its_whole_pipeline_with_a_verdict_and_downloads
     qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == len(files) + 1, timeout=10000)
     pipeline = tab.files.topLevelItem(0)
     assert pipeline.text(0) == "whole pipeline (fp16, 10 files)" and pipeline.text(2) == "FP16"
-    assert pipeline.text(3) in ("fits on GPU", "runs on CPU (slow)", "won't fit")
+    assert pipeline.text(3).split(": ")[0] in ("fits on GPU", "runs on CPU (slow)", "won't fit")
     assert pipeline.toolTip(3).startswith("the fp16 pipeline, 10 files: needs ~")
     rows = {tab.files.topLevelItem(i).text(0): tab.files.topLevelItem(i) for i in range(1, len(files) + 1)}
     assert rows["sd-tiny.safetensors"].text(3) and rows["README.md"].text(3) == ""
