@@ -38,6 +38,7 @@ from desktop.core.hardware import fmt_bytes
 from desktop.core.jobs import Job
 from desktop.core.model_download_queue import WAITING_NETWORK, DownloadEntry, DownloadList, run_entry
 from desktop.ui.runner import DONE, JobHandle, JobRunner
+from desktop.ui.widgets import size_columns
 
 # Seconds between checks of the hub while downloads wait for the network; the last one repeats.
 NETWORK_RETRY_DELAYS = (5.0, 15.0, 30.0, 60.0, 120.0)
@@ -295,6 +296,7 @@ class DownloadsPanel(QWidget):
         layout = QVBoxLayout(self)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(self.COLUMNS)
+        size_columns(self.tree, stretch=0)  # the file name gets the room; the rest as wide as needed
         self.tree.setRootIsDecorated(False)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.tree, 1)
@@ -317,7 +319,7 @@ class DownloadsPanel(QWidget):
         layout.addWidget(self.error_label)
         self._refresh_timer = QTimer(self, interval=100, singleShot=True)
         self._refresh_timer.timeout.connect(self.refresh)
-        controller.changed.connect(self._refresh_timer.start)  # coalesce bursts of changes
+        controller.changed.connect(self._schedule_refresh)
         self.refresh()
 
     def selected_key(self) -> str | None:
@@ -329,6 +331,16 @@ class DownloadsPanel(QWidget):
         if key:
             slot(key)
 
+    def _schedule_refresh(self) -> None:
+        """Coalesce bursts of changes into one refresh per 100 ms.
+
+        The timer is started only when idle: restarting it on every change
+        would postpone the refresh forever while progress arrives faster
+        than every 100 ms.
+        """
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
     def refresh(self) -> None:
         selected = self.selected_key()
         self.tree.clear()
@@ -339,7 +351,8 @@ class DownloadsPanel(QWidget):
             total = (live.total if live else 0) or entry.size
             running = entry.key in self.controller.handles
             status = _status_text(entry, running)
-            progress = f"{fmt_bytes(done)} of {fmt_bytes(total)}" if total else (fmt_bytes(done) if done else "")
+            progress = (f"{100 * done / total:.0f}% · {fmt_bytes(done)} of {fmt_bytes(total)}" if total
+                        else (fmt_bytes(done) if done else ""))
             speed = f"{fmt_bytes(live.speed)}/s" if running and live and live.speed else ""
             item = QTreeWidgetItem([entry.filename, entry.repo_id, status, progress, speed,
                                     _eta_text(live.eta) if running and live else ""])

@@ -11,6 +11,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QVBoxLayout, QWidget)
 
+from desktop.ui.widgets import ElidedLabel
+
 from desktop.ui.runner import QUEUED, RUNNING, JobHandle, JobRunner
 
 
@@ -94,7 +96,7 @@ class JobStatus(QWidget):
         self.runner = runner
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel("")
+        self.label = ElidedLabel("", max_width=420)
         self.bar = QProgressBar()
         self.bar.setFixedWidth(140)
         self.bar.setTextVisible(False)

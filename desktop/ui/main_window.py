@@ -41,6 +41,7 @@ from desktop.core.services import Services
 from desktop.core.settings import Settings
 from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
+from desktop.ui.widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
 
-        self.downloads_label = QLabel("")
+        self.downloads_label = ElidedLabel("", max_width=360)
         self.device_label = QLabel("Device: …")
         self.job_status = JobStatus(runner)
         self.job_status.queue_button.clicked.connect(self.toggle_jobs)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox,
-                               QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.core.catalog import CatalogEntry, load_catalog
 from desktop.core.downloads import FileRef
@@ -29,6 +29,7 @@ from desktop.core.hub import CHOOSE_A_FILE, repo_choices, search_result_fit
 from desktop.core.jobs import Job
 from desktop.core.library import Library, LibraryModel, installed_variant
 from desktop.ui.downloads_panel import DownloadsController
+from desktop.ui.widgets import size_columns
 
 VERDICT_COLORS = {FITS_GPU: "#2e7d32", RUNS_CPU: "#b26a00"}
 
@@ -37,15 +38,6 @@ def _paint_verdict(item: QTreeWidgetItem, column: int, verdict) -> None:
     item.setText(column, verdict.summary)  # the full arithmetic is in the tooltip
     item.setToolTip(column, verdict.detail)
     item.setForeground(column, QBrush(QColor(VERDICT_COLORS.get(verdict.verdict, "#c62828"))))
-
-
-def _size_columns(tree: QTreeWidget, stretch: int) -> None:
-    """Columns as wide as their contents, one column taking the width that is left."""
-    header = tree.header()
-    header.setStretchLastSection(False)
-    for column in range(tree.columnCount()):
-        mode = QHeaderView.ResizeMode.Stretch if column == stretch else QHeaderView.ResizeMode.ResizeToContents
-        header.setSectionResizeMode(column, mode)
 
 
 class CatalogTab(QWidget):
@@ -67,7 +59,7 @@ class CatalogTab(QWidget):
         layout.addLayout(top)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Model", "Variant", "Size", "Licence", "Fit on this machine", "In library"])
-        _size_columns(self.tree, stretch=4)
+        size_columns(self.tree, stretch=4)
         layout.addWidget(self.tree, 1)
         self.download_button = QPushButton("Download selected variant")
         self.download_button.clicked.connect(self.download_selected)
@@ -166,12 +158,12 @@ class HubTab(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.results = QTreeWidget()
         self.results.setHeaderLabels(["Repo", "Downloads", "Likes", "Kind", "Fit on this machine"])
-        _size_columns(self.results, stretch=4)
+        size_columns(self.results, stretch=4)
         self.results.setRootIsDecorated(False)
         self.results.itemActivated.connect(lambda item, _c: self.list_files(item.text(0)))
         self.files = QTreeWidget()
         self.files.setHeaderLabels(["File", "Size", "Quantization", "Fit on this machine"])
-        _size_columns(self.files, stretch=3)
+        size_columns(self.files, stretch=3)
         self.files.setRootIsDecorated(False)
         self.files.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         splitter.addWidget(self.results)

@@ -40,6 +40,7 @@ from desktop.core.jobs import Job
 from desktop.core.library import Library
 from desktop.ui.downloads_panel import DownloadsPanel, downloads_controller
 from desktop.ui.models_browse import CatalogTab, HubTab, current_machine
+from desktop.ui.widgets import size_columns
 
 
 def _date(ts: float) -> str:
@@ -59,6 +60,7 @@ class LibraryTab(QWidget):
         layout = QVBoxLayout(self)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(self.COLUMNS)
+        size_columns(self.tree, stretch=0)
         self.tree.setRootIsDecorated(False)
         self.tree.setSortingEnabled(True)
         self.empty_hint = QLabel(

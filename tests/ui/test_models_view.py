@@ -343,8 +343,7 @@ def test_two_downloads_run_at_once_each_with_its_speed_and_eta_in_the_panel(qtbo
         controller.request(FileRef("someone/Pair-GGUF", name))
     assert controller.active_count() == 2  # the cap, not one at a time
 
-    def rows() -> dict[str, list[str]]:
-        panel.refresh()
+    def rows() -> dict[str, list[str]]:  # what the panel shows by itself, while progress keeps arriving
         return {panel.tree.topLevelItem(i).text(0): [panel.tree.topLevelItem(i).text(c) for c in range(6)]
                 for i in range(panel.tree.topLevelItemCount())}
 
@@ -360,7 +359,8 @@ def test_two_downloads_run_at_once_each_with_its_speed_and_eta_in_the_panel(qtbo
     for name, data in files.items():
         [model] = [m for m in Library().models() if Path(m.path).name == name]
         assert model.sha256 == hashlib.sha256(data).hexdigest()
-    assert all(r[4] == "" and r[5] == "" for r in rows().values())  # finished: no speed, no ETA
+    qtbot.waitUntil(lambda: all(r[4] == "" and r[5] == "" and r[2] == "done" for r in rows().values()),
+                    timeout=2000)  # finished: no speed, no ETA
 
 
 def test_added_folder_is_remembered_and_scanned(qtbot, make_workspace, tmp_path):
@@ -480,3 +480,22 @@ def test_a_diffusers_repo_offers_its_whole_pipeline_with_a_verdict_and_downloads
     [model] = Library().models()
     assert model.kind == "image" and model.name == "tester/sd"
     assert not (Path(model.path) / "safety_checker").exists() and not list(Path(model.path).rglob("*.bin"))
+
+
+def test_the_downloads_panel_refreshes_while_changes_keep_arriving(qtbot, runner):
+    from PySide6.QtCore import QTimer
+
+    from desktop.ui.downloads_panel import DownloadsController, DownloadsPanel
+
+    controller = DownloadsController(runner, max_parallel=1, resume=False)
+    panel = DownloadsPanel(controller)
+    qtbot.addWidget(panel)
+    DownloadList().add(FileRef("someone/Fast-GGUF", "fast-Q4_0.gguf"))  # written by another process, say
+    assert panel.tree.topLevelItemCount() == 0
+    burst = QTimer(interval=30)  # progress reports arrive every ~33 ms on a fast link
+    burst.timeout.connect(controller.changed.emit)
+    burst.start()
+    try:
+        qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=1500)  # while they still arrive
+    finally:
+        burst.stop()
