@@ -34,6 +34,7 @@ import queue
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -44,6 +45,7 @@ from desktop.core.model_errors import DiskFull, DownloadError, RetriesExhausted,
 from desktop.core.model_hub_access import TOKEN_HELP
 
 READ_SIZE = 1024 * 1024  # one buffer: one write, one hash hand-over, one cancel check
+FILL_SECONDS = 0.2  # a buffer is handed on after this long even when not full (slow links)
 HASH_BUFFERS = 8  # buffers in flight between the receiver and the hash thread
 USER_AGENT = "GenLab-downloader/1.0"
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -291,22 +293,27 @@ def _fetch_once(url, out, size, hasher, cancel, policy, auth_header, hub_host, w
         conn.close()
 
 
-def _fill(read_into, view: memoryview) -> tuple[int, BaseException | None]:
-    """Fill ``view`` from the response: (bytes read, the error that stopped it early or None).
+def _fill(read_into, view: memoryview) -> tuple[int, BaseException | None, bool]:
+    """Fill ``view`` from the response: (bytes read, the error that stopped it early or None, body ended).
 
     Several socket reads per buffer keep writes and hash hand-overs large; bytes
-    read before an error are reported, not lost.
+    read before an error are reported, not lost.  On a slow link the buffer is
+    handed on after FILL_SECONDS even when not full, so progress (and the
+    cancel check) comes several times a second, not once per megabyte.
     """
     got, want = 0, len(view)
+    started = time.monotonic()
     try:
         while got < want:
             n = read_into(view[got:])
             if not n:
-                break
+                return got, None, True
             got += n
+            if time.monotonic() - started > FILL_SECONDS:
+                break
     except (OSError, http.client.HTTPException) as exc:
-        return got, exc
-    return got, None
+        return got, exc, False
+    return got, None, False
 
 
 def _body_reader(resp: http.client.HTTPResponse):
@@ -335,7 +342,7 @@ def _receive(resp, out, pos: int, size: int, hasher: HashPipe, cancel: CancelTok
     while True:
         buffer = hasher.borrow()
         want = len(buffer) if left is None else min(len(buffer), left)
-        got, error = _fill(read_into, memoryview(buffer)[:want]) if want else (0, None)
+        got, error, ended = _fill(read_into, memoryview(buffer)[:want]) if want else (0, None, True)
         if pos + got > size:
             hasher.give_back(buffer)
             raise DownloadError(f"The server sent more than the expected {size} bytes.")
@@ -359,7 +366,7 @@ def _receive(resp, out, pos: int, size: int, hasher: HashPipe, cancel: CancelTok
                 raise JobCancelled() from None
             kind = "stalled" if isinstance(error, socket.timeout) else "connection lost"
             raise _Retry(f"{kind} at byte {pos}", delivered=delivered) from None
-        if got < want or left == 0:  # end of this response's body
+        if ended or left == 0:  # end of this response's body
             if cancel.cancelled:
                 raise JobCancelled()
             if pos < size:

@@ -327,3 +327,21 @@ def test_reuse_frees_the_part_of_a_transfer_that_is_no_longer_needed(hub, payloa
     assert asked == [(hashlib.sha256(payload).hexdigest(), len(payload))]
     assert result.already_installed and result.path == elsewhere
     assert not part_path(dest).exists() and not sidecar_path(dest).exists() and not dest.exists()
+
+
+def test_a_slow_link_reports_progress_several_times_a_second_not_once_per_buffer(hub, tmp_path):
+    from tests.support.hub_server import gguf_file_bytes
+
+    data = gguf_file_bytes(1024 * 1024, seed=70)  # one read buffer's worth
+    hub.add_repo("slow/Link-GGUF", {"link-Q4_0.gguf": data})
+    hub.faults.rate = 512 * 1024  # about 2 s for the file
+    seen = []
+
+    def progress(report) -> None:
+        payload = report.payload
+        if payload is not None and hasattr(payload, "done") and 0 < payload.done < len(data):
+            seen.append(payload.done)
+
+    download_file(FileRef("slow/Link-GGUF", "link-Q4_0.gguf"), tmp_path / "link-Q4_0.gguf", policy=FAST,
+                  progress=progress)
+    assert len(set(seen)) >= 4, seen  # the bar moves while the first megabyte arrives
