@@ -63,7 +63,12 @@ class CatalogTab(QWidget):
         layout.addWidget(self.tree, 1)
         self.download_button = QPushButton("Download selected variant")
         self.download_button.clicked.connect(self.download_selected)
-        layout.addWidget(self.download_button)
+        self.download_button.setEnabled(False)  # until a variant (a row under a model) is selected
+        self.tree.currentItemChanged.connect(self._update_download_button)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.download_button)
+        layout.addLayout(bottom)
         try:
             self.entries: list[CatalogEntry] = load_catalog()
         except GenLabError as exc:
@@ -101,6 +106,10 @@ class CatalogTab(QWidget):
                 parent.addChild(child)
             self.tree.addTopLevelItem(parent)
             parent.setExpanded(True)
+
+    def _update_download_button(self) -> None:
+        item = self.tree.currentItem()
+        self.download_button.setEnabled(bool(item is not None and item.data(0, Qt.ItemDataRole.UserRole)))
 
     def select(self, entry_id: str, quantization: str) -> None:
         for i in range(self.tree.topLevelItemCount()):
@@ -175,10 +184,17 @@ class HubTab(QWidget):
         self.token_button = QPushButton("Access token…")
         self.token_button.setToolTip("Gated or private repos need a Hugging Face access token.")
         self.token_button.clicked.connect(lambda: self.set_token(self.ask_token()))
-        bottom.addWidget(self.download_button, 1)
+        self.download_button.setEnabled(False)  # until files are selected
+        self.files.itemSelectionChanged.connect(
+            lambda: self.download_button.setEnabled(bool(self.files.selectedItems())))
+        bottom.addStretch(1)
+        bottom.addWidget(self.download_button)
         bottom.addWidget(self.token_button)
         layout.addLayout(bottom)
         self.repo_id = ""
+        self.message.setText("Search the Hugging Face Hub for text (GGUF) or image (diffusers) models, or paste a "
+                             "repo id or hub URL. Double-click a result to list its files, select the ones you "
+                             "want, then download them. Searching needs the network; nothing is sent otherwise.")
 
     def ask_token(self) -> str:
         """Dialog hook (replaceable in tests)."""
@@ -244,11 +260,13 @@ class HubTab(QWidget):
         self.results.clear()
         self._show(result.message)
         for model in result.models:
-            item = QTreeWidgetItem([model.repo_id, str(model.downloads), str(model.likes),
+            item = QTreeWidgetItem([model.repo_id, _count(model.downloads), _count(model.likes),
                                     model.kind + (" (gated)" if model.gated else ""), CHOOSE_A_FILE])
             verdict = search_result_fit(model, self.machine, self.context)
             if verdict is not None:
                 _paint_verdict(item, 4, verdict)
+            item.setToolTip(1, f"{model.downloads:,} downloads")
+            item.setToolTip(2, f"{model.likes:,} likes")
             self.results.addTopLevelItem(item)
 
     def list_files(self, repo_id: str, revision: str = "main") -> None:
@@ -290,6 +308,15 @@ class HubTab(QWidget):
         for name in chosen:
             self.controller.request(FileRef(self.repo_id, name, getattr(self, "revision", "main")))
         self._show(f"Queued {len(chosen)} file(s) from {self.repo_id}.")
+
+
+def _count(n: int) -> str:
+    """812345 -> "812K", 1234567 -> "1.2M": hub counts at a glance (the exact number is the tooltip)."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n // 1000}K"
+    return f"{n:,}"
 
 
 def current_machine() -> MachineInfo:

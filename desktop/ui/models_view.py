@@ -110,7 +110,8 @@ class LibraryTab(QWidget):
         self.tree.clear()
         models = self.library.models()
         for m in models:
-            item = QTreeWidgetItem([m.name, m.kind, m.family, m.quantization, fmt_bytes(m.size), m.source,
+            source = "linked" if m.source == "imported" and not m.owned else m.source  # used in place
+            item = QTreeWidgetItem([m.name, m.kind, m.family, m.quantization, fmt_bytes(m.size), source,
                                     _date(m.added_at), _date(m.last_used), m.sha256[:16]])
             item.setData(0, Qt.ItemDataRole.UserRole, m.id)
             item.setToolTip(0, m.path)

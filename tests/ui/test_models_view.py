@@ -42,6 +42,7 @@ def test_an_empty_library_says_where_models_come_from_and_its_links_go_there(qtb
     Library().import_path(tiny_gguf, "link")
     tab.refresh()
     assert tab.empty_hint.isHidden() and tab.tree.topLevelItemCount() == 1
+    assert tab.tree.topLevelItem(0).text(5) == "linked"  # used in place, not copied
 
 
 def test_catalog_tab_shows_every_variant_with_a_fit_verdict(make_workspace):
@@ -61,7 +62,9 @@ def test_catalog_download_lands_in_the_library(qtbot, hub, make_workspace):
     data = gguf_file_bytes(2 * MB, seed=21)
     hub.add_repo(CATALOG_REPO, {CATALOG_FILE: data})
     workspace = make_workspace()
+    assert not workspace.catalog_tab.download_button.isEnabled()  # nothing chosen yet
     workspace.catalog_tab.select("qwen2.5-0.5b-instruct", "Q4_K_M")
+    assert workspace.catalog_tab.download_button.isEnabled()
     with qtbot.waitSignal(workspace.downloads.installed, timeout=30000) as blocker:
         workspace.catalog_tab.download_button.click()
     assert blocker.args[0].sha256 == hashlib.sha256(data).hexdigest()
@@ -258,7 +261,9 @@ def test_a_file_gone_from_the_repo_after_listing_says_so(qtbot, hub, make_worksp
     tab.list_files("someone/Small-GGUF")
     qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 2, timeout=10000)
     del repo.files["small-Q8_0.gguf"]  # renamed or removed upstream while the list was open
+    assert not tab.download_button.isEnabled()  # no file selected yet
     tab.files.topLevelItem(1).setSelected(True)
+    assert tab.download_button.isEnabled()
     tab.download_button.click()
     qtbot.waitUntil(lambda: "does not exist" in workspace.status_label.text(), timeout=10000)
     assert workspace.status_label.text() == (
@@ -499,3 +504,9 @@ def test_the_downloads_panel_refreshes_while_changes_keep_arriving(qtbot, runner
         qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 1, timeout=1500)  # while they still arrive
     finally:
         burst.stop()
+
+
+def test_hub_counts_read_at_a_glance():
+    from desktop.ui.models_browse import _count
+
+    assert [_count(n) for n in (7, 9_999, 812_345, 1_234_567)] == ["7", "9,999", "812K", "1.2M"]
