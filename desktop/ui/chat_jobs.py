@@ -7,13 +7,14 @@ user actions.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from desktop.core.gguf_info import read_gguf_info
 from desktop.core.jobs import Job
 from desktop.core.text_chat import ContextOverflow, TextRequest
-from desktop.core.text_engine import TextEngine
+from desktop.core.text_engine import LoadedModel, LoadOptions, TextEngine
 
 
 @dataclass
@@ -22,6 +23,23 @@ class Overflow:
 
     error: ContextOverflow
     request: TextRequest
+
+
+@dataclass
+class LoadOutcome:
+    """A load job's answer: the model, the wall-clock seconds the whole load took
+    (reading, hashing, the test load and llama.cpp's), and whether it was loaded already."""
+
+    model: LoadedModel
+    seconds: float
+    already_loaded: bool
+
+
+def load_job(engine: TextEngine, path: str, options: LoadOptions, *, cancel, progress) -> LoadOutcome:
+    before = engine.loaded
+    start = time.perf_counter()
+    model = engine.load(path, options, cancel=cancel, progress=progress)
+    return LoadOutcome(model, time.perf_counter() - start, model is before)
 
 
 def read_info_job(path: str, *, cancel, progress):

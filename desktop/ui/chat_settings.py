@@ -3,8 +3,10 @@
 The panel only edits values; ``sampling()`` reads them back as a
 :class:`SamplingParams` (the workspace validates before sending),
 ``load_options()`` as :class:`LoadOptions`, and presets go through
-:mod:`desktop.core.text_params` into the settings.  It scrolls, so the
-workspace stays usable in a small window.
+:mod:`desktop.core.text_params` into the settings.  It scrolls vertically
+only and is never narrower than its contents (form rows wrap their label
+above the field when space is short), so nothing is cut off in a small
+window.
 
 Signals:
     preset_message(str): a preset was saved or deleted, or could not be (for the status line).
@@ -12,10 +14,10 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
                                QInputDialog, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QSpinBox, QStyle, QVBoxLayout, QWidget)
 
 from desktop.core.errors import GenLabError
 from desktop.core.settings import Settings
@@ -35,6 +37,12 @@ def _double(lo: float, hi: float, step: float, decimals: int = 2) -> QDoubleSpin
     return box
 
 
+def _form(parent: QWidget | None = None) -> QFormLayout:
+    form = QFormLayout(parent)
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: the label goes above the field
+    return form
+
+
 class ChatSettingsPanel(QScrollArea):
     preset_message = Signal(str)
 
@@ -44,7 +52,6 @@ class ChatSettingsPanel(QScrollArea):
         self._save_settings = save_settings
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(170)
         body = QWidget()
         self.setWidget(body)
         layout = QVBoxLayout(body)
@@ -56,16 +63,18 @@ class ChatSettingsPanel(QScrollArea):
         self.system_prompt = QPlainTextEdit()
         self.system_prompt.setPlaceholderText("System prompt (optional)")
         self.system_prompt.setMaximumHeight(90)
-        self.keep_partial = QCheckBox("Keep the partial reply when stopped")
+        self.keep_partial = QCheckBox("Keep partial reply on Stop")
+        self.keep_partial.setToolTip("When you stop a reply, keep the text generated so far (and save it "
+                                     "to the history); otherwise discard it.")
         self.keep_partial.setChecked(True)
-        top = QFormLayout()
+        top = _form()
         top.addRow("Mode", self.mode)
         layout.addLayout(top)
         layout.addWidget(self.system_prompt)
         layout.addWidget(self.keep_partial)
 
         group = QGroupBox("Sampling")
-        form = QFormLayout(group)
+        form = _form(group)
         self.temperature = _double(-1, 10, 0.05)  # negative is accepted here and refused clearly on send
         self.top_k = QSpinBox()
         self.top_k.setRange(-1, 100_000)
@@ -94,9 +103,10 @@ class ChatSettingsPanel(QScrollArea):
         self.load_button = QPushButton("Apply")
         self.save_button = QPushButton("Save as…")
         self.delete_button = QPushButton("Delete")
-        grid.addWidget(self.presets, 0, 0, 1, 3)
-        for column, w in enumerate((self.load_button, self.save_button, self.delete_button)):
-            grid.addWidget(w, 1, column)
+        grid.addWidget(self.presets, 0, 0)  # two buttons a row keep the panel narrow
+        grid.addWidget(self.load_button, 0, 1)
+        grid.addWidget(self.save_button, 1, 0)
+        grid.addWidget(self.delete_button, 1, 1)
         layout.addWidget(presets)
         layout.addWidget(self._build_load_options(settings))
         layout.addStretch(1)
@@ -112,7 +122,7 @@ class ChatSettingsPanel(QScrollArea):
     def _build_load_options(self, settings: Settings) -> QGroupBox:
         text = settings.text
         group = QGroupBox("Model loading")
-        form = QFormLayout(group)
+        form = _form(group)
         self.context = QSpinBox()
         self.context.setRange(0, 1_048_576)
         self.context.setSingleStep(1024)
@@ -126,21 +136,44 @@ class ChatSettingsPanel(QScrollArea):
         self.gpu = QComboBox()
         for label, value in GPU_CHOICES:
             self.gpu.addItem(label, value)
+        self.gpu.setToolTip("Layers to offload to the GPU. A CPU-only llama.cpp build runs every layer "
+                            "on the CPU whatever is chosen here; the model card says where it runs.")
         self.gpu_layers = QSpinBox()
         self.gpu_layers.setRange(1, 1000)
-        self.gpu_layers.setSuffix(" layers")
+        self.gpu_layers.setToolTip("How many layers to offload to the GPU")
+        self.gpu_layers.valueChanged.connect(self._pluralise_layers)
+        self._pluralise_layers(self.gpu_layers.value())
         index = self.gpu.findData(text.n_gpu_layers)
         if index < 0:
             index = self.gpu.findData(1)
             self.gpu_layers.setValue(max(1, text.n_gpu_layers))
         self.gpu.setCurrentIndex(index)
-        self.gpu_layers.setEnabled(self.gpu.currentData() == 1)
-        self.gpu.currentIndexChanged.connect(lambda: self.gpu_layers.setEnabled(self.gpu.currentData() == 1))
         form.addRow("Context", self.context)
         form.addRow("Threads", self.threads)
         form.addRow("GPU offload", self.gpu)
         form.addRow("", self.gpu_layers)
+        self._load_form = form
+        self._show_gpu_layers()  # only "Custom" has a layer count to set
+        self.gpu.currentIndexChanged.connect(self._show_gpu_layers)
         return group
+
+    def _pluralise_layers(self, value: int) -> None:
+        self.gpu_layers.setSuffix(" layer" if value == 1 else " layers")
+
+    def _show_gpu_layers(self) -> None:
+        custom = self.gpu.currentData() == 1
+        self.gpu_layers.setEnabled(custom)
+        self._load_form.setRowVisible(self.gpu_layers, custom)
+
+    def minimumSizeHint(self) -> QSize:
+        """As wide as the contents plus the vertical scroll bar: the panel scrolls, it never clips."""
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        width = self.widget().minimumSizeHint().width() + bar + 2 * self.frameWidth()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self.minimumSizeHint().width()), hint.height())
 
     def load_options(self) -> LoadOptions:
         gpu = self.gpu.currentData()

@@ -17,11 +17,15 @@ From the History workspace (``chat_history_actions.py``):
 conversation and ``rerun_record`` regenerates a record exactly, as a new
 branch beside its reply.
 
+A model without a chat template says so once, on the model card, not
+under every reply.
+
 Signals:
     reply_finished(object): a TextResult, after the transcript shows it.
     model_changed(object): the LoadedModel now loaded, or None.
     status_changed(str): a one-line status or error message.
     record_opened(object): a ChatThread seeded from a history record is on screen.
+    open_models_requested(): the model bar's hint asked for the Models workspace (to get a model).
 """
 
 from __future__ import annotations
@@ -30,23 +34,34 @@ import functools
 import logging
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+                               QPushButton, QSplitter, QStyledItemDelegate, QVBoxLayout, QWidget)
 
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import Job
 from desktop.core.text_chat import TextRequest
-from desktop.core.text_engine import LoadedModel, TextResult
+from desktop.core.text_engine import TextResult
 from desktop.core.text_stream import StreamChunk
 from desktop.core.text_thread import ChatThread, Turn
 from desktop.ui.chat_history_actions import ChatFromHistory
-from desktop.ui.chat_jobs import Overflow, generate_job, read_info_job, shared_engine, submit_connected
-from desktop.ui.chat_model_bar import ChatModelBar
+from desktop.ui.chat_jobs import (LoadOutcome, Overflow, generate_job, load_job, read_info_job, shared_engine,
+                                  submit_connected)
+from desktop.ui.chat_model_bar import ChatModelBar, model_title
 from desktop.ui.chat_settings import ChatSettingsPanel
 from desktop.ui.chat_transcript import ChatTranscript, stats_text
 
 log = logging.getLogger(__name__)
+
+def _seconds(s: float) -> str:
+    return f"{s:.2f} s" if s < 1 else f"{s:.1f} s"
+
+
+class _ElidingDelegate(QStyledItemDelegate):
+    """Rows as wide as the list, so a long title elides instead of scrolling sideways."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(0, super().sizeHint(option, index).height())
 
 
 class ChatWorkspace(ChatFromHistory, QWidget):
@@ -54,6 +69,7 @@ class ChatWorkspace(ChatFromHistory, QWidget):
     model_changed = Signal(object)
     status_changed = Signal(str)
     record_opened = Signal(object)
+    open_models_requested = Signal()
 
     def __init__(self, services, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +91,9 @@ class ChatWorkspace(ChatFromHistory, QWidget):
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         self.thread_list = QListWidget()
+        self.thread_list.setItemDelegate(_ElidingDelegate(self.thread_list))
+        self.thread_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.thread_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.new_chat_button = QPushButton("New chat")
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -95,11 +114,12 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         banner_row.addWidget(self.banner_dismiss)
         self.input = QPlainTextEdit()
         self.input.setPlaceholderText("Message (Ctrl+Enter to send)")
-        self.input.setMaximumHeight(120)
+        self.input.setMaximumHeight(self.input.fontMetrics().lineSpacing() * 4 + 16)  # the conversation gets the height
         self.send_button = QPushButton("Send")
         self.stop_button = QPushButton("Stop")
         self.stats = QLabel()
         self.stats.setObjectName("chatStats")
+        self.stats.setWordWrap(True)  # a long line must not widen the window
         self.status = QLabel()
         self.status.setWordWrap(True)
         buttons = QVBoxLayout()
@@ -124,7 +144,7 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         for widget, stretch in ((side, 0), (center, 1), (self.settings_panel, 0)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setSizes([150, 600, 280])
+        splitter.setSizes([150, 600, self.settings_panel.sizeHint().width()])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._show_banner("")
@@ -141,6 +161,11 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         self.banner_action.clicked.connect(self.drop_oldest_and_send)
         self.banner_dismiss.clicked.connect(lambda: self._show_banner(""))
         self.settings_panel.preset_message.connect(self._set_status)
+        self.model_bar.open_models_requested.connect(self.open_models_requested)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.model_bar.refresh_library()  # a model may have been added in the Models workspace meanwhile
 
     # --- state helpers ------------------------------------------------------------------------
     @property
@@ -173,7 +198,9 @@ class ChatWorkspace(ChatFromHistory, QWidget):
     # --- threads ------------------------------------------------------------------------------
     def _add_thread(self, thread: ChatThread) -> None:
         self.threads.append(thread)
-        self.thread_list.addItem(QListWidgetItem(thread.title))
+        item = QListWidgetItem(thread.title)
+        item.setToolTip(thread.title)
+        self.thread_list.addItem(item)
         self.thread_list.setCurrentRow(len(self.threads) - 1)
 
     def new_chat(self) -> None:
@@ -189,8 +216,9 @@ class ChatWorkspace(ChatFromHistory, QWidget):
             self.transcript.show_thread(self.thread)
 
     def _refresh_thread_title(self) -> None:
-        row = self.threads.index(self.thread)
-        self.thread_list.item(row).setText(self.thread.title)
+        item = self.thread_list.item(self.threads.index(self.thread))
+        item.setText(self.thread.title)
+        item.setToolTip(self.thread.title)
 
     # --- model --------------------------------------------------------------------------------
     def load_model(self, path: str, then=None) -> None:
@@ -202,29 +230,37 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         text = self.services.settings.text
         text.context_size, text.threads, text.n_gpu_layers = options.n_ctx, options.n_threads, options.n_gpu_layers
         self._set_status(f"Loading {path}…")
-        job = Job(f"Load {path.rsplit('/', 1)[-1]}", functools.partial(self.engine.load, path, options),
+        job = Job(f"Load {path.rsplit('/', 1)[-1]}", functools.partial(load_job, self.engine, path, options),
                   kind="engine")
         if then is None:
             self._start("load", job, on_finished=self._on_loaded)
             return
-        loaded: list[LoadedModel] = []
-        self._start("load", job, on_finished=lambda model: (self._on_loaded(model), loaded.append(model)),
+        loaded: list[LoadOutcome] = []
+        self._start("load", job, on_finished=lambda outcome: (self._on_loaded(outcome), loaded.append(outcome)),
                     after=lambda: loaded and then())
 
-    def _on_loaded(self, loaded: LoadedModel) -> None:
+    def _on_loaded(self, outcome: LoadOutcome) -> None:
+        loaded = outcome.model
         self.services.settings.text.last_model = str(loaded.path)
         self._save_settings()
         self.model_bar.show_card(loaded.info, loaded)
-        note = f" {loaded.template_note}" if loaded.template_note else ""
-        self._set_status(f"Loaded {loaded.info.name} in {loaded.load_s:.1f} s. {loaded.gpu.reason}{note}")
+        name = f"{model_title(loaded.info)} ({loaded.info.architecture})"
+        if outcome.already_loaded:
+            self._set_status(f"{name} is already loaded.")
+        else:  # the card's summary says when it has no chat template; the status does not repeat it
+            self._set_status(f"Loaded {name} in {_seconds(outcome.seconds)}. {loaded.gpu.reason}")
         self.model_changed.emit(loaded)
 
     def unload_model(self) -> None:
         if self.busy:
             return
         job = Job("Unload model", lambda *, cancel, progress: self.engine.unload(), kind="engine")
-        self._start("load", job, on_finished=lambda _: (self._set_status("Model unloaded."),
-                                                        self.model_changed.emit(None)))
+        self._start("load", job, on_finished=lambda _: self._on_unloaded())
+
+    def _on_unloaded(self) -> None:
+        self.model_bar.show_unloaded()
+        self._set_status("Model unloaded.")
+        self.model_changed.emit(None)
 
     # --- sending ------------------------------------------------------------------------------
     def generate(self) -> None:
@@ -384,14 +420,20 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         reply.stats = {"ttft_s": result.ttft_s, "tokens_per_s": result.tokens_per_s,
                        "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
                        "n_ctx": result.n_ctx}
-        notes = [result.note] if result.note else []
-        if result.finish_reason == "cancelled":
-            notes.append("stopped")
-        reply.note = " ".join(notes)
+        reply.note = self._reply_note(result)
         self.transcript.finish_last(reply)
         self.stats.setText(stats_text(reply.stats))
+        self.model_bar.show_speed(result.tokens_per_s)
         self._set_status(reply.note or "")
         self.reply_finished.emit(result)
+
+    def _reply_note(self, result: TextResult) -> str:
+        """The reply's note, less the no-chat-template note the model card already shows."""
+        note = result.note
+        loaded = self.engine.loaded
+        if loaded is not None and loaded.template_note:
+            note = note.replace(loaded.template_note, "").strip()
+        return " ".join(n for n in (note, "stopped" if result.finish_reason == "cancelled" else "") if n)
 
     def _discard(self, reply: Turn | None) -> None:
         if reply is not None and reply.id in self.thread.turns:
@@ -403,6 +445,8 @@ class ChatWorkspace(ChatFromHistory, QWidget):
             self._discard(self._pending)
             self._pending = None
         else:
+            if self.engine.loaded is None:  # a failed load may have freed the old model first
+                self.model_bar.show_unloaded()
             self.model_bar.show_error(message)
         self._set_status(message)
 

@@ -68,7 +68,7 @@ WORKSPACES = (
 
 
 INCOGNITO_TOOLTIP = (
-    "Incognito is on: nothing is recorded in the history.\n"
+    "Incognito is on: new generations are not recorded in the history.\n"
     "New images carry no prompt or settings inside the file, get no thumbnail, and are kept only in a "
     "temporary folder outside GenLab's data that is deleted when GenLab closes; copy an image elsewhere "
     "to keep it.\n"
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Device: …")
         self.job_status = JobStatus(runner)
         self.job_status.queue_button.clicked.connect(self.toggle_jobs)
-        self.incognito_label = QLabel("Incognito — nothing is recorded")
+        self.incognito_label = QLabel("Incognito: new generations are not recorded")
         self.incognito_label.setObjectName("incognitoIndicator")
         self.incognito_label.setStyleSheet(
             "background:#7a1f1f;color:white;font-weight:bold;padding:1px 8px;border-radius:3px")
@@ -194,7 +194,8 @@ class MainWindow(QMainWindow):
         if incognito is not None and hasattr(incognito, "toggled"):
             incognito.toggled.connect(lambda _on: self.update_incognito_indicator())
         for name, slot in (("rerun_requested", self.rerun_record), ("continue_requested", self.continue_record),
-                           ("reuse_requested", self.reuse_record)):
+                           ("reuse_requested", self.reuse_record),
+                           ("open_models_requested", lambda: self.workspace("models").show_catalog())):
             signal = getattr(page, name, None)
             if signal is not None:
                 signal.connect(slot)

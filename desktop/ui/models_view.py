@@ -249,6 +249,10 @@ class ModelsWorkspace(QWidget):
     def show_status(self, text: str) -> None:
         self.status_label.setText(text)
 
+    def show_catalog(self) -> None:
+        """Bring the Catalog forward (where the Chat workspace's "get a model" link leads)."""
+        self.tabs.setCurrentWidget(self.catalog_tab)
+
     def focus_search(self) -> None:
         self.tabs.setCurrentWidget(self.hub_tab)
         self.hub_tab.query_edit.setFocus()

@@ -82,6 +82,97 @@ def test_model_card_shows_metadata(qtbot, workspace, tiny_gguf):
         assert fragment in card
 
 
+def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, workspace, tiny_gguf):
+    workspace.resize(900 - 150, 600 - 60)  # the workspace's share of a 900x600 window
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    bar = workspace.model_bar
+    bar.select_path(str(tiny_gguf))
+    qtbot.waitUntil(lambda: "Not loaded" in bar.card.text(), timeout=TIMEOUT)
+    assert bar.card.isVisible() and not bar.summary.isVisible()  # the whole card helps to choose
+    load(qtbot, workspace, tiny_gguf)
+    assert bar.collapsed and not bar.card.isVisible() and bar.summary.isVisible()
+    assert bar.summary.full_text() == "tiny-llama · 2,048 ctx · CPU"
+    assert "F32" in bar.summary.toolTip()  # the whole card, on hover
+    qtbot.waitUntil(lambda: bar.height() <= 3 * bar.picker.height() + 20, timeout=5000)
+    assert workspace.transcript.height() > workspace.height() / 2
+    bar.details_button.click()
+    assert bar.card.isVisible() and not bar.collapsed
+    bar.details_button.click()
+    assert not bar.card.isVisible()
+    send(qtbot, workspace, "hello")
+    assert " tok/s" in bar.summary.full_text()
+
+
+def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gguf):
+    import re
+
+    load(qtbot, workspace, tiny_gguf)
+    match = re.fullmatch(r"Loaded tiny-llama \(llama\) in (\d+\.\d+) s\. CPU: .*", workspace.status.text())
+    assert match and float(match.group(1)) > 0  # the whole load (hash, test load), not 0.0
+    with qtbot.waitSignal(workspace.model_changed, timeout=TIMEOUT):
+        workspace.model_bar.load_button.click()
+    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
+    assert workspace.status.text() == "tiny-llama (llama) is already loaded."
+
+
+def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path):
+    from desktop.core.text_chat import NO_TEMPLATE_NOTE
+    from desktop.core.tiny_models import write_tiny_gguf
+
+    load(qtbot, workspace, write_tiny_gguf(tmp_path / "plain.gguf", chat_template=False))
+    first = send(qtbot, workspace, "one")
+    send(qtbot, workspace, "two")
+    assert NO_TEMPLATE_NOTE in first.note  # the record keeps it; the screen says it once
+    bar = workspace.model_bar
+    shown = [workspace.transcript.toPlainText(), workspace.status.text(), workspace.stats.text(),
+             workspace.banner.text(), bar.summary.full_text(), bar.card.text()]
+    assert sum(text.count(NO_TEMPLATE_NOTE) for text in shown) == 1
+    assert NO_TEMPLATE_NOTE in bar.card.text() and "no chat template" in bar.summary.full_text()
+
+
+def test_empty_hint_points_to_the_models_workspace(qtbot, workspace, tiny_gguf):
+    workspace.show()
+    hint = workspace.model_bar.hint
+    assert hint.isVisible() and "Models → Catalog" in hint.text() and "No chat model yet" in hint.text()
+    assert not workspace.model_bar.card.isVisible()  # nothing picked: the hint alone says what to do
+    with qtbot.waitSignal(workspace.open_models_requested, timeout=1000):
+        hint.linkActivated.emit("models")  # what clicking the link emits
+    load(qtbot, workspace, tiny_gguf)
+    assert not hint.isVisible()
+    with qtbot.waitSignal(workspace.model_changed, timeout=TIMEOUT) as blocker:
+        workspace.model_bar.unload_button.click()
+    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
+    assert blocker.args == [None] and hint.isVisible() and "Press Load to chat with tiny-llama.gguf" in hint.text()
+    bar = workspace.model_bar
+    assert "Not loaded" in bar.card.text() and bar.card.isVisible() and not bar.summary.isVisible()
+
+
+def test_main_window_opens_models_from_the_chat_hint(qtbot, runner, services):
+    from desktop.ui.main_window import WORKSPACES, MainWindow
+
+    window = MainWindow(services, runner, start_services=False)
+    qtbot.addWidget(window)
+    window.workspace("chat").model_bar.hint.linkActivated.emit("models")
+    assert WORKSPACES[window.stack.currentIndex()].key == "models"
+    models = window.current_workspace()
+    assert models.tabs.currentWidget() is models.catalog_tab  # where a first model is picked
+
+
+def test_long_thread_titles_elide_instead_of_scrolling(qtbot, workspace):
+    workspace.resize(1280, 800)
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    thread = ChatThread()
+    thread.add("user", "Once upon a time there was a little robot who wanted to see the sea " * 3, None)
+    workspace._add_thread(thread)
+    listing = workspace.thread_list
+    item = listing.item(listing.count() - 1)
+    assert item.toolTip() == thread.title
+    assert listing.visualItemRect(item).width() <= listing.viewport().width()
+    assert not listing.horizontalScrollBar().isVisible()
+
+
 def test_send_streams_reply_records_history_and_shows_stats(qtbot, loaded, services):
     result = send(qtbot, loaded, "Tell me a story", max_tokens=16)
     assert result.completion_tokens == 16 and result.mode == "chat"
