@@ -12,7 +12,11 @@ with a small thumbnail.  Grid mode shows image thumbnails.  Thumbnails are decod
 arrives, and a dark red one with "missing" when the file is gone.
 
 Both views allow extended selection (Ctrl/Shift-click, Ctrl+A) of several
-results, e.g. to export them; day headers and session rows cannot be selected.
+results, e.g. to export them; day headers (bold, in the normal text colour) and
+session rows cannot be selected.  Secondary text (reply previews, session names)
+is a palette-derived grey readable in light and dark themes.  With no hits the
+view shows its :class:`~desktop.ui.history_empty.EmptyState` (``empty``), worded
+by the workspace through :meth:`ResultsView.set_empty_state`.
 Clicking a session row asks to show that session; the context menu of a
 session row or a result offers "Show this session" and "Delete this session…".
 
@@ -26,13 +30,16 @@ Signals:
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMenu, QStackedWidget,
                                QWidget)
 
+from desktop.ui.history_empty import EmptyState
 from desktop.ui.history_sessions import SessionGroup, group_by_day, summaries_from_records
+from desktop.ui.history_style import secondary_text_color
 from desktop.ui.thumbnails import ThumbnailLoader
 
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -57,18 +64,34 @@ def highlighted_html(snippet: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def _reply_preview(hit, limit: int = 140) -> str:
+def secondary(text_html: str, color: str) -> str:
+    """``text_html`` in the secondary colour; in the row's own colour when ``color`` is '' (a selected row)."""
+    return f"<span style='color:{color}'>{text_html}</span>" if color else text_html
+
+
+def _reply_preview(hit, color: str, limit: int = 140) -> str:
     """A grey line with the start of a text record's reply, unless the snippet already comes from it."""
     reply = " ".join((hit.record.output_text or "").split())
     shown = hit.snippet.strip("…")[:40]
     if hit.record.kind != "text" or not reply or (shown and shown in reply):
         return ""
     more = "…" if len(reply) > limit else ""
-    return f"<br><span style='color:#888'>→ {html.escape(reply[:limit])}{more}</span>"
+    return "<br>" + secondary(f"→ {html.escape(reply[:limit])}{more}", color)
 
 
 def shorten_tip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+@dataclass
+class _HitRow:
+    """A result row of the list: its item, its text, and how the text is drawn."""
+
+    item: QListWidgetItem
+    label: QLabel
+    image: bool  # starts with a thumbnail
+    with_session: bool  # names its session (not under a session row)
+    selected: bool = False  # drawn as selected: no grey on the highlight
 
 
 _placeholders: dict[tuple[int, bool], QPixmap] = {}
@@ -96,7 +119,7 @@ class ResultsView(QStackedWidget):
         self.list.setObjectName("historyList")
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long rows are elided
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self._rows: list[tuple[QListWidgetItem, QLabel, bool]] = []  # hit rows: item, text label, has image
+        self._rows: list[_HitRow] = []
         self.list.viewport().installEventFilter(self)
         self.grid = QListWidget()
         self.grid.setObjectName("historyGrid")
@@ -104,8 +127,11 @@ class ResultsView(QStackedWidget):
         self.grid.setIconSize(QSize(THUMB, THUMB))
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setGridSize(QSize(THUMB + 24, THUMB + 40))
+        self.empty = EmptyState()
         self.addWidget(self.list)
         self.addWidget(self.grid)
+        self.addWidget(self.empty)
+        self._grid = False
         self.hits: list = []
         self.sessions: dict = {}  # session id -> SessionSummary
         self.list.itemClicked.connect(self._item_clicked)
@@ -124,27 +150,38 @@ class ResultsView(QStackedWidget):
 
     @property
     def grid_mode(self) -> bool:
-        return self.currentWidget() is self.grid
+        return self._grid
+
+    def _view(self) -> QListWidget:
+        """The list or the grid, whichever the mode shows (even while the empty state covers it)."""
+        return self.grid if self._grid else self.list
 
     def set_grid_mode(self, grid: bool) -> None:
-        self.setCurrentWidget(self.grid if grid else self.list)
+        self._grid = grid
         self.show_hits(self.hits, self._grouped, self.sessions)
 
+    def set_empty_state(self, title: str, detail: str, can_clear: bool = False) -> None:
+        """What to say when there are no hits (see :func:`~desktop.ui.history_empty.empty_state_text`)."""
+        self.empty.show_state(title, detail, can_clear)
+
     _grouped = False
+    _secondary = "#595959"
 
     def show_hits(self, hits: list, grouped_by_day: bool = False, sessions: dict | None = None) -> None:
         """Show ``hits``; ``sessions`` (id -> SessionSummary) names their sessions, else the hits do."""
         self.hits = list(hits)
         self._grouped = grouped_by_day
         self.sessions = {**summaries_from_records(h.record for h in self.hits), **(sessions or {})}
-        view = self.currentWidget()
+        view = self._view()
+        self.setCurrentWidget(view if self.hits else self.empty)
+        self._secondary = secondary_text_color(self.list.palette())
+        self._rows.clear()  # before clear(): its modelReset reaches _selection_changed
         for v in (self.list, self.grid):
             v.blockSignals(True)
             v.clear()
             v.blockSignals(False)
         self.thumbnails.cancel_pending()  # the rows they were for are gone
         self._thumb_targets.clear()
-        self._rows.clear()
         if view is self.grid:
             for hit in self.hits:
                 label = "missing" if hit.image_missing else hit.record.prompt[:40]
@@ -160,7 +197,7 @@ class ResultsView(QStackedWidget):
             return
         for day, entries in group_by_day(self.hits):
             header = QListWidgetItem(day)
-            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            header.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable, but drawn in the normal text colour
             font = header.font()
             font.setBold(True)
             header.setFont(font)
@@ -204,7 +241,7 @@ class ResultsView(QStackedWidget):
         label.setContentsMargins(6 if image else indent, 3, 6, 3)  # an image row indents its thumbnail
         widget = self._image_row(hit, label, indent) if image else label
         widget.setToolTip(self._tooltip(hit))
-        self._rows.append((item, label, image))
+        self._rows.append(_HitRow(item, label, image, with_session=not in_session_row))
         self._fit_row(item, label, image)
         self.list.addItem(item)
         self.list.setItemWidget(item, widget)
@@ -220,8 +257,8 @@ class ResultsView(QStackedWidget):
     def eventFilter(self, watched, event) -> bool:
         if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
             if event.size().width() != event.oldSize().width():
-                for item, label, image in self._rows:  # the text wraps anew: rows change height
-                    self._fit_row(item, label, image)
+                for row in self._rows:  # the text wraps anew: rows change height
+                    self._fit_row(row.item, row.label, row.image)
         return super().eventFilter(watched, event)
 
     def _image_row(self, hit, label: QLabel, indent: int = 6) -> QWidget:
@@ -265,7 +302,9 @@ class ResultsView(QStackedWidget):
         except RuntimeError:
             pass  # the row's widget was deleted
 
-    def _row_html(self, hit, with_session: bool = True) -> str:
+    def _row_html(self, hit, with_session: bool = True, selected: bool = False) -> str:
+        """The row's rich text; a selected row has no grey (it would be unreadable on the highlight)."""
+        grey = "" if selected else self._secondary
         r = hit.record
         meta = f"{r.created_at.astimezone():%Y-%m-%d %H:%M} · {r.kind} · {html.escape(r.model.name or r.model.file)}"
         if r.rating:
@@ -274,8 +313,9 @@ class ResultsView(QStackedWidget):
             meta += " · <i>image missing</i>"
         summary = self.sessions.get(r.session_id) if with_session else None
         if summary is not None:
-            meta += f" · <span style='color:#888'>session {html.escape(summary.label)}</span>"
-        return f"<small>{meta}</small><br>{highlighted_html(hit.snippet, hit.highlights)}{_reply_preview(hit)}"
+            meta += " · " + secondary(f"session {html.escape(summary.label)}", grey)
+        text = highlighted_html(hit.snippet, hit.highlights)
+        return f"<small>{meta}</small><br>{text}{_reply_preview(hit, grey)}"
 
     def _tooltip(self, hit) -> str:
         r = hit.record
@@ -314,23 +354,46 @@ class ResultsView(QStackedWidget):
             self.session_requested.emit(session)
 
     def row_count(self) -> int:
-        view = self.currentWidget()
+        view = self._view()
         return sum(1 for i in range(view.count()) if view.item(i).data(HIT_ROLE) is not None)
 
     def select_row(self, index: int) -> None:
         """Select the index-th result (headers skipped)."""
-        view = self.currentWidget()
+        view = self._view()
         rows = [i for i in range(view.count()) if view.item(i).data(HIT_ROLE) is not None]
         view.setCurrentRow(rows[index])
+
+    def scroll_position(self) -> int:
+        return self._view().verticalScrollBar().value()
+
+    def select_record(self, record_id: str, scroll: int | None = None) -> bool:
+        """Select the result of this record if shown (False if not), scrolled into view.
+
+        ``scroll``: a :meth:`scroll_position` to go back to first, so a refreshed list keeps its place."""
+        view = self._view()
+        for i in range(view.count()):
+            hit = view.item(i).data(HIT_ROLE)
+            if hit is not None and hit.record.id == record_id:
+                if scroll is not None:
+                    view.doItemsLayout()  # the rows were just added: lay them out so the position exists
+                    view.verticalScrollBar().setValue(scroll)
+                view.setCurrentRow(i)
+                view.scrollToItem(view.item(i))
+                return True
+        return False
 
     def _current_changed(self, current, _previous) -> None:
         self.selected.emit(current.data(HIT_ROLE) if current is not None else None)
 
     def selected_hits(self) -> list:
         """The Hits of the selected results of the view shown, in display order."""
-        view = self.currentWidget()
+        view = self._view()
         items = sorted(view.selectedItems(), key=view.row)
         return [hit for hit in (item.data(HIT_ROLE) for item in items) if hit is not None]
 
     def _selection_changed(self) -> None:
+        for row in self._rows:
+            if row.item.isSelected() != row.selected:
+                row.selected = not row.selected
+                row.label.setText(self._row_html(row.item.data(HIT_ROLE), row.with_session, row.selected))
         self.selection_changed.emit(len(self.selected_hits()))

@@ -20,6 +20,15 @@ same ``io`` job as the search.
 
 The result list and grid take extended selection; "Export selected…" in the
 More menu exports the selected records and is disabled while none is selected.
+After a change (rating, delete, import...) the list is refreshed and the
+selected record, if still there, stays selected and in view.
+
+With nothing to list, the results area says why: no results for the query
+(how it searched, which filters, with a "Clear filters" button when any is
+set), or, for an empty history, what will appear here.
+
+The results list takes the larger share of the width (3:2) beside the record
+pane, which needs under 400 px; the workspace fits a 900 px wide window.
 
 Hooks (replaceable, so tests answer them without a modal loop):
     confirm(str) -> bool, choose_path(save: bool) -> str.
@@ -44,12 +53,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from desktop.core.jobs import Job
 from desktop.ui.history_details import DetailsPanel
+from desktop.ui.history_empty import INCOGNITO_LINE, empty_state_text
 from desktop.ui.history_results import ResultsView
 
 DEBOUNCE_MS = 250
 # QLineEdit cuts what is typed or pasted at 32,767 characters without a word; the box takes far more
 # and the search says when it shortened the query (search.MAX_QUERY_CHARS).
 QUERY_MAX_LENGTH = 1_000_000
+RESULTS_MIN_WIDTH = 300
 
 
 def import_summary(result) -> str:
@@ -83,6 +94,7 @@ class HistoryWorkspace(QWidget):
         self.last_result = None
         self.sessions: dict = {}  # session id -> SessionSummary of the sessions seen in results
         self._session_id = ""  # the session filter ("" for none)
+        self._shown_query = None  # the SearchQuery of the results shown
         self.confirm = self._confirm_dialog
         self.choose_path = self._path_dialog
         self._build()
@@ -156,7 +168,7 @@ class HistoryWorkspace(QWidget):
             chips.addWidget(w)
         layout.addLayout(chips)
 
-        self.banner = QLabel("Incognito: new generations are not recorded.")
+        self.banner = QLabel(INCOGNITO_LINE)
         self.banner.setObjectName("incognitoBanner")
         self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:4px;font-weight:bold")
         self.banner.setVisible(self.incognito.isChecked())
@@ -166,13 +178,16 @@ class HistoryWorkspace(QWidget):
         self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self.split = split = QSplitter(Qt.Orientation.Horizontal)
         self.results = ResultsView()
+        self.results.setMinimumWidth(RESULTS_MIN_WIDTH)
         self.details = DetailsPanel()
         split.addWidget(self.results)
         split.addWidget(self.details)
-        split.setStretchFactor(0, 3)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 3)  # the list takes the larger share as the window grows
         split.setStretchFactor(1, 2)
+        split.setSizes([3000, 2000])  # proportions until the person drags the handle
         layout.addWidget(split, 1)
 
         self.search_box.textChanged.connect(self._schedule)
@@ -187,6 +202,7 @@ class HistoryWorkspace(QWidget):
         self.kind.currentIndexChanged.connect(self._auto_grid)
         self.grid_toggle.toggled.connect(self.results.set_grid_mode)
         self.clear_filters.clicked.connect(self.reset_filters)
+        self.results.empty.clear_filters_requested.connect(self.reset_filters)
         self.incognito.toggled.connect(self.set_incognito)
         self.results.selected.connect(self.details.show_hit)
         self.results.selection_changed.connect(lambda n: self.export_selected_action.setEnabled(n > 0))
@@ -226,7 +242,8 @@ class HistoryWorkspace(QWidget):
             self.services.save_settings()
         except GenLabError as exc:
             self._show_error(str(exc))
-        self.status_message.emit("Incognito on: nothing is recorded." if on else "Incognito off.")
+        self._update_empty_state()
+        self.status_message.emit(f"{INCOGNITO_LINE}." if on else "Incognito off: new generations are recorded.")
 
     # --- the session filter ----------------------------------------------------------
     def session_label(self, session_id: str) -> str:
@@ -279,8 +296,10 @@ class HistoryWorkspace(QWidget):
     def _auto_grid(self) -> None:
         self.grid_toggle.setChecked(self.kind.currentData() == "image")
 
-    def search_now(self) -> None:
-        """Run the search described by the widgets (stale answers are dropped)."""
+    def search_now(self, keep_selection: bool = False) -> None:
+        """Run the search described by the widgets (stale answers are dropped).
+
+        ``keep_selection``: a refresh after a change; the selected record stays selected and in view."""
         if self.store is None:
             return
         from desktop.core.history.search import SearchQuery
@@ -298,21 +317,50 @@ class HistoryWorkspace(QWidget):
             return result, load_session_summaries(store, (hit.record.session_id for hit in result.hits))
 
         handle = self.runner.submit(Job("History search", search, kind="io"))
-        handle.finished.connect(lambda answer: self._show_result(seq, *answer))
+        keep = self.details.hit.record.id if keep_selection and self.details.hit is not None else ""
+        handle.finished.connect(lambda answer: self._show_result(seq, query, *answer, keep=keep))
         handle.failed.connect(lambda msg, _tb: seq == self._search_seq and self._show_error(msg))
 
-    def _show_result(self, seq: int, result, sessions: dict) -> None:
+    def _show_result(self, seq: int, query, result, sessions: dict, keep: str = "") -> None:
         if seq != self._search_seq:
             return
         self.last_result = result
+        self._shown_query = query
         self.sessions.update(sessions)
         if self._session_id in sessions:
             self._set_session(self._session_id)  # its name may be known only now
         self.notice.setStyleSheet("")
         self.notice.setText(result.notice)
+        self._update_empty_state()
+        scroll = self.results.scroll_position()
         self.results.show_hits(result.hits, grouped_by_day=result.mode == "recent", sessions=sessions)
-        self.details.show_hit(None)
+        if not (keep and self.results.select_record(keep, scroll)):
+            self.details.show_hit(None)
         self.results_shown.emit(len(result.hits))
+
+    def filter_words(self, filters: dict) -> list[str]:
+        """The filters of a query in words, as the filter row shows them."""
+        words = []
+        for key, combo in (("kind", self.kind), ("rating", self.rating), ("origin", self.origin)):
+            if key in filters:
+                index = combo.findData(filters[key])
+                words.append(combo.itemText(index) if index >= 0 else str(filters[key]))
+        for key in ("model", "tag"):
+            if key in filters:
+                words.append(f"{key} “{filters[key]}”")
+        if "session" in filters:
+            words.append(f"session {self.session_label(filters['session'])}")
+        words += [f"{label} {filters[key]}" for key, label in (("date_from", "from"), ("date_to", "to"))
+                  if key in filters]
+        return words
+
+    def _update_empty_state(self) -> None:
+        query, result = self._shown_query, self.last_result
+        if query is None or result is None:
+            return
+        filters = self.filter_words(query.filters)
+        title, detail = empty_state_text(query.text, result.mode, filters, self.services.settings.history.incognito)
+        self.results.set_empty_state(title, detail, can_clear=bool(filters))
 
     def _show_error(self, message: str) -> None:
         self.notice.setStyleSheet("color:#c0392b")
@@ -334,7 +382,7 @@ class HistoryWorkspace(QWidget):
                 text = done_message(result) if callable(done_message) else done_message.format(result=result)
                 self.status_message.emit(text)
                 self.notice.setText(text)
-            self.search_now()
+            self.search_now(keep_selection=True)
 
         handle.finished.connect(finished)
 
@@ -358,6 +406,8 @@ class HistoryWorkspace(QWidget):
 
     def delete_record(self, record_id: str) -> None:
         if self.confirm("Delete this record for good? Its text and images are removed from disk."):
+            if self.details.hit is not None and self.details.hit.record.id == record_id:
+                self.details.forget_changes()
             store = self.store
             self._run("Delete history record", lambda c, p: store.delete([record_id]), "Deleted {result} record(s).")
 
@@ -380,12 +430,15 @@ class HistoryWorkspace(QWidget):
                         "Their text and images are removed from disk."):
             if session_id == self._session_id:
                 self._set_session("")  # the search after the deletion shows the rest of the history
+            if self.details.hit is not None and self.details.hit.record.session_id == session_id:
+                self.details.forget_changes()
             store = self.store
             self._run("Delete history session", lambda c, p: store.delete(session=session_id),
                       "Deleted {result} record(s).")
 
     def delete_everything(self) -> None:
         if self.confirm("Delete the whole history for good? This cannot be undone."):
+            self.details.forget_changes()
             store = self.store
             self._run("Delete all history", lambda c, p: store.delete(everything=True), "Deleted {result} record(s).")
 

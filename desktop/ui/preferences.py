@@ -36,7 +36,7 @@ class PreferencesDialog(QDialog):
         self.embedder.setCurrentText(s.history.embedder)
         self.embedder.setToolTip("Changing it re-embeds every record in the background; "
                                  "keyword search keeps working meanwhile.")
-        self.incognito = QCheckBox("Incognito: record nothing")
+        self.incognito = QCheckBox("Incognito: new generations are not recorded")
         self.incognito.setChecked(s.history.incognito)
         from desktop.ui.main_window import INCOGNITO_TOOLTIP
 

@@ -1,16 +1,21 @@
-"""History result views: thumbnails and previews are decoded off the GUI thread and arrive by signal."""
+"""History result views: thumbnails and previews arrive by signal; headers and grey text stay readable."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop.core.history.search import Hit
 from desktop.core.records import GenerationRecord
 from desktop.ui.history_details import DetailsPanel
-from desktop.ui.history_results import LIST_THUMB, MISSING_COLOR, PLACEHOLDER_COLOR, THUMB, ResultsView
+from desktop.ui.history_results import HIT_ROLE, LIST_THUMB, MISSING_COLOR, PLACEHOLDER_COLOR, THUMB, ResultsView
+from desktop.ui.history_style import contrast_ratio, secondary_text_color
+from desktop.ui.theme import _dark_palette
 
 TIMEOUT = 30_000
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
@@ -114,3 +119,29 @@ def test_details_says_missing_when_the_file_cannot_be_read(qtbot, tmp_path):
     qtbot.addWidget(panel)
     panel.show_hit(Hit(GenerationRecord(kind="image", prompt="p", image_path=str(broken)), 0.0))
     qtbot.waitUntil(lambda: "missing or unreadable" in panel.image.text(), timeout=TIMEOUT)
+
+
+
+def test_day_headers_are_enabled_but_not_selectable_and_grey_text_is_readable(qtbot):
+    day = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    records = [GenerationRecord(kind="text", prompt=p, output_text="a reply", session_id="s", created_at=day)
+               for p in ("first", "second")]
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show_hits([Hit(r, 0.0, snippet=r.prompt) for r in records], grouped_by_day=True)
+    header = view.list.item(0)
+    assert header.data(HIT_ROLE) is None and header.font().bold()
+    assert header.flags() == Qt.ItemFlag.ItemIsEnabled  # the normal text colour, never the disabled one
+
+    grey = secondary_text_color(view.list.palette())
+    row = view.list.itemWidget(view.list.item(2))  # under the day header and the session row
+    assert f"color:{grey}'>→ a reply" in row.text() and "#888" not in row.text()  # the reply preview
+    view.list.selectAll()
+    assert not header.isSelected() and len(view.selected_hits()) == 2
+    assert "→ a reply" in row.text() and "color:" not in row.text()  # no grey on the highlight
+    view.list.clearSelection()
+    assert f"color:{grey}" in row.text()
+    for palette in (QApplication.style().standardPalette(), _dark_palette()):
+        for role in (QPalette.ColorRole.Base, QPalette.ColorRole.Window):
+            color = QColor(secondary_text_color(palette, role))
+            assert contrast_ratio(color, palette.color(role)) >= 4.5

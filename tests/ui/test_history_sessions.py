@@ -164,9 +164,9 @@ def test_show_this_session_from_a_search_result_and_from_the_record_pane(qtbot, 
     lone = row_of(workspace, HIT_ROLE, "Write a limerick about a boat")
     assert not menu_action(workspace, lone, "Show this session").isEnabled()
     click(qtbot, workspace, row_of(workspace, HIT_ROLE, "a lighthouse at dusk"))
-    assert workspace.details.session_button.isEnabled()
+    assert workspace.details.session_action.isEnabled()  # in the record pane's More menu
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
-        workspace.details.session_button.click()
+        workspace.details.session_action.trigger()
     assert {h.record.session_id for h in workspace.results.hits} == {BATCH}
 
 

@@ -11,7 +11,7 @@ from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
 from desktop.core.records import GenerationRecord, ModelIdentity, NullSink
 from desktop.core.services import Services
 from desktop.ui.history_results import HIT_ROLE
-from desktop.ui.history_view import HistoryWorkspace
+from desktop.ui.history_view import RESULTS_MIN_WIDTH, HistoryWorkspace
 from desktop.ui.runner import JobRunner
 
 TIMEOUT = 15000
@@ -103,18 +103,51 @@ def test_image_filter_shows_grid_with_missing_image(qtbot, workspace):
     assert workspace.details.reuse_button.isEnabled() and not workspace.details.continue_button.isEnabled()
 
 
-def test_details_rate_tag_note_are_saved(qtbot, workspace, services):
+def test_details_rating_tags_and_note_save_themselves(qtbot, workspace, services):
+    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+
+    def bread():
+        return next(r for r in store.iter_records() if r.prompt.startswith("How do I bake"))
+
     workspace.results.select_row(2)
     details = workspace.details
     assert "sourdough" in details.fields.toPlainText() and "tiny-llama" in details.fields.toPlainText()
-    details.rating.setValue(4)
-    details.tags.setText("bread, favourite")
-    details.note.setText("try rye")
+    assert details.rating.caption.text() == "not rated"
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
-        details.save_button.click()
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
-    record = next(r for r in store.iter_records() if r.prompt.startswith("How do I bake"))
-    assert (record.rating, record.tags, record.note) == (4, ["bread", "favourite"], "try rye")
+        details.rating.buttons[3].click()  # the fourth star saves at once
+    assert bread().rating == 4
+    assert details.hit.record.prompt.startswith("How do I bake")  # still selected after the refresh
+    assert workspace.results.selected_hits()[0].record.id == details.hit.record.id
+    assert [b.text() for b in details.rating.buttons] == ["★"] * 4 + ["☆"]
+    assert "★★★★" in workspace.results.list.itemWidget(workspace.results.list.currentItem()).text()
+
+    qtbot.keyClicks(details.tags, "bread, favourite")
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        qtbot.keyClick(details.tags, Qt.Key.Key_Return)
+    assert bread().tags == ["bread", "favourite"]
+
+    details.note.setText("try rye")  # typed, never confirmed: saved when another record is shown
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        workspace.results.select_row(0)
+    assert bread().note == "try rye" and details.hit.record.prompt == "a lighthouse at dusk"
+
+    workspace.results.select_row(2)
+    assert details.note.text() == "try rye" and details.rating.value() == 4
+    with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
+        details.rating.buttons[3].click()  # the current rating's star clears it
+    assert bread().rating == 0 and details.rating.caption.text() == "not rated"
+
+
+def test_showing_a_record_again_does_not_save_or_reset_anything(qtbot, workspace):
+    saved = []
+    workspace.details.rate_tag_note.connect(lambda *args: saved.append(args))
+    workspace.results.select_row(2)
+    workspace.results.select_row(1)
+    workspace.results.select_row(2)
+    assert saved == []  # nothing changed: nothing written
+    workspace.details.tags.setText("half typed")
+    workspace.details.show_hit(workspace.results.hits[2])  # the list was refreshed under the typing
+    assert workspace.details.tags.text() == "half typed" and saved == []
 
 
 def test_actions_emit_the_record(qtbot, workspace):
@@ -146,7 +179,7 @@ def test_rerun_finds_the_model_by_sha256(qtbot, workspace, services, tiny_gguf):
 def test_delete_record_and_session(qtbot, workspace, services):
     workspace.results.select_row(2)
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
-        workspace.details.delete_button.click()
+        workspace.details.delete_action.trigger()
     assert "How do I bake sourdough bread?" not in _prompts(workspace)
     workspace.results.select_row(0)
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
@@ -162,9 +195,12 @@ def test_declined_confirmation_deletes_nothing(qtbot, workspace, services):
     assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 3
 
 
-def test_incognito_toggle_is_shown_and_saved(workspace, services):
+def test_incognito_toggle_is_shown_and_saved(qtbot, workspace, services):
     assert not workspace.banner.isVisible() or not workspace.isVisible()
-    workspace.incognito.setChecked(True)
+    assert workspace.banner.text() == "Incognito: new generations are not recorded"
+    with qtbot.waitSignal(workspace.status_message) as said:
+        workspace.incognito.setChecked(True)
+    assert said.args == ["Incognito: new generations are not recorded."]  # one wording everywhere
     assert services.settings.history.incognito is True
     assert isinstance(services.history, NullSink)
     assert not workspace.banner.isHidden()
@@ -443,7 +479,23 @@ def test_text_rows_show_the_reply_and_rewrap_when_the_list_narrows(qtbot, worksp
     workspace.resize(1600, 600)
     qtbot.waitUntil(lambda: lst.viewport().width() > 500)
     wide = bread.sizeHint().height()
-    workspace.resize(420, 600)
-    qtbot.waitUntil(lambda: lst.viewport().width() < 250)
+    workspace.split.setSizes([RESULTS_MIN_WIDTH, 10_000])  # the handle dragged as far left as it goes
+    qtbot.waitUntil(lambda: lst.viewport().width() < RESULTS_MIN_WIDTH)
     qtbot.waitUntil(lambda: bread.sizeHint().height() > wide)  # wrapped onto more lines, nothing clipped
     assert lst.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+
+
+NAVIGATION_WIDTH = 150  # the main window's workspace list beside the page
+
+
+def test_the_workspace_fits_a_900_px_window_with_the_list_at_least_half(qtbot, workspace):
+    assert workspace.minimumSizeHint().width() <= 900 - NAVIGATION_WIDTH
+    assert workspace.details.minimumSizeHint().width() <= 420
+    workspace.show()
+    for width, share in ((1280 - NAVIGATION_WIDTH, 0.55), (900 - NAVIGATION_WIDTH, 0.47)):
+        workspace.resize(width, 560)
+        qtbot.waitUntil(lambda width=width: workspace.width() == width)
+        split = workspace.split
+        assert workspace.results.width() >= share * (split.width() - split.handleWidth())
+        assert workspace.results.width() >= RESULTS_MIN_WIDTH
+        assert workspace.details.width() >= workspace.details.minimumSizeHint().width()
