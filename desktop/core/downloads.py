@@ -17,7 +17,9 @@ with the hub's sha256 somewhere else; the result then says
 Only one transfer of a destination runs at a time: a second request in the
 same process waits for the first and shares its result; another process is
 kept out by an exclusive lock on ``<dest>.part.lock`` (released by the OS
-even when a process is killed).
+even when a process is killed) and told so with :class:`DownloadBusy`;
+:func:`transfer_elsewhere` asks, without waiting, whether another process
+holds that lock now.
 """
 
 from __future__ import annotations
@@ -34,12 +36,17 @@ from urllib.parse import urlsplit
 from desktop.core import hashing, paths
 from desktop.core.hardware import disk_free, fmt_bytes
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
-from desktop.core.model_errors import (ChecksumMismatch, DiskFull, DownloadError, HubError, HubOffline,
-                                      ModelsDirError)
+from desktop.core.model_errors import (ChecksumMismatch, DiskFull, DownloadBusy, DownloadError, HubError,
+                                      HubOffline, ModelsDirError)
 from desktop.core.model_hub_access import endpoint as hub_endpoint
 from desktop.core.model_hub_access import hub_error, hub_online, hub_reachable
 from desktop.core.model_hub_access import token as stored_token
 from desktop.core.model_transfer import HashPipe, RetryPolicy, TransferStats, transfer
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 DISK_RESERVE = 64 * 1024 * 1024  # keep this much free beyond the file itself
 PROGRESS_EVERY = 0.1  # seconds between progress reports
@@ -109,6 +116,10 @@ def part_path(dest: Path) -> Path:
 
 def sidecar_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part.json")
+
+
+def lock_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part.lock")
 
 
 def _is_sha256(value: str | None) -> bool:
@@ -228,16 +239,43 @@ def _prepare_folder(folder: Path) -> None:
                              "Choose a writable models folder (GENLAB_MODELS_DIR) or fix its permissions.") from exc
 
 
+def transfer_elsewhere(dest: Path) -> bool:
+    """Whether another GenLab process is downloading ``dest`` now (holds its ``.part.lock``); never waits.
+
+    Always False on Windows (no ``flock``) and for a transfer of this process.
+    """
+    if fcntl is None:
+        return False
+    dest = Path(dest).absolute()
+    with _inflight_lock:
+        if dest in _inflight:
+            return False
+    try:
+        fd = os.open(lock_path(dest), os.O_RDONLY)  # a look only: never creates the file
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # drops the probe's own lock at once
+    return False
+
+
 def _download_locked(ref, dest, token, endpoint, policy, cancel, progress, find_existing) -> DownloadResult:
+    cancel.raise_if_cancelled()  # the probe below can take seconds when the hub cannot be reached
     if not hub_reachable(url=endpoint):
         raise HubOffline(f"Cannot reach the hub at {endpoint or hub_endpoint()}, so {ref.filename} cannot be "
                          "downloaded now.", "Check the network connection; the download goes ahead when the "
                          "hub can be reached again (in the app on its own, on the command line with "
                          "`genlab models download --resume`).")
     _prepare_folder(dest.parent)
-    lock_path = dest.with_name(dest.name + ".part.lock")
-    with _ProcessLock(lock_path, ref):
+    with _ProcessLock(lock_path(dest), ref):
         return _download(ref, dest, token, endpoint, policy, cancel, progress, find_existing)
+
+
+LOCK_PATIENCE = 0.5  # seconds: a transfer_elsewhere() probe holds the lock for an instant
 
 
 class _ProcessLock:
@@ -248,17 +286,20 @@ class _ProcessLock:
 
     def __enter__(self) -> "_ProcessLock":
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            import fcntl
-
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # Windows: the in-process registry still applies
-            pass
-        except OSError:
-            os.close(self.fd)
-            raise DownloadError(f"{self.ref.filename} is already being downloaded by another GenLab process.",
-                                "Wait for it to finish.") from None
-        return self
+        if fcntl is None:  # Windows: the in-process registry still applies
+            return self
+        deadline = time.monotonic() + LOCK_PATIENCE
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except OSError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+        os.close(self.fd)
+        raise DownloadBusy(f"{self.ref.filename} is already being downloaded by another GenLab process.",
+                           "Wait for it to finish.")
 
     def __exit__(self, exc_type, *exc) -> None:
         if exc_type is None:  # installed: the lock file has no more use

@@ -1,12 +1,12 @@
 """Cross-process locks for the small JSON files GenLab reads, changes and writes back.
 
 ``downloads.json``, ``library.json`` and ``hash-cache.json`` are each read
-whole, changed and written back whole (to a temporary file renamed over the
-old one, so a reader never sees half a file).  The GUI and a ``genlab``
-command may run at the same time: without a lock, two updates that overlap
-both start from the same old content and the later write drops the earlier
-change.  :func:`lock_for` gives the one lock per file that serialises those
-updates across threads *and* processes:
+whole, changed and written back whole (:func:`replace_json`: to a temporary
+file renamed over the old one, so a reader never sees half a file).  The GUI
+and a ``genlab`` command may run at the same time: without a lock, two
+updates that overlap both start from the same old content and the later
+write drops the earlier change.  :func:`lock_for` gives the one lock per file
+that serialises those updates across threads *and* processes:
 
 - POSIX: ``flock`` on a sidecar ``<file>.lock`` (the JSON file itself is
   replaced by every write, so it cannot carry a lock).  The kernel drops it
@@ -16,6 +16,10 @@ updates across threads *and* processes:
   folder, a file system without locks): the in-process lock alone, with a
   warning in the log.
 
+A read that changes nothing needs no lock on POSIX, where the rename
+replaces the file whole under a reader that has it open (:func:`reading`);
+it takes the lock elsewhere.
+
 The lock is reentrant within a thread (a method holding it may call another
 that takes it), and there is one object per file in a process: two
 ``flock`` s on separate descriptors of one file exclude each other even
@@ -24,10 +28,14 @@ inside one process, so separate objects would deadlock a nested use.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any, ContextManager
 
 try:
     import fcntl
@@ -64,11 +72,13 @@ class FileLock:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fd, self._fd = self._fd, None
-            _release(fd)
-        self._thread_lock.release()
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._fd is not None:
+                fd, self._fd = self._fd, None
+                _release(fd)
+        finally:  # a failed release must not keep every other thread of the process out
+            self._thread_lock.release()
 
 
 _locks: dict[str, FileLock] = {}
@@ -84,6 +94,35 @@ def lock_for(target: Path) -> FileLock:
         if lock is None:
             lock = _locks[key] = FileLock(Path(key))
         return lock
+
+
+def reading(target: Path) -> ContextManager:
+    """What to hold while only reading ``target``: nothing on POSIX, the file's lock elsewhere.
+
+    Writers rename a whole new file over the old one, which POSIX allows
+    while a reader has the old one open, so a read sees one or the other,
+    never half of either.  Windows refuses that rename while the file is
+    open, so a reader there holds the lock to keep out of a writer's way.
+    """
+    return contextlib.nullcontext() if os.name == "posix" else lock_for(target)
+
+
+def replace_json(target: Path, data: Any, *, indent: int | None = None) -> None:
+    """Write ``data`` to a temporary file beside ``target``, then rename it over ``target``.
+
+    A write that fails (a full disk) removes its temporary file, so failures
+    do not pile up files, and leaves ``target`` as it was.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=indent)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _acquire(path: Path) -> int | None:

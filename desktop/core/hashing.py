@@ -4,15 +4,14 @@ Hashing a 5 GB GGUF takes tens of seconds, so the result is cached in
 ``<data root>/hash-cache.json`` keyed by the resolved path and invalidated
 when the file's size or modification time changes.  Updates hold the cache's
 cross-process lock (:mod:`desktop.core.file_lock`), so hashes remembered by
-the GUI and a ``genlab`` command at the same time are all kept.
+the GUI and a ``genlab`` command at the same time are all kept; a look-up
+only reads (:func:`desktop.core.file_lock.reading`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from desktop.core import file_lock, paths
@@ -53,7 +52,7 @@ def cached_sha256(path: Path) -> str | None:
     """The cached hash if the file is unchanged since it was hashed, else None."""
     path = Path(path).resolve()
     st = path.stat()
-    with file_lock.lock_for(_cache_file()):
+    with file_lock.reading(_cache_file()):
         entry = _read_cache().get(str(path))
     if entry and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
         return entry.get("sha256")
@@ -68,11 +67,7 @@ def remember_sha256(path: Path, digest: str) -> None:
         cache = _read_cache()
         cache[str(path)] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".hash-cache-", dir=target.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(cache, fh)
-            os.replace(tmp, target)
+            file_lock.replace_json(target, cache)
         except OSError:
             pass  # a cache; failing to write it only costs a re-hash later
 

@@ -16,13 +16,14 @@ there (downloads ask :meth:`Library.find_installed` first and reuse it).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
-import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable, Iterable
@@ -104,7 +105,8 @@ class Library:
 
     Every read-modify-write of ``library.json`` holds the file's
     cross-process lock (:mod:`desktop.core.file_lock`), so the GUI and a
-    ``genlab`` command changing the library at once never lose an update.
+    ``genlab`` command changing the library at once never lose an update;
+    queries only read (:func:`~desktop.core.file_lock.reading`).
     """
 
     def __init__(self, index: Path | None = None, models_root: Path | None = None) -> None:
@@ -132,11 +134,8 @@ class Library:
         return out
 
     def _write(self, models: dict[str, LibraryModel]) -> None:
-        self.index.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".library-", dir=self.index.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": 1, "models": [m.to_dict() for m in models.values()]}, fh, indent=1)
-        os.replace(tmp, self.index)
+        file_lock.replace_json(self.index, {"version": 1, "models": [m.to_dict() for m in models.values()]},
+                               indent=1)
 
     def _put(self, model: LibraryModel) -> LibraryModel:
         """Store ``model``; an entry of the same identity whose files are elsewhere and still there wins."""
@@ -154,7 +153,7 @@ class Library:
 
     # --- queries ---------------------------------------------------------------
     def models(self, kind: str | None = None) -> list[LibraryModel]:
-        with self._lock:
+        with file_lock.reading(self.index):
             items = list(self._read().values())
         return sorted((m for m in items if kind is None or m.kind == kind), key=lambda m: (m.kind, m.name.lower()))
 
@@ -297,18 +296,23 @@ class Library:
                                  f"at {listed.path}.", "Use that one; nothing was imported.")
         if mode == "link":
             return self.add_path(source, source="imported", owned=False, facts=facts, sha256=digest)
-        target = _free_name(folder, source)
-        size = tree_size(source)
-        same_fs = _same_filesystem(source, target.parent)
-        if not (mode == "move" and same_fs) and size + 16 * 1024 * 1024 > disk_free(target.parent):
-            raise DiskFull(f"Not enough space to import {source.name} ({fmt_bytes(size)}) into {target.parent} "
-                           f"({fmt_bytes(disk_free(target.parent))} free).", "Free some space or import as a link.")
-        if mode == "move" and same_fs:
-            os.replace(source, target)
-        else:
-            _copy_tree(source, target, size, cancel, progress)
-            if mode == "move":
-                shutil.rmtree(source) if source.is_dir() else source.unlink()
+        target = _reserve_name(folder, source)
+        try:
+            size = tree_size(source)
+            same_fs = _same_filesystem(source, target.parent)
+            if not (mode == "move" and same_fs) and size + 16 * 1024 * 1024 > disk_free(target.parent):
+                raise DiskFull(f"Not enough space to import {source.name} ({fmt_bytes(size)}) into "
+                               f"{target.parent} ({fmt_bytes(disk_free(target.parent))} free).",
+                               "Free some space or import as a link.")
+            if mode == "move" and same_fs:
+                _rename_onto(source, target)
+            else:
+                _copy_tree(source, target, size, cancel, progress)
+        except BaseException:
+            _unreserve(target)
+            raise
+        if mode == "move" and not same_fs:
+            shutil.rmtree(source) if source.is_dir() else source.unlink()
         return self.add_path(target, source="imported", owned=True, facts=facts, sha256=digest)
 
     def _import_folder(self) -> Path:
@@ -447,14 +451,48 @@ def _loaded_elsewhere(model: LibraryModel) -> ModelInUse:
                       "Unload it there (or close the app) and try again.")
 
 
-def _free_name(folder: Path, source: Path) -> Path:
-    """``folder/<source name>``, numbered when that name is taken."""
-    target = folder / source.name
-    n = 1
-    while target.exists():
-        target = folder / f"{source.stem}-{n}{source.suffix}"
-        n += 1
-    return target
+def _reserve_name(folder: Path, source: Path) -> Path:
+    """``folder/<source name>``, numbered when taken, made at once so that no other import picks it too.
+
+    The reservation is an empty file (or folder, for a folder) created
+    exclusively; the import then renames its finished copy onto it.
+    """
+    n = 0
+    while True:
+        target = folder / (source.name if n == 0 else f"{source.stem}-{n}{source.suffix}")
+        try:
+            _make_exclusively(target, folder=source.is_dir())
+            return target
+        except FileExistsError:
+            n += 1
+
+
+def _make_exclusively(path: Path, *, folder: bool) -> None:
+    """Create an empty file or folder at ``path``; FileExistsError when something is there."""
+    if folder:
+        path.mkdir()
+    else:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+
+
+def _unreserve(target: Path) -> None:
+    """Remove a reservation that got no copy (it is still empty)."""
+    with contextlib.suppress(OSError):
+        if target.is_dir():
+            target.rmdir()  # only when empty
+        elif target.stat().st_size == 0:
+            target.unlink()
+
+
+def _rename_onto(source: Path, target: Path) -> None:
+    """Rename ``source`` onto its reservation ``target`` (an empty file or folder)."""
+    try:
+        os.replace(source, target)  # POSIX replaces an empty folder too
+    except OSError:
+        if not (source.is_dir() and target.is_dir()):
+            raise
+        target.rmdir()  # Windows renames no folder onto another
+        os.replace(source, target)
 
 
 def _still_there(model: LibraryModel) -> bool:
@@ -477,12 +515,15 @@ def _same_filesystem(a: Path, b: Path) -> bool:
 
 
 def _copy_tree(source: Path, target: Path, total: int, cancel: CancelToken, progress: ProgressCallback) -> None:
-    """Copy a file or folder in chunks, checking cancel; a cancelled copy leaves nothing behind."""
+    """Copy a file or folder in chunks, checking cancel, to a hidden name beside ``target``, then rename it onto
+    ``target``: the copy appears whole or not at all, and a cancelled or failed one leaves nothing behind."""
     files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.importing")
+    _make_exclusively(staging, folder=source.is_dir())
     done = 0
     try:
         for item in files:
-            dest = target if source.is_file() else target / item.relative_to(source)
+            dest = staging if source.is_file() else staging / item.relative_to(source)
             dest.parent.mkdir(parents=True, exist_ok=True)
             with open(item, "rb") as src, open(dest, "wb") as out:
                 while chunk := src.read(4 * 1024 * 1024):
@@ -491,6 +532,7 @@ def _copy_tree(source: Path, target: Path, total: int, cancel: CancelToken, prog
                     done += len(chunk)
                     progress(Progress(done / max(total, 1), f"Copying {source.name}", done, total))
             shutil.copystat(item, dest)
+        _rename_onto(staging, target)
     except BaseException:
-        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True) if staging.is_dir() else staging.unlink(missing_ok=True)
         raise

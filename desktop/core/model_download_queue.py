@@ -9,7 +9,9 @@ continue where they were.  What counts as resumable:
 
 - ``queued`` and ``running``: a process killed mid-download leaves its entry
   ``running``; one that quits normally (its runner cancels the job with the
-  ``SHUTDOWN`` reason) leaves it ``queued``;
+  ``SHUTDOWN`` reason) leaves it ``queued``.  An entry whose file another
+  GenLab process is downloading right now (it holds the file's
+  ``.part.lock``) is that process's, and not resumable here;
 - ``waiting``: stopped by the network (the hub unreachable, the transfer's
   automatic retries used up), not by anything wrong with the file or the
   setup; the app also tries these again when the hub answers.
@@ -28,23 +30,23 @@ verified, so a cancelled or failed file keeps it out of the library.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from desktop.core import file_lock, paths
 from desktop.core.downloads import (DownloadResult, FileRef, default_destination, discard_partial,
-                                    download_file, part_path)
+                                    download_file, part_path, transfer_elsewhere)
 from desktop.core.jobs import SHUTDOWN, CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
-from desktop.core.model_errors import DownloadError, HubOffline, HubUnavailable, RetriesExhausted
+from desktop.core.model_errors import DownloadBusy, DownloadError, HubOffline, HubUnavailable, RetriesExhausted
 from desktop.core.model_transfer import RetryPolicy
 
 ACTIVE = ("queued", "running")
 WAITING_NETWORK = "waiting"
 RESUMABLE = ("queued", "running", WAITING_NETWORK)
+# What run_entry marks running; "running" only once no other process holds the file (its process died).
+CLAIMABLE = RESUMABLE
 # Failures that say nothing about the file or the person's setup, only that the network let it down.
 NETWORK_ERRORS = (HubOffline, HubUnavailable, RetriesExhausted, ConnectionError, TimeoutError, socket.gaierror)
 
@@ -77,7 +79,9 @@ class DownloadList:
 
     Every read-modify-write holds the file's cross-process lock
     (:mod:`desktop.core.file_lock`): the GUI and ``genlab models download``
-    updating the list at once never lose each other's changes.
+    updating the list at once never lose each other's changes.  Reads take
+    no lock on POSIX (:func:`~desktop.core.file_lock.reading`), so the GUI
+    never waits for another process to look at the list.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -103,18 +107,15 @@ class DownloadList:
         return entries
 
     def _write(self, entries: dict[str, DownloadEntry]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".downloads-", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": 1, "downloads": [asdict(e) for e in entries.values()]}, fh, indent=1)
-        os.replace(tmp, self.path)
+        file_lock.replace_json(self.path, {"version": 1, "downloads": [asdict(e) for e in entries.values()]},
+                               indent=1)
 
     def entries(self) -> list[DownloadEntry]:
-        with self._lock:
+        with file_lock.reading(self.path):
             return sorted(self._read().values(), key=lambda e: e.added_at)
 
     def get(self, key: str) -> DownloadEntry | None:
-        with self._lock:
+        with file_lock.reading(self.path):
             return self._read().get(key)
 
     def add(self, ref: FileRef, dest: Path | None = None, *, source: str = "hub",
@@ -134,10 +135,17 @@ class DownloadList:
             return entry
 
     def update(self, key: str, **changes) -> DownloadEntry | None:
+        return self.update_if(key, None, **changes)
+
+    def update_if(self, key: str, statuses: tuple[str, ...] | None, **changes) -> DownloadEntry | None:
+        """Change an entry whose status (read under the lock) is one of ``statuses`` (None: any).
+
+        Returns the changed entry, or None when there is no such entry or its status is another.
+        """
         with self._lock:
             entries = self._read()
             entry = entries.get(key)
-            if entry is None:
+            if entry is None or (statuses is not None and entry.status not in statuses):
                 return None
             for name, value in changes.items():
                 setattr(entry, name, value)
@@ -151,7 +159,8 @@ class DownloadList:
                 self._write(entries)
 
     def resumable(self) -> list[DownloadEntry]:
-        return [e for e in self.entries() if e.status in RESUMABLE]
+        """Entries to run again (see the module docstring), leaving those another process is downloading."""
+        return [e for e in self.entries() if e.status in RESUMABLE and not transfer_elsewhere(Path(e.dest))]
 
     def cancel(self, key: str) -> int:
         """Forget a download and delete its partial bytes; returns bytes freed."""
@@ -170,11 +179,20 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
 
     Pausing is cancelling the job: the entry becomes ``paused`` and keeps
     its bytes, or ``queued`` when the cancel's reason is ``SHUTDOWN`` (the
-    app quits: the download resumes at next start).  Network failures
-    (:data:`NETWORK_ERRORS`) leave it ``waiting``, resumable; other failures
-    leave it ``failed``.  Either way the message is kept in ``error``.
+    app quits: the download resumes at next start); a job cancelled while
+    it fails stops the same way.  Network failures (:data:`NETWORK_ERRORS`)
+    leave it ``waiting``, resumable; other failures leave it ``failed``.
+    Either way the message is kept in ``error``.  When another GenLab
+    process is downloading the file, raises :class:`DownloadBusy` and leaves
+    the entry as that process keeps it.
+
+    The entry is marked ``running`` only from ``queued``, ``waiting`` or a
+    ``running`` left by a process that died: a pause or cancel that came
+    first is never undone.
     """
-    downloads.update(entry.key, status="running", error="")
+    if transfer_elsewhere(Path(entry.dest)):
+        raise _busy(entry)
+    downloads.update_if(entry.key, CLAIMABLE, status="running", error="")
 
     def track(report) -> None:
         payload = report.payload
@@ -199,26 +217,24 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     try:
         result = download_file(entry.ref, Path(entry.dest), policy=policy, cancel=cancel, progress=track,
                                find_existing=find_existing)
-    except HubOffline as exc:
-        installed = _installed_offline(entry, library)
-        if installed is None:
-            _wait_for_network(entry, downloads, exc, track.last)
-            raise
-        path, size = installed
-        note = (f"already installed at {path}; the hub is unreachable, so it was not checked "
-                "for a newer revision")
-        progress(Progress(1.0, f"{entry.filename}: {note}"))
-        downloads.update(entry.key, status="done", done=size, size=size, note=note, path=str(path),
-                         already_installed=True)
-        return DownloadResult(entry.ref, path, size, "", "", already_installed=True)
+    except DownloadBusy:  # the entry is the other process's: its state stays as that process keeps it
+        if cancel.cancelled:
+            raise JobCancelled() from None
+        raise
     except JobCancelled:
         _record_stop(entry, downloads, cancel, track.last)
         raise
-    except NETWORK_ERRORS as exc:
-        _wait_for_network(entry, downloads, exc, track.last)
-        raise
     except Exception as exc:
-        downloads.update(entry.key, status="failed", error=str(exc))
+        if cancel.cancelled:  # paused (or the app quit) while it failed: a stop, not a failure
+            _record_stop(entry, downloads, cancel, track.last)
+            raise JobCancelled() from exc
+        installed = _installed_offline(entry, library) if isinstance(exc, HubOffline) else None
+        if installed is not None:
+            return _installed_while_offline(entry, downloads, installed, progress)
+        if isinstance(exc, NETWORK_ERRORS):
+            _wait_for_network(entry, downloads, exc, track.last)
+        else:
+            downloads.update(entry.key, status="failed", error=str(exc))
         raise
     note = ""
     if library is not None:
@@ -237,6 +253,21 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     downloads.update(entry.key, status="done", done=result.size, size=result.size, note=note,
                      path=str(result.path), already_installed=result.already_installed)
     return result
+
+
+def _busy(entry: DownloadEntry) -> DownloadBusy:
+    return DownloadBusy(f"{entry.filename} is already being downloaded by another GenLab process.",
+                        "Wait for it to finish.")
+
+
+def _installed_while_offline(entry: DownloadEntry, downloads: DownloadList, installed: tuple[Path, int],
+                             progress: ProgressCallback) -> DownloadResult:
+    path, size = installed
+    note = f"already installed at {path}; the hub is unreachable, so it was not checked for a newer revision"
+    progress(Progress(1.0, f"{entry.filename}: {note}"))
+    downloads.update(entry.key, status="done", done=size, size=size, note=note, path=str(path),
+                     already_installed=True)
+    return DownloadResult(entry.ref, path, size, "", "", already_installed=True)
 
 
 def _record_stop(entry: DownloadEntry, downloads: DownloadList, cancel: CancelToken,

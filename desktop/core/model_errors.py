@@ -33,6 +33,10 @@ class DownloadError(GenLabError):
     """A transfer failed after its retries, or could not start."""
 
 
+class DownloadBusy(DownloadError):
+    """Another GenLab process is downloading this file now; its entry is that process's to keep."""
+
+
 class RetriesExhausted(DownloadError):
     """A transfer gave up after its automatic retries (connection lost, stalled, server errors).
 

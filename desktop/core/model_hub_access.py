@@ -11,7 +11,8 @@ Tokens come from ``HF_TOKEN``, then the OS keyring when the ``keyring``
 package is available and has a working backend (a dependency on Windows and
 macOS; on Linux it is used when installed and a Secret Service is running),
 then a user-only file in the data root, then the token ``hf auth login``
-saved.  Saving to the keyring removes an older token file.
+saved.  Saving to the keyring removes an older token file, once the keyring
+gives the token back.
 """
 
 from __future__ import annotations
@@ -94,13 +95,7 @@ def token() -> str | None:
 def save_token(value: str) -> str:
     """Store a token; returns where ("keyring" or the file path)."""
     value = value.strip()
-    try:
-        import keyring
-
-        keyring.set_password(KEYRING_SERVICE, KEYRING_USER, value)
-    except Exception:  # no keyring package, or no usable backend (a Linux session without Secret Service)
-        pass
-    else:
+    if _saved_in_keyring(value):
         _token_file().unlink(missing_ok=True)  # an older token saved in plain text must not outlive it
         return "keyring"
     target = _token_file()
@@ -110,6 +105,21 @@ def save_token(value: str) -> str:
         fh.write(value)
     os.chmod(target, 0o600)
     return str(target)
+
+
+def _saved_in_keyring(value: str) -> bool:
+    """Store the token in the OS keyring; True only when reading it back gives it back.
+
+    A backend may accept a password and keep nothing (keyring's ``null``
+    backend): without the read-back check the token would be lost.
+    """
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, KEYRING_USER, value)
+        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == value
+    except Exception:  # no keyring package, or no usable backend (a Linux session without Secret Service)
+        return False
 
 
 @contextlib.contextmanager

@@ -134,16 +134,26 @@ def deletion_guard(model_path: Path, *, patience: float = 0.3) -> Iterator[bool]
         yield True
         return
     target = lock_path(model_path)
-    try:  # created if missing, so a loader that starts meanwhile waits for the delete to end
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:  # no lock folder: no engine could have taken a lock either
-        yield True
+    fd = free = None
+    for _ in range(5):  # another deleter may unlink the lock file between our open and our lock
+        try:  # created if missing, so a loader that starts meanwhile waits for the delete to end
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # no lock folder: no engine could have taken a lock either
+            yield True
+            return
+        free = _flock(fd, True, patience)
+        if not free or _same_file(fd, target):
+            break
+        os.close(fd)  # locked a file no longer at the path: a loader may hold the new one
+        fd = None
+    if fd is None:
+        log.warning("model lock %s kept changing; taking %s for loaded", target, model_path)
+        yield False
         return
     try:
-        free = _flock(fd, True, patience)
         yield free
-        if free:  # nobody holds it: the lock file goes (it is made again by the next load)
+        if free and _same_file(fd, target):  # nobody holds it: the lock file goes (the next load makes it again)
             with contextlib.suppress(OSError):
                 os.unlink(target)
     finally:

@@ -15,6 +15,16 @@ download resets the delay.  Quitting the app (the runner's shutdown) leaves
 running downloads ``queued``, so they resume at next start; Pause leaves
 them ``paused`` until Resume.
 
+``downloads.json`` is shared with every GenLab process.  A download another
+process is running (it holds the file's ``.part.lock``) is left to it: not
+started here, not reported as failed; the controller looks again when the
+retry timer fires or a person asks for that file again.
+
+The controller keeps a copy of the list, read again only when a download's
+state changes, and the live numbers of its running downloads; the status-bar
+summary is made from those, so progress, which arrives many times a second,
+never reads the file.
+
 Signals:
     changed(): an entry's state or live numbers changed (views refresh).
     summary(str): a one-line total for the status bar ("2 downloads, 40%…").
@@ -32,16 +42,18 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
                                QWidget)
 
-from desktop.core.downloads import DownloadProgress, FileRef
+from desktop.core.downloads import DownloadProgress, FileRef, transfer_elsewhere
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
 from desktop.core.jobs import Job
 from desktop.core.model_download_queue import WAITING_NETWORK, DownloadEntry, DownloadList, run_entry
+from desktop.core.model_errors import DownloadBusy
 from desktop.ui.runner import DONE, JobHandle, JobRunner
 from desktop.ui.widgets import size_columns
 
 # Seconds between checks of the hub while downloads wait for the network; the last one repeats.
 NETWORK_RETRY_DELAYS = (5.0, 15.0, 30.0, 60.0, 120.0)
+ELSEWHERE = object()  # what a download job returns when another GenLab process has the file
 
 
 @dataclass
@@ -69,6 +81,8 @@ class DownloadsController(QObject):
         self.retry_delays = retry_delays
         self.handles: dict[str, JobHandle] = {}
         self.live: dict[str, LiveStats] = {}
+        self._entries: list[DownloadEntry] = []  # the list as read on the last state change, for the summary
+        self._elsewhere: set[str] = set()  # keys another GenLab process was downloading when last looked at
         self._cancel_requested: set[str] = set()
         self._network_tries = 0
         self._probe: JobHandle | None = None
@@ -78,6 +92,8 @@ class DownloadsController(QObject):
             for entry in self.downloads.resumable():
                 self.downloads.update(entry.key, status="queued")
             self._schedule()
+        else:
+            self._reread()
 
     # --- commands ------------------------------------------------------------------
     def request(self, ref: FileRef, *, source: str = "hub", catalog_id: str = "") -> DownloadEntry:
@@ -85,6 +101,7 @@ class DownloadsController(QObject):
         entry = self.downloads.add(ref, source=source, catalog_id=catalog_id)
         if entry.status not in ("queued", "running"):
             entry = self.downloads.update(entry.key, status="queued")
+        self._elsewhere.discard(entry.key)  # asked for again: look whether the other process still has it
         self._schedule()
         self.changed.emit()
         return entry
@@ -96,11 +113,13 @@ class DownloadsController(QObject):
         handle = self.handles.get(key)
         if handle is not None:
             handle.cancel()
+        self._reread()
         self.changed.emit()
 
     def resume(self, key: str) -> None:
         if key not in self.handles:
             self.downloads.update(key, status="queued", error="")
+            self._elsewhere.discard(key)
             self._schedule()
         self.changed.emit()
 
@@ -113,31 +132,46 @@ class DownloadsController(QObject):
             self.downloads.cancel(key)
             self.live.pop(key, None)
             self._check_pipeline(key)
+        self._reread()
         self.changed.emit()
 
     def clear_finished(self) -> None:
         for entry in self.downloads.entries():
             if entry.status in ("done", "cancelled"):
                 self.downloads.remove(entry.key)
+        self._reread()
         self.changed.emit()
 
     def active_count(self) -> int:
         return len(self.handles)
 
     # --- scheduling -------------------------------------------------------------------
+    def _reread(self) -> None:
+        self._entries = self.downloads.entries()
+        self._emit_summary()
+
     def _schedule(self) -> None:
-        for entry in self.downloads.entries():
+        self._entries = self.downloads.entries()
+        for entry in self._entries:
             if len(self.handles) >= self.max_parallel:
                 break
-            if entry.status == "queued" and entry.key not in self.handles:
+            if entry.status != "queued" or entry.key in self.handles or entry.key in self._elsewhere:
+                continue
+            if transfer_elsewhere(Path(entry.dest)):
+                self._elsewhere.add(entry.key)
+            else:
                 self._start(entry)
         self._emit_summary()
+        self._arm_network_retry()
 
     def _start(self, entry: DownloadEntry) -> None:
         downloads, policy = self.downloads, self.policy
 
         def job(*, cancel, progress):
-            return run_entry(entry, downloads, policy=policy, cancel=cancel, progress=progress)
+            try:
+                return run_entry(entry, downloads, policy=policy, cancel=cancel, progress=progress)
+            except DownloadBusy:  # not a failure: the other process goes on with it
+                return ELSEWHERE
 
         handle = self.runner.submit(Job(f"Download {entry.filename}", job, kind="io", meta={"key": entry.key}))
         if handle.token.cancelled:  # the runner is shut down (the app quits): the entry stays queued
@@ -160,6 +194,9 @@ class DownloadsController(QObject):
         self._emit_summary()
 
     def _on_finished(self, key: str, result) -> None:
+        if result is ELSEWHERE:
+            self._elsewhere.add(key)
+            return
         self._network_tries = 0  # the network works: a later wait starts from the shortest delay
         self._check_pipeline(key)
         self.installed.emit(result)
@@ -189,13 +226,12 @@ class DownloadsController(QObject):
             self.live.pop(key, None)
             self._check_pipeline(key)
         self._schedule()
-        self._arm_network_retry()
         self.changed.emit()
 
     # --- waiting for the network ------------------------------------------------------
     def waiting(self) -> list[DownloadEntry]:
         """Downloads the network stopped, not running now."""
-        return [e for e in self.downloads.entries() if e.status == WAITING_NETWORK and e.key not in self.handles]
+        return [e for e in self._entries if e.status == WAITING_NETWORK and e.key not in self.handles]
 
     def retry_waiting(self) -> None:
         """Queue every download that waits for the network again (the hub answers)."""
@@ -205,21 +241,23 @@ class DownloadsController(QObject):
         self.changed.emit()
 
     def _arm_network_retry(self) -> None:
-        """While a download waits for the network, check the hub after the next, longer delay."""
-        if self._probe is not None or self._network_timer.isActive() or not self.waiting():
+        """While a download waits for the network (or another process), look again after a longer delay."""
+        if self._probe is not None or self._network_timer.isActive() or not (self.waiting() or self._elsewhere):
             return
         delay = self.retry_delays[min(self._network_tries, len(self.retry_delays) - 1)]
         self._network_timer.start(int(delay * 1000))
 
     def _probe_network(self) -> None:
         self._network_tries += 1
-        if not self.waiting():
-            return
-        probe = self.runner.submit(Job("Checking whether the hub can be reached", _hub_answers, kind="io"))
-        if probe.token.cancelled:  # the app quits; the waiting downloads are tried at next start
-            return
-        self._probe = probe
-        probe.ended.connect(lambda probe=probe: self._after_probe(probe))
+        if self.waiting():
+            probe = self.runner.submit(Job("Checking whether the hub can be reached", _hub_answers, kind="io"))
+            if probe.token.cancelled:  # the app quits; the waiting downloads are tried at next start
+                return
+            self._probe = probe
+            probe.ended.connect(lambda probe=probe: self._after_probe(probe))
+        if self._elsewhere:  # taken up here if the other process let go of them
+            self._elsewhere.clear()
+            self._schedule()
 
     def _after_probe(self, probe: JobHandle) -> None:
         self._probe = None
@@ -229,10 +267,11 @@ class DownloadsController(QObject):
             self._arm_network_retry()
 
     def _emit_summary(self) -> None:
-        entries = self.downloads.entries()
+        """The status-bar line, from the controller's own state: it never reads the file."""
         active = [self.live.get(k, LiveStats()) for k in self.handles]
-        queued = sum(1 for e in entries if e.status == "queued") - len(active)
-        waiting = sum(1 for e in entries if e.status == WAITING_NETWORK and e.key not in self.handles)
+        idle = [e for e in self._entries if e.key not in self.handles]
+        queued = sum(1 for e in idle if e.status == "queued" and e.key not in self._elsewhere)
+        waiting = sum(1 for e in idle if e.status == WAITING_NETWORK)
         if not active and queued <= 0:
             self.summary.emit(f"{waiting} download(s) waiting for the network" if waiting else "")
             return
@@ -344,7 +383,7 @@ class DownloadsPanel(QWidget):
     def refresh(self) -> None:
         selected = self.selected_key()
         self.tree.clear()
-        entries = self.controller.downloads.entries()
+        entries = self.controller.downloads.entries()  # another process's entries too; a read takes no lock
         for entry in reversed(entries):
             live = self.controller.live.get(entry.key)
             done = live.done if live else entry.done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -80,3 +81,122 @@ def test_a_lock_file_that_cannot_be_created_falls_back_to_the_in_process_lock(tm
         with file_lock.lock_for(blocker / "state.json"):
             pass
     assert "cannot lock" in caplog.text and "could undo this one's change" in caplog.text
+
+
+def test_reads_never_wait_for_another_process_holding_a_lock(tmp_path, genlab_home):
+    """Only read-modify-writes take the lock: a look at the lists goes ahead while another process updates them."""
+    import hashlib
+
+    import pytest
+
+    from desktop.core import hashing
+    from desktop.core.downloads import FileRef
+    from desktop.core.model_headers import ModelFacts
+    from tests.support.other_process import lock_held_by_another_process
+
+    if os.name != "posix":
+        pytest.skip("reads take the lock where a file cannot be replaced while open (Windows)")
+    downloads, library = DownloadList(), Library()
+    entry = downloads.add(FileRef("someone/repo", "m-Q4_0.gguf"))
+    model_file = tmp_path / "m.gguf"
+    model_file.write_bytes(b"GGUF model bytes")
+    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    model = library.add_path(model_file, source="found", owned=False, sha256=digest, facts=ModelFacts("gguf", "text"))
+    targets = (downloads.path, library.index, genlab_home / "hash-cache.json")
+    seen = {}
+
+    def read_everything():
+        seen["entries"] = [e.key for e in downloads.entries()]
+        seen["entry"] = downloads.get(entry.key).key
+        seen["models"] = [m.id for m in library.models()]
+        seen["model"] = library.get(model.id).id
+        seen["sha256"] = hashing.cached_sha256(model_file)
+
+    with contextlib.ExitStack() as held:
+        for target in targets:
+            held.enter_context(lock_held_by_another_process(file_lock.lock_for(target).path))
+        reader = threading.Thread(target=read_everything, daemon=True)
+        reader.start()
+        reader.join(5)
+        assert not reader.is_alive(), "a read waited for another process's lock"
+    assert seen == {"entries": [entry.key], "entry": entry.key, "models": [model.id], "model": model.id,
+                    "sha256": digest}
+
+
+def test_a_release_that_fails_still_lets_other_threads_in(tmp_path, monkeypatch):
+    import pytest
+
+    lock = file_lock.lock_for(tmp_path / "state.json")
+
+    def broken_release(fd):
+        os.close(fd)
+        raise OSError("cannot unlock")
+
+    monkeypatch.setattr(file_lock, "_release", broken_release)
+    with pytest.raises(OSError, match="cannot unlock"):
+        with lock:
+            pass
+    monkeypatch.setattr(file_lock, "_release", lambda fd: os.close(fd))
+    entered = threading.Event()
+
+    def other_thread():
+        with lock:
+            entered.set()
+
+    threading.Thread(target=other_thread, daemon=True).start()
+    assert entered.wait(5), "the thread whose release failed kept the lock"
+
+
+# Updates each file (already larger than the limit) where no file may grow past 4 KiB, as on a full disk.
+FULL_DISK_UPDATES = r"""
+import resource, signal, sys
+sys.dont_write_bytecode = True
+from pathlib import Path
+from desktop.core import hashing
+from desktop.core.library import Library
+from desktop.core.model_download_queue import DownloadList
+
+downloads, library = DownloadList(), Library()
+key, model_id, model_file = downloads.entries()[0].key, library.models()[0].id, Path(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+for what, change in (("downloads", lambda: downloads.update(key, status="paused")),
+                     ("library", lambda: library.mark_used(model_id)),
+                     ("hash cache", lambda: hashing.remember_sha256(model_file, "0" * 64))):
+    try:
+        change()
+        print(what, "raised nothing")
+    except OSError as exc:
+        print(what, "failed", exc.errno)
+"""
+
+
+def test_writes_that_fail_on_a_full_disk_leave_no_temporary_files(tmp_path, genlab_home):
+    import errno
+    import hashlib
+
+    import pytest
+
+    from desktop.core.downloads import FileRef
+    from desktop.core.model_headers import ModelFacts
+
+    if sys.platform == "win32":
+        pytest.skip("uses RLIMIT_FSIZE (POSIX only)")
+    downloads, library = DownloadList(), Library()
+    for i in range(40):  # each file well past 4 KiB
+        downloads.add(FileRef("someone/repo", f"file-{i}.gguf"))
+        model = tmp_path / f"model-{i}.gguf"
+        model.write_bytes(f"model {i}".encode())
+        library.add_path(model, source="found", owned=False, sha256=hashlib.sha256(model.read_bytes()).hexdigest(),
+                         facts=ModelFacts("gguf", "text"))
+    files = (downloads.path, library.index, genlab_home / "hash-cache.json")
+    before = {path: path.read_bytes() for path in files}
+    assert min(len(b) for b in before.values()) > 4096
+    env = {**os.environ, "GENLAB_HOME": str(genlab_home), "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_UPDATES, str(tmp_path / "model-0.gguf")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"downloads failed {errno.EFBIG}", f"library failed {errno.EFBIG}",
+                                        "hash cache raised nothing"]  # a failed cache write costs only a re-hash
+    assert {path: path.read_bytes() for path in files} == before  # each file as it was
+    assert sorted(p.name for p in genlab_home.iterdir() if p.name.startswith(".")) == []

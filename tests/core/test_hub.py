@@ -268,3 +268,17 @@ def test_a_gguf_repo_offers_each_file_with_its_verdict(hub):
         ("Qwen-Q4_K_M.gguf", ["Qwen-Q4_K_M.gguf"], "Q4_K_M"), ("Qwen-Q8_0.gguf", ["Qwen-Q8_0.gguf"], "Q8_0")]
     size = len(hub.repos["bartowski/Qwen-GGUF"].files["Qwen-Q8_0.gguf"].data)
     assert choices[1].verdict == fit_model("text", size, machine(8), context=8192)
+
+
+def test_a_keyring_that_keeps_nothing_leaves_the_token_in_the_file(hub, genlab_home):
+    """keyring's null backend accepts a password and drops it: the token file must stay."""
+    import keyring
+    from keyring.backends import null
+
+    from desktop.core.model_hub_access import save_token, token
+
+    keyring.set_keyring(null.Keyring())  # the autouse no_os_keyring fixture puts the previous backend back
+    where = save_token("hf_first")
+    assert where == str(genlab_home / "hf-token") and token() == "hf_first"
+    assert save_token("hf_second") == where  # replacing a token already in the file
+    assert (genlab_home / "hf-token").read_text(encoding="utf-8") == "hf_second" and token() == "hf_second"

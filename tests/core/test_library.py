@@ -257,3 +257,64 @@ def test_identity_for_the_history_is_stable_and_stamps_last_use(tmp_path):
     assert library.find_by_sha256(identity.sha256).path == model.path  # how a re-run finds it again
     loose = write_gguf(tmp_path / "not-in-library.gguf", seed=3)
     assert library.identity(loose).sha256 == hashing.model_sha256(loose)
+
+
+def test_two_imports_of_the_same_name_never_share_a_file(tmp_path, monkeypatch):
+    """The first import, between choosing its name and copying, must not lose that name to a second one."""
+    import threading
+
+    import desktop.core.library as library_module
+
+    first_source = write_gguf(tmp_path / "a" / "same-name-Q4_0.gguf", seed=11)
+    second_source = write_gguf(tmp_path / "b" / "same-name-Q4_0.gguf", seed=12)
+    real_disk_free = library_module.disk_free
+    first_waits, second_done = threading.Event(), threading.Event()
+
+    def disk_free(path):
+        if threading.current_thread().name == "first-import":
+            first_waits.set()
+            second_done.wait(20)
+        return real_disk_free(path)
+
+    monkeypatch.setattr(library_module, "disk_free", disk_free)
+    outcome = {}
+    first = threading.Thread(name="first-import", daemon=True,
+                             target=lambda: outcome.update(model=Library().import_path(first_source, "copy")))
+    first.start()
+    assert first_waits.wait(20)
+    second = Library().import_path(second_source, "copy")
+    second_done.set()
+    first.join(20)
+    models = [outcome["model"], second]
+    assert len({m.path for m in models}) == 2
+    for model, source in zip(models, (first_source, second_source)):
+        assert Path(model.path).read_bytes() == source.read_bytes()
+        assert hashlib.sha256(Path(model.path).read_bytes()).hexdigest() == model.sha256
+    folder = Library().models_root / "imported"
+    assert sorted(p.name for p in folder.iterdir()) == ["same-name-Q4_0-1.gguf", "same-name-Q4_0.gguf"]
+
+
+def test_an_import_that_fails_or_is_cancelled_leaves_no_name_taken(tmp_path, monkeypatch):
+    import desktop.core.library as library_module
+    from desktop.core.model_errors import DiskFull
+
+    source = write_gguf(tmp_path / "big.gguf", size=9 * 1024 * 1024)
+    folder = tmp_path / "diffusers"
+    write_diffusers(folder)
+    with monkeypatch.context() as patch:
+        patch.setattr(library_module, "disk_free", lambda path: 0)
+        for item in (source, folder):
+            with pytest.raises(DiskFull):
+                Library().import_path(item, "copy")
+    token = CancelToken()
+    hashing.model_sha256(source)  # hashed already: the cancel comes during the copy
+
+    def cancel_mid_copy(report):
+        if report.message.startswith("Copying"):
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        Library().import_path(source, "copy", cancel=token, progress=cancel_mid_copy)
+    assert list((Library().models_root / "imported").iterdir()) == []
+    assert Library().models() == []
+    assert Path(Library().import_path(source, "copy").path).name == "big.gguf"  # the name is free again

@@ -232,3 +232,86 @@ def test_errors_a_person_must_act_on_stay_failed_and_a_busy_hub_counts_as_the_ne
     error = hub_error(busy, "tester/real", "real-Q4_0.gguf")
     assert isinstance(error, HubUnavailable) and isinstance(error, NETWORK_ERRORS)
     assert "Try again in a few minutes" in str(error)
+
+
+@pytest.mark.parametrize("failure", ["hub unreachable", "hub busy", "file not on the hub"])
+@pytest.mark.parametrize("reason, stays", [("", "paused"), ("shutdown", "queued")])
+def test_a_download_stopped_while_it_fails_is_stopped_not_failed_or_waiting(hub, monkeypatch, failure, reason, stays):
+    """Pause (or the app quitting) during the hub probe or the metadata request: the failure that follows
+    is the stop, so the entry never becomes ``waiting`` (tried again on its own) or ``failed``."""
+    from desktop.core import downloads as downloads_module
+    from desktop.core.jobs import JobCancelled
+    from desktop.core.model_errors import HubUnavailable, NotOnHub
+
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("tester/away", "away-Q4_0.gguf"))
+    token = CancelToken()
+
+    def stop_then_fail(*_args, **_kwargs):
+        token.cancel(reason)
+        if failure == "hub unreachable":
+            return False
+        raise HubUnavailable("The hub is busy.") if failure == "hub busy" else NotOnHub("No such file.")
+
+    target = "hub_reachable" if failure == "hub unreachable" else "resolve_remote"
+    monkeypatch.setattr(downloads_module, target, stop_then_fail)
+    with pytest.raises(JobCancelled):
+        run_entry(entry, downloads, policy=FAST, cancel=token)
+    saved = downloads.get(entry.key)
+    assert (saved.status, saved.error) == (stays, "")
+
+
+def test_a_paused_entry_is_never_marked_running_nor_the_hub_probed(monkeypatch):
+    """The job starts after Pause was pressed: it stops at once, the entry stays paused."""
+    from desktop.core import downloads as downloads_module
+    from desktop.core.jobs import JobCancelled
+
+    probes = []
+    monkeypatch.setattr(downloads_module, "hub_reachable", lambda **_kw: probes.append(1) or False)
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("tester/away", "away-Q4_0.gguf"))
+    downloads.update(entry.key, status="paused")
+    token = CancelToken()
+    token.cancel()
+    statuses = []  # the entry's status in every write of the list
+    real_write = DownloadList._write
+    monkeypatch.setattr(DownloadList, "_write",
+                        lambda self, entries: statuses.append(entries[entry.key].status) or real_write(self, entries))
+    with pytest.raises(JobCancelled):
+        run_entry(entry, downloads, policy=FAST, cancel=token)
+    assert probes == [] and "running" not in statuses
+    assert downloads.get(entry.key).status == "paused"
+
+
+def test_a_download_another_process_is_running_is_left_to_it(hub, monkeypatch):
+    """Its entry is that process's: not resumable here, and a run here neither fails it nor takes it over."""
+    import hashlib
+    from pathlib import Path
+
+    from desktop.core import model_download_queue
+    from desktop.core.downloads import lock_path
+    from desktop.core.model_errors import DownloadBusy
+    from tests.support.hub_server import gguf_file_bytes
+    from tests.support.other_process import lock_held_by_another_process
+
+    data = gguf_file_bytes(256 * 1024, seed=62)
+    hub.add_repo("tester/shared", {"shared-Q4_0.gguf": data})
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("tester/shared", "shared-Q4_0.gguf"))
+    downloads.update(entry.key, status="running")  # as the other process marked it
+    with lock_held_by_another_process(lock_path(Path(entry.dest))):
+        assert downloads.resumable() == []
+        with pytest.raises(DownloadBusy, match="another GenLab process"):
+            run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
+        assert downloads.get(entry.key).status == "running"
+        with monkeypatch.context() as patch:  # the other process took the lock just after this one looked
+            patch.setattr(model_download_queue, "transfer_elsewhere", lambda dest: False)
+            with pytest.raises(DownloadBusy):
+                run_entry(entry, downloads, policy=FAST, cancel=CancelToken())
+        saved = downloads.get(entry.key)
+        assert (saved.status, saved.error) == ("running", "")
+        assert hub.stats.content_requests == 0
+    # That process died mid-download: its entry is resumable here.
+    assert [e.key for e in downloads.resumable()] == [entry.key]
+    assert run_entry(entry, downloads, policy=FAST, cancel=CancelToken()).sha256 == hashlib.sha256(data).hexdigest()
+    assert downloads.get(entry.key).status == "done"

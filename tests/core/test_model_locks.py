@@ -112,3 +112,29 @@ def test_the_image_engine_holds_its_pipeline_folder_while_loaded(tiny_sd_pipelin
         engine.unload()
     Library().delete(model.id)  # a linked model: only its entry goes, the folder stays
     assert tiny_sd_pipeline.is_dir() and Library().models() == []
+
+
+def test_a_delete_check_whose_lock_file_was_replaced_meanwhile_sees_the_new_holder(imported, monkeypatch):
+    """Between the check's open and its lock, another deleter removed the lock file and an engine loaded the
+    model (a new lock file): the check must not take the old, unlinked file's lock for a free model."""
+    path = Path(imported.path)
+    target = model_locks.lock_path(path)
+    real_flock = model_locks._flock
+    holds = []
+
+    def flock_after_a_delete_and_a_load(fd, exclusive, wait):
+        if exclusive and not holds:
+            holds.append(None)
+            target.unlink()  # the other deleter's last step
+            holds[0] = model_locks.hold_model(path)  # an engine loads: a new lock file, held shared
+        return real_flock(fd, exclusive, wait)
+
+    monkeypatch.setattr(model_locks, "_flock", flock_after_a_delete_and_a_load)
+    try:
+        with model_locks.deletion_guard(path, patience=0.1) as free:
+            assert not free
+        assert target.exists()  # the loader's lock file stays
+        assert model_locks.loaded_anywhere(path)
+    finally:
+        holds[0].release()
+    assert not model_locks.loaded_anywhere(path)

@@ -265,3 +265,58 @@ def test_a_download_started_offline_waits_for_the_network_then_goes_ahead_on_its
     assert [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]
     qtbot.waitUntil(lambda: summaries[-1:] == [""], timeout=5000)
     assert failures == []
+
+
+def test_progress_updates_the_status_bar_without_reading_the_shared_list(qtbot, hub, runner, monkeypatch):
+    """The list is a file other processes lock and write: the summary reads it on state changes only."""
+    import threading
+
+    hub.add_repo("someone/Slow-GGUF", {"slow-Q4_0.gguf": gguf_file_bytes(6 * MB, seed=59)})
+    hub.faults.rate = 2 * MB
+    gui_reads = []
+    real_read = DownloadList._read
+    monkeypatch.setattr(DownloadList, "_read", lambda self: (
+        gui_reads.append(1) if threading.current_thread() is threading.main_thread() else None) or real_read(self))
+    controller = DownloadsController(runner, resume=False)
+    summaries = []
+    controller.summary.connect(summaries.append)
+    with qtbot.waitSignal(controller.installed, timeout=30000):
+        controller.request(FileRef("someone/Slow-GGUF", "slow-Q4_0.gguf"))
+    percents = [int(m[1]) for text in summaries if (m := re.search(r": (\d+)%", text))]
+    assert len(percents) >= 8 and percents == sorted(percents)
+    qtbot.waitUntil(lambda: controller.active_count() == 0 and summaries[-1] == "", timeout=5000)
+    assert len(gui_reads) <= 6  # created, requested, started, ended: never per progress report
+
+
+def test_a_download_another_genlab_is_running_is_left_to_it_then_taken_up(qtbot, hub, runner, monkeypatch):
+    """Neither started here nor reported failed while another process holds its file; taken up once it lets go."""
+    import desktop.ui.downloads_panel as downloads_panel
+    from desktop.core.downloads import lock_path
+    from tests.support.other_process import lock_held_by_another_process
+
+    data = gguf_file_bytes(MB, seed=60)
+    hub.add_repo("someone/Shared-GGUF", {"shared-Q4_0.gguf": data})
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("someone/Shared-GGUF", "shared-Q4_0.gguf"))
+    failures, starts = [], []
+    real_run_entry = downloads_panel.run_entry
+    monkeypatch.setattr(downloads_panel, "run_entry", lambda *a, **kw: starts.append(1) or real_run_entry(*a, **kw))
+    with lock_held_by_another_process(lock_path(Path(entry.dest))):
+        downloads.update(entry.key, status="running")  # `genlab models download` is running it
+        controller = DownloadsController(runner, retry_delays=(0.3,))  # the app starts meanwhile
+        controller.failed.connect(lambda _key, message: failures.append(message))
+        qtbot.wait(800)
+        assert (controller.active_count(), starts, failures) == (0, [], [])
+        assert DownloadList().get(entry.key).status == "running"
+
+        # Its lock was taken just after this window looked: the job finds out, and is not reported failed.
+        with monkeypatch.context() as patch:
+            patch.setattr(downloads_panel, "transfer_elsewhere", lambda dest: False)
+            controller.resume(entry.key)
+            qtbot.waitUntil(lambda: bool(starts) and controller.active_count() == 0, timeout=10000)
+            qtbot.wait(1000)  # looked at again after each retry delay (0.3 s), not in a loop
+            assert 1 <= len(starts) <= 5 and failures == []
+            assert DownloadList().get(entry.key).status == "queued"
+    # That process quit: this window takes the download up when it next looks.
+    qtbot.waitUntil(lambda: DownloadList().get(entry.key).status == "done", timeout=20000)
+    assert failures == [] and [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]

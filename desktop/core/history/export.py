@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from desktop.core.history.errors import HistoryError, HistoryWriteError, ImportFormatError
+from desktop.core.history.writer import write_error
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.records import GenerationRecord, ModelIdentity
 
@@ -433,18 +434,30 @@ def _attach_images(record: GenerationRecord, zf: zipfile.ZipFile, target_dir: Pa
     stem = record.id  # ids come from the file: only plain ones become file names
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", stem):
         stem = hashlib.sha256(stem.encode()).hexdigest()[:32]
-    made = []
-    for key in ("image_path", "thumbnail_path"):
-        name = getattr(record, key)
-        if name and name in names:  # only names listed in the zip: no path tricks
-            target_dir.mkdir(parents=True, exist_ok=True)
-            suffix = ".thumb" if key == "thumbnail_path" else ""
-            target = target_dir / f"{stem}{suffix}{Path(name).suffix}"
-            made.append(target)
-            with zf.open(name) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            setattr(record, key, str(target))
+    made: list[Path] = []
+    try:
+        for key in ("image_path", "thumbnail_path"):
+            name = getattr(record, key)
+            if name and name in names:  # only names listed in the zip: no path tricks
+                target_dir.mkdir(parents=True, exist_ok=True)
+                suffix = ".thumb" if key == "thumbnail_path" else ""
+                target = target_dir / f"{stem}{suffix}{Path(name).suffix}"
+                made.append(target)
+                with zf.open(name) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                setattr(record, key, str(target))
+    except BaseException:  # a full disk: no part of this record's files stays
+        _remove(made)
+        raise
     return made
+
+
+def _remove(files: Iterable[Path]) -> None:
+    for path in files:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # the import's own error says more
 
 
 def save_records(store, records: Iterable[GenerationRecord], result: ImportResult | None = None,
@@ -459,21 +472,38 @@ def save_records(store, records: Iterable[GenerationRecord], result: ImportResul
 
 
 _LOCATIONS = frozenset({"id", "origin", "image_path", "thumbnail_path"})  # not content: see the module docstring
+_CONTENT = sorted(ALL_FIELDS - _LOCATIONS)  # the fields a content digest covers, in its order
+_SLOT = {name: i for i, name in enumerate(_CONTENT)}
+_FIELD_DIGEST = 8  # bytes per field
 
 
-def same_content(incoming: GenerationRecord, known: GenerationRecord, given: frozenset = ALL_FIELDS) -> bool:
-    """Whether everything ``incoming``'s line stated (``given``) agrees with ``known``."""
-    for name in given - _LOCATIONS:
-        if name.startswith("model."):
-            key = name[len("model."):]
-            a, b = getattr(incoming.model, key), getattr(known.model, key)
-        else:
-            a, b = getattr(incoming, name), getattr(known, name)
-        if name == "tags":
-            a, b = sorted(a), sorted(b)
-        if a != b:
-            return False
-    return True
+def _field(record: GenerationRecord, name: str) -> Any:
+    value = getattr(record.model, name[len("model."):]) if name.startswith("model.") else getattr(record, name)
+    return sorted(value) if name == "tags" else value
+
+
+def content_digest(record: GenerationRecord) -> bytes:
+    """A short digest of each content field of ``record`` (every field but its locations), one after another.
+
+    What an import keeps of the records it already took from the file, in
+    place of the records: :func:`same_content` compares any set of stated
+    fields against it, a few hundred bytes a record however long its texts.
+    """
+    parts = []
+    for name in _CONTENT:
+        text = json.dumps(_field(record, name), sort_keys=True, ensure_ascii=True, default=str)
+        parts.append(hashlib.blake2b(text.encode(), digest_size=_FIELD_DIGEST).digest())
+    return b"".join(parts)
+
+
+def same_content(incoming: GenerationRecord, known: GenerationRecord | bytes, given: frozenset = ALL_FIELDS) -> bool:
+    """Whether everything ``incoming``'s line stated (``given``) agrees with ``known`` (a record or its digest)."""
+    names = given - _LOCATIONS
+    if isinstance(known, bytes):
+        mine = content_digest(incoming)
+        return all(mine[_SLOT[n] * _FIELD_DIGEST:(_SLOT[n] + 1) * _FIELD_DIGEST]
+                   == known[_SLOT[n] * _FIELD_DIGEST:(_SLOT[n] + 1) * _FIELD_DIGEST] for n in names)
+    return all(_field(incoming, name) == _field(known, name) for name in names)
 
 
 def _new_id(record: GenerationRecord, given: frozenset) -> str:
@@ -482,6 +512,13 @@ def _new_id(record: GenerationRecord, given: frozenset) -> str:
                for name in sorted(given - _LOCATIONS)}
     text = json.dumps([record.id, content], sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _stopped(failure: HistoryError, result: ImportResult) -> HistoryWriteError:
+    """The error an import stops with when saving failed: how far it got, and that trying again is safe."""
+    stopped = f"{failure.message.rstrip('.')}. The import stopped after {result.imported} records."
+    again = f"{failure.hint} Importing the same file again skips what is already there.".strip()
+    return HistoryWriteError(stopped, again)
 
 
 def _stored(store, ids: list[str]) -> dict[str, GenerationRecord]:
@@ -497,8 +534,12 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
                    attach: Callable[[GenerationRecord], list[Path]] | None = None) -> None:
     """Save ``(where, record, given fields)`` triples in chunks, skipping duplicates; counts go to ``result``.
 
-    Duplicates and id conflicts are settled first (see the module docstring);
-    ``attach`` then brings the new records' files in (the zip's images).
+    Duplicates and id conflicts are settled first (see the module docstring):
+    against the history one store look-up a chunk, against the file's earlier
+    records their :func:`content_digest` (the records themselves are not
+    kept).  ``attach`` then brings the new records' files in (the zip's
+    images); if that fails (a full disk), the files brought in for the chunk
+    are removed and the import stops with a :class:`HistoryWriteError`.
     Before a chunk reaches the writer it goes through the very conversion the
     writer commits (record to Arrow row); if that fails, the chunk is checked
     record by record and the ones that fail are counted as broken (``where``
@@ -509,7 +550,7 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
     not saved are removed.
     """
     chunk: list[Labelled] = []
-    seen: dict[str, tuple[GenerationRecord, frozenset]] = {}  # records of this file accepted so far
+    seen: dict[str, bytes] = {}  # id -> content digest of the records of this file accepted so far
     renamed: dict[str, str] = {}  # id in the file -> the new id its record was kept under
     reported = [-1]
 
@@ -534,9 +575,9 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
         for where, r, given in chunk:
             if r.parent_id in renamed:
                 r.parent_id = renamed[r.parent_id]
-            other = known.get(r.id) or (seen[r.id][0] if r.id in seen else None)
+            other = known.get(r.id) or seen.get(r.id)
             if other is None:
-                seen[r.id] = (r, given)
+                seen[r.id] = content_digest(r)
                 fresh.append((where, r, False))
                 continue
             if same_content(r, other, given):
@@ -544,13 +585,19 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
                 continue
             new_id = _new_id(r, given)
             renamed.setdefault(r.id, new_id)
-            if new_id in seen or _stored(store, [new_id]):  # kept as a new record by an earlier import of this line
+            if new_id in seen:
                 result.duplicates += 1
                 continue
             r.id = new_id
-            seen[new_id] = (r, given)
+            seen[new_id] = content_digest(r)
             fresh.append((where, r, True))
         chunk.clear()
+        # Kept as new records by an earlier import of the same lines: one look-up for the chunk's new ids.
+        new_ids = [r.id for _, r, new in fresh if new]
+        earlier = store.has_ids(new_ids) if new_ids else set()
+        if earlier:
+            result.duplicates += sum(1 for _, r, new in fresh if new and r.id in earlier)
+            fresh = [(where, r, new) for where, r, new in fresh if not (new and r.id in earlier)]
         return fresh
 
     def flush() -> None:
@@ -562,7 +609,15 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
         for _, r, _ in fresh:  # a broken record is not kept: a later line may use its id
             if id(r) not in kept:
                 seen.pop(r.id, None)
-        made = {r.id: attach(r) if attach is not None else [] for r in good}
+        made: dict[str, list[Path]] = {}
+        try:
+            for r in good:
+                made[r.id] = attach(r) if attach is not None else []
+        except BaseException as exc:  # none of the chunk is saved yet: none of its files stays
+            _remove(path for files in made.values() for path in files)
+            if isinstance(exc, OSError):
+                raise _stopped(write_error(exc), result) from exc
+            raise
         futures = [(r, store.save(r)) for r in good]
         failure = None
         for record, future in futures:
@@ -570,15 +625,12 @@ def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, can
                 future.result()
             except HistoryError as exc:
                 failure = failure or exc
-                for path in made[record.id]:
-                    path.unlink(missing_ok=True)
+                _remove(made[record.id])
             else:
                 result.imported += 1
                 result.conflicts += record.id in new_ids
         if failure is not None:
-            stopped = f"{failure.message.rstrip('.')}. The import stopped after {result.imported} records."
-            again = f"{failure.hint} Importing the same file again skips what is already there.".strip()
-            raise HistoryWriteError(stopped, again) from failure
+            raise _stopped(failure, result) from failure
         report()
 
     for item in records:

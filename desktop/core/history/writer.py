@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 256
 
 
-def _write_error(exc: BaseException) -> HistoryError:
+def write_error(exc: BaseException) -> HistoryError:
+    """The readable error for a failed write (a full disk says so)."""
     if isinstance(exc, HistoryError):
         return exc
     text = str(exc)
@@ -173,7 +174,7 @@ class HistoryWriter:
                     self._commit([one])
                 return
             log.warning("history: commit failed: %s", exc)
-            error = _write_error(exc)
+            error = write_error(exc)
             pending[0][1].set_exception(error)
             self._on_error(error)
             return

@@ -109,3 +109,42 @@ def test_import_on_a_full_disk_prints_a_clear_error_and_loses_nothing(genlab_hom
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"imported {151 - saved}, skipped {saved} duplicates, 0 broken lines" in proc.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses RLIMIT_FSIZE (POSIX only)")
+def test_a_zip_import_whose_images_fill_the_disk_stops_clearly_and_leaves_no_image(genlab_home, tmp_path):
+    import zipfile
+
+    env = dict(os.environ, GENLAB_HOME=str(genlab_home))
+    store = HistoryStore(embedder=None)
+    store.save_many([make_record(f"kept {i}") for i in range(3)])
+    images = store.root / "images"
+    store.close()
+    lines = [{"id": f"picture-{i}", "kind": "image", "prompt": f"picture {i}", "image_path": f"images/picture-{i}.png"}
+             for i in range(3)]
+    src = tmp_path / "pictures.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        zf.writestr("history.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+        zf.writestr("images/picture-0.png", b"\x89PNG small")
+        zf.writestr("images/picture-1.png", b"\x89PNG small too")
+        zf.writestr("images/picture-2.png", os.urandom(1024 * 1024))  # past what the disk takes
+
+    proc = _fill_disk_then_run(["history", "import", str(src)], env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out
+    assert [line for line in proc.stderr.splitlines() if line.startswith("error: ")] == [
+        "error: The history could not be saved: the disk is full. The import stopped after 0 records. Free some "
+        "space; everything saved before is kept. Importing the same file again skips what is already there."]
+    assert not images.exists() or list(images.iterdir()) == []  # no copy of an image whose record was not saved
+    store = HistoryStore(embedder=None)
+    try:
+        assert sorted(store.scan(["prompt"])["prompt"].to_pylist()) == [f"kept {i}" for i in range(3)]
+    finally:
+        store.close()
+
+    proc = subprocess.run([sys.executable, "-m", "desktop.cli", "history", "import", str(src)], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "imported 3, skipped 0 duplicates, 0 broken lines" in proc.stdout
+    assert sorted(p.name for p in images.iterdir()) == [f"picture-{i}.png" for i in range(3)]

@@ -254,3 +254,55 @@ def test_a_reply_to_a_record_kept_under_a_new_id_points_at_the_new_id(store, tmp
     assert store.get("reply-1").parent_id == kept.id  # the thread stays whole, not grafted onto our record
     again = import_history(store, src)
     assert (again.imported, again.duplicates) == (0, 2) and store.count() == 3
+
+
+def test_an_import_holds_no_record_it_has_already_saved(store):
+    """Records of a long file are let go once saved: what is kept to spot duplicates is a short digest each."""
+    import gc
+    import weakref
+
+    from desktop.core.history.export import save_records
+
+    made, alive = [], []
+
+    def long_records():
+        for i in range(350):
+            if i == 300:  # three chunks saved
+                gc.collect()
+                alive.append(sum(ref() is not None for ref in made[:200]))
+            record = make_record(f"prompt {i} " + "a long text " * 200)
+            made.append(weakref.ref(record))
+            yield record
+
+    result = save_records(store, long_records())
+    assert (result.imported, result.duplicates) == (350, 0)
+    assert alive == [0]
+
+
+def test_ids_already_in_the_history_are_looked_up_once_a_chunk(store, tmp_path, monkeypatch):
+    ours = [make_record(f"ours {i}") for i in range(150)]
+    store.save_many(ours)
+    src = _write_jsonl(tmp_path / "theirs.jsonl",
+                       [{"id": r.id, "kind": "text", "prompt": f"theirs {i}"} for i, r in enumerate(ours)])
+    lookups = []
+    real_has_ids = store.has_ids
+    monkeypatch.setattr(store, "has_ids", lambda ids: lookups.append(len(ids)) or real_has_ids(ids))
+    result = import_history(store, src)
+    assert (result.imported, result.conflicts, result.duplicates) == (150, 150, 0)
+    assert lookups == [100, 100, 50, 50]  # per chunk: the file's ids, then the new ids of the conflicts
+    lookups.clear()
+    again = import_history(store, src)
+    assert (again.imported, again.duplicates) == (0, 150)
+    assert len(lookups) == 4 and store.count() == 300
+
+
+def test_a_later_line_that_states_part_of_an_earlier_one_is_a_duplicate(store, tmp_path):
+    full = _full_record(1).to_dict()  # tags ["b", "a"]
+    src = _write_jsonl(tmp_path / "repeats.jsonl", [
+        full,
+        {"id": full["id"], "kind": "text", "prompt": full["prompt"], "tags": ["a", "b"]},  # agrees, says less
+        {"id": full["id"], "kind": "text", "prompt": full["prompt"], "seed": 1},           # disagrees
+        dict(full, note="another note"),                                                     # disagrees
+    ])
+    result = import_history(store, src)
+    assert (result.imported, result.duplicates, result.conflicts) == (3, 1, 2)
