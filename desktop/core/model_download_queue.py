@@ -163,13 +163,29 @@ class DownloadList:
         return [e for e in self.entries() if e.status in RESUMABLE and not transfer_elsewhere(Path(e.dest))]
 
     def cancel(self, key: str) -> int:
-        """Forget a download and delete its partial bytes; returns bytes freed."""
+        """Forget a download and delete its partial bytes; returns bytes freed.
+
+        Raises :class:`DownloadBusy` while another GenLab process is
+        transferring it: its part file is that process's to keep.
+        """
         entry = self.get(key)
         if entry is None:
             return 0
+        refuse_if_elsewhere(entry, "cancelled", "Cancel")
         freed = discard_partial(Path(entry.dest))
         self.update(key, status="cancelled", done=0, error="")
         return freed
+
+
+def refuse_if_elsewhere(entry: DownloadEntry, done: str, verb: str) -> None:
+    """Raise :class:`DownloadBusy` when another GenLab process is downloading ``entry`` now.
+
+    ``done`` and ``verb`` word the refusal, e.g. "cancelled" / "Cancel".
+    """
+    if transfer_elsewhere(Path(entry.dest)):
+        raise DownloadBusy(f"{entry.filename} is being downloaded by another GenLab process, so it cannot be "
+                           f"{done} here.", f"{verb} it where it runs (the other window, or Ctrl+C in the "
+                           "`genlab models download` that started it).")
 
 
 def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPolicy | None = None,

@@ -46,7 +46,8 @@ from desktop.core.downloads import DownloadProgress, FileRef, transfer_elsewhere
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
 from desktop.core.jobs import Job
-from desktop.core.model_download_queue import WAITING_NETWORK, DownloadEntry, DownloadList, run_entry
+from desktop.core.model_download_queue import (WAITING_NETWORK, DownloadEntry, DownloadList, refuse_if_elsewhere,
+                                               run_entry)
 from desktop.core.model_errors import DownloadBusy
 from desktop.ui.runner import DONE, JobHandle, JobRunner
 from desktop.ui.widgets import size_columns
@@ -106,7 +107,21 @@ class DownloadsController(QObject):
         self.changed.emit()
         return entry
 
+    def _refused_elsewhere(self, key: str, done: str, verb: str) -> bool:
+        """True (and the reason emitted as a failure message) when another GenLab process runs ``key``."""
+        entry = self.downloads.get(key)
+        if key in self.handles or entry is None:
+            return False
+        try:
+            refuse_if_elsewhere(entry, done, verb)
+        except DownloadBusy as exc:
+            self.failed.emit(key, str(exc))
+            return True
+        return False
+
     def pause(self, key: str) -> None:
+        if self._refused_elsewhere(key, "paused", "Pause"):
+            return
         # Marked first, so a job that had not started yet is not scheduled again when it ends;
         # a running one marks itself paused again as it stops, and keeps its bytes.
         self.downloads.update(key, status="paused")
@@ -124,6 +139,8 @@ class DownloadsController(QObject):
         self.changed.emit()
 
     def cancel(self, key: str) -> None:
+        if self._refused_elsewhere(key, "cancelled", "Cancel"):
+            return
         handle = self.handles.get(key)
         if handle is not None:
             self._cancel_requested.add(key)

@@ -320,3 +320,29 @@ def test_a_download_another_genlab_is_running_is_left_to_it_then_taken_up(qtbot,
     # That process quit: this window takes the download up when it next looks.
     qtbot.waitUntil(lambda: DownloadList().get(entry.key).status == "done", timeout=20000)
     assert failures == [] and [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]
+
+
+def test_pause_or_cancel_of_a_download_another_genlab_runs_is_refused_and_keeps_its_bytes(qtbot, runner):
+    from desktop.core.downloads import lock_path
+    from desktop.core.model_errors import DownloadBusy
+    from tests.support.other_process import lock_held_by_another_process
+
+    downloads = DownloadList()
+    entry = downloads.add(FileRef("someone/Shared-GGUF", "shared-Q8_0.gguf"))
+    part = part_path(Path(entry.dest))
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"x" * 1000)  # what that process has received so far
+    with lock_held_by_another_process(lock_path(Path(entry.dest))):
+        downloads.update(entry.key, status="running")  # `genlab models download` is running it
+        controller = DownloadsController(runner, resume=False)
+        failures = []
+        controller.failed.connect(lambda _key, message: failures.append(message))
+        controller.pause(entry.key)
+        controller.cancel(entry.key)
+        assert len(failures) == 2 and all("another GenLab process" in m for m in failures)
+        assert "cannot be paused here" in failures[0] and "cannot be cancelled here" in failures[1]
+        with pytest.raises(DownloadBusy):
+            DownloadList().cancel(entry.key)  # the core refuses as well (the CLI, a script)
+        assert part.read_bytes() == b"x" * 1000 and DownloadList().get(entry.key).status == "running"
+    controller.cancel(entry.key)  # that process has quit: now it is this window's to cancel
+    assert not part.exists() and DownloadList().get(entry.key).status == "cancelled"
