@@ -233,10 +233,14 @@ def _prepare_folder(folder: Path) -> None:
     try:
         paths.ensure_writable_dir(folder, "models folder")
     except Exception as exc:
-        cause = exc.__cause__  # the OSError: its reason alone, the folder is named once
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else getattr(exc, "message", exc)
-        raise ModelsDirError(f"Cannot write to the models folder {folder}: {str(reason).rstrip('.')}.",
-                             "Choose a writable models folder (GENLAB_MODELS_DIR) or fix its permissions.") from exc
+        raise ModelsDirError.unwritable(
+            folder, exc, "Choose a writable models folder (GENLAB_MODELS_DIR) or fix its permissions.") from exc
+
+
+def busy_error(filename: str) -> DownloadBusy:
+    """What a second process gets for a file another GenLab process is downloading."""
+    return DownloadBusy(f"{filename} is already being downloaded by another GenLab process.",
+                        "Wait for it to finish.")
 
 
 def transfer_elsewhere(dest: Path) -> bool:
@@ -298,8 +302,7 @@ class _ProcessLock:
                     break
                 time.sleep(0.05)
         os.close(self.fd)
-        raise DownloadBusy(f"{self.ref.filename} is already being downloaded by another GenLab process.",
-                           "Wait for it to finish.")
+        raise busy_error(self.ref.filename)
 
     def __exit__(self, exc_type, *exc) -> None:
         if exc_type is None:  # installed: the lock file has no more use

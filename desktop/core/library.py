@@ -320,10 +320,8 @@ class Library:
         try:
             paths.ensure_writable_dir(folder, "models folder")
         except Exception as exc:
-            cause = exc.__cause__  # the OSError: its reason alone, so the folder is named once
-            reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else getattr(exc, "message", exc)
-            raise ModelsDirError(f"Cannot write to the models folder {folder}: {str(reason).rstrip('.')}.",
-                                 "Choose a writable models folder (GENLAB_MODELS_DIR) or import as a link.") from exc
+            raise ModelsDirError.unwritable(
+                folder, exc, "Choose a writable models folder (GENLAB_MODELS_DIR) or import as a link.") from exc
         return folder
 
     # --- verify / delete -------------------------------------------------------

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from desktop.core import file_lock, paths
-from desktop.core.downloads import (DownloadResult, FileRef, default_destination, discard_partial,
+from desktop.core.downloads import (DownloadResult, FileRef, busy_error, default_destination, discard_partial,
                                     download_file, part_path, transfer_elsewhere)
 from desktop.core.jobs import SHUTDOWN, CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
 from desktop.core.model_errors import DownloadBusy, DownloadError, HubOffline, HubUnavailable, RetriesExhausted
@@ -207,7 +207,7 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     first is never undone.
     """
     if transfer_elsewhere(Path(entry.dest)):
-        raise _busy(entry)
+        raise busy_error(entry.filename)
     downloads.update_if(entry.key, CLAIMABLE, status="running", error="")
 
     def track(report) -> None:
@@ -269,11 +269,6 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     downloads.update(entry.key, status="done", done=result.size, size=result.size, note=note,
                      path=str(result.path), already_installed=result.already_installed)
     return result
-
-
-def _busy(entry: DownloadEntry) -> DownloadBusy:
-    return DownloadBusy(f"{entry.filename} is already being downloaded by another GenLab process.",
-                        "Wait for it to finish.")
 
 
 def _installed_while_offline(entry: DownloadEntry, downloads: DownloadList, installed: tuple[Path, int],

@@ -55,6 +55,13 @@ class ChecksumMismatch(DownloadError):
 class ModelsDirError(GenLabError):
     """The models folder cannot be written (read-only filesystem, permissions)."""
 
+    @classmethod
+    def unwritable(cls, folder, exc: BaseException, hint: str) -> "ModelsDirError":
+        """From the error that proving ``folder`` writable raised: its OS reason alone, the folder named once."""
+        cause = exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else getattr(exc, "message", exc)
+        return cls(f"Cannot write to the models folder {folder}: {str(reason).rstrip('.')}.", hint)
+
 
 class ImportRejected(ModelFileError):
     """A file or folder offered for import is not a model GenLab can use."""
