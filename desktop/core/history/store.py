@@ -86,7 +86,7 @@ class HistoryStore(EmbeddingUpkeep):
         self._vector_refresh_queued = False
         self._db = lancedb.connect(str(self.root / "lancedb"), read_consistency_interval=timedelta(0),
                                    storage_options={"new_table_data_storage_version": DATA_STORAGE_VERSION})
-        self.meta = self._open_meta()
+        self.meta = self._open_meta(meta)
         self.table = self._open_table()
         self._unembedded = self.table.count_rows("embedded = false")
         self._backfill_thread: threading.Thread | None = None
@@ -117,8 +117,8 @@ class HistoryStore(EmbeddingUpkeep):
                 except OSError:
                     pass
 
-    def _open_meta(self) -> dict[str, Any]:
-        meta = migrations.read_meta(self.root)
+    def _open_meta(self, meta: dict[str, Any] | None) -> dict[str, Any]:
+        """``meta`` as read before connecting (None: no meta.json yet), upgraded to the current schema."""
         if meta is None:
             if migrations.V1_TABLE in self._table_names():
                 meta = {"schema_version": 1}  # schema 1 before meta.json existed
