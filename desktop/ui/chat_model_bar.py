@@ -25,12 +25,13 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from desktop.core.gguf_info import GgufInfo
 from desktop.core.settings import TextSettings
 from desktop.core.text_engine import LoadedModel
+from desktop.ui.widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
 
@@ -57,29 +58,6 @@ def summary_text(loaded: LoadedModel, tokens_per_s: float | None = None) -> str:
     if not loaded.chat_available:
         parts.append("completion only (no chat template)")
     return " · ".join(parts)
-
-
-class _ElidedLabel(QLabel):
-    """A one-line plain-text label that elides instead of widening its layout."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def set_full_text(self, text: str) -> None:
-        self._full = text
-        self._elide()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 1)))
 
 
 class ChatModelBar(QWidget):
@@ -114,7 +92,7 @@ class ChatModelBar(QWidget):
         row.addStretch(1)
         row.addWidget(self.details_button)
         layout.addLayout(row)
-        self.summary = _ElidedLabel()
+        self.summary = ElidedLabel(max_width=None, text_tooltip=False)  # the tooltip is the whole card
         self.summary.setObjectName("modelSummary")
         layout.addWidget(self.summary)
         self.card = QLabel()  # empty until a model is picked: the workspace's hint says what to do
@@ -202,7 +180,7 @@ class ChatModelBar(QWidget):
         self.hint.setVisible(self._loaded is None)
 
     def _show_summary(self) -> None:
-        self.summary.set_full_text(summary_text(self._loaded, self._speed) if self._loaded else "")
+        self.summary.setText(summary_text(self._loaded, self._speed) if self._loaded else "")
 
     def show_speed(self, tokens_per_s: float) -> None:
         """Put the last reply's speed on the collapsed card."""

@@ -16,17 +16,25 @@ def size_columns(tree: QTreeWidget, stretch: int) -> None:
 
 
 class ElidedLabel(QLabel):
-    """A one-line label that shows as much of its text as fits, then "…"; the whole text is its tooltip.
+    """A one-line label that shows as much of its text as fits, then "…".
 
     Status-bar texts (the running job, the downloads total) can be long; a
     plain QLabel would widen the status bar until its neighbours are clipped.
+    ``max_width`` caps the label (None: it takes whatever width its layout
+    gives, never asking for more); with ``text_tooltip`` the whole text is
+    its tooltip, else the tooltip is the caller's.
     """
 
-    def __init__(self, text: str = "", max_width: int = 380, parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", max_width: int | None = 380, *, text_tooltip: bool = True,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMaximumWidth(max_width)
-        self.setMinimumWidth(40)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._text_tooltip = text_tooltip
+        if max_width is None:
+            self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        else:
+            self.setMaximumWidth(max_width)
+            self.setMinimumWidth(40)
+            self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self._full = ""
         self.setText(text)
 
@@ -35,7 +43,8 @@ class ElidedLabel(QLabel):
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         self._full = text
-        self.setToolTip(text if text else "")
+        if self._text_tooltip:
+            self.setToolTip(text if text else "")
         self._elide()
 
     def sizeHint(self):  # noqa: N802

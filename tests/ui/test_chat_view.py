@@ -92,7 +92,7 @@ def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, worksp
     assert bar.card.isVisible() and not bar.summary.isVisible()  # the whole card helps to choose
     load(qtbot, workspace, tiny_gguf)
     assert bar.collapsed and not bar.card.isVisible() and bar.summary.isVisible()
-    assert bar.summary.full_text() == "tiny-llama · 2,048 ctx · CPU"
+    assert bar.summary.text() == "tiny-llama · 2,048 ctx · CPU"
     assert "F32" in bar.summary.toolTip()  # the whole card, on hover
     qtbot.waitUntil(lambda: bar.height() <= 3 * bar.picker.height() + 20, timeout=5000)
     assert workspace.transcript.height() > workspace.height() / 2
@@ -101,7 +101,7 @@ def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, worksp
     bar.details_button.click()
     assert not bar.card.isVisible()
     send(qtbot, workspace, "hello")
-    assert " tok/s" in bar.summary.full_text()
+    assert " tok/s" in bar.summary.text()
 
 
 def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gguf):
@@ -126,9 +126,9 @@ def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path):
     assert NO_TEMPLATE_NOTE in first.note  # the record keeps it; the screen says it once
     bar = workspace.model_bar
     shown = [workspace.transcript.toPlainText(), workspace.status.text(), workspace.stats.text(),
-             workspace.banner.text(), bar.summary.full_text(), bar.card.text()]
+             workspace.banner.text(), bar.summary.text(), bar.card.text()]
     assert sum(text.count(NO_TEMPLATE_NOTE) for text in shown) == 1
-    assert NO_TEMPLATE_NOTE in bar.card.text() and "no chat template" in bar.summary.full_text()
+    assert NO_TEMPLATE_NOTE in bar.card.text() and "no chat template" in bar.summary.text()
 
 
 def test_empty_hint_points_to_the_models_workspace(qtbot, workspace, tiny_gguf):
