@@ -246,6 +246,7 @@ def _embed(args) -> int:
     from desktop.core.jobs import CancelToken
 
     store = _open(with_embedder=True)
+    done = None  # stays None when Ctrl-C stops it
     try:
         backlog = store.unembedded
         if not backlog:
@@ -256,12 +257,13 @@ def _embed(args) -> int:
         done = store.backfill(cancel=CancelToken(), progress=line)
         line.done()
     except KeyboardInterrupt:
-        store.close()  # the chunk being committed is kept; the rest waits for the next run
+        pass  # the chunk being committed is kept (close waits for it); the rest waits for the next run
+    finally:
+        store.close()
+    if done is None:
         print(f"interrupted: {store.unembedded} records are not embedded yet; "
               "run `genlab history embed` again to continue", file=sys.stderr)
         return 130
-    finally:
-        store.close()
     print(f"embedded {done} records")
     return 0
 
@@ -272,8 +274,10 @@ def _show(args) -> int:
         record = store.get(args.id)
     finally:
         store.close()
+    from desktop.core.history.search import image_missing
+
     data = record.to_dict()
-    missing = record.kind == "image" and bool(record.image_path) and not Path(record.image_path).exists()
+    missing = image_missing(record)
     if record.kind == "image":
         data["image_missing"] = missing  # as in search results
     print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -39,6 +39,7 @@ from desktop.core.errors import GenLabError
 from desktop.core.jobs import Job
 from desktop.core.services import Services
 from desktop.core.settings import Settings
+from desktop.ui.history_empty import INCOGNITO_LINE
 from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
 from desktop.ui.widgets import ElidedLabel
@@ -132,7 +133,7 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Device: …")
         self.job_status = JobStatus(runner)
         self.job_status.queue_button.clicked.connect(self.toggle_jobs)
-        self.incognito_label = QLabel("Incognito: new generations are not recorded")
+        self.incognito_label = QLabel(INCOGNITO_LINE)
         self.incognito_label.setObjectName("incognitoIndicator")
         self.incognito_label.setStyleSheet(
             "background:#7a1f1f;color:white;font-weight:bold;padding:1px 8px;border-radius:3px")

@@ -124,9 +124,10 @@ class LibraryTab(QWidget):
     def _hint_link(self, target: str) -> None:
         if target == "scan":
             self.scan()
+        elif target == "catalog":
+            self.workspace.show_catalog()
         else:
-            tabs = self.workspace.tabs
-            tabs.setCurrentWidget(self.workspace.catalog_tab if target == "catalog" else self.workspace.hub_tab)
+            self.workspace.tabs.setCurrentWidget(self.workspace.hub_tab)
 
     def selected_id(self) -> str | None:
         items = self.tree.selectedItems()

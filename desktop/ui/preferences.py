@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from desktop.core import paths
 from desktop.core.history.embedder import available_embedders
 from desktop.core.settings import Settings
+from desktop.ui.history_empty import INCOGNITO_LINE
 
 
 class PreferencesDialog(QDialog):
@@ -36,7 +37,7 @@ class PreferencesDialog(QDialog):
         self.embedder.setCurrentText(s.history.embedder)
         self.embedder.setToolTip("Changing it re-embeds every record in the background; "
                                  "keyword search keeps working meanwhile.")
-        self.incognito = QCheckBox("Incognito: new generations are not recorded")
+        self.incognito = QCheckBox(INCOGNITO_LINE)
         self.incognito.setChecked(s.history.incognito)
         from desktop.ui.main_window import INCOGNITO_TOOLTIP
 

@@ -189,11 +189,15 @@ def make_snippet(record: GenerationRecord, words: list[str]) -> tuple[str, list[
     return prefix + snippet + suffix, spans
 
 
+def image_missing(record: GenerationRecord) -> bool:
+    """Whether an image record's file is gone from disk (shown as missing, never an error)."""
+    return record.kind == "image" and bool(record.image_path) and not Path(record.image_path).exists()
+
+
 def _hit(row: dict[str, Any], score: float, words: list[str]) -> Hit:
     record = row_to_record(row)
     snippet, spans = make_snippet(record, words)
-    missing = record.kind == "image" and bool(record.image_path) and not Path(record.image_path).exists()
-    return Hit(record, float(score), snippet, spans, missing)
+    return Hit(record, float(score), snippet, spans, image_missing(record))
 
 
 def _keyword_leg(ds, words: list[str], where: str | None, k: int) -> list[tuple[int, float]]:
