@@ -116,9 +116,11 @@ def _run_entries(entries, downloads) -> int:
             status = _print_error(exc)
             continue
         line.done()
-        saved = downloads.get(entry.key)
-        note = ((saved.note if saved is not None and saved.note else "already installed, nothing downloaded")
-                if result.already_installed else f"verified sha256 {result.sha256[:12]}…")
+        if result.already_installed:
+            saved = downloads.get(entry.key)
+            note = saved.note if saved is not None and saved.note else "already installed, nothing downloaded"
+        else:
+            note = f"verified sha256 {result.sha256[:12]}…"
         print(f"{result.path}  ({fmt_bytes(result.size)}, {note})")
     return status
 

@@ -376,6 +376,7 @@ class DownloadsPanel(QWidget):
         self._refresh_timer = QTimer(self, interval=100, singleShot=True)
         self._refresh_timer.timeout.connect(self.refresh)
         controller.changed.connect(self._schedule_refresh)
+        self._statuses: dict[str, str] = {}
         self.refresh()
 
     def selected_key(self) -> str | None:
@@ -401,6 +402,7 @@ class DownloadsPanel(QWidget):
         selected = self.selected_key()
         self.tree.clear()
         entries = self.controller.downloads.entries()  # another process's entries too; a read takes no lock
+        self._statuses = {e.key: e.status for e in entries}  # what the rows show, for the buttons
         for entry in reversed(entries):
             live = self.controller.live.get(entry.key)
             done = live.done if live else entry.done
@@ -424,9 +426,7 @@ class DownloadsPanel(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        key = self.selected_key()
-        entry = self.controller.downloads.get(key) if key else None
-        status = entry.status if entry else ""
+        status = self._statuses.get(self.selected_key() or "", "")
         self.pause_button.setEnabled(status in ("queued", "running", WAITING_NETWORK))
         self.resume_button.setEnabled(status in ("paused", "failed", WAITING_NETWORK))  # waiting: try now
         self.cancel_button.setEnabled(status in ("queued", "running", "paused", "failed", WAITING_NETWORK))

@@ -60,7 +60,7 @@ class DetailsPanel(QWidget):
         self.previews.ready.connect(self._preview_ready)
         self._preview_key = ""
         self._preview_seq = 0
-        self._preview = None  # the QImage shown, kept to rescale it when the pane changes width
+        self._preview = None  # the picture shown (a QPixmap, converted once), kept to rescale it when the pane resizes
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)  # beside the splitter handle; the workspace has the margins
         self.image = QLabel()
@@ -216,13 +216,13 @@ class DetailsPanel(QWidget):
         self.image.setText(text)
 
     def _set_preview(self, image) -> None:
-        self._preview = image
+        self._preview = QPixmap.fromImage(image)
         self._fit_preview()
 
     def _fit_preview(self) -> None:
         if self._preview is None:
             return
-        pixmap = QPixmap.fromImage(self._preview)
+        pixmap = self._preview
         # as wide as the pane and at most a third of its height, so the text below keeps room
         room = QSize(max(16, self.image.width()), max(PREVIEW_MIN_HEIGHT, self.height() // 3))
         if pixmap.width() > room.width() or pixmap.height() > room.height():
