@@ -383,6 +383,7 @@ class MainWindow(QMainWindow):
             return shared_history(self.services)
 
         handle = self.runner.submit(Job("Opening history", open_store, kind="io"))
+        handle.setProperty("reports_own_failure", True)  # one message, the one below, not the raw one too
         handle.finished.connect(self._history_ready)
         handle.failed.connect(lambda msg, _tb: self.statusBar().showMessage(
             f"The history could not be opened: {msg}", 30000))
@@ -417,7 +418,8 @@ class MainWindow(QMainWindow):
                 handle.failed.connect(lambda msg, _tb, h=handle: self._job_failed(h, msg))
 
     def _job_failed(self, handle: JobHandle, message: str) -> None:
-        self.statusBar().showMessage(message, 15000)
+        if not handle.property("reports_own_failure"):
+            self.statusBar().showMessage(message, 15000)
 
     # --- lifecycle ----------------------------------------------------------
     def event(self, e: QEvent) -> bool:
