@@ -25,6 +25,7 @@ holds that lock now.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -34,6 +35,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from desktop.core import hashing, paths
+from desktop.core.file_lock import flock_within
 from desktop.core.hardware import disk_free, fmt_bytes
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.model_errors import (ChecksumMismatch, DiskFull, DownloadBusy, DownloadError, HubError,
@@ -47,6 +49,8 @@ try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 DISK_RESERVE = 64 * 1024 * 1024  # keep this much free beyond the file itself
 PROGRESS_EVERY = 0.1  # seconds between progress reports
@@ -260,8 +264,10 @@ def transfer_elsewhere(dest: Path) -> bool:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:  # held: a transfer is running there
         return True
+    except OSError:  # no locks on this file system: nothing to tell, the download goes ahead here
+        return False
     finally:
         os.close(fd)  # drops the probe's own lock at once
     return False
@@ -292,15 +298,14 @@ class _ProcessLock:
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         if fcntl is None:  # Windows: the in-process registry still applies
             return self
-        deadline = time.monotonic() + LOCK_PATIENCE
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except OSError:
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(0.05)
+        try:
+            taken = flock_within(self.fd, exclusive=True, wait=LOCK_PATIENCE)
+        except OSError as exc:  # no locks on this file system: the in-process registry still applies
+            log.warning("cannot lock %s (%s); a second GenLab process could download the same file at once",
+                        self.path, exc.strerror or exc)
+            return self
+        if taken:
+            return self
         os.close(self.fd)
         raise busy_error(self.ref.filename)
 

@@ -34,6 +34,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, ContextManager
 
@@ -94,6 +95,26 @@ def lock_for(target: Path) -> FileLock:
         if lock is None:
             lock = _locks[key] = FileLock(Path(key))
         return lock
+
+
+def flock_within(fd: int, *, exclusive: bool, wait: float) -> bool:
+    """``flock`` ``fd`` without blocking, retrying for up to ``wait`` seconds (POSIX only).
+
+    True: taken.  False: another descriptor still held it after ``wait``.
+    Any other failure (a file system without locks: ``ENOLCK``,
+    ``EOPNOTSUPP``) is raised as :class:`OSError`, so the caller can carry
+    on unlocked instead of taking it for "busy" forever.
+    """
+    operation = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, operation)
+            return True
+        except BlockingIOError:  # EWOULDBLOCK: held by someone else
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def reading(target: Path) -> ContextManager:

@@ -26,12 +26,12 @@ import contextlib
 import hashlib
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Iterator
 
 from desktop.core import paths
 from desktop.core.errors import ModelFileError
+from desktop.core.file_lock import flock_within
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,11 @@ def hold_model(model_path: Path, *, wait: float = 5.0) -> ModelHold:
             log.warning("cannot create the model lock %s; deleting this model from another GenLab "
                         "will not see that it is loaded here", target, exc_info=True)
             return ModelHold(model_path, None)
-        if not _flock(fd, False, wait):
+        taken = _flock(fd, False, wait)
+        if taken is None:
+            os.close(fd)
+            return ModelHold(model_path, None)
+        if not taken:
             os.close(fd)
             raise ModelFileError(f"{Path(model_path).name} is being deleted by another GenLab right now.",
                                  "Choose another model.")
@@ -91,20 +95,14 @@ def hold_model(model_path: Path, *, wait: float = 5.0) -> ModelHold:
     return ModelHold(model_path, None)
 
 
-def _flock(fd: int, exclusive: bool, wait: float) -> bool:
-    """Take the lock, retrying for up to ``wait`` seconds; False when it stayed taken."""
-    import fcntl
-
-    operation = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, operation)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
+def _flock(fd: int, exclusive: bool, wait: float) -> bool | None:
+    """Take the lock within ``wait`` seconds: True taken, False held elsewhere, None no locks here."""
+    try:
+        return flock_within(fd, exclusive=exclusive, wait=wait)
+    except OSError as exc:
+        log.warning("cannot lock model locks on this file system (%s); deleting a model will not see that "
+                    "another GenLab has it loaded", exc.strerror or exc)
+        return None
 
 
 def _same_file(fd: int, target: Path) -> bool:
@@ -143,6 +141,10 @@ def deletion_guard(model_path: Path, *, patience: float = 0.3) -> Iterator[bool]
             yield True
             return
         free = _flock(fd, True, patience)
+        if free is None:  # no locks on this file system: no engine could have taken one either
+            os.close(fd)
+            yield True
+            return
         if not free or _same_file(fd, target):
             break
         os.close(fd)  # locked a file no longer at the path: a loader may hold the new one
