@@ -71,9 +71,14 @@ class PromptPlan:
     mode: str  # the mode actually used: "chat" | "completion"
     tokens: list[int]
     stop: list[str]
-    note: str = ""
+    mode_note: str = ""  # why the mode differs from the one asked for (the model has no chat template)
+    fit_note: str = ""  # what was left out to fit the context
     dropped_turns: int = 0
     history: list[ChatMessage] = field(default_factory=list)  # what was actually sent
+
+    @property
+    def note(self) -> str:
+        return " ".join(n for n in (self.mode_note, self.fit_note) if n)
 
 
 def completion_text(request: TextRequest, history: list[ChatMessage]) -> str:
@@ -139,7 +144,7 @@ class PromptBuilder:
 
     def build(self, request: TextRequest) -> PromptPlan:
         """Prompt tokens that leave room for ``max_tokens``; raises ContextOverflow otherwise."""
-        mode, note = self.resolve_mode(request.mode)
+        mode, mode_note = self.resolve_mode(request.mode)
         history = list(request.history)
         max_tokens = request.sampling.max_tokens
         tokens, stop = self._tokens(request, mode, history)
@@ -152,10 +157,9 @@ class PromptBuilder:
             tokens, stop = self._tokens(request, mode, history)
         if len(tokens) + max_tokens > self.n_ctx:
             raise self._overflow(len(tokens), max_tokens, bool(history))
-        if dropped:
-            extra = f"Dropped the {dropped} oldest messages to fit the context of {self.n_ctx:,} tokens."
-            note = f"{note} {extra}".strip()
-        return PromptPlan(mode, tokens, stop, note, dropped, history)
+        fit_note = (f"Dropped the {dropped} oldest messages to fit the context of {self.n_ctx:,} tokens."
+                    if dropped else "")
+        return PromptPlan(mode, tokens, stop, mode_note, fit_note, dropped, history)
 
     def _overflow(self, prompt_tokens: int, max_tokens: int, has_history: bool) -> ContextOverflow:
         what = "conversation" if has_history else "prompt"

@@ -99,9 +99,15 @@ class TextResult:
     tokens_per_s: float
     n_ctx: int
     seed: int
-    note: str = ""
+    mode_note: str = ""  # the model has no chat template, so the prompt went as plain completion
+    other_note: str = ""  # turns dropped to fit the context, a history save that failed
     record_id: str = ""
     record: GenerationRecord | None = None
+
+    @property
+    def note(self) -> str:
+        """Everything worth telling about this reply, in one line."""
+        return " ".join(n for n in (self.mode_note, self.other_note) if n)
 
     @property
     def context_used(self) -> int:
@@ -315,14 +321,14 @@ class TextEngine:
             text=outcome.text, finish_reason=outcome.finish_reason, mode=plan.mode,
             prompt_tokens=len(plan.tokens), completion_tokens=outcome.completion_tokens,
             ttft_s=outcome.ttft_s, total_s=outcome.total_s, tokens_per_s=outcome.tokens_per_s,
-            n_ctx=loaded.n_ctx, seed=params.seed, note=plan.note)
+            n_ctx=loaded.n_ctx, seed=params.seed, mode_note=plan.mode_note, other_note=plan.fit_note)
         record = self._record(request, params, plan, outcome, loaded)
         result.record, result.record_id = record, record.id
         try:
             self._sink().save(record)
         except Exception as exc:  # a full disk must not lose the reply on screen
             log.exception("could not save the generation to the history")
-            result.note = f"{result.note} Not saved to the history: {exc}".strip()
+            result.other_note = f"{result.other_note} Not saved to the history: {exc}".strip()
         return result
 
     @staticmethod

@@ -84,6 +84,7 @@ def test_model_without_template_falls_back_to_completion_with_note(stories260k, 
     result = engine.generate(TextRequest(PROMPT, mode="chat", sampling=greedy(8)))
     assert result.mode == "completion"
     assert "no chat template" in result.note
+    assert result.mode_note == loaded.template_note and result.other_note == ""  # the card shows the former
 
 
 def test_stop_mid_stream_takes_effect_within_one_token(tiny_gguf, engine, sink):
