@@ -34,7 +34,7 @@ import functools
 import logging
 from dataclasses import replace
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
                                QPushButton, QSplitter, QStyledItemDelegate, QVBoxLayout, QWidget)
 
@@ -86,6 +86,8 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         self._build()
         self._add_thread(self.thread)
         self.model_bar.refresh_library()
+        self._library_fresh = True  # just read: a show before the event loop runs again need not reread it
+        QTimer.singleShot(0, self._library_may_change)
         self._update_buttons()
 
     # --- layout ---------------------------------------------------------------------------
@@ -163,9 +165,14 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         self.settings_panel.preset_message.connect(self._set_status)
         self.model_bar.open_models_requested.connect(self.open_models_requested)
 
+    def _library_may_change(self) -> None:
+        self._library_fresh = False
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.model_bar.refresh_library()  # a model may have been added in the Models workspace meanwhile
+        if not self._library_fresh:  # a model may have been added in the Models workspace meanwhile
+            self.model_bar.refresh_library()
+        self._library_fresh = False
 
     # --- state helpers ------------------------------------------------------------------------
     @property
@@ -429,10 +436,9 @@ class ChatWorkspace(ChatFromHistory, QWidget):
 
     def _reply_note(self, result: TextResult) -> str:
         """The reply's note, less the no-chat-template note the model card already shows."""
-        note = result.note
         loaded = self.engine.loaded
-        if loaded is not None and loaded.template_note:
-            note = note.replace(loaded.template_note, "").strip()
+        on_card = loaded is not None and bool(loaded.template_note)
+        note = result.other_note if on_card else result.note
         return " ".join(n for n in (note, "stopped" if result.finish_reason == "cancelled" else "") if n)
 
     def _discard(self, reply: Turn | None) -> None:

@@ -384,3 +384,22 @@ def test_hundreds_of_turns_render(qtbot, workspace):
     workspace.transcript.show_thread(thread)
     text = workspace.transcript.toPlainText()
     assert "message number 0" in text and "message number 299" in text
+
+
+def test_the_library_is_read_once_at_start_and_again_when_the_workspace_comes_back(qtbot, services, runner,
+                                                                                tiny_gguf, monkeypatch):
+    from desktop.core.library import Library
+
+    reads = []
+    models = Library.models
+    monkeypatch.setattr(Library, "models", lambda self, *a, **k: reads.append(1) or models(self, *a, **k))
+    ws = ChatWorkspace(services, runner)
+    qtbot.addWidget(ws)
+    ws.show()  # shown at once, as the main window does with its first workspace
+    assert len(reads) == 1
+    qtbot.wait(20)  # the event loop runs on
+    ws.hide()
+    added = Library().import_path(tiny_gguf, "link")  # added in the Models workspace meanwhile
+    reads.clear()
+    ws.show()
+    assert len(reads) == 1 and ws.model_bar.picker.findData(added.path) >= 0
