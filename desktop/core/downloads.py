@@ -263,14 +263,11 @@ def transfer_elsewhere(dest: Path) -> bool:
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:  # held: a transfer is running there
-        return True
+        return not flock_within(fd, exclusive=True, wait=0)  # held: a transfer is running there
     except OSError:  # no locks on this file system: nothing to tell, the download goes ahead here
         return False
     finally:
         os.close(fd)  # drops the probe's own lock at once
-    return False
 
 
 def _download_locked(ref, dest, token, endpoint, policy, cancel, progress, find_existing) -> DownloadResult:
