@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from desktop.core.history.errors import HistoryError, HistoryWriteError, ImportFormatError
+from desktop.core.history.schema import row_to_record
 from desktop.core.history.writer import write_error
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.records import GenerationRecord, ModelIdentity
@@ -370,12 +371,13 @@ def import_history(store, path: Path, *, cancel: CancelToken | None = None,
             raise ImportFormatError(f"{path} is not a valid zip file ({exc}).",
                                     "Export it again from GenLab.") from exc
         with zf:
-            if JSONL_NAME not in zf.namelist():
+            names = set(zf.namelist())
+            if JSONL_NAME not in names:
                 raise ImportFormatError(f"{path} has no {JSONL_NAME} inside.", "Export it again from GenLab.")
             lines = zf.read(JSONL_NAME).decode("utf-8", errors="replace").splitlines()
             result.total = _count_lines(lines)
             _save_labelled(store, _jsonl_records(lines, result), result, cancel, progress,
-                           attach=lambda record: _attach_images(record, zf, Path(store.root) / "images"))
+                           attach=lambda record: _attach_images(record, zf, names, Path(store.root) / "images"))
     else:
         with open(path, encoding="utf-8", errors="replace") as fh:
             result.total = _count_lines(fh)
@@ -425,12 +427,13 @@ def _record_from_row(row: dict[str, Any]) -> tuple[GenerationRecord, frozenset]:
     return record_from_dict(data, canonical=present), given_fields(data)
 
 
-def _attach_images(record: GenerationRecord, zf: zipfile.ZipFile, target_dir: Path) -> list[Path]:
+def _attach_images(record: GenerationRecord, zf: zipfile.ZipFile, names: set[str],
+                   target_dir: Path) -> list[Path]:
     """Copy the record's images out of the zip into ``target_dir`` (the store's); returns the files made.
 
-    Called only for records that will be saved (never for duplicates), so no
-    file of a record already in the history is overwritten."""
-    names = set(zf.namelist())
+    ``names`` is the zip's name list, read once per import.  Called only for
+    records that will be saved (never for duplicates), so no file of a record
+    already in the history is overwritten."""
     stem = record.id  # ids come from the file: only plain ones become file names
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", stem):
         stem = hashlib.sha256(stem.encode()).hexdigest()[:32]
@@ -477,8 +480,14 @@ _SLOT = {name: i for i, name in enumerate(_CONTENT)}
 _FIELD_DIGEST = 8  # bytes per field
 
 
+def _value(record: GenerationRecord, name: str) -> Any:
+    """The field ``name`` of ``record``; ``model.X`` names a field of its model identity."""
+    return getattr(record.model, name[len("model."):]) if name.startswith("model.") else getattr(record, name)
+
+
 def _field(record: GenerationRecord, name: str) -> Any:
-    value = getattr(record.model, name[len("model."):]) if name.startswith("model.") else getattr(record, name)
+    """The field as content compares it: tags in any order are the same tags."""
+    value = _value(record, name)
     return sorted(value) if name == "tags" else value
 
 
@@ -508,8 +517,7 @@ def same_content(incoming: GenerationRecord, known: GenerationRecord | bytes, gi
 
 def _new_id(record: GenerationRecord, given: frozenset) -> str:
     """The id a conflicting record is kept under: the same line gets the same one, so a re-import skips it."""
-    content = {name: (getattr(record.model, name[6:]) if name.startswith("model.") else getattr(record, name))
-               for name in sorted(given - _LOCATIONS)}
+    content = {name: _value(record, name) for name in sorted(given - _LOCATIONS)}
     text = json.dumps([record.id, content], sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -526,7 +534,9 @@ def _stored(store, ids: list[str]) -> dict[str, GenerationRecord]:
     from desktop.core.history.store import ids_predicate
 
     existing = store.has_ids(ids) if ids else set()
-    return {r.id: r for r in store.iter_records(ids_predicate(sorted(existing)))} if existing else {}
+    if not existing:
+        return {}
+    return {row["id"]: row_to_record(row) for row in store.scan(None, ids_predicate(sorted(existing))).to_pylist()}
 
 
 def _save_labelled(store, records: Iterable[Labelled], result: ImportResult, cancel: CancelToken,

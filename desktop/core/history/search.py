@@ -200,12 +200,17 @@ def _hit(row: dict[str, Any], score: float, words: list[str]) -> Hit:
     return Hit(record, float(score), snippet, spans, image_missing(record))
 
 
+def _full_text(ds, words: list[str], where: str | None, columns: list[str], limit: int | None):
+    """The full-text matches of ``words`` (non-empty) as a table of ``columns`` plus ``_rowid``, best first."""
+    return ds.to_table(full_text_query={"query": " ".join(words), "columns": ["search_text"]},
+                       columns=columns, filter=where, prefilter=bool(where), limit=limit, with_row_id=True)
+
+
 def _keyword_leg(ds, words: list[str], where: str | None, k: int) -> list[tuple[int, float]]:
     """(row id, BM25 score) of the best full-text matches, best first."""
     if not words:
         return []
-    table = ds.to_table(full_text_query={"query": " ".join(words), "columns": ["search_text"]},
-                        columns=["_score"], filter=where, prefilter=bool(where), limit=k, with_row_id=True)
+    table = _full_text(ds, words, where, ["_score"], k)
     return list(zip(table["_rowid"].to_pylist(), table["_score"].to_pylist()))
 
 
@@ -340,9 +345,7 @@ def _newest_matches(store, ds, mode: str, vector, words: list[str], where: str |
     if mode == "keyword":
         if not words:
             return []
-        table = ds.to_table(full_text_query={"query": " ".join(words), "columns": ["search_text"]},
-                            columns=["_score", "created_at"], filter=where, prefilter=bool(where),
-                            with_row_id=True)
+        table = _full_text(ds, words, where, ["_score", "created_at"], None)
         order = pc.sort_indices(table, sort_keys=[("created_at", "descending"), ("_score", "descending")])
         order = order[:limit]
         return list(zip(pc.take(table["_rowid"], order).to_pylist(), pc.take(table["_score"], order).to_pylist()))
@@ -356,10 +359,10 @@ def _newest_matches(store, ds, mode: str, vector, words: list[str], where: str |
     best = ranked[0][1]
     floor = best * DATE_RELEVANCE_SHARE if best > 0 else best
     matches = [(r, score) for r, score in ranked if score >= floor]
-    dates = ds._take_rows([r for r, _ in matches], columns=["created_at", "_rowid"])
-    when = dict(zip(dates["_rowid"].to_pylist(), dates["created_at"].to_pylist()))
-    matches.sort(key=lambda match: (when[match[0]], match[1]), reverse=True)
-    return matches[:limit]
+    dates = _rows_by_rowid(ds, [r for r, _ in matches], ["created_at"])
+    dated = sorted(zip(matches, (row["created_at"] for row in dates), strict=True),
+                   key=lambda item: (item[1], item[0][1]), reverse=True)
+    return [match for match, _when in dated[:limit]]
 
 
 def _hybrid(store, ds, vector, words: list[str], where: str | None, k: int) -> list[tuple[int, float]]:
