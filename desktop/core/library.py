@@ -351,34 +351,26 @@ class Library:
         """
         from desktop.core import model_locks
 
-        model = self.get(ident)
+        model = self._deletable(ident, is_loaded)
         path = Path(model.path)
-        if path.exists():  # a found model whose files are gone just leaves the list
-            if is_loaded is not None and is_loaded(path):
-                raise ModelInUse(f"{model.name} is loaded in this window, so it cannot be deleted.",
-                                 "Unload it (or switch to another model) and try again.")
-            if model_locks.loaded_anywhere(path):
-                raise _loaded_elsewhere(model)
-        if not model.owned:
-            return DeletePlan(model, [], 0, f"Remove {model.name} from the library? Its files at {path} are "
-                                            "not GenLab's and stay on disk.")
-        freed = tree_size(path) if path.exists() else 0
-        return DeletePlan(model, [path] if path.exists() else [], freed,
-                          f"Delete {model.name}? This frees {fmt_bytes(freed)} at {path}.")
+        if path.exists() and model_locks.loaded_anywhere(path):
+            raise _loaded_elsewhere(model)
+        return _delete_plan(model)
 
     def delete(self, ident: str, *, is_loaded: Callable[[Path], bool] | None = None) -> DeletePlan:
         """Delete a model (its files when GenLab owns them); refuses a loaded model (see :meth:`plan_delete`).
 
         The files go under the model's exclusive lock, so no engine starts
-        loading them meanwhile.
+        loading them meanwhile; that lock is also the cross-process check.
         """
         from desktop.core import model_locks
 
-        plan = self.plan_delete(ident, is_loaded=is_loaded)
-        path = Path(plan.model.path)
+        model = self._deletable(ident, is_loaded)
+        path = Path(model.path)
         with model_locks.deletion_guard(path) as free:
-            if not free and path.exists():  # loaded since plan_delete looked
-                raise _loaded_elsewhere(plan.model)
+            if not free and path.exists():  # some GenLab process has it loaded
+                raise _loaded_elsewhere(model)
+            plan = _delete_plan(model)
             for item in plan.files:
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
         with self._lock:
@@ -386,6 +378,16 @@ class Library:
             models.pop(plan.model.id, None)
             self._write(models)
         return plan
+
+    def _deletable(self, ident: str, is_loaded: Callable[[Path], bool] | None) -> LibraryModel:
+        """The model ``ident`` names; raises :class:`ModelInUse` when the caller has it loaded."""
+        model = self.get(ident)
+        path = Path(model.path)
+        # A model whose files are gone cannot be loaded: it just leaves the list.
+        if path.exists() and is_loaded is not None and is_loaded(path):
+            raise ModelInUse(f"{model.name} is loaded in this window, so it cannot be deleted.",
+                             "Unload it (or switch to another model) and try again.")
+        return model
 
     # --- scanning ----------------------------------------------------------------
     def scan(self, folders: Iterable[Path] = (), *, hf_cache: bool = True, cancel: CancelToken | None = None,
@@ -442,6 +444,17 @@ def installed_variant(entry, variant, models: Iterable[LibraryModel]) -> Library
         if model.format != "diffusers" and path.name == name and path.is_file():
             return model
     return None
+
+
+def _delete_plan(model: LibraryModel) -> DeletePlan:
+    """What deleting ``model`` removes and frees (its files only when GenLab owns them)."""
+    path = Path(model.path)
+    if not model.owned:
+        return DeletePlan(model, [], 0, f"Remove {model.name} from the library? Its files at {path} are "
+                                        "not GenLab's and stay on disk.")
+    freed = tree_size(path) if path.exists() else 0
+    return DeletePlan(model, [path] if path.exists() else [], freed,
+                      f"Delete {model.name}? This frees {fmt_bytes(freed)} at {path}.")
 
 
 def _loaded_elsewhere(model: LibraryModel) -> ModelInUse:
