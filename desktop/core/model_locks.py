@@ -72,37 +72,51 @@ def hold_model(model_path: Path, *, wait: float = 5.0) -> ModelHold:
     if not SUPPORTED:
         return ModelHold(model_path, None)
     target = lock_path(model_path)
-    for _ in range(5):  # a deleter may unlink the lock file between our open and our lock
+    fd, state, why = _lock_current(target, exclusive=False, wait=wait)
+    if state == BUSY:
+        os.close(fd)
+        raise ModelFileError(f"{Path(model_path).name} is being deleted by another GenLab right now.",
+                             "Choose another model.")
+    if state == UNLOCKABLE:
+        log.warning("cannot lock the model lock %s (%s); deleting this model from another GenLab will not see "
+                    "that it is loaded here", target, why)
+        return ModelHold(model_path, None)
+    if state == CHANGING:
+        log.warning("model lock %s kept changing; loading %s without it", target, model_path)
+        return ModelHold(model_path, None)
+    return ModelHold(model_path, fd)
+
+
+TAKEN, BUSY, UNLOCKABLE, CHANGING = "taken", "busy", "unlockable", "changing"
+
+
+def _lock_current(target: Path, *, exclusive: bool, wait: float) -> tuple[int | None, str, str]:
+    """Lock the lock file now at ``target`` (made if missing), retrying ``wait`` seconds while it is held.
+
+    Returns ``(fd, state, why)``.  ``TAKEN``: ``fd`` holds the lock.
+    ``BUSY``: another descriptor kept it (the caller closes ``fd``).
+    ``UNLOCKABLE``: no lock can be had here (the folder cannot be written,
+    a file system without locks: ``why``), so no GenLab can hold one
+    either.  ``CHANGING``: a deleter kept unlinking the file between our
+    open and our lock.
+    """
+    for _ in range(5):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            log.warning("cannot create the model lock %s; deleting this model from another GenLab "
-                        "will not see that it is loaded here", target, exc_info=True)
-            return ModelHold(model_path, None)
-        taken = _flock(fd, False, wait)
-        if taken is None:
+        except OSError as exc:
+            return None, UNLOCKABLE, exc.strerror or str(exc)
+        try:
+            taken = flock_within(fd, exclusive=exclusive, wait=wait)
+        except OSError as exc:
             os.close(fd)
-            return ModelHold(model_path, None)
+            return None, UNLOCKABLE, exc.strerror or str(exc)
         if not taken:
-            os.close(fd)
-            raise ModelFileError(f"{Path(model_path).name} is being deleted by another GenLab right now.",
-                                 "Choose another model.")
+            return fd, BUSY, ""
         if _same_file(fd, target):
-            return ModelHold(model_path, fd)
-        os.close(fd)
-    log.warning("model lock %s kept changing; loading %s without it", target, model_path)
-    return ModelHold(model_path, None)
-
-
-def _flock(fd: int, exclusive: bool, wait: float) -> bool | None:
-    """Take the lock within ``wait`` seconds: True taken, False held elsewhere, None no locks here."""
-    try:
-        return flock_within(fd, exclusive=exclusive, wait=wait)
-    except OSError as exc:
-        log.warning("cannot lock model locks on this file system (%s); deleting a model will not see that "
-                    "another GenLab has it loaded", exc.strerror or exc)
-        return None
+            return fd, TAKEN, ""
+        os.close(fd)  # locked a file no longer at the path: take the new one
+    return None, CHANGING, ""
 
 
 def _same_file(fd: int, target: Path) -> bool:
@@ -132,27 +146,16 @@ def deletion_guard(model_path: Path, *, patience: float = 0.3) -> Iterator[bool]
         yield True
         return
     target = lock_path(model_path)
-    fd = free = None
-    for _ in range(5):  # another deleter may unlink the lock file between our open and our lock
-        try:  # created if missing, so a loader that starts meanwhile waits for the delete to end
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:  # no lock folder: no engine could have taken a lock either
-            yield True
-            return
-        free = _flock(fd, True, patience)
-        if free is None:  # no locks on this file system: no engine could have taken one either
-            os.close(fd)
-            yield True
-            return
-        if not free or _same_file(fd, target):
-            break
-        os.close(fd)  # locked a file no longer at the path: a loader may hold the new one
-        fd = None
-    if fd is None:
+    # Made if missing, so a loader that starts meanwhile waits for the delete to end.
+    fd, state, _why = _lock_current(target, exclusive=True, wait=patience)
+    if state == UNLOCKABLE:  # no engine could have taken a lock either
+        yield True
+        return
+    if state == CHANGING:
         log.warning("model lock %s kept changing; taking %s for loaded", target, model_path)
         yield False
         return
+    free = state == TAKEN
     try:
         yield free
         if free and _same_file(fd, target):  # nobody holds it: the lock file goes (the next load makes it again)

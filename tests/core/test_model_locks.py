@@ -119,17 +119,17 @@ def test_a_delete_check_whose_lock_file_was_replaced_meanwhile_sees_the_new_hold
     model (a new lock file): the check must not take the old, unlinked file's lock for a free model."""
     path = Path(imported.path)
     target = model_locks.lock_path(path)
-    real_flock = model_locks._flock
+    real_flock = model_locks.flock_within
     holds = []
 
-    def flock_after_a_delete_and_a_load(fd, exclusive, wait):
+    def flock_after_a_delete_and_a_load(fd, *, exclusive, wait):
         if exclusive and not holds:
             holds.append(None)
             target.unlink()  # the other deleter's last step
             holds[0] = model_locks.hold_model(path)  # an engine loads: a new lock file, held shared
-        return real_flock(fd, exclusive, wait)
+        return real_flock(fd, exclusive=exclusive, wait=wait)
 
-    monkeypatch.setattr(model_locks, "_flock", flock_after_a_delete_and_a_load)
+    monkeypatch.setattr(model_locks, "flock_within", flock_after_a_delete_and_a_load)
     try:
         with model_locks.deletion_guard(path, patience=0.1) as free:
             assert not free
