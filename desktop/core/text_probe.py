@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.core import paths
+from desktop.core import file_lock, paths
 from desktop.core.errors import ModelFileError
 from desktop.core.jobs import CancelToken, JobCancelled
 
@@ -184,16 +184,13 @@ def _read_disk() -> dict:
 
 def _remember(key: str, verdict: ProbeVerdict) -> None:
     entry = {"ok": verdict.ok, "message": verdict.message}
-    with _lock:
+    target = _cache_file()
+    with _lock, file_lock.lock_for(target):  # a CLI run may probe at the same time as the app
         _memory[key] = entry
         cache = _read_disk()
         cache[key] = entry
         try:
-            target = _cache_file()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache), encoding="utf-8")
-            os.replace(tmp, target)
+            file_lock.replace_json(target, cache)
         except OSError:
             pass  # only costs a re-probe next time
 
