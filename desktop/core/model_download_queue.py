@@ -45,8 +45,6 @@ from desktop.core.model_transfer import RetryPolicy
 ACTIVE = ("queued", "running")
 WAITING_NETWORK = "waiting"
 RESUMABLE = ("queued", "running", WAITING_NETWORK)
-# What run_entry marks running; "running" only once no other process holds the file (its process died).
-CLAIMABLE = RESUMABLE
 # Failures that say nothing about the file or the person's setup, only that the network let it down.
 NETWORK_ERRORS = (HubOffline, HubUnavailable, RetriesExhausted, ConnectionError, TimeoutError, socket.gaierror)
 
@@ -206,9 +204,10 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     ``running`` left by a process that died: a pause or cancel that came
     first is never undone.
     """
-    if transfer_elsewhere(Path(entry.dest)):
+    if transfer_elsewhere(Path(entry.dest)):  # before marking it: the entry is the other process's to keep
         raise busy_error(entry.filename)
-    downloads.update_if(entry.key, CLAIMABLE, status="running", error="")
+    # "running" here: no process holds the file (its process died), so it is this one's to take over.
+    downloads.update_if(entry.key, RESUMABLE, status="running", error="")
 
     def track(report) -> None:
         payload = report.payload
