@@ -234,11 +234,8 @@ def _wait_for(current: _Inflight, ref: FileRef, cancel: CancelToken, progress: P
 
 
 def _prepare_folder(folder: Path) -> None:
-    try:
-        paths.ensure_writable_dir(folder, "models folder")
-    except Exception as exc:
-        raise ModelsDirError.unwritable(
-            folder, exc, "Choose a writable models folder (GENLAB_MODELS_DIR) or fix its permissions.") from exc
+    ModelsDirError.require_writable(folder, "Choose a writable models folder (GENLAB_MODELS_DIR) or fix its "
+                                            "permissions.")
 
 
 def busy_error(filename: str) -> DownloadBusy:

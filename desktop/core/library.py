@@ -317,11 +317,8 @@ class Library:
 
     def _import_folder(self) -> Path:
         folder = self.models_root / "imported"
-        try:
-            paths.ensure_writable_dir(folder, "models folder")
-        except Exception as exc:
-            raise ModelsDirError.unwritable(
-                folder, exc, "Choose a writable models folder (GENLAB_MODELS_DIR) or import as a link.") from exc
+        ModelsDirError.require_writable(folder, "Choose a writable models folder (GENLAB_MODELS_DIR) or import "
+                                                "as a link.")
         return folder
 
     # --- verify / delete -------------------------------------------------------

@@ -56,11 +56,17 @@ class ModelsDirError(GenLabError):
     """The models folder cannot be written (read-only filesystem, permissions)."""
 
     @classmethod
-    def unwritable(cls, folder, exc: BaseException, hint: str) -> "ModelsDirError":
-        """From the error that proving ``folder`` writable raised: its OS reason alone, the folder named once."""
-        cause = exc.__cause__
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else getattr(exc, "message", exc)
-        return cls(f"Cannot write to the models folder {folder}: {str(reason).rstrip('.')}.", hint)
+    def require_writable(cls, folder, hint: str) -> None:
+        """Make ``folder`` if needed and prove it writable, else raise one of these: its OS reason, the
+        folder named once, ``hint`` for what to do."""
+        from desktop.core import paths
+
+        try:
+            paths.ensure_writable_dir(folder, "models folder")
+        except Exception as exc:
+            cause = exc.__cause__
+            reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else getattr(exc, "message", exc)
+            raise cls(f"Cannot write to the models folder {folder}: {str(reason).rstrip('.')}.", hint) from exc
 
 
 class ImportRejected(ModelFileError):
