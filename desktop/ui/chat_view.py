@@ -95,7 +95,6 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         self.thread_list = QListWidget()
         self.thread_list.setItemDelegate(_ElidingDelegate(self.thread_list))
         self.thread_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.thread_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.new_chat_button = QPushButton("New chat")
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -435,11 +434,8 @@ class ChatWorkspace(ChatFromHistory, QWidget):
         self.reply_finished.emit(result)
 
     def _reply_note(self, result: TextResult) -> str:
-        """The reply's note, less the no-chat-template note the model card already shows."""
-        loaded = self.engine.loaded
-        on_card = loaded is not None and bool(loaded.template_note)
-        note = result.other_note if on_card else result.note
-        return " ".join(n for n in (note, "stopped" if result.finish_reason == "cancelled" else "") if n)
+        """The reply's note, less the no-chat-template note (``mode_note``) the model card already shows."""
+        return " ".join(n for n in (result.other_note, "stopped" if result.finish_reason == "cancelled" else "") if n)
 
     def _discard(self, reply: Turn | None) -> None:
         if reply is not None and reply.id in self.thread.turns:
