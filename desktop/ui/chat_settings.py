@@ -162,7 +162,6 @@ class ChatSettingsPanel(QScrollArea):
 
     def _show_gpu_layers(self) -> None:
         custom = self.gpu.currentData() == 1
-        self.gpu_layers.setEnabled(custom)
         self._load_form.setRowVisible(self.gpu_layers, custom)
 
     def minimumSizeHint(self) -> QSize:

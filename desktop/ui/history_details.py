@@ -34,7 +34,6 @@ from desktop.ui.history_record_text import record_html
 from desktop.ui.history_style import secondary_text_color
 from desktop.ui.thumbnails import ThumbnailLoader
 
-__all__ = ["DetailsPanel", "record_html"]
 
 PREVIEW_SIZE = QSize(1024, 256)  # at most 256 px high, like the pane's image row
 PREVIEW_MIN_HEIGHT = 96

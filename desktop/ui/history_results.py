@@ -118,7 +118,6 @@ class ResultsView(QStackedWidget):
         self.list = QListWidget()
         self.list.setObjectName("historyList")
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long rows are elided
-        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._rows: list[_HitRow] = []
         self.list.viewport().installEventFilter(self)
         self.grid = QListWidget()
@@ -165,7 +164,6 @@ class ResultsView(QStackedWidget):
         self.empty.show_state(title, detail, can_clear)
 
     _grouped = False
-    _secondary = "#595959"
 
     def show_hits(self, hits: list, grouped_by_day: bool = False, sessions: dict | None = None) -> None:
         """Show ``hits``; ``sessions`` (id -> SessionSummary) names their sessions, else the hits do."""
