@@ -91,12 +91,16 @@ class Job:
     ``kind`` selects the lane it runs in: ``"engine"`` jobs (text or image
     generation, model loads) run one at a time in a visible queue because they
     own the GPU; ``"io"`` jobs (downloads, hashing, imports) run beside them.
+    ``reports_failure``: whoever submits the job tells the person about its
+    failures in its own words (or knows one is no failure to them), so the
+    window's catch-all message for failed jobs stays out of the way.
     """
 
     name: str
     fn: JobFunction
     kind: str = "engine"
     meta: dict[str, Any] = field(default_factory=dict)
+    reports_failure: bool = False
 
     def run(self, cancel: CancelToken | None = None, progress: ProgressCallback = no_progress) -> Any:
         return self.fn(cancel=cancel or CancelToken(), progress=progress)

@@ -190,7 +190,8 @@ class DownloadsController(QObject):
             except DownloadBusy:  # not a failure: the other process goes on with it
                 return ELSEWHERE
 
-        handle = self.runner.submit(Job(f"Download {entry.filename}", job, kind="io", meta={"key": entry.key}))
+        handle = self.runner.submit(Job(f"Download {entry.filename}", job, kind="io", meta={"key": entry.key},
+                                        reports_failure=True))  # through self.failed, never for a wait
         if handle.token.cancelled:  # the runner is shut down (the app quits): the entry stays queued
             return
         self.handles[entry.key] = handle

@@ -373,6 +373,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Downloads could not be resumed: {exc}", 15000)
             return
         controller.summary.connect(self.downloads_label.setText)
+        # Real failures only: a download waiting for the network is said by the summary instead.
+        controller.failed.connect(lambda _key, message: self.statusBar().showMessage(message, 15000))
         controller._emit_summary()
 
     def _open_history(self) -> None:
@@ -382,8 +384,7 @@ class MainWindow(QMainWindow):
 
             return shared_history(self.services)
 
-        handle = self.runner.submit(Job("Opening history", open_store, kind="io"))
-        handle.setProperty("reports_own_failure", True)  # one message, the one below, not the raw one too
+        handle = self.runner.submit(Job("Opening history", open_store, kind="io", reports_failure=True))
         handle.finished.connect(self._history_ready)
         handle.failed.connect(lambda msg, _tb: self.statusBar().showMessage(
             f"The history could not be opened: {msg}", 30000))
@@ -418,7 +419,7 @@ class MainWindow(QMainWindow):
                 handle.failed.connect(lambda msg, _tb, h=handle: self._job_failed(h, msg))
 
     def _job_failed(self, handle: JobHandle, message: str) -> None:
-        if not handle.property("reports_own_failure"):
+        if not handle.job.reports_failure:
             self.statusBar().showMessage(message, 15000)
 
     # --- lifecycle ----------------------------------------------------------

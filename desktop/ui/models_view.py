@@ -244,8 +244,7 @@ class ModelsWorkspace(QWidget):
             self.catalog_tab.refresh_installed()
 
     def _on_download_failed(self, _key: str, message: str) -> None:
-        self.show_status(message)
-        self.status_message.emit(message)
+        self.show_status(message)  # the main window puts it in the status bar
 
     def show_status(self, text: str) -> None:
         self.status_label.setText(text)

@@ -115,6 +115,8 @@ def test_a_wrong_byte_is_shown_as_an_error_and_never_installed(qtbot, hub, windo
     hub.faults.corrupt_offset = 1_234_567
     page = models_page(window)
     controller, panel = page.downloads, page.downloads_panel
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
     with qtbot.waitSignal(controller.failed, timeout=30000) as blocker:
         entry = controller.request(FileRef("someone/Bad-GGUF", "bad-Q4_0.gguf"))
     message = blocker.args[1]
@@ -123,6 +125,8 @@ def test_a_wrong_byte_is_shown_as_an_error_and_never_installed(qtbot, hub, windo
     assert panel.error_label.text().startswith("bad-Q4_0.gguf: ")
     assert "arrived corrupted" in page.status_label.text()
     qtbot.waitUntil(lambda: "arrived corrupted" in window.statusBar().currentMessage(), timeout=5000)
+    qtbot.wait(100)  # a second copy, if one were sent, would have arrived by now
+    assert sum("arrived corrupted" in m for m in said) == 1, said  # said once, not by two handlers
     select_row(panel, "bad-Q4_0.gguf")
     row = panel.tree.selectedItems()[0]
     assert row.text(2) == "failed" and "arrived corrupted" in row.toolTip(2)
@@ -265,6 +269,20 @@ def test_a_download_started_offline_waits_for_the_network_then_goes_ahead_on_its
     assert [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]
     qtbot.waitUntil(lambda: summaries[-1:] == [""], timeout=5000)
     assert failures == []
+
+
+def test_a_download_waiting_for_the_network_is_not_reported_as_a_failure_in_the_window(qtbot, window,
+                                                                                        monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_url())
+    controller = models_page(window).downloads
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
+    entry = controller.request(FileRef("someone/Later-GGUF", "later-Q4_0.gguf"))
+    qtbot.waitUntil(lambda: DownloadList().get(entry.key).status == "waiting" and not controller.active_count(),
+                    timeout=10000)
+    qtbot.waitUntil(lambda: "waiting for the network" in window.downloads_label.text(), timeout=5000)
+    qtbot.wait(100)
+    assert not any("reach the hub" in m for m in said), said  # the summary says it; no error is shown
 
 
 def test_progress_updates_the_status_bar_without_reading_the_shared_list(qtbot, hub, runner, monkeypatch):
