@@ -107,21 +107,14 @@ class DownloadsController(QObject):
         self.changed.emit()
         return entry
 
-    def _refused_elsewhere(self, key: str, done: str, verb: str) -> bool:
-        """True (and the reason emitted as a failure message) when another GenLab process runs ``key``."""
-        entry = self.downloads.get(key)
-        if key in self.handles or entry is None:
-            return False
-        try:
-            refuse_if_elsewhere(entry, done, verb)
-        except DownloadBusy as exc:
-            self.failed.emit(key, str(exc))
-            return True
-        return False
-
     def pause(self, key: str) -> None:
-        if self._refused_elsewhere(key, "paused", "Pause"):
-            return
+        entry = self.downloads.get(key)
+        if key not in self.handles and entry is not None:
+            try:
+                refuse_if_elsewhere(entry, "paused", "Pause")
+            except DownloadBusy as exc:  # another GenLab process runs it
+                self.failed.emit(key, str(exc))
+                return
         # Marked first, so a job that had not started yet is not scheduled again when it ends;
         # a running one marks itself paused again as it stops, and keeps its bytes.
         self.downloads.update(key, status="paused")
@@ -139,14 +132,16 @@ class DownloadsController(QObject):
         self.changed.emit()
 
     def cancel(self, key: str) -> None:
-        if self._refused_elsewhere(key, "cancelled", "Cancel"):
-            return
         handle = self.handles.get(key)
         if handle is not None:
             self._cancel_requested.add(key)
             handle.cancel()
         else:
-            self.downloads.cancel(key)
+            try:
+                self.downloads.cancel(key)  # refuses a download another GenLab process runs
+            except DownloadBusy as exc:
+                self.failed.emit(key, str(exc))
+                return
             self.live.pop(key, None)
             self._check_pipeline(key)
         self._reread()
@@ -289,7 +284,7 @@ class DownloadsController(QObject):
         active = [self.live.get(k, LiveStats()) for k in self.handles]
         idle = [e for e in self._entries if e.key not in self.handles]
         queued = sum(1 for e in idle if e.status == "queued" and e.key not in self._elsewhere)
-        waiting = sum(1 for e in idle if e.status == WAITING_NETWORK)
+        waiting = len(self.waiting())
         if not active and queued <= 0:
             self.summary.emit(f"{waiting} download(s) waiting for the network" if waiting else "")
             return
