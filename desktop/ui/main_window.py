@@ -186,8 +186,6 @@ class MainWindow(QMainWindow):
             log.exception("could not open the %s workspace", spec.title)
             return _info_page(spec, f"This workspace could not be opened: {exc}\n"
                                     f"Details are in the log ({paths.logs_dir()}).")
-        if hasattr(page, "is_loaded"):  # the Models workspace: never delete a loaded model
-            page.is_loaded = self.services.model_in_use
         message = getattr(page, "status_message", None)
         if message is not None:
             message.connect(lambda text: self.statusBar().showMessage(text, 10000))

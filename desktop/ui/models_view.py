@@ -127,7 +127,7 @@ class LibraryTab(QWidget):
         elif target == "catalog":
             self.workspace.show_catalog()
         else:
-            self.workspace.tabs.setCurrentWidget(self.workspace.hub_tab)
+            self.workspace.focus_search()
 
     def selected_id(self) -> str | None:
         items = self.tree.selectedItems()
