@@ -5,7 +5,7 @@ Serves one file (1 GiB by default) from the loopback hub server
 same process, alternating the order run by run (one warm-up round first),
 with
 
-- ``genlab``: ``desktop.core.downloads.download_file``, everything it does:
+- ``genlab``: ``desktop.core.hub.download.download_file``, everything it does:
   hub metadata, Range transfer into a .part, sha256 while receiving,
   verification against the hub's hash, rename into place;
 - ``bare``: an ``httpx2`` streaming GET of the same bytes into a file (the
@@ -96,7 +96,7 @@ def _hub_get(endpoint: str, ref, dest: Path) -> None:
 
 
 def _genlab_get(ref, dest: Path) -> None:
-    from desktop.core.downloads import download_file
+    from desktop.core.hub.download import download_file
 
     result = download_file(ref, dest)
     assert result.sha256 and not result.already_installed
@@ -183,7 +183,7 @@ def _gui_stall(ref) -> tuple[float, float]:
     window.close()
     runner.shutdown()
     services.close()
-    from desktop.core.model_download_queue import DownloadList
+    from desktop.core.hub.queue import DownloadList
 
     final = DownloadList().get(entry.key)
     if final is None or final.status != "done" or Path(final.path).stat().st_size != final.size:
@@ -224,7 +224,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     os.environ.pop("HF_HUB_OFFLINE", None)
-    from desktop.core.downloads import FileRef
+    from desktop.core.hub.download import FileRef
 
     size = args.size_mb * MB
     with tempfile.TemporaryDirectory(prefix="genlab-bench-") as tmp:

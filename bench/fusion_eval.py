@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", default=None, help="query TSV (default: bench/data/history_fusion_queries.tsv)")
     args = parser.parse_args(argv)
 
-    from bench._history_data import QUERIES_TSV, embed_cached, load_labelled_queries, load_prompts
+    from tests.support.history_data import QUERIES_TSV, embed_cached, load_labelled_queries, load_prompts
     from desktop.core.history import fusion, search
     from desktop.core.history.embedder import Embedder
     from desktop.core.history.schema import embed_text_of

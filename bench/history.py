@@ -164,7 +164,7 @@ def bench_real_recall(prompts, embedder, queries: list[str], qvecs) -> None:
     partitioned by the app's code and probed at the app's 8 % of lists, against exact search."""
     import numpy as np
 
-    from bench._history_data import embed_cached
+    from tests.support.history_data import embed_cached
     from desktop.core.history import search
     from desktop.core.history.store import HistoryStore
     from desktop.core.records import GenerationRecord
@@ -216,7 +216,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args(argv)
 
-    from bench._history_data import embed_cached, load_prompts, load_queries
+    from tests.support.history_data import embed_cached, load_prompts, load_queries
     from desktop.core.history.embedder import Embedder
     from desktop.core.history.schema import MAX_EMBED_CHARS
 

@@ -53,9 +53,9 @@ def main(argv: list[str]) -> int:
     import torch
     from PySide6.QtCore import QCoreApplication, QEventLoop
 
-    from desktop.core.image_engine import ImageEngine, ImageRequest
-    from desktop.core.image_params import ImageParams
-    from desktop.core.image_preview import LatentPreviewer
+    from desktop.core.image.engine import ImageEngine, ImageRequest
+    from desktop.core.image.params import ImageParams
+    from desktop.core.image.preview import LatentPreviewer
     from desktop.core.jobs import Job
     from desktop.core.records import NullSink
     from desktop.core.tiny_models import build_tiny_sd_pipeline

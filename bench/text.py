@@ -124,7 +124,7 @@ def main(argv: list[str]) -> int:
     from desktop.core.records import ListSink
     from desktop.core.services import Services
     from desktop.core.settings import Settings
-    from desktop.ui.chat_view import ChatWorkspace
+    from desktop.ui.chat.view import ChatWorkspace
     from desktop.ui.runner import JobRunner
 
     app = QApplication.instance() or QApplication([])

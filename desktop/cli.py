@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(sys, "frozen", False):
         # A frozen app re-runs its own executable to test-load new GGUF files
         # in a child process; serve that before anything else.
-        from desktop.core.text_probe import run_if_probe_child
+        from desktop.core.text.probe import run_if_probe_child
 
         run_if_probe_child()
     argv = list(sys.argv[1:] if argv is None else argv)

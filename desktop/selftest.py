@@ -60,9 +60,9 @@ class SelfTest:
         return f"opened at {store.root}"
 
     def text(self) -> str:
-        from desktop.core.text_chat import TextRequest
-        from desktop.core.text_engine import LoadOptions, TextEngine
-        from desktop.core.text_params import SamplingParams
+        from desktop.core.text.prompt import TextRequest
+        from desktop.core.text.engine import LoadOptions, TextEngine
+        from desktop.core.text.params import SamplingParams
         from desktop.core.tiny_models import write_tiny_gguf
 
         gguf = write_tiny_gguf(self.root / "models" / "selftest-tiny.gguf")
@@ -77,8 +77,8 @@ class SelfTest:
         return f"{result.completion_tokens} tokens at {result.tokens_per_s:.0f} tok/s ({result.mode} mode)"
 
     def image(self) -> str:
-        from desktop.core.image_engine import ImageEngine, ImageRequest
-        from desktop.core.image_params import ImageParams
+        from desktop.core.image.engine import ImageEngine, ImageRequest
+        from desktop.core.image.params import ImageParams
         from desktop.core.tiny_models import build_tiny_sd_pipeline
 
         pipeline = build_tiny_sd_pipeline(self.root / "models" / "selftest-tiny-sd")

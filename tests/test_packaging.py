@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.package import SIZE_GOAL, build, executable, self_test, tree_size
+from tests.support.bundle import SIZE_GOAL, build, executable, self_test, tree_size
 
 pytestmark = pytest.mark.packaging
 

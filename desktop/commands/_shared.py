@@ -19,7 +19,7 @@ def resolve_model(ident: str, file_suffixes: tuple[str, ...]) -> Path:
     path = Path(ident).expanduser()
     if path.exists() or any(sep in ident for sep in ("/", "\\")) or path.suffix.lower() in file_suffixes:
         return path
-    from desktop.core.library import Library
+    from desktop.core.models.library import Library
 
     return Path(Library().get(ident).path)
 

@@ -30,8 +30,8 @@ from desktop.commands._shared import WaitingSink, resolve_model
 
 
 def _params_from_args(args: argparse.Namespace, model: Path):
-    from desktop.core.image_model_files import inspect_model
-    from desktop.core.image_params import default_params
+    from desktop.core.image.model_files import inspect_model
+    from desktop.core.image.params import default_params
 
     info = inspect_model(model)
     overrides = {
@@ -52,7 +52,7 @@ class _StderrProgress:
         self.used = False
 
     def __call__(self, report: Progress) -> None:
-        from desktop.core.image_preview import StepPreview
+        from desktop.core.image.preview import StepPreview
 
         if isinstance(report.payload, StepPreview) or report.payload is None:
             self.used = True
@@ -65,7 +65,7 @@ class _StderrProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop.core.image_engine import ImageEngine, ImageRequest
+    from desktop.core.image.engine import ImageEngine, ImageRequest
     from desktop.core.settings import load_settings
 
     status = _StderrProgress()

@@ -24,7 +24,7 @@ def _print_error(exc: GenLabError) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from desktop.core.library import Library
+    from desktop.core.models.library import Library
 
     library = Library()
     models = library.models(args.kind)
@@ -56,9 +56,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     kind = "image" if args.image else "text"
     if args.catalog:
-        from desktop.core.catalog import load_catalog
-        from desktop.core.fit import fit_catalog_variant
-        from desktop.core.library import Library, installed_variant
+        from desktop.core.models.catalog import load_catalog
+        from desktop.core.models.fit import fit_catalog_variant
+        from desktop.core.models.library import Library, installed_variant
 
         info = machine_info()
         query = args.query.lower()
@@ -73,7 +73,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 print(f"{entry.id:<28} {variant.quantization:<7} {fmt_bytes(variant.size):>9}  "
                       f"{entry.license:<24} {verdict.verdict}: {verdict.detail}{where}")
         return 0
-    from desktop.core.hub import CHOOSE_A_FILE, search_models, search_result_fit
+    from desktop.core.hub.search import CHOOSE_A_FILE, search_models, search_result_fit
 
     result = search_models(args.query, kind=kind, sort=args.sort, limit=args.limit)
     if not result.ok:
@@ -96,7 +96,7 @@ def _context() -> int:
 
 
 def _run_entries(entries, downloads) -> int:
-    from desktop.core.model_download_queue import run_entry
+    from desktop.core.hub.queue import run_entry
 
     line = ProgressLine()
     token = CancelToken()
@@ -126,8 +126,8 @@ def _run_entries(entries, downloads) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from desktop.core.downloads import FileRef
-    from desktop.core.model_download_queue import DownloadList
+    from desktop.core.hub.download import FileRef
+    from desktop.core.hub.queue import DownloadList
 
     downloads = DownloadList()
     if args.resume:
@@ -142,13 +142,13 @@ def cmd_download(args: argparse.Namespace) -> int:
         return _print_error(GenLabError("Name a repo id (or a catalog id) to download.", "Or use --resume."))
     source, catalog_id, files, revision = "hub", "", list(args.files), args.revision
     if "/" not in args.repo and not args.repo.startswith("http"):
-        from desktop.core.catalog import find_entry
+        from desktop.core.models.catalog import find_entry
 
         entry = find_entry(args.repo)
         variant = entry.variant(args.quant)
         repo_id, files, source, catalog_id = entry.repo_id, [f.name for f in variant.files], "catalog", entry.id
     else:
-        from desktop.core.hub import list_repo_files, parse_repo_ref
+        from desktop.core.hub.search import list_repo_files, parse_repo_ref
 
         ref = parse_repo_ref(args.repo)
         repo_id, revision = ref.repo_id, args.revision or ref.revision
@@ -161,7 +161,7 @@ def cmd_download(args: argparse.Namespace) -> int:
                for name in files]
     status = _run_entries(entries, downloads)
     if status != 130 and any(not name.endswith(".gguf") for name in files):
-        from desktop.core.model_download_queue import register_pipeline_if_complete
+        from desktop.core.hub.queue import register_pipeline_if_complete
 
         try:  # a diffusers pipeline is listed as one model, once all its files arrived verified
             model = register_pipeline_if_complete(downloads.get(entries[0].key), downloads)
@@ -175,7 +175,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 def _print_choices(repo_id: str, listing) -> None:
     """The models a repo offers, each with its fit verdict, and how to download them."""
     from desktop.core.hardware import machine_info
-    from desktop.core.hub import repo_choices
+    from desktop.core.hub.search import repo_choices
 
     choices = repo_choices(listing, machine_info(), _context())
     if not choices:
@@ -192,7 +192,7 @@ def _print_choices(repo_id: str, listing) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from desktop.core.library import Library
+    from desktop.core.models.library import Library
 
     line = ProgressLine()
     model = Library().import_path(Path(args.path), args.mode, progress=line)
@@ -203,7 +203,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from desktop.core.library import Library
+    from desktop.core.models.library import Library
 
     library = Library()
     targets = [library.get(args.id)] if args.id else library.models()
@@ -216,7 +216,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from desktop.core.library import Library
+    from desktop.core.models.library import Library
 
     library = Library()
     plan = library.plan_delete(args.id)
@@ -232,7 +232,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from desktop.core.library import Library
+    from desktop.core.models.library import Library
     from desktop.core.settings import load_settings
 
     settings, _ = load_settings()
@@ -251,7 +251,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from desktop.core.model_hub_access import save_token
+    from desktop.core.hub.access import save_token
 
     value = args.value or sys.stdin.readline()
     if not value.strip():

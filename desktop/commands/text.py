@@ -26,7 +26,7 @@ from desktop.commands._shared import WaitingSink, resolve_model
 
 
 def _sampling(args: argparse.Namespace):
-    from desktop.core.text_params import SamplingParams
+    from desktop.core.text.params import SamplingParams
 
     defaults = SamplingParams()
     return SamplingParams(
@@ -54,8 +54,8 @@ def _quiet(_: Progress) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from desktop.core.settings import load_settings
-    from desktop.core.text_chat import TextRequest
-    from desktop.core.text_engine import LoadOptions, TextEngine
+    from desktop.core.text.prompt import TextRequest
+    from desktop.core.text.engine import LoadOptions, TextEngine
 
     store = None
     engine = None

@@ -39,7 +39,7 @@ from desktop.core.errors import GenLabError
 from desktop.core.jobs import Job
 from desktop.core.services import Services
 from desktop.core.settings import Settings
-from desktop.ui.history_empty import INCOGNITO_LINE
+from desktop.ui.history.empty import INCOGNITO_LINE
 from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
 from desktop.ui.widgets import ElidedLabel
@@ -57,13 +57,13 @@ class WorkspaceSpec:
 
 
 WORKSPACES = (
-    WorkspaceSpec("chat", "Chat", "desktop.ui.chat_view", "ChatWorkspace",
+    WorkspaceSpec("chat", "Chat", "desktop.ui.chat.view", "ChatWorkspace",
                   "Chat with GGUF language models on llama.cpp, on your GPU or CPU."),
-    WorkspaceSpec("images", "Images", "desktop.ui.images_view", "ImagesWorkspace",
+    WorkspaceSpec("images", "Images", "desktop.ui.images.view", "ImagesWorkspace",
                   "Generate images with Stable Diffusion models and reproduce any of them exactly."),
-    WorkspaceSpec("history", "History", "desktop.ui.history_view", "HistoryWorkspace",
+    WorkspaceSpec("history", "History", "desktop.ui.history.view", "HistoryWorkspace",
                   "Find anything you ever generated, by meaning or by keyword."),
-    WorkspaceSpec("models", "Models", "desktop.ui.models_view", "ModelsWorkspace",
+    WorkspaceSpec("models", "Models", "desktop.ui.models.view", "ModelsWorkspace",
                   "Download, import and manage the models on this machine."),
 )
 
@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
     def _start_downloads(self) -> None:
         """Resume unfinished downloads now, not when the Models tab is first opened."""
         try:
-            from desktop.ui.downloads_panel import downloads_controller
+            from desktop.ui.models.downloads import downloads_controller
 
             controller = downloads_controller(self.services, self.runner)
         except Exception as exc:  # a damaged download list must not stop the app

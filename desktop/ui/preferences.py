@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from desktop.core import paths
 from desktop.core.history.embedder import available_embedders
 from desktop.core.settings import Settings
-from desktop.ui.history_empty import INCOGNITO_LINE
+from desktop.ui.history.empty import INCOGNITO_LINE
 
 
 class PreferencesDialog(QDialog):

@@ -11,8 +11,8 @@ import sys
 import threading
 
 from desktop.core import file_lock
-from desktop.core.library import Library
-from desktop.core.model_download_queue import DownloadList
+from desktop.core.models.library import Library
+from desktop.core.hub.queue import DownloadList
 from tests.conftest import REPO_ROOT
 
 # One "GenLab process": waits for the go file, then adds ``count`` downloads and ``count``
@@ -21,10 +21,10 @@ HAMMER = r"""
 import hashlib, sys, time
 from pathlib import Path
 
-from desktop.core.downloads import FileRef
-from desktop.core.library import Library
-from desktop.core.model_download_queue import DownloadList
-from desktop.core.model_headers import ModelFacts
+from desktop.core.hub.download import FileRef
+from desktop.core.models.library import Library
+from desktop.core.hub.queue import DownloadList
+from desktop.core.models.headers import ModelFacts
 
 name, count, folder = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 downloads, library, facts = DownloadList(), Library(), ModelFacts("gguf", "text")
@@ -89,9 +89,9 @@ def test_reads_never_wait_for_another_process_holding_a_lock(tmp_path, genlab_ho
 
     import pytest
 
-    from desktop.core import hashing
-    from desktop.core.downloads import FileRef
-    from desktop.core.model_headers import ModelFacts
+    from desktop.core.models import hashing
+    from desktop.core.hub.download import FileRef
+    from desktop.core.models.headers import ModelFacts
     from tests.support.other_process import lock_held_by_another_process
 
     if os.name != "posix":
@@ -152,9 +152,9 @@ FULL_DISK_UPDATES = r"""
 import resource, signal, sys
 sys.dont_write_bytecode = True
 from pathlib import Path
-from desktop.core import hashing
-from desktop.core.library import Library
-from desktop.core.model_download_queue import DownloadList
+from desktop.core.models import hashing
+from desktop.core.models.library import Library
+from desktop.core.hub.queue import DownloadList
 
 downloads, library = DownloadList(), Library()
 key, model_id, model_file = downloads.entries()[0].key, library.models()[0].id, Path(sys.argv[1])
@@ -177,8 +177,8 @@ def test_writes_that_fail_on_a_full_disk_leave_no_temporary_files(tmp_path, genl
 
     import pytest
 
-    from desktop.core.downloads import FileRef
-    from desktop.core.model_headers import ModelFacts
+    from desktop.core.hub.download import FileRef
+    from desktop.core.models.headers import ModelFacts
 
     if sys.platform == "win32":
         pytest.skip("uses RLIMIT_FSIZE (POSIX only)")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core import model_locks
-from desktop.core.downloads import FileRef, download_file, part_path, transfer_elsewhere
-from desktop.core.library import Library
-from desktop.core.model_transfer import RetryPolicy
+from desktop.core.models import locks as model_locks
+from desktop.core.hub.download import FileRef, download_file, part_path, transfer_elsewhere
+from desktop.core.models.library import Library
+from desktop.core.hub.transfer import RetryPolicy
 from tests.support.hub_server import gguf_file_bytes
 
 fcntl = pytest.importorskip("fcntl", reason="flock is POSIX only")
@@ -53,7 +53,7 @@ def test_a_download_goes_ahead_and_is_verified(hub, tmp_path, no_flock):
 
 
 def test_a_model_loads_and_can_be_deleted_after_unloading(tiny_gguf, no_flock):
-    from desktop.core.text_engine import TextEngine
+    from desktop.core.text.engine import TextEngine
 
     model = Library().import_path(tiny_gguf, "copy")
     path = Path(model.path)

@@ -16,7 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Loads the model, says "loaded", then unloads on "unload" (stdin) and says "unloaded".
 LOADER = """
 import sys
-from desktop.core.text_engine import TextEngine
+from desktop.core.text.engine import TextEngine
 engine = TextEngine()
 engine.load(sys.argv[1])
 print("loaded", flush=True)

@@ -32,7 +32,7 @@ def saved_image(name: str, prompt: str):
     import numpy as np
     from PIL import Image
 
-    from desktop.core.image_output import day_folder, save_png
+    from desktop.core.image.output import day_folder, save_png
 
     pixels = np.random.default_rng(sum(name.encode())).integers(0, 256, (48, 48, 3), dtype=np.uint8)
     return save_png(Image.fromarray(pixels), day_folder() / name, f"{prompt}\nSteps: 4, Seed: 1",

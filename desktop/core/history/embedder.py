@@ -90,7 +90,7 @@ def find_model_dir(name: str = DEFAULT_MODEL) -> tuple[Path, str | None]:
 
 
 def _verify(folder: Path, expected: str) -> None:
-    from desktop.core.hashing import model_sha256
+    from desktop.core.models.hashing import model_sha256
 
     weights = folder / "model.safetensors"
     if not weights.is_file():

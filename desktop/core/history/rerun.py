@@ -16,19 +16,19 @@ from typing import Callable
 
 from desktop.core.errors import ModelFileError
 from desktop.core.records import GenerationRecord
-from desktop.core.text_params import SamplingParams
+from desktop.core.text.params import SamplingParams
 
 MAX_CHAIN = 500  # a guard against a parent_id loop in a damaged or imported history
 
 
 def model_for_rerun(record: GenerationRecord, library=None):
-    """The :class:`~desktop.core.library.LibraryModel` whose sha256 matches the record's model."""
+    """The :class:`~desktop.core.models.library.LibraryModel` whose sha256 matches the record's model."""
     name = record.model.name or record.model.file or "the model"
     if not record.model.sha256:
         raise ModelFileError(f"This record does not say which exact file {name} was (no sha256),"
                              " so it cannot be re-run exactly.", "Reuse its parameters with a model you choose.")
     if library is None:
-        from desktop.core.library import Library
+        from desktop.core.models.library import Library
 
         library = Library()
     model = library.find_by_sha256(record.model.sha256)

@@ -10,7 +10,7 @@ from desktop.core import paths
 from desktop.core.history.errors import InvalidFilter
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
-from tests.core.history.conftest import make_record
+from tests.support.history import make_record
 from tests.support.traces import app_log, image_needles, saved_image, traces
 
 SECRET = "zqxjvortexpalimpsest"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from desktop.core.history import durable
 from desktop.core.history.search import SearchQuery
-from tests.core.history.conftest import make_record
+from tests.support.history import make_record
 
 
 def _record_flushes(monkeypatch) -> list[tuple[str, bool]]:

@@ -8,7 +8,7 @@ from desktop.core.history.embedding_upkeep import BACKFILL_CHUNK
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
 from desktop.core.jobs import CancelToken, JobCancelled
-from tests.core.history.conftest import LateEmbedder, make_record
+from tests.support.history import LateEmbedder, make_record
 
 TOTAL = 3 * BACKFILL_CHUNK + 10
 

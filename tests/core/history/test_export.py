@@ -15,7 +15,7 @@ from desktop.core.history.export import export_history, import_history
 from desktop.core.history.store import HistoryStore
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import GenerationRecord, ModelIdentity
-from tests.core.history.conftest import make_record
+from tests.support.history import make_record
 
 
 def _full_record(i: int, **kw):

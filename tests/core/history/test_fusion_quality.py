@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 
-from bench._history_data import HELDOUT_TSV, QUERIES_TSV, load_queries
+from tests.support.history_data import HELDOUT_TSV, QUERIES_TSV, load_queries
 from desktop.core.history.schema import embed_text_of
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore

@@ -10,7 +10,7 @@ from desktop.core.history.import_job import import_and_embed
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
 from desktop.core.jobs import CancelToken, JobCancelled
-from tests.core.history.conftest import LateEmbedder
+from tests.support.history import LateEmbedder
 
 BREAD = "How do I bake sourdough bread at home?"
 

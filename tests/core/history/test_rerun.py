@@ -6,7 +6,7 @@ import pytest
 
 from desktop.core.errors import ModelFileError
 from desktop.core.history.rerun import model_for_rerun
-from desktop.core.library import Library
+from desktop.core.models.library import Library
 from desktop.core.records import GenerationRecord, ModelIdentity
 
 
@@ -27,7 +27,7 @@ def test_missing_or_unknown_model_is_a_clear_error():
 
 def test_switching_embedder_re_embeds_everything(genlab_home):
     from desktop.core.history.store import HistoryStore
-    from tests.core.history.conftest import make_record
+    from tests.support.history import make_record
 
     store = HistoryStore(embedder=None)
     try:

@@ -9,7 +9,7 @@ import pytest
 from desktop.core.history.errors import HistoryError, InvalidFilter
 from desktop.core.history.search import SearchQuery
 from desktop.core.records import ModelIdentity
-from tests.core.history.conftest import make_record
+from tests.support.history import make_record
 
 DAY = lambda d: datetime(2026, 5, d, 12, 0, tzinfo=timezone.utc)  # noqa: E731
 

@@ -10,7 +10,7 @@ import pytest
 from desktop.core.history.errors import HistoryError, HistoryWriteError, RecordNotFound
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
-from tests.core.history.conftest import make_record
+from tests.support.history import make_record
 
 
 def test_saved_record_round_trips_every_field(store):

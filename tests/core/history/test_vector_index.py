@@ -8,7 +8,7 @@ import pytest
 from desktop.core.history import search
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
-from tests.core.history.conftest import make_record
+from tests.support.history import make_record
 
 DIM = 384
 

@@ -1,0 +1,355 @@
+"""The image engine: one loaded diffusers pipeline, generate with previews and cancel.
+
+Lifecycle: ``ImageEngine()`` holds nothing; ``generate`` (or ``load``) loads
+the requested model and keeps it loaded for the next request; asking for
+another model unloads the first and frees its memory; ``close()`` unloads.
+While a model is loaded the engine holds its cross-process lock
+(:func:`desktop.core.models.locks.hold_model`), so no GenLab process deletes it.
+One engine per process (``Services.shared("image_engine", ImageEngine)``);
+its methods are job functions, run one at a time on the engine lane.
+
+Each denoising step reports a :class:`Progress` whose payload is a
+:class:`StepPreview` (a cheap latent->RGB image, step i/N, ETA); each saved
+image is reported with an :class:`ImageResult` payload.  Cancelling sets the
+pipeline's ``_interrupt`` flag at the next step end; diffusers still decodes
+the half-made latents, and that image is thrown away, never saved or
+recorded.  The seed drives a CPU ``torch.Generator``, so an image is the same
+as calling the bare pipeline with ``torch.Generator().manual_seed(seed)``.
+
+A ``private`` (incognito) request leaves nothing that tells what was asked:
+the PNG has no text chunks, no thumbnail is written, and the file goes to
+``request.out_file`` if given, else to the temporary
+:func:`~desktop.core.image.output.incognito_folder`, never the data root.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import GenLabError, InvalidParameter
+from desktop.core.hardware import machine_info
+from desktop.core.image.model_files import ModelInfo, inspect_model
+from desktop.core.image.output import (SavedImage, a1111_parameters, incognito_folder, new_image_path, save_png,
+                                       thumbnail_path_for)
+from desktop.core.image.params import ImageParams, validate_params
+from desktop.core.image.pipeline import (LoadedModel, MemoryPlan, apply_memory_plan, choose_device,
+                                         library_versions, load_pipeline, model_identity, plan_memory,
+                                         report, set_vae_tiling)
+from desktop.core.image.preview import LatentPreviewer, StepPreview
+from desktop.core.image.schedulers import SCHEDULER_NAMES, sampler_name
+from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
+from desktop.core.models.locks import ModelHold, hold_model
+from desktop.core.records import GenerationRecord, HistorySink, NullSink, new_id
+from desktop.core.settings import ImageSettings
+
+
+class ImageOutOfMemory(GenLabError):
+    """The device ran out of memory during generation; the engine stays usable."""
+
+
+@dataclass
+class ImageRequest:
+    model: str  # a diffusers folder or a .safetensors file
+    params: ImageParams
+    out_file: str = ""  # save here instead of the day folder (CLI --out)
+    session_id: str = ""
+    previews: bool = True
+    private: bool = False  # incognito: no metadata, no thumbnail, not under the data root
+
+
+@dataclass
+class ImageResult:
+    record: GenerationRecord
+    path: Path
+    thumbnail_path: Path | None  # None for incognito images
+    seed: int
+    image: Any  # PIL image
+
+
+@dataclass
+class ImageBatchResult:
+    images: list[ImageResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    model_card: str = ""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def out_of_memory_error(params: ImageParams, device: str, plan: MemoryPlan) -> ImageOutOfMemory:
+    """A readable OOM error with the concrete next step."""
+    where = "GPU" if device in ("cuda", "mps") else "system"
+    steps = []
+    if device == "cuda" and plan.offload == "none":
+        steps.append("enable model CPU offload (Settings → Images → Offload: model)")
+    elif device == "cuda" and plan.offload == "model":
+        steps.append("switch offload to 'sequential' in Settings → Images")
+    if params.width * params.height > 512 * 512:
+        w, h = max(64, params.width // 2 // 8 * 8), max(64, params.height // 2 // 8 * 8)
+        steps.append(f"make a smaller image (for example {w}x{h})")
+    else:
+        steps.append("close other programs using the GPU or choose a smaller model")
+    return ImageOutOfMemory(
+        f"Out of {where} memory while making a {params.width}x{params.height} image on {device.upper()}.",
+        "Try to " + ", or ".join(steps) + ". Nothing was lost; the model is still loaded.")
+
+
+def _free_device_memory() -> None:
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        mps.empty_cache()
+
+
+def load_init_image(path: str, width: int, height: int) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            rgb = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidParameter(f"The init image {Path(path).name} is not an image GenLab can read.",
+                               "Choose a PNG, JPEG or WebP file.") from exc
+    if rgb.size != (width, height):
+        rgb = rgb.resize((width, height), Image.LANCZOS)
+    return rgb
+
+
+class ImageEngine:
+    """Owns the loaded pipeline (see the module docstring for the lifecycle)."""
+
+    def __init__(self, settings: ImageSettings | None = None, history: HistorySink | None = None) -> None:
+        self.settings = settings or ImageSettings()
+        self.history = history
+        self.loaded: LoadedModel | None = None
+        self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
+        self._lock = threading.RLock()
+
+    # --- loading ------------------------------------------------------------
+    def load(self, model: str | Path, *, cancel: CancelToken | None = None,
+             progress: ProgressCallback = no_progress) -> LoadedModel:
+        """Load ``model`` (or keep it if it is already loaded) and return it."""
+        cancel = cancel or CancelToken()
+        return self._ensure_loaded(inspect_model(Path(model)), cancel, progress)
+
+    def _ensure_loaded(self, info: ModelInfo, cancel: CancelToken, progress: ProgressCallback) -> LoadedModel:
+        with self._lock:
+            current = self.loaded
+            if (current is not None and current.info.path.resolve() == info.path.resolve()
+                    and current.plan_override == self.settings.offload and current.files_unchanged()):
+                return current
+            self.unload()
+            hold = hold_model(info.path)
+            try:
+                loaded = self._load(info, cancel, progress)
+            except BaseException:
+                hold.release()
+                raise
+            self._hold = hold
+            return loaded
+
+    def _load(self, info: ModelInfo, cancel: CancelToken, progress: ProgressCallback) -> LoadedModel:
+        start = time.perf_counter()
+        report(progress, f"Checking {info.name}…")
+        identity = model_identity(info, cancel=cancel, progress=progress)
+        cancel.raise_if_cancelled()
+        device, dtype = choose_device()
+        report(progress, f"Loading {info.name} ({info.family_label}) on {device.upper()}…")
+        pipe = load_pipeline(info, dtype)
+        pipe.set_progress_bar_config(disable=True)
+        machine = machine_info(probe_torch=True)
+        weights = info.size // 2 if (str(dtype).endswith("float16") and info.variant is None) else info.size
+        side = 1024 if info.is_xl else 512
+        plan = plan_memory(device, vram_free=machine.vram_free, ram_total=machine.ram_total,
+                           weights_bytes=weights, width=side, height=side, xl=info.is_xl,
+                           override=self.settings.offload)
+        apply_memory_plan(pipe, device, plan)
+        cancel.raise_if_cancelled()
+        loaded = LoadedModel(info=info, identity=identity, pipe=pipe, device=device,
+                             dtype=str(dtype).replace("torch.", ""), plan=plan,
+                             load_seconds=time.perf_counter() - start,
+                             scheduler_config=dict(pipe.scheduler.config), versions=library_versions())
+        loaded.plan_override = self.settings.offload
+        self.loaded = loaded
+        return loaded
+
+    def unload(self) -> None:
+        """Drop the loaded pipeline and give its memory back."""
+        with self._lock:
+            if self.loaded is None:
+                return
+            self.loaded = None
+            hold, self._hold = self._hold, None
+        _free_device_memory()
+        if hold is not None:
+            hold.release()
+
+    close = unload
+
+    def _inspect(self, path: Path) -> ModelInfo:
+        """The loaded model's info when its files are unchanged (a stat each), else a fresh inspection."""
+        loaded = self.loaded
+        if loaded is not None and loaded.info.path.resolve() == path.resolve() and loaded.files_unchanged():
+            return loaded.info
+        return inspect_model(path)
+
+    # --- generating -----------------------------------------------------------
+    def generate(self, request: ImageRequest, *, cancel: CancelToken | None = None,
+                 progress: ProgressCallback = no_progress, sink: HistorySink | None = None) -> ImageBatchResult:
+        """Make ``request.params.batch_count`` images; save and record each one."""
+        cancel = cancel or CancelToken()
+        sink = sink if sink is not None else (self.history or NullSink())
+        info = self._inspect(Path(request.model))
+        checked = validate_params(request.params, info.family, lcm=info.lcm, known_schedulers=SCHEDULER_NAMES)
+        params = checked.params
+        init = load_init_image(params.init_image, params.width, params.height) if params.is_img2img else None
+        with self._lock:
+            was_loaded = self.loaded is not None and self.loaded.info.path.resolve() == info.path.resolve()
+            loaded = self._ensure_loaded(info, cancel, progress)
+            load_s = 0.0 if was_loaded else loaded.load_seconds
+            result = ImageBatchResult(warnings=list(checked.warnings), model_card=loaded.describe())
+            session = request.session_id or new_id()
+            for index in range(params.batch_count):
+                cancel.raise_if_cancelled()
+                one = params.with_seed((params.seed + index) % 2**64)
+                image_result = self._generate_one(loaded, request, one, init, index, params.batch_count,
+                                                  session, load_s if index == 0 else 0.0, cancel, progress)
+                sink.save(image_result.record)
+                result.images.append(image_result)
+                progress(Progress((index + 1) / params.batch_count, f"Saved {image_result.path.name}",
+                                  index + 1, params.batch_count, payload=image_result))
+            return result
+
+    def _generate_one(self, loaded: LoadedModel, request: ImageRequest, params: ImageParams, init: Any,
+                      index: int, batch: int, session: str, load_s: float, cancel: CancelToken,
+                      progress: ProgressCallback) -> ImageResult:
+        import torch
+
+        pipe = loaded.img2img_pipe() if init is not None else loaded.pipe
+        pipe.scheduler = loaded.scheduler_for(params.scheduler)
+        set_vae_tiling(pipe, loaded.plan.vae_tiling or params.width * params.height > 1024 * 1024)
+        total = max(1, int(params.steps * params.strength)) if init is not None else params.steps
+        previewer = LatentPreviewer(loaded.info.is_xl) if request.previews else None
+        step_times: list[float] = []
+        start = time.perf_counter()
+        last = [start]
+
+        def on_step_end(p: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            now = time.perf_counter()
+            step_times.append(now - last[0])
+            last[0] = now
+            if cancel.cancelled:
+                p._interrupt = True  # diffusers skips the remaining steps
+                return kwargs
+            done = step + 1
+            mean = sum(step_times) / len(step_times)
+            eta = mean * ((total - done) + (batch - index - 1) * total)
+            rgb = previewer.rgb(kwargs["latents"]) if previewer is not None else None
+            label = f"Image {index + 1}/{batch} · " if batch > 1 else ""
+            progress(Progress((index * total + done) / (batch * total),
+                              f"{label}Step {done}/{total} · ETA {eta:.0f} s", done, total,
+                              payload=StepPreview(done, total, index, batch, rgb, eta)))
+            return kwargs
+
+        call: dict[str, Any] = dict(
+            prompt=params.prompt, negative_prompt=params.negative_prompt or None,
+            num_inference_steps=params.steps, guidance_scale=float(params.guidance),
+            generator=torch.Generator("cpu").manual_seed(params.seed),
+            callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
+        if init is not None:
+            call.update(image=init, strength=float(params.strength))
+        else:
+            call.update(width=params.width, height=params.height)
+        out_of_memory = False
+        try:
+            output = pipe(**call)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            out_of_memory = True
+        if out_of_memory:  # raised outside the handler so the traceback's tensors can be freed
+            _free_device_memory()
+            raise out_of_memory_error(params, loaded.device, loaded.plan)
+        if cancel.cancelled:
+            raise JobCancelled()  # the decoded half-made image is discarded
+        finished = time.perf_counter()
+        image = output.images[0]
+        record = self._record(loaded, request, params, init is not None, index, session)
+        sampler = sampler_name(params.scheduler, loaded.scheduler_config.get("_class_name", ""),
+                               loaded.scheduler_config)
+        record.parameters["sampler"] = sampler
+        record.parameters["scheduler_class"] = type(pipe.scheduler).__name__
+        target = self._target_path(request, params.seed, record.id, index, batch)
+        record.image_path = str(target)
+        record.thumbnail_path = "" if request.private else str(thumbnail_path_for(target))
+        steps_s = sum(step_times)
+        record.timings = {"load_s": round(load_s, 4), "steps_s": round(steps_s, 4),
+                          "per_step_s": round(steps_s / max(1, len(step_times)), 5),
+                          "decode_s": round(finished - last[0], 4)}
+        if request.private:
+            saved: SavedImage = save_png(image, target, None, None, thumbnail=False)
+        else:
+            saved = save_png(image, target, a1111_text(record, sampler),
+                             json.dumps(record.to_dict(), ensure_ascii=False))
+        record.image_sha256 = saved.sha256
+        record.timings["save_s"] = round(time.perf_counter() - finished, 4)
+        record.timings["total_s"] = round(time.perf_counter() - start + load_s, 4)
+        return ImageResult(record, saved.path, Path(record.thumbnail_path) if record.thumbnail_path else None,
+                           params.seed, image)
+
+    @staticmethod
+    def _target_path(request: ImageRequest, seed: int, record_id: str, index: int, batch: int) -> Path:
+        if not request.out_file:
+            if request.private:
+                return incognito_folder() / f"{seed}-{record_id[:8]}.png"
+            return new_image_path(seed, record_id)
+        out = Path(request.out_file).expanduser()
+        if out.suffix.lower() != ".png":
+            out = out.with_suffix(".png")
+        return out if batch == 1 else out.with_name(f"{out.stem}-{index + 1}{out.suffix}")
+
+    @staticmethod
+    def _record(loaded: LoadedModel, request: ImageRequest, params: ImageParams, img2img: bool,
+                index: int, session: str) -> GenerationRecord:
+        parameters = params.to_dict()
+        if not img2img:
+            parameters.pop("strength", None)
+        parameters.update(
+            mode="img2img" if img2img else "txt2img", batch_index=index, family=loaded.info.family,
+            pipeline=type(loaded.img2img if img2img else loaded.pipe).__name__,
+            dtype=loaded.dtype, offload=loaded.plan.offload,
+            attention_slicing=loaded.plan.attention_slicing, model_path=str(loaded.info.path))
+        return GenerationRecord(kind="image", prompt=params.prompt, negative_prompt=params.negative_prompt,
+                                session_id=session, model=loaded.identity, parameters=parameters,
+                                seed=params.seed, device=loaded.device, versions=dict(loaded.versions))
+
+
+def a1111_text(record: GenerationRecord, sampler: str) -> str:
+    p = record.parameters
+    fields: dict[str, Any] = {
+        "Steps": p["steps"], "Sampler": sampler, "CFG scale": f"{float(p['guidance']):g}",
+        "Seed": record.seed, "Size": f"{p['width']}x{p['height']}",
+        "Model hash": record.model.sha256[:10], "Model": record.model.name,
+    }
+    if p.get("mode") == "img2img":
+        fields["Denoising strength"] = f"{float(p['strength']):g}"
+    fields["Version"] = (f"GenLab {record.versions.get('genlab', '')} "
+                         f"(diffusers {record.versions.get('diffusers', '')})")
+    return a1111_parameters(record.prompt, record.negative_prompt, fields)

@@ -1,0 +1,228 @@
+"""Inspecting an image model on disk before anything is loaded.
+
+Two layouts are accepted: a diffusers folder (``model_index.json`` plus one
+sub-folder per component) and a single ``.safetensors`` checkpoint.  Pickle
+checkpoints (``.ckpt``, ``.pt``, ``.bin``...) are refused: unpickling can run
+arbitrary code.  Safetensors headers are read and checked against the file
+size, so a truncated download or a random file gives a clear message instead
+of a library traceback.  The family (SD 1.x, SD 2.x, SDXL, their Turbo
+variants) comes from the folder's configs or the checkpoint's tensor names.
+
+Nothing here imports torch or diffusers: inspecting is cheap and safe on the
+GUI thread.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop.core.errors import ModelFileError
+from desktop.core.image.params import FAMILY_LABELS, SD1, SD2, SD_TURBO, SDXL, SDXL_TURBO
+
+PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}
+PICKLE_HINT = ("Pickle files can run arbitrary code when they are loaded, so GenLab only loads "
+               ".safetensors weights. Download the .safetensors version of this model.")
+SUPPORTED_PIPELINES = {
+    "StableDiffusionPipeline": "sd",
+    "StableDiffusionImg2ImgPipeline": "sd",
+    "StableDiffusionXLPipeline": "sdxl",
+    "StableDiffusionXLImg2ImgPipeline": "sdxl",
+}
+# Components we load ourselves; optional ones (safety checker...) are dropped.
+REQUIRED = {"sd": ("unet", "vae", "text_encoder", "tokenizer", "scheduler"),
+            "sdxl": ("unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler")}
+WEIGHT_COMPONENTS = {"unet", "vae", "text_encoder", "text_encoder_2"}
+MAX_HEADER = 100 * 1024 * 1024
+
+
+@dataclass
+class ModelInfo:
+    """What a model is, found without loading it.
+
+    ``files`` are the paths (relative to ``path`` for a folder) whose bytes
+    define the model; their combined sha256 is the model's identity.
+    """
+
+    path: Path
+    layout: str  # "folder" | "single_file"
+    family: str
+    lcm: bool = False
+    pipeline_class: str = ""
+    variant: str | None = None  # "fp16" when only fp16 weights are present
+    files: list[str] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.stem if self.layout == "single_file" else self.path.name
+
+    @property
+    def family_label(self) -> str:
+        return FAMILY_LABELS.get(self.family, self.family) + (" (LCM)" if self.lcm else "")
+
+    @property
+    def is_xl(self) -> bool:
+        return self.family in (SDXL, SDXL_TURBO)
+
+
+def refuse_pickle(path: Path) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ModelFileError(f"{path.name} is a pickle checkpoint ({path.suffix}), which GenLab refuses to load.",
+                             PICKLE_HINT)
+
+
+def read_safetensors_header(path: Path) -> dict:
+    """The JSON header of a safetensors file, after checking it matches the file size."""
+    hint = "The file is damaged or incomplete; download it again."
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ModelFileError(f"{path.name} is too short to be a safetensors file ({size} bytes).", hint)
+            (n,) = struct.unpack("<Q", head)
+            if n <= 1 or n > MAX_HEADER or 8 + n > size:
+                raise ModelFileError(f"{path.name} is not a valid safetensors file (bad header length).", hint)
+            header = json.loads(fh.read(n).decode("utf-8"))
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(f"{path.name} is not a valid safetensors file (unreadable header).", hint) from exc
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path.name} is not a valid safetensors file (header is not a table).", hint)
+    end = 0
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2):
+            raise ModelFileError(f"{path.name} is not a valid safetensors file (tensor {key!r} has no offsets).", hint)
+        end = max(end, int(offsets[1]))
+    if 8 + n + end > size:
+        missing = 8 + n + end - size
+        raise ModelFileError(f"{path.name} is truncated: {missing} bytes of tensor data are missing.", hint)
+    return header
+
+
+def _name_flags(name: str) -> tuple[bool, bool]:
+    lowered = name.lower()
+    return "turbo" in lowered, "lcm" in lowered
+
+
+def _family_from_single_file(keys: list[str], name: str) -> str:
+    if any(k.startswith("conditioner.embedders.1") for k in keys):
+        family = SDXL
+    elif any(k.startswith("cond_stage_model.model.") for k in keys):
+        family = SD2
+    elif any(k.startswith("model.diffusion_model.") for k in keys):
+        family = SD1
+    else:
+        raise ModelFileError(f"{name} does not look like a Stable Diffusion checkpoint "
+                             "(no UNet tensors named model.diffusion_model.*).",
+                             "GenLab supports SD 1.x, SD 2.x, SDXL and their Turbo variants.")
+    turbo, _ = _name_flags(name)
+    if turbo:
+        family = SDXL_TURBO if family == SDXL else SD_TURBO
+    return family
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"The model folder is missing {what} ({path.name}).",
+                             "Download the complete model folder again.") from exc
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path} is not valid JSON: {exc}.", "Download the model folder again.") from exc
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path} is not a JSON object.", "Download the model folder again.")
+    return data
+
+
+def _component_weights(folder: Path, component: str) -> tuple[list[Path], str | None]:
+    comp = folder / component
+    safes = sorted(p for p in comp.glob("*.safetensors"))
+    if not safes:
+        pickles = [p for p in comp.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES] if comp.is_dir() else []
+        if pickles:
+            raise ModelFileError(f"The {component} of {folder.name} only has pickle weights ({pickles[0].name}).",
+                                 PICKLE_HINT)
+        raise ModelFileError(f"The model folder {folder.name} has no weights for its {component}.",
+                             "Download the complete model folder again.")
+    full = [p for p in safes if ".fp16." not in p.name]
+    if full:
+        return full, None
+    return safes, "fp16"
+
+
+def inspect_folder(folder: Path) -> ModelInfo:
+    index = _read_json(folder / "model_index.json", "model_index.json")
+    cls = str(index.get("_class_name", ""))
+    kind = SUPPORTED_PIPELINES.get(cls)
+    if kind is None:
+        raise ModelFileError(f"{folder.name} is a {cls or 'unknown'} model, which the Images workspace does not support.",
+                             "Use a Stable Diffusion 1.x, 2.x, SDXL or Turbo model.")
+    files: list[str] = ["model_index.json"]
+    variant = None
+    for component in REQUIRED[kind]:
+        entry = index.get(component)
+        if not (isinstance(entry, list) and len(entry) == 2 and entry[0]):
+            raise ModelFileError(f"{folder.name}/model_index.json does not declare a {component}.",
+                                 "This folder is not a complete Stable Diffusion pipeline.")
+        comp = folder / component
+        if not comp.is_dir():
+            raise ModelFileError(f"The model folder {folder.name} is missing its {component} folder.",
+                                 "Download the complete model folder again.")
+        configs = sorted(p for p in comp.iterdir() if p.suffix in (".json", ".txt"))
+        if not configs:
+            raise ModelFileError(f"The {component} folder of {folder.name} has no configuration files.",
+                                 "Download the complete model folder again.")
+        files += [str(p.relative_to(folder)) for p in configs]
+        if component in WEIGHT_COMPONENTS:
+            weights, comp_variant = _component_weights(folder, component)
+            variant = variant or comp_variant
+            for w in weights:
+                read_safetensors_header(w)
+            files += [str(p.relative_to(folder)) for p in weights]
+    unet_cfg = _read_json(folder / "unet" / "config.json", "the UNet config")
+    scheduler_cfg = _read_json(folder / "scheduler" / "scheduler_config.json", "the scheduler config")
+    turbo, lcm = _name_flags(folder.name)
+    lcm = lcm or scheduler_cfg.get("_class_name") == "LCMScheduler"
+    if kind == "sdxl":
+        family = SDXL_TURBO if turbo else SDXL
+    else:
+        family = SD2 if unet_cfg.get("cross_attention_dim") == 1024 else SD1
+        if turbo:
+            family = SD_TURBO
+    size = sum((folder / f).stat().st_size for f in files)
+    return ModelInfo(folder, "folder", family, lcm=lcm, pipeline_class=cls, variant=variant,
+                     files=sorted(files), size=size)
+
+
+def inspect_single_file(path: Path) -> ModelInfo:
+    refuse_pickle(path)
+    if path.suffix.lower() != ".safetensors":
+        raise ModelFileError(f"{path.name} is not a .safetensors checkpoint or a diffusers folder.",
+                             "Choose a model folder (with model_index.json) or a .safetensors file.")
+    header = read_safetensors_header(path)
+    family = _family_from_single_file([k for k in header if k != "__metadata__"], path.name)
+    _, lcm = _name_flags(path.name)
+    cls = "StableDiffusionXLPipeline" if family in (SDXL, SDXL_TURBO) else "StableDiffusionPipeline"
+    return ModelInfo(path, "single_file", family, lcm=lcm, pipeline_class=cls,
+                     files=[path.name], size=path.stat().st_size)
+
+
+def inspect_model(path: Path) -> ModelInfo:
+    """Identify the model at ``path`` or raise ModelFileError saying what is wrong."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ModelFileError(f"No model at {path}.", "Check the path, or pick a model in the library.")
+    if path.is_dir():
+        if not (path / "model_index.json").exists():
+            raise ModelFileError(f"{path.name} is not a diffusers model folder (no model_index.json).",
+                                 "Choose the folder that contains model_index.json, or a .safetensors file.")
+        return inspect_folder(path)
+    return inspect_single_file(path)

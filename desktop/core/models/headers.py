@@ -1,0 +1,226 @@
+"""Read and validate model headers before a file is accepted.
+
+- GGUF: the ``GGUF`` magic and a known version, then the metadata through
+  the ``gguf`` reader (architecture, name, file type, context length).
+- safetensors: the 8-byte header length and a JSON header of tensors.
+- diffusers: a folder with a ``model_index.json`` naming the pipeline class,
+  a folder per component, and for each component that needs weights (unet,
+  vae, transformer, text encoders) ``.safetensors`` files whose headers parse
+  and match their sizes.
+
+Each reader returns :class:`ModelFacts` or raises :class:`ImportRejected`
+saying what is wrong with the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.core.errors import ModelFileError
+from desktop.core.models.errors import ImportRejected
+
+GGUF_VERSIONS = (1, 2, 3)
+MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+WEIGHT_COMPONENTS = ("unet", "vae", "transformer", "prior", "decoder")  # and every text_encoder*
+_QUANT = re.compile(r"(?<![A-Za-z0-9])(I?Q\d(?:_K)?(?:_[A-Z0-9]+)?|BF16|F16|F32|FP16|FP32)(?![A-Za-z0-9])",
+                    re.IGNORECASE)
+
+
+@dataclass
+class ModelFacts:
+    format: str  # gguf | safetensors | diffusers
+    kind: str  # text | image | embedding | other
+    family: str = ""
+    name: str = ""
+    quantization: str = ""
+    context_length: int = 0
+    architecture: str = ""
+
+
+def quantization_from_name(name: str) -> str:
+    """``Qwen2.5-7B-Instruct-Q4_K_M.gguf`` → ``Q4_K_M`` ("" when none)."""
+    match = _QUANT.search(Path(name).stem.replace(".", "-"))
+    return match.group(1).upper() if match else ""
+
+
+def read_model_facts(path: Path) -> ModelFacts:
+    path = Path(path)
+    if not path.exists():
+        raise ImportRejected(f"{path} does not exist.")
+    if path.is_dir():
+        return read_diffusers_folder(path)
+    suffix = path.suffix.lower()
+    if suffix == ".gguf":
+        return read_gguf(path)
+    if suffix == ".safetensors":
+        return read_safetensors(path)
+    raise ImportRejected(f"{path.name} is not a model file GenLab can use.",
+                         "Import a .gguf file, a .safetensors file or a diffusers folder (with model_index.json).")
+
+
+def read_gguf(path: Path) -> ModelFacts:
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if len(head) < 8 or head[:4] != b"GGUF":
+        raise ImportRejected(f"{path.name} is not a valid GGUF file: its header does not start with 'GGUF'.",
+                             "The file is damaged or not a GGUF model; download it again.")
+    version = struct.unpack("<I", head[4:8])[0]
+    if version not in GGUF_VERSIONS:
+        raise ImportRejected(f"{path.name} has an unsupported GGUF version {version}.",
+                             "Use a GGUF file made by a recent llama.cpp (version 2 or 3).")
+    try:
+        from gguf import GGUFReader
+
+        reader = GGUFReader(path)
+        fields = reader.fields
+
+        def value(key: str):
+            field = fields.get(key)
+            return field.contents() if field is not None else None
+
+        arch = str(value("general.architecture") or "")
+        name = str(value("general.name") or "")
+        context = int(value(f"{arch}.context_length") or 0) if arch else 0
+        file_type = value("general.file_type")
+        quant = ""
+        if file_type is not None:
+            from gguf import LlamaFileType
+
+            try:
+                quant = LlamaFileType(int(file_type)).name.replace("MOSTLY_", "")
+            except ValueError:
+                quant = ""
+        if not quant:
+            weights = Counter()
+            for tensor in reader.tensors:
+                if len(tensor.shape) >= 2:
+                    weights[tensor.tensor_type.name] += int(tensor.n_bytes)
+            quant = weights.most_common(1)[0][0] if weights else ""
+    except ImportRejected:
+        raise
+    except Exception as exc:
+        # The reader's own error (a numpy shape complaint, an index error) means nothing to a person.
+        raise ImportRejected(f"{path.name} has a damaged GGUF header: its metadata or tensor list breaks off "
+                             "or does not make sense.",
+                             "The file is truncated or corrupt; download it again.") from exc
+    quant = quantization_from_name(path.name) or quant
+    kind = "embedding" if arch in ("bert", "nomic-bert", "jina-bert-v2") else "text"
+    return ModelFacts("gguf", kind, _family(arch, name), name or path.stem, quant, context, arch)
+
+
+def read_safetensors(path: Path) -> ModelFacts:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ImportRejected(f"{path.name} is too short to be a safetensors file.")
+        length = struct.unpack("<Q", head)[0]
+        if length <= 1 or length > MAX_SAFETENSORS_HEADER or 8 + length > size:
+            raise ImportRejected(f"{path.name} is not a valid safetensors file (header length {length}).",
+                                 "The file is damaged or of another format.")
+        raw = fh.read(length)
+    try:
+        header = json.loads(raw)
+        if not isinstance(header, dict):
+            raise ValueError("header is not an object")
+        tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+        dtypes = Counter(v["dtype"] for v in tensors.values())
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ImportRejected(f"{path.name} has a damaged safetensors header ({exc}).") from exc
+    if not tensors:
+        raise ImportRejected(f"{path.name} holds no tensors.")
+    keys = " ".join(list(tensors)[:2000])
+    if "model.diffusion_model." in keys or "down_blocks." in keys:
+        kind, family = "image", ("SDXL" if "label_emb" in keys or "add_embedding" in keys else "Stable Diffusion")
+    elif "encoder.layer." in keys or "embeddings.word_embeddings" in keys:
+        kind, family = "embedding", "BERT"
+    elif "layers." in keys and ("self_attn" in keys or "attention" in keys):
+        kind, family = "text", ""
+    else:
+        kind, family = "other", ""
+    return ModelFacts("safetensors", kind, family, path.stem, dtypes.most_common(1)[0][0])
+
+
+OPTIONAL_COMPONENTS = {"safety_checker", "feature_extractor", "image_encoder"}
+
+
+def read_diffusers_folder(path: Path) -> ModelFacts:
+    index = path / "model_index.json"
+    if not index.is_file():
+        raise ImportRejected(f"The folder {path.name} has no model_index.json, so it is not a diffusers model.",
+                             "Choose the pipeline's top folder (the one holding model_index.json).")
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        cls = data["_class_name"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ImportRejected(f"{path.name}/model_index.json is damaged ({exc}).") from exc
+    components = [name for name, spec in data.items()
+                  if not name.startswith("_") and isinstance(spec, list) and spec and spec[0]]
+    # Hub repos declare a safety checker and feature extractor that GenLab never loads (image_model_files
+    # drops them); downloads skip those folders, so their absence is no reason to refuse the pipeline.
+    missing = [name for name in components if not (path / name).is_dir() and name not in OPTIONAL_COMPONENTS]
+    if missing:
+        raise ImportRejected(f"The diffusers folder {path.name} lacks its {', '.join(missing)} folder(s).",
+                             "Download or copy the complete pipeline.")
+    _check_component_weights(path, [name for name in components if _needs_weights(name)])
+    family = "SDXL" if "XL" in cls else "SD3" if "StableDiffusion3" in cls else "Flux" if "Flux" in cls \
+        else "Stable Diffusion" if "StableDiffusion" in cls else cls.replace("Pipeline", "")
+    weights = [p.name for p in path.rglob("*.safetensors")]
+    quant = "FP16" if weights and all(".fp16." in w for w in weights) else ""
+    return ModelFacts("diffusers", "image", family, path.name, quant, 0, cls)
+
+
+def _needs_weights(component: str) -> bool:
+    return component in WEIGHT_COMPONENTS or component.startswith("text_encoder")
+
+
+def _check_component_weights(folder: Path, components: list[str]) -> None:
+    """Every weight component has ``.safetensors`` weights whose headers parse and match their size.
+
+    A config alone creates the component's folder, so the folder existing
+    proves nothing; this is what keeps a half-copied or half-downloaded
+    pipeline out of the library.  All problems are named at once.
+    """
+    from desktop.core.image.model_files import PICKLE_HINT, PICKLE_SUFFIXES, read_safetensors_header
+
+    problems, hint = [], "Download or copy the complete pipeline again."
+    for component in components:
+        comp = folder / component
+        weights = sorted(comp.glob("*.safetensors"))
+        for index in sorted(comp.glob("*.safetensors.index.json")):  # sharded weights name their shards
+            try:
+                shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                problems.append(f"{component}/{index.name} is damaged")
+                continue
+            problems += [f"{component}/{shard} is missing (named in {index.name})"
+                         for shard in sorted(shards) if not (comp / shard).is_file()]
+        if not weights:
+            pickles = sorted(p.name for p in comp.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+            if pickles:
+                problems.append(f"the {component} has only pickle weights ({component}/{pickles[0]})")
+                hint = PICKLE_HINT
+            else:
+                problems.append(f"the {component} has no weights (no .safetensors file in {component}/)")
+            continue
+        for weight in weights:
+            try:
+                read_safetensors_header(weight)
+            except ModelFileError as exc:
+                problems.append(f"{component}/{weight.name} is damaged ({exc.message.rstrip('.')})")
+    if problems:
+        raise ImportRejected(f"The diffusers folder {folder.name} cannot be used: {'; '.join(problems)}.", hint)
+
+
+def _family(arch: str, name: str) -> str:
+    text = f"{arch} {name}".lower()
+    for key, label in (("qwen", "Qwen"), ("llama", "Llama"), ("phi", "Phi"), ("gemma", "Gemma"),
+                       ("mistral", "Mistral"), ("smollm", "SmolLM"), ("bert", "BERT")):
+        if key in text:
+            return label
+    return arch.capitalize()

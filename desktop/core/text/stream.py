@@ -1,0 +1,162 @@
+"""The token loop: sample, decode, watch for stop strings, report, stop on request.
+
+:func:`stream_tokens` drives ``Llama.generate`` one token at a time with the
+same sampler settings, seed handling and end-of-generation rule as
+llama-cpp-python's ``create_completion`` (so greedy output is identical), but
+decodes incrementally: each token's bytes go through one UTF-8 decoder and
+only the tail of the text is searched for stop strings, so the per-token
+cost stays constant instead of growing with the reply.  The cancel token is
+checked after every token, which is what "stop within one token" means.
+"""
+
+from __future__ import annotations
+
+import codecs
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.core.jobs import CancelToken, Progress, ProgressCallback
+from desktop.core.text.params import SamplingParams
+
+
+@dataclass
+class StreamChunk:
+    """The payload of each generation Progress report."""
+
+    text: str  # new text since the previous chunk (may be empty while held back)
+    tokens: int  # tokens generated so far
+    elapsed_s: float  # since generation started (prompt processing included)
+    ttft_s: float | None  # time to first token, once known
+    prompt_tokens: int = 0
+    n_ctx: int = 0
+
+
+@dataclass
+class StreamOutcome:
+    text: str
+    completion_tokens: int
+    finish_reason: str  # "stop" (EOS or a stop string) | "length" | "cancelled"
+    ttft_s: float
+    total_s: float
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Decode speed: tokens after the first, over the time after the first."""
+        decode_s = self.total_s - self.ttft_s
+        if self.completion_tokens > 1 and decode_s > 0:
+            return (self.completion_tokens - 1) / decode_s
+        return self.completion_tokens / self.total_s if self.total_s > 0 else 0.0
+
+
+def _held_back(text: str, stops: list[str]) -> int:
+    """Length of the longest suffix of ``text`` that could begin a stop string."""
+    longest = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:n]):
+                longest = n
+                break
+    return longest
+
+
+def prefill(llm: Any, tokens: list[int], *, cancel: CancelToken, progress: ProgressCallback) -> None:
+    """Evaluate a long prompt batch by batch, checking the cancel token between batches.
+
+    ``Llama.generate`` evaluates the whole prompt in one call, so a stop would
+    wait for all of it.  Here every full batch but the last is evaluated first,
+    in exactly the batches ``generate`` would use; ``generate`` then finds them
+    cached (its prefix match) and evaluates only the final batch, so the
+    numbers, and the output, are the same as without prefilling.
+    """
+    n_batch = int(llm.n_batch)
+    total = len(tokens)
+    if total <= n_batch or getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False):
+        return
+    cached = 0
+    if llm.n_tokens > 0:
+        for a, b in zip(llm._input_ids, tokens):
+            if a != b:
+                break
+            cached += 1
+        if cached >= total - n_batch:
+            return  # at most one batch left: generate() does it
+        if cached == 0 or not llm._ctx.kv_cache_seq_rm(-1, cached, -1):
+            llm.reset()
+            cached = 0
+        llm.n_tokens = cached
+    position = cached
+    while position + n_batch < total:
+        cancel.raise_if_cancelled()
+        progress(Progress(position / total, f"Reading the prompt ({position:,} / {total:,} tokens)",
+                          position, total))
+        llm.eval(tokens[position:position + n_batch])
+        position += n_batch
+    cancel.raise_if_cancelled()
+
+
+def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, stops: list[str], *,
+                  cancel: CancelToken, progress: ProgressCallback) -> StreamOutcome:
+    """Generate up to ``params.max_tokens`` tokens after ``prompt_tokens``."""
+    import llama_cpp
+
+    vocab = llm._model.vocab
+    is_eog = llama_cpp.llama_vocab_is_eog
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    max_stop = max((len(s) for s in stops), default=0)
+    max_tokens = params.max_tokens
+    n_prompt, n_ctx = len(prompt_tokens), int(llm.n_ctx())
+
+    text = ""  # everything decoded so far
+    emitted = 0  # how much of ``text`` has been reported
+    count = 0
+    finish = "length"
+    start = time.perf_counter()
+    ttft: float | None = None
+    hit_stop_string = False
+
+    prefill(llm, prompt_tokens, cancel=cancel, progress=progress)
+    llm.set_seed(params.seed)
+    generator = llm.generate(
+        prompt_tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
+        temp=params.temperature, repeat_penalty=params.repeat_penalty,
+    )
+    try:
+        for token in generator:
+            now = time.perf_counter()
+            if ttft is None:
+                ttft = now - start
+            if is_eog(vocab, token):
+                finish = "stop"
+                break
+            count += 1
+            piece = decoder.decode(llm.detokenize([token]))
+            if piece:
+                search_from = max(0, len(text) - max_stop)
+                text += piece
+                if stops:
+                    hits = [i for i in (text.find(s, search_from) for s in stops) if i >= 0]
+                    if hits:
+                        text = text[:min(hits)]
+                        finish = "stop"
+                        hit_stop_string = True
+                        break
+            visible = len(text) - (_held_back(text, stops) if stops else 0)
+            chunk = text[emitted:visible] if visible > emitted else ""
+            emitted = max(emitted, visible)
+            progress(Progress(count / max_tokens, "Generating", count, max_tokens,
+                              StreamChunk(chunk, count, now - start, ttft, n_prompt, n_ctx)))
+            if count >= max_tokens:
+                break
+            if cancel.cancelled:
+                finish = "cancelled"
+                break
+    finally:
+        generator.close()
+    if not hit_stop_string:
+        text += decoder.decode(b"", final=True)
+    end = time.perf_counter()
+    if len(text) > emitted:
+        progress(Progress(count / max_tokens, "Generating", count, max_tokens,
+                          StreamChunk(text[emitted:], count, end - start, ttft, n_prompt, n_ctx)))
+    return StreamOutcome(text, count, finish, ttft if ttft is not None else end - start, end - start)

@@ -1,0 +1,151 @@
+"""The Chat workspace's actions on history records: continue a conversation, re-run a reply exactly.
+
+:class:`ChatFromHistory` is mixed into
+:class:`~desktop.ui.chat.view.ChatWorkspace` (it uses the workspace's
+services, runner, engine, settings panel, model bar, banner and status).  A
+record's earlier turns are read from the history on the io lane; the model
+loads on the engine lane first when it is not the loaded one.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from desktop.core.jobs import Job
+from desktop.core.records import GenerationRecord
+from desktop.ui.chat.jobs import submit_connected
+from desktop.core.history.chat_replay import RecordChain, read_chain_job, rerun_request, thread_from_chain
+
+
+class ChatFromHistory:
+    """Opening history records as chat threads (see the module docstring)."""
+
+    def continue_from_record(self, record: GenerationRecord, model_path: str | None = None) -> None:
+        """Open a new chat seeded with ``record``'s conversation, ready for the next message.
+
+        The turns are the record's ``parent_id`` chain up to the record (read
+        from the history store when it is open, else from the in-memory
+        history), each record a user turn and its reply.  The system prompt,
+        mode and sampling parameters become the record's.  The thread keeps
+        the record's ``session_id``, so the next reply joins the same history
+        thread with the record as its parent.  The model at ``model_path`` (by
+        default the library's file with the record's sha256) is loaded unless
+        it is the loaded one; when there is none the thread still opens and
+        the banner asks for a model.
+        """
+        if not self._can_open(record):
+            return
+        if model_path is None:
+            from desktop.core.history.rerun import find_model_path
+
+            model_path = find_model_path(record)
+
+        def opened(chain: RecordChain) -> None:
+            thread, _user = self._open_chain(chain)
+            if thread is None:
+                return
+            if model_path is None:
+                name = record.model.name or record.model.file or "The model of this conversation"
+                self._show_banner(f"{name} is not in the model library: choose a model above and Load it "
+                                  "to continue this conversation.")
+            elif not self._has_model(record, model_path):
+                self.model_bar.select_path(model_path)
+                self.load_model(model_path)
+            self.record_opened.emit(thread)
+
+        self._read_chain(record, opened)
+
+    def rerun_record(self, record: GenerationRecord, model_path: str) -> None:
+        """Generate ``record`` again, exactly: the same prompt, earlier turns, system prompt,
+        mode, sampling parameters and seed, on the model at ``model_path``.
+
+        The re-run is a new branch, not a fresh thread: the record's conversation
+        opens as a new chat (as in :meth:`continue_from_record`) and the new reply
+        is a sibling of the recorded one (‹ 1/2 ›), so the two can be compared.
+        It needs the earlier turns, which only the branch has, and it is saved to
+        the same history thread with the same parent, like "regenerate".  With a
+        greedy or seeded sampler on the same model and device the text is the
+        same; a reply that was stopped early comes back whole.
+        """
+        if not self._can_open(record):
+            return
+        from desktop.core.history.rerun import text_replay
+
+        replay = text_replay(record)
+
+        def opened(chain: RecordChain) -> None:
+            thread, user = self._open_chain(chain)
+            if thread is None:
+                return
+            note = []
+            if not chain.complete or (replay.history_messages is not None
+                                      and replay.history_messages != 2 * (len(chain.records) - 1)):
+                note.append("Some earlier turns of this conversation are no longer in the history, "
+                            "so the re-run may differ.")
+            self._show_banner(" ".join(note))
+            self.record_opened.emit(thread)
+
+            def regenerate() -> None:
+                if self.busy or self.thread is not thread or user.id not in thread.turns:
+                    self._set_status("The re-run did not start: the chat changed while the model loaded.")
+                    return
+                request = rerun_request(thread, user, record, replay, self.settings_panel.keep_partial.isChecked())
+                self._reply_to(user, request, rerender=True)
+
+            if self._has_model(record, model_path):
+                regenerate()
+            else:
+                self.model_bar.select_path(model_path)
+                self.load_model(model_path, then=regenerate)
+
+        self._read_chain(record, opened)
+
+    def _can_open(self, record: GenerationRecord) -> bool:
+        if record.kind != "text":
+            self._set_status("Only text records can be continued or re-run in Chat.")
+            return False
+        if self.busy:
+            self._set_status("Wait for the current job to finish or stop it first.")
+            return False
+        return True
+
+    def _has_model(self, record: GenerationRecord, path: str) -> bool:
+        loaded = self.engine.loaded
+        if loaded is None:
+            return False
+        same_file = bool(record.model.sha256) and loaded.sha256 == record.model.sha256
+        return same_file or self.engine.is_loaded(path)
+
+    def _read_chain(self, record: GenerationRecord, then) -> None:
+        """Call ``then(RecordChain)``: at once for a first turn, else after reading the history (io lane)."""
+        if not record.parent_id:
+            then(RecordChain([record], True))
+            return
+        store = self.services.existing("history_store")
+        pending = list(getattr(self.services.history, "records", []))
+
+        def connect(handle) -> None:
+            handle.finished.connect(then)
+            handle.failed.connect(lambda message, _tb: self._set_status(message))
+
+        self._set_status("Reading the conversation from the history…")
+        job = Job("Read conversation", functools.partial(read_chain_job, record, store, pending), kind="io")
+        submit_connected(self.runner, job, connect)
+
+    def _open_chain(self, chain: RecordChain):
+        """Show ``chain`` as a new thread with the record's settings; (None, None) while a reply runs."""
+        if self.busy and self._job == "reply":
+            self._set_status("Stop the reply before opening a record from the history.")
+            return None, None
+        from desktop.core.history.rerun import text_replay
+
+        thread, user = thread_from_chain(chain)
+        replay = text_replay(chain.last)
+        panel = self.settings_panel
+        panel.system_prompt.setPlainText(replay.system_prompt)
+        panel.set_mode(replay.mode)
+        panel.set_sampling(replay.sampling)
+        self._add_thread(thread)
+        self._show_banner("")
+        self._set_status("" if chain.complete else "Some earlier turns are no longer in the history.")
+        return thread, user

@@ -1,0 +1,79 @@
+"""Job plumbing of the Chat workspace: the job functions and a race-free submit.
+
+Kept apart from the widgets so the workspace module stays about layout and
+user actions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from desktop.core.text.gguf import read_gguf_info
+from desktop.core.jobs import Job
+from desktop.core.text.prompt import ContextOverflow, TextRequest
+from desktop.core.text.engine import LoadedModel, LoadOptions, TextEngine
+
+
+@dataclass
+class Overflow:
+    """A generation job's answer when the conversation does not fit the context."""
+
+    error: ContextOverflow
+    request: TextRequest
+
+
+@dataclass
+class LoadOutcome:
+    """A load job's answer: the model, the wall-clock seconds the whole load took
+    (reading, hashing, the test load and llama.cpp's), and whether it was loaded already."""
+
+    model: LoadedModel
+    seconds: float
+    already_loaded: bool
+
+
+def load_job(engine: TextEngine, path: str, options: LoadOptions, *, cancel, progress) -> LoadOutcome:
+    before = engine.loaded
+    start = time.perf_counter()
+    model = engine.load(path, options, cancel=cancel, progress=progress)
+    return LoadOutcome(model, time.perf_counter() - start, model is before)
+
+
+def read_info_job(path: str, *, cancel, progress):
+    return read_gguf_info(Path(path))
+
+
+def generate_job(engine: TextEngine, request: TextRequest, *, cancel, progress):
+    try:
+        return engine.generate(request, cancel=cancel, progress=progress)
+    except ContextOverflow as exc:
+        return Overflow(exc, request)
+
+
+def submit_connected(runner, job: Job, connect) -> "object":
+    """Submit ``job`` and run ``connect(handle)`` before the job may start.
+
+    A fast job could otherwise finish on a worker thread before its signals
+    have receivers; the job waits at a gate until ``connect`` has run.
+    """
+    gate = threading.Event()
+    work = job.fn
+
+    def gated(*, cancel, progress):
+        gate.wait()
+        return work(cancel=cancel, progress=progress)
+
+    handle = runner.submit(replace(job, fn=gated))
+    try:
+        connect(handle)
+    finally:
+        gate.set()
+    return handle
+
+
+def shared_engine(services) -> TextEngine:
+    """The process's one text engine, saving to whatever history the services hold now."""
+    return services.shared("text_engine", lambda: TextEngine(history=lambda: services.history))

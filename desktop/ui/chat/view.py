@@ -1,0 +1,498 @@
+"""The Chat workspace: chat with GGUF models on llama.cpp, streaming and stoppable.
+
+Every model load and every reply is a job on the runner's engine lane; the
+workspace never touches the ``Llama`` object.  Streamed text arrives as the
+runner's coalesced ``progressed`` batches (about 30 per second) and is
+appended to the transcript as plain text; the reply is rendered as Markdown
+once it is complete.
+
+Lifecycle of a reply: ``generate()`` adds the user's turn and an empty
+assistant turn to the thread, submits the job and streams into the
+transcript; ``finished`` fills the turn (text, stats, history record id);
+a conversation that no longer fits the context comes back as an
+:class:`Overflow` and the banner offers to drop the oldest turns.
+
+From the History workspace (``chat_history_actions.py``):
+``continue_from_record`` opens a new thread seeded with a record's
+conversation and ``rerun_record`` regenerates a record exactly, as a new
+branch beside its reply.
+
+A model without a chat template says so once, on the model card, not
+under every reply.
+
+Signals:
+    reply_finished(object): a TextResult, after the transcript shows it.
+    model_changed(object): the LoadedModel now loaded, or None.
+    status_changed(str): a one-line status or error message.
+    record_opened(object): a ChatThread seeded from a history record is on screen.
+    open_models_requested(): the model bar's hint asked for the Models workspace (to get a model).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import replace
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
+                               QPushButton, QSplitter, QStyledItemDelegate, QVBoxLayout, QWidget)
+
+from desktop.core.errors import GenLabError
+from desktop.core.jobs import Job
+from desktop.core.text.prompt import TextRequest
+from desktop.core.text.engine import TextResult
+from desktop.core.text.stream import StreamChunk
+from desktop.core.text.thread import ChatThread, Turn
+from desktop.ui.chat.history_actions import ChatFromHistory
+from desktop.ui.chat.jobs import (LoadOutcome, Overflow, generate_job, load_job, read_info_job, shared_engine,
+                                  submit_connected)
+from desktop.ui.chat.model_bar import ChatModelBar, model_title
+from desktop.ui.chat.settings import ChatSettingsPanel
+from desktop.ui.chat.transcript import ChatTranscript, stats_text
+
+log = logging.getLogger(__name__)
+
+def _seconds(s: float) -> str:
+    return f"{s:.2f} s" if s < 1 else f"{s:.1f} s"
+
+
+class _ElidingDelegate(QStyledItemDelegate):
+    """Rows as wide as the list, so a long title elides instead of scrolling sideways."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(0, super().sizeHint(option, index).height())
+
+
+class ChatWorkspace(ChatFromHistory, QWidget):
+    reply_finished = Signal(object)
+    model_changed = Signal(object)
+    status_changed = Signal(str)
+    record_opened = Signal(object)
+    open_models_requested = Signal()
+
+    def __init__(self, services, runner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.runner = runner
+        self.engine = shared_engine(services)
+        self.threads: list[ChatThread] = []
+        self.thread = ChatThread()
+        self._handle = None
+        self._job = ""  # "load" | "reply" while a job runs
+        self._pending: Turn | None = None
+        self._editing: Turn | None = None
+        self._overflow: Overflow | None = None
+        self._build()
+        self._add_thread(self.thread)
+        self.model_bar.refresh_library()
+        self._library_fresh = True  # just read: a show before the event loop runs again need not reread it
+        QTimer.singleShot(0, self._library_may_change)
+        self._update_buttons()
+
+    # --- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.thread_list = QListWidget()
+        self.thread_list.setItemDelegate(_ElidingDelegate(self.thread_list))
+        self.thread_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.new_chat_button = QPushButton("New chat")
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.new_chat_button)
+        side_layout.addWidget(self.thread_list)
+
+        self.model_bar = ChatModelBar(self.services.settings.text)
+        self.transcript = ChatTranscript()
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setObjectName("chatBanner")
+        self.banner_action = QPushButton("Drop oldest turns and send")
+        self.banner_dismiss = QPushButton("Dismiss")
+        banner_row = QHBoxLayout()
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.banner_action)
+        banner_row.addWidget(self.banner_dismiss)
+        self.input = QPlainTextEdit()
+        self.input.setPlaceholderText("Message (Ctrl+Enter to send)")
+        self.input.setMaximumHeight(self.input.fontMetrics().lineSpacing() * 4 + 16)  # the conversation gets the height
+        self.send_button = QPushButton("Send")
+        self.stop_button = QPushButton("Stop")
+        self.stats = QLabel()
+        self.stats.setObjectName("chatStats")
+        self.stats.setWordWrap(True)  # a long line must not widen the window
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        input_row = QHBoxLayout()
+        input_row.addWidget(self.input, 1)
+        input_row.addLayout(buttons)
+
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(0, 0, 0, 0)
+        center_layout.addWidget(self.model_bar)
+        center_layout.addWidget(self.transcript, 1)
+        center_layout.addLayout(banner_row)
+        center_layout.addLayout(input_row)
+        center_layout.addWidget(self.stats)
+        center_layout.addWidget(self.status)
+
+        self.settings_panel = ChatSettingsPanel(self.services.settings, self._save_settings)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget, stretch in ((side, 0), (center, 1), (self.settings_panel, 0)):
+            splitter.addWidget(widget)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([150, 600, self.settings_panel.sizeHint().width()])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self._show_banner("")
+
+        self.new_chat_button.clicked.connect(self.new_chat)
+        self.thread_list.currentRowChanged.connect(self._select_thread)
+        self.model_bar.load_requested.connect(self.load_model)
+        self.model_bar.selection_changed.connect(self._inspect)
+        self.model_bar.unload_requested.connect(self.unload_model)
+        self.transcript.action.connect(self._on_turn_action)
+        self.input.textChanged.connect(self._update_buttons)
+        self.send_button.clicked.connect(self.generate)
+        self.stop_button.clicked.connect(self.stop)
+        self.banner_action.clicked.connect(self.drop_oldest_and_send)
+        self.banner_dismiss.clicked.connect(lambda: self._show_banner(""))
+        self.settings_panel.preset_message.connect(self._set_status)
+        self.model_bar.open_models_requested.connect(self.open_models_requested)
+
+    def _library_may_change(self) -> None:
+        self._library_fresh = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._library_fresh:  # a model may have been added in the Models workspace meanwhile
+            self.model_bar.refresh_library()
+        self._library_fresh = False
+
+    # --- state helpers ------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._handle is not None
+
+    def _update_buttons(self) -> None:
+        loaded = self.engine.loaded is not None
+        self.send_button.setEnabled(loaded and not self.busy and bool(self.input.toPlainText().strip()))
+        self.stop_button.setEnabled(self.busy)
+        self.model_bar.load_button.setEnabled(not self.busy)
+        self.model_bar.unload_button.setEnabled(loaded and not self.busy)
+
+    def _set_status(self, message: str) -> None:
+        self.status.setText(message)
+        self.status_changed.emit(message)
+
+    def _show_banner(self, message: str, can_drop: bool = False) -> None:
+        self.banner.setText(message)
+        self.banner.setVisible(bool(message))
+        self.banner_action.setVisible(bool(message) and can_drop)
+        self.banner_dismiss.setVisible(bool(message))
+
+    def _save_settings(self) -> None:
+        try:
+            self.services.save_settings()
+        except GenLabError as exc:
+            self._set_status(str(exc))
+
+    # --- threads ------------------------------------------------------------------------------
+    def _add_thread(self, thread: ChatThread) -> None:
+        self.threads.append(thread)
+        item = QListWidgetItem(thread.title)
+        item.setToolTip(thread.title)
+        self.thread_list.addItem(item)
+        self.thread_list.setCurrentRow(len(self.threads) - 1)
+
+    def new_chat(self) -> None:
+        if self.busy and self._job == "reply":
+            self._set_status("Stop the reply before starting a new chat.")
+            return
+        self._add_thread(ChatThread())
+
+    def _select_thread(self, row: int) -> None:
+        if 0 <= row < len(self.threads) and not (self.busy and self._job == "reply"):
+            self.thread = self.threads[row]
+            self._editing = None
+            self.transcript.show_thread(self.thread)
+
+    def _refresh_thread_title(self) -> None:
+        item = self.thread_list.item(self.threads.index(self.thread))
+        item.setText(self.thread.title)
+        item.setToolTip(self.thread.title)
+
+    # --- model --------------------------------------------------------------------------------
+    def load_model(self, path: str, then=None) -> None:
+        """Load ``path`` on the engine lane; ``then()`` runs once it is loaded (and the job has ended)."""
+        if self.busy:
+            self._set_status("Wait for the current job to finish or stop it first.")
+            return
+        options = self.settings_panel.load_options()
+        text = self.services.settings.text
+        text.context_size, text.threads, text.n_gpu_layers = options.n_ctx, options.n_threads, options.n_gpu_layers
+        self._set_status(f"Loading {path}…")
+        job = Job(f"Load {path.rsplit('/', 1)[-1]}", functools.partial(load_job, self.engine, path, options),
+                  kind="engine")
+        if then is None:
+            self._start("load", job, on_finished=self._on_loaded)
+            return
+        loaded: list[LoadOutcome] = []
+        self._start("load", job, on_finished=lambda outcome: (self._on_loaded(outcome), loaded.append(outcome)),
+                    after=lambda: loaded and then())
+
+    def _on_loaded(self, outcome: LoadOutcome) -> None:
+        loaded = outcome.model
+        self.services.settings.text.last_model = str(loaded.path)
+        self._save_settings()
+        self.model_bar.show_card(loaded.info, loaded)
+        name = f"{model_title(loaded.info)} ({loaded.info.architecture})"
+        if outcome.already_loaded:
+            self._set_status(f"{name} is already loaded.")
+        else:  # the card's summary says when it has no chat template; the status does not repeat it
+            self._set_status(f"Loaded {name} in {_seconds(outcome.seconds)}. {loaded.gpu.reason}")
+        self.model_changed.emit(loaded)
+
+    def unload_model(self) -> None:
+        if self.busy:
+            return
+        job = Job("Unload model", lambda *, cancel, progress: self.engine.unload(), kind="engine")
+        self._start("load", job, on_finished=lambda _: self._on_unloaded())
+
+    def _on_unloaded(self) -> None:
+        self.model_bar.show_unloaded()
+        self._set_status("Model unloaded.")
+        self.model_changed.emit(None)
+
+    # --- sending ------------------------------------------------------------------------------
+    def generate(self) -> None:
+        """Send the input box (Ctrl+Enter); an edit in progress becomes a new branch."""
+        text = self.input.toPlainText()
+        if not text.strip():
+            self._set_status("Type a message before sending.")
+            return
+        if self.busy or self.engine.loaded is None:
+            self._set_status("Load a model first." if self.engine.loaded is None else "A job is running.")
+            return
+        params = self.settings_panel.sampling()
+        try:
+            params.validated()
+        except GenLabError as exc:
+            self._set_status(str(exc))
+            return
+        branching = self._editing is not None
+        parent = self._editing.parent if branching else (self.thread.last.id if self.thread.last else None)
+        if parent is not None and self.thread.turns[parent].role == "user":
+            parent = self.thread.turns[parent].parent  # an unanswered message: send beside it
+            branching = True
+        self._editing = None
+        self._show_banner("")
+        user = self.thread.add("user", text, parent)
+        self.input.clear()
+        self._refresh_thread_title()
+        if not branching:
+            self.transcript.append_turn(user)
+        self._reply_to(user, rerender=branching)
+
+    def _request_for(self, user: Turn) -> TextRequest:
+        panel = self.settings_panel
+        return TextRequest(
+            prompt=user.content, history=self.thread.messages_before(user.id),
+            system_prompt=panel.system_prompt.toPlainText(), mode=panel.mode.currentData(),
+            sampling=panel.sampling(), thread_id=self.thread.id,
+            parent_id=self.thread.previous_reply_record(user.id), keep_partial=panel.keep_partial.isChecked())
+
+    def _reply_to(self, user: Turn, request: TextRequest | None = None, rerender: bool = False) -> None:
+        request = request or self._request_for(user)
+        self._pending = self.thread.add("assistant", "", user.id)
+        if rerender:  # the selected branch changed above the reply
+            self.transcript.show_thread(self.thread, streaming_last=True)
+        else:
+            self.transcript.append_turn(self._pending, streaming=True)
+        self.stats.setText("Waiting for the first token…")
+        job = Job("Chat reply", functools.partial(generate_job, self.engine, request), kind="engine")
+        self._start("reply", job, on_finished=self._on_reply, on_progress=self._on_stream)
+
+    def regenerate(self, turn_id: str) -> None:
+        """Generate another reply for the same message; the old one stays as a branch."""
+        turn = self.thread.turns.get(turn_id)
+        if turn is None or self.busy or self.engine.loaded is None:
+            return
+        user = self.thread.turns[turn.parent] if turn.role == "assistant" else turn
+        if user.role != "user":
+            return
+        try:
+            self.settings_panel.sampling().validated()
+        except GenLabError as exc:
+            self._set_status(str(exc))
+            return
+        self._reply_to(user, rerender=True)
+
+    def drop_oldest_and_send(self) -> None:
+        """After an overflow: send again, dropping the oldest turns to fit."""
+        overflow, self._overflow = self._overflow, None
+        self._show_banner("")
+        if overflow is None or self.busy:
+            return
+        user = self.thread.last
+        if user is None or user.role != "user":
+            return
+        self._reply_to(user, replace(overflow.request, drop_oldest_turns=True))
+
+    def stop(self) -> None:
+        """Stop the running load or reply (Esc)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._set_status("Stopping…")
+
+    # --- job plumbing ---------------------------------------------------------------------------
+    def _start(self, kind: str, job: Job, on_finished, on_progress=None, after=None):
+        """Submit ``job``; ``after()`` runs when it has ended (the workspace is no longer busy)."""
+        def connect(handle) -> None:
+            handle.finished.connect(on_finished)
+            handle.failed.connect(self._on_failed)
+            handle.cancelled.connect(self._on_cancelled)
+            handle.ended.connect(self._on_ended)
+            handle.started.connect(self._on_started)
+            if on_progress is not None:
+                handle.progressed.connect(on_progress)
+            if after is not None:
+                handle.ended.connect(after)  # connected after _on_ended, so it runs after it
+
+        handle = submit_connected(self.runner, job, connect)
+        self._handle, self._job = handle, kind
+        if handle.state == "queued" and len(self.runner.engine_jobs()) > 1:
+            self._set_status("Waiting for the running job (see the queue) to finish…")
+        self._update_buttons()
+        return handle
+
+    def _on_started(self) -> None:
+        if self.status.text().startswith("Waiting for the running job"):
+            self._set_status("")
+
+    # --- model card (read on the io lane) ---------------------------------------------------------
+    def _inspect(self, path: str) -> None:
+        def show(info) -> None:
+            if self.model_bar.current_path() == path:
+                loaded = self.engine.loaded
+                self.model_bar.show_card(info, loaded if loaded is not None and str(loaded.path) == path else None)
+
+        def fail(message: str, _tb: str) -> None:
+            if self.model_bar.current_path() == path:
+                self.model_bar.show_error(message)
+
+        def connect(handle) -> None:
+            handle.finished.connect(show)
+            handle.failed.connect(fail)
+
+        job = Job("Read model info", functools.partial(read_info_job, path), kind="io")
+        submit_connected(self.runner, job, connect)
+
+    def _on_ended(self) -> None:
+        self._handle, self._job = None, ""
+        self._update_buttons()
+
+    def _on_stream(self, batch: list) -> None:
+        chunks = [p.payload for p in batch if isinstance(p.payload, StreamChunk)]
+        if not chunks:
+            if batch[-1].message:  # "Reading the prompt (n / total tokens)"
+                self.stats.setText(batch[-1].message)
+            return
+        self.transcript.stream("".join(c.text for c in chunks))
+        last = chunks[-1]
+        if last.ttft_s is not None and last.elapsed_s > last.ttft_s and last.tokens > 1:
+            rate = (last.tokens - 1) / (last.elapsed_s - last.ttft_s)
+            self.stats.setText(f"first token {last.ttft_s * 1000:.0f} ms · {rate:.1f} tok/s · "
+                               f"{last.prompt_tokens} prompt + {last.tokens} generated tokens · "
+                               f"context {last.prompt_tokens + last.tokens} / {last.n_ctx}")
+
+    def _on_reply(self, result) -> None:
+        reply, self._pending = self._pending, None
+        if isinstance(result, Overflow):
+            self._discard(reply)
+            self._overflow = result
+            self._show_banner(str(result.error), can_drop=result.error.can_drop_turns)
+            self._set_status("The conversation does not fit the context; nothing was sent.")
+            return
+        if not isinstance(result, TextResult):
+            return
+        reply.content = result.text
+        reply.record_id = result.record_id
+        reply.finish_reason = result.finish_reason
+        reply.stats = {"ttft_s": result.ttft_s, "tokens_per_s": result.tokens_per_s,
+                       "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
+                       "n_ctx": result.n_ctx}
+        reply.note = self._reply_note(result)
+        self.transcript.finish_last(reply)
+        self.stats.setText(stats_text(reply.stats))
+        self.model_bar.show_speed(result.tokens_per_s)
+        self._set_status(reply.note or "")
+        self.reply_finished.emit(result)
+
+    def _reply_note(self, result: TextResult) -> str:
+        """The reply's note, less the no-chat-template note (``mode_note``) the model card already shows."""
+        return " ".join(n for n in (result.other_note, "stopped" if result.finish_reason == "cancelled" else "") if n)
+
+    def _discard(self, reply: Turn | None) -> None:
+        if reply is not None and reply.id in self.thread.turns:
+            self.thread.delete(reply.id)
+        self.transcript.show_thread(self.thread)
+
+    def _on_failed(self, message: str, _traceback: str) -> None:
+        if self._job == "reply":
+            self._discard(self._pending)
+            self._pending = None
+        else:
+            if self.engine.loaded is None:  # a failed load may have freed the old model first
+                self.model_bar.show_unloaded()
+            self.model_bar.show_error(message)
+        self._set_status(message)
+
+    def _on_cancelled(self) -> None:
+        if self._job == "reply":
+            self._discard(self._pending)
+            self._pending = None
+            kept = self.settings_panel.keep_partial.isChecked()
+            self._set_status("Stopped before the reply began." if kept
+                             else "Stopped; the partial reply was discarded.")
+        else:
+            self._set_status("Loading stopped; no model was loaded.")
+
+    # --- per-turn actions --------------------------------------------------------------------------
+    def _on_turn_action(self, action: str, turn_id: str) -> None:
+        if turn_id not in self.thread.turns:
+            return
+        if action == "copy":
+            QApplication.clipboard().setText(self.thread.turns[turn_id].content)
+            self._set_status("Copied.")
+        elif action == "edit":
+            self.edit_turn(turn_id)
+        elif action == "delete":
+            self.delete_turn(turn_id)
+        elif action == "regenerate":
+            self.regenerate(turn_id)
+        elif action in ("prev", "next") and not self.busy:
+            self.thread.select_sibling(turn_id, -1 if action == "prev" else 1)
+            self.transcript.show_thread(self.thread)
+
+    def edit_turn(self, turn_id: str) -> None:
+        """Put a message back in the input; sending it creates a new branch."""
+        turn = self.thread.turns[turn_id]
+        if turn.role != "user":
+            return
+        self._editing = turn
+        self.input.setPlainText(turn.content)
+        self.input.setFocus()
+        self._show_banner("Editing a message: sending creates a new branch and keeps the old one.")
+
+    def delete_turn(self, turn_id: str) -> None:
+        """Delete a turn and what follows it in the chat (the history keeps its records)."""
+        if self.busy and self._job == "reply":
+            return
+        count = self.thread.delete(turn_id)
+        self.transcript.show_thread(self.thread)
+        self._set_status(f"Deleted {count} message{'s' if count != 1 else ''} from this chat.")

@@ -1,0 +1,387 @@
+"""The Images workspace: Stable Diffusion on diffusers, with live previews.
+
+Left: model picker and model card, the parameter panel, Generate / Stop.
+Right: the live preview (a cheap latent->RGB image each step, scaled up),
+the progress bar with step i/N and ETA, and the gallery of this session's
+images with their actions.
+
+Every generation is one job on the runner's engine lane calling
+:meth:`ImageEngine.generate`; the workspace never touches the pipeline.
+Previews and finished images arrive through the handle's coalesced
+``progressed`` batches; the job's ``finished``/``failed``/``cancelled``
+signals end it.  Stop cancels the job: the engine stops before the next
+step and discards the half-made image.
+
+Signals:
+    preview_updated(int, int): a preview for step i of N is on screen.
+    image_added(object): a GenerationRecord was added to the gallery.
+    generation_finished(object): the ImageBatchResult of a finished job.
+    generation_failed(str): a job failed with this message.
+    generation_stopped(): a job was stopped; nothing was saved for the unfinished image.
+    status_changed(str): a one-line status or error message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QScrollArea, QSplitter, QVBoxLayout, QWidget)
+
+from desktop.core.errors import GenLabError
+from desktop.core.image.engine import ImageBatchResult, ImageEngine, ImageRequest, ImageResult
+from desktop.core.image.params import ImageParams
+from desktop.core.image.preview import StepPreview
+from desktop.core.jobs import Job
+from desktop.core.records import GenerationRecord, NullSink, new_id
+from desktop.ui.images.gallery import ImagesGallery
+from desktop.ui.images.params import ImagesParamsPanel
+
+log = logging.getLogger(__name__)
+PREVIEW_SIDE = 384
+
+
+def shared_engine(services) -> ImageEngine:
+    """The process's one image engine (it owns the GPU memory of the loaded pipeline)."""
+    return services.shared("image_engine", lambda: ImageEngine(services.settings.image))
+
+
+def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cancel, progress) -> ImageBatchResult:
+    # Incognito is read when the job runs, so a switch applies to queued jobs too.
+    if services.settings.history.incognito:
+        request = dataclasses.replace(request, private=True)  # no metadata, a temporary file
+        return engine.generate(request, cancel=cancel, progress=progress, sink=NullSink())
+    return engine.generate(request, cancel=cancel, progress=progress, sink=services.history)
+
+
+class ImagesWorkspace(QWidget):
+    preview_updated = Signal(int, int)
+    image_added = Signal(object)
+    generation_finished = Signal(object)
+    generation_failed = Signal(str)
+    generation_stopped = Signal()
+    status_changed = Signal(str)
+
+    def __init__(self, services, runner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.runner = runner
+        self.engine = shared_engine(services)
+        self.session_id = new_id()
+        self._handle = None
+        self._added: set[str] = set()
+        self._family: tuple[str, bool] | None = None
+
+        # left column
+        self.picker = QComboBox()
+        self.picker.setPlaceholderText("Choose a Stable Diffusion model")
+        self.picker.setMinimumContentsLength(12)
+        self.open_folder_button = QPushButton("Folder…")
+        self.open_folder_button.setToolTip("Open a diffusers model folder (with model_index.json)")
+        self.open_file_button = QPushButton("File…")
+        self.open_file_button.setToolTip("Open a single .safetensors checkpoint")
+        self.card = QLabel("No model chosen.")
+        self.card.setObjectName("modelCard")
+        self.card.setWordWrap(True)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.params_panel = ImagesParamsPanel()
+        self.params_panel.offload.setCurrentText(services.settings.image.offload)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setToolTip("Ctrl+Enter")
+        self.generate_button.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Esc: stops before the next step; the unfinished image is discarded")
+        self.stop_button.setEnabled(False)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        pick_row = QHBoxLayout()
+        pick_row.addWidget(self.open_folder_button)
+        pick_row.addWidget(self.open_file_button)
+        pick_row.addStretch(1)
+        left_layout.addWidget(self.picker)
+        left_layout.addLayout(pick_row)
+        left_layout.addWidget(self.card)
+        left_layout.addWidget(self.params_panel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.stop_button)
+        left_layout.addLayout(buttons)
+        left_layout.addStretch(1)
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+
+        # right column
+        self.preview = QLabel("The preview appears here while an image forms.")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(256, 256)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.gallery = ImagesGallery()
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.preview, 3)
+        right_layout.addWidget(self.progress)
+        right_layout.addWidget(self.status)
+        right_layout.addWidget(self.gallery, 2)
+
+        splitter = QSplitter()
+        splitter.addWidget(left_scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 720])
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(splitter)
+
+        self.generate_button.clicked.connect(self.generate)
+        self.stop_button.clicked.connect(self.stop)
+        self.open_folder_button.clicked.connect(self._ask_folder)
+        self.open_file_button.clicked.connect(self._ask_file)
+        self.picker.currentIndexChanged.connect(self._model_chosen)
+        self.params_panel.offload.currentTextChanged.connect(self._offload_changed)
+        self.gallery.reuse_requested.connect(self.reuse_parameters)
+        self.gallery.reuse_seed_requested.connect(self.params_panel.set_seed)
+        self.gallery.init_requested.connect(self.params_panel.set_init_image)
+        self.refresh_library()
+
+    # --- models ---------------------------------------------------------------------
+    def refresh_library(self) -> None:
+        """List the library's image models, plus the last one used."""
+        try:
+            from desktop.core.models.library import Library
+
+            models = [m for m in Library().models(kind="image")]
+        except Exception:  # an unreadable library must not break the workspace
+            log.exception("could not read the model library")
+            models = []
+        self.picker.blockSignals(True)
+        for model in models:
+            if self.picker.findData(model.path) < 0:
+                self.picker.addItem(model.name, model.path)
+        self.picker.blockSignals(False)
+        last = self.services.settings.image.last_model
+        if last and Path(last).exists():
+            self.select_model(last)
+
+    def select_model(self, path: str) -> None:
+        """Choose ``path`` in the picker (adding it if it is not listed) and show its card."""
+        index = self.picker.findData(str(path))
+        if index < 0:
+            self.picker.addItem(Path(path).name, str(path))
+            index = self.picker.count() - 1
+        if index == self.picker.currentIndex():
+            self._model_chosen()
+        else:
+            self.picker.setCurrentIndex(index)
+
+    def current_model(self) -> str:
+        return self.picker.currentData() or ""
+
+    def _model_chosen(self, *_: object) -> None:
+        path = self.current_model()
+        if not path:
+            return
+        from desktop.core.image.model_files import inspect_model
+
+        try:
+            info = inspect_model(Path(path))
+        except GenLabError as exc:
+            self._family = None
+            self.card.setText(f"<span style='color:#c0392b'>{html.escape(str(exc))}</span>")
+            return
+        loaded = self.engine.loaded
+        rows = [("Family", info.family_label), ("Layout", "diffusers folder" if info.layout == "folder"
+                                                else "single .safetensors file"),
+                ("Size", f"{info.size / 1024 ** 2:,.1f} MB")]
+        if loaded is not None and loaded.info.path.resolve() == info.path.resolve():
+            rows += [("Device", f"{loaded.device.upper()} · {loaded.dtype}"), ("Memory", loaded.plan.reason),
+                     ("sha256", loaded.identity.sha256[:16] + "…")]
+        state = "<b>Loaded</b>" if len(rows) > 3 else "Loads on first Generate"
+        body = "".join(f"<tr><td style='color:gray; padding-right:8px'>{html.escape(k)}</td>"
+                       f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+        self.card.setText(f"{state}<table>{body}</table>")
+        family = (info.family, info.lcm)
+        if family != self._family:
+            self._family = family
+            self.params_panel.apply_family_defaults(*family)
+
+    def _ask_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Diffusers model folder")
+        if path:
+            self.select_model(path)
+
+    def _ask_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Stable Diffusion checkpoint", "",
+                                              "Safetensors (*.safetensors);;All files (*)")
+        if path:
+            self.select_model(path)
+
+    def _offload_changed(self, value: str) -> None:
+        self.services.settings.image.offload = value
+
+    # --- generation -------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._handle is not None
+
+    def generate(self) -> None:
+        """Start a generation with the panel's parameters (Ctrl+Enter)."""
+        if self.busy:
+            return
+        path = self.current_model()
+        if not path:
+            self._set_status("Choose a model first.", error=True)
+            return
+        self._submit(path, self.params_panel.params())
+
+    def _submit(self, path: str, params: ImageParams) -> None:
+        self.services.settings.image.last_model = path
+        request = ImageRequest(path, params, session_id=self.session_id)
+        incognito = self.services.settings.history.incognito  # the job's name reaches the log on a crash
+        job = Job("Image (incognito)" if incognito else f"Image: {params.prompt[:40] or '(empty prompt)'}",
+                  functools.partial(_generate_job, self.engine, request, self.services), kind="engine")
+        handle = self.runner.submit(job)
+        self._handle = handle
+        handle.progressed.connect(self._on_progress)
+        handle.finished.connect(self._on_finished)
+        handle.failed.connect(self._on_failed)
+        handle.cancelled.connect(self._on_cancelled)
+        handle.ended.connect(self._on_ended)
+        self.generate_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.progress.setFormat("Queued…")
+        self._set_status("Waiting for the engine…")
+
+    def stop(self) -> None:
+        """Stop the running generation (Esc); the unfinished image is discarded."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self.stop_button.setEnabled(False)
+            self._set_status("Stopping after this step…")
+
+    def _on_progress(self, reports: list) -> None:
+        last_preview = None
+        for report in reports:
+            if isinstance(report.payload, StepPreview):
+                last_preview = report
+            elif isinstance(report.payload, ImageResult):
+                self._add_image(report.payload.record)
+            elif report.message:
+                self._set_status(report.message)
+            if report.fraction is not None:
+                self.progress.setValue(int(report.fraction * 1000))
+        if last_preview is not None:
+            preview: StepPreview = last_preview.payload
+            self.progress.setFormat(last_preview.message)
+            if preview.rgb is not None:
+                self._show_rgb(preview.rgb)
+            self.preview_updated.emit(preview.step, preview.total)
+
+    def _show_rgb(self, rgb) -> None:
+        h, w = rgb.shape[0], rgb.shape[1]
+        image = QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
+        side = min(PREVIEW_SIDE, max(self.preview.width(), 64), max(self.preview.height(), 64))
+        self.preview.setPixmap(QPixmap.fromImage(image).scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+    def _show_file(self, path: str) -> None:
+        pixmap = QPixmap(path)
+        if not pixmap.isNull():
+            side = min(PREVIEW_SIDE * 2, max(self.preview.width(), 64), max(self.preview.height(), 64))
+            self.preview.setPixmap(pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                                 Qt.TransformationMode.SmoothTransformation))
+
+    def _add_image(self, record: GenerationRecord) -> None:
+        if record.image_path in self._added:
+            return
+        self._added.add(record.image_path)
+        self.gallery.add(record)
+        self._show_file(record.image_path)
+        self.image_added.emit(record)
+
+    def _on_finished(self, result: ImageBatchResult) -> None:
+        for image in result.images:
+            self._add_image(image.record)
+        self.progress.setValue(1000)
+        self.progress.setFormat("Done")
+        seeds = ", ".join(str(i.seed) for i in result.images)
+        timings = result.images[-1].record.timings if result.images else {}
+        per_step = timings.get("per_step_s")
+        text = f"Done: {len(result.images)} image(s), seed {seeds}"
+        if per_step:
+            text += f" · {per_step:.2f} s/step"
+        for warning in result.warnings:
+            text += f"\nWarning: {warning}"
+        self._set_status(text)
+        self._model_chosen()  # the card now shows device, memory plan and hash
+        self.generation_finished.emit(result)
+
+    def _on_failed(self, message: str, _traceback: str) -> None:
+        self.progress.setFormat("Failed")
+        self._set_status(message, error=True)
+        self.generation_failed.emit(message)
+
+    def _on_cancelled(self) -> None:
+        self.progress.setFormat("Stopped")
+        self._set_status("Stopped. The unfinished image was discarded; nothing was saved for it.")
+        self.generation_stopped.emit()
+
+    def _on_ended(self) -> None:
+        self._handle = None
+        self.generate_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        if error:
+            self.status.setText(f"<span style='color:#c0392b'>{html.escape(text)}</span>")
+        else:
+            self.status.setText(html.escape(text).replace("\n", "<br>"))
+        self.status_changed.emit(text)
+
+    # --- reuse ------------------------------------------------------------------------
+    def reuse_parameters(self, record: GenerationRecord) -> None:
+        """Fill the panel (and the model picker) from a saved image's record."""
+        params = ImageParams.from_dict(record.parameters)
+        params.seed = record.seed
+        params.batch_count = 1  # exactly this image: its own seed, not its batch's first
+        model_path = record.parameters.get("model_path", "")
+        if model_path and Path(model_path).exists() and model_path != self.current_model():
+            self.select_model(model_path)
+        self.params_panel.set_params(params)
+        self._set_status(f"Parameters of seed {record.seed} restored.")
+
+    def rerun_record(self, record: GenerationRecord, model_path: str) -> None:
+        """Make ``record``'s image again, exactly: its model (``model_path``, the library's
+        file with the record's sha256), every parameter and its seed.
+
+        The panel shows the record's parameters, but the job takes them from the
+        record itself, so values the panel rounds (guidance has one decimal) stay
+        exact.  The new image is a new record in this workspace's session.
+        """
+        if record.kind != "image":
+            self._set_status("Only image records can be re-run in Images.", error=True)
+            return
+        if self.busy:
+            self._set_status("Wait for the running generation to finish or stop it first.", error=True)
+            return
+        params = ImageParams.from_dict(record.parameters)
+        params.prompt, params.negative_prompt = record.prompt, record.negative_prompt
+        params.seed = record.seed
+        params.batch_count = 1
+        self.select_model(model_path)
+        self.params_panel.set_params(params)
+        self._submit(model_path, params)

@@ -1,0 +1,269 @@
+"""The Models workspace: library, catalog, hub search and downloads.
+
+``ModelsWorkspace(services, runner)`` holds four tabs.  Long work (imports,
+scans, verification, hub calls, downloads) runs as ``io`` jobs on the
+runner; results come back by the job handles' signals.  The downloads
+controller is the process's shared one (``downloads_controller``), so
+downloads continue while another workspace is shown; it resumes the
+unfinished downloads of the last session when it is first created (at app
+start when the main window asks for it, else with this workspace).
+
+Hooks:
+    is_loaded(Path) -> bool: whether this process's engines have a model
+        loaded (``Services.model_in_use`` by default); deleting it is
+        refused.  A model another GenLab process has loaded is refused too,
+        by the library's cross-process check (:mod:`desktop.core.models.locks`).
+    confirm(str) -> bool and choose_path(folder: bool) -> str: dialogs,
+        replaceable (tests answer them without a modal loop).
+
+Signals:
+    status_message(str): a line for the main window's status bar: a
+        download that failed.  (The running total has its own permanent
+        label, fed by the controller's ``summary``; sending it here too
+        cleared the status bar, and the failure on it, when downloads
+        ended.)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from desktop.core.errors import GenLabError
+from desktop.core.hardware import fmt_bytes
+from desktop.core.jobs import Job
+from desktop.core.models.library import Library
+from desktop.ui.models.downloads import DownloadsPanel, downloads_controller
+from desktop.ui.models.browse import CatalogTab, HubTab, current_machine
+from desktop.ui.widgets import size_columns
+
+
+def _date(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "never"
+
+
+class LibraryTab(QWidget):
+    """Installed models with import, scan, verify and delete."""
+
+    COLUMNS = ("Name", "Kind", "Family", "Quant", "Size", "Source", "Added", "Last used", "sha256")
+    status = Signal(str)
+
+    def __init__(self, workspace: "ModelsWorkspace") -> None:
+        super().__init__(workspace)
+        self.workspace = workspace
+        self.library = Library()
+        layout = QVBoxLayout(self)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(self.COLUMNS)
+        size_columns(self.tree, stretch=0)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSortingEnabled(True)
+        self.empty_hint = QLabel(
+            "<b>No models yet.</b> Pick one that fits this machine in the <a href='catalog'>Catalog</a>, "
+            "search the <a href='hub'>Hugging Face Hub</a>, import a .gguf / .safetensors file or a "
+            "diffusers folder below, or <a href='scan'>scan for models</a> already on this computer "
+            "(the Hugging Face cache; add LM Studio's or GPT4All's folder with Add folder…).")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setObjectName("emptyLibraryHint")
+        self.empty_hint.linkActivated.connect(self._hint_link)
+        layout.addWidget(self.empty_hint)
+        layout.addWidget(self.tree, 1)
+        row = QHBoxLayout()
+        self.mode_combo = QComboBox()
+        for label, mode in (("Copy", "copy"), ("Move", "move"), ("Link in place", "link")):
+            self.mode_combo.addItem(label, mode)
+        self.import_file_button = QPushButton("Import file…")
+        self.import_folder_button = QPushButton("Import folder…")
+        self.import_folder_button.setToolTip("Import a diffusers pipeline folder (with model_index.json).")
+        self.scan_button = QPushButton("Scan for models")
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_folder_button.setToolTip("For example LM Studio's or GPT4All's models folder; "
+                                          "models there are used in place, not copied.")
+        self.add_folder_button.clicked.connect(lambda: self.add_scan_folder(self.workspace.choose_path(True)))
+        self.verify_button = QPushButton("Verify")
+        self.delete_button = QPushButton("Delete…")
+        self.import_file_button.clicked.connect(lambda: self._import_dialog(folder=False))
+        self.import_folder_button.clicked.connect(lambda: self._import_dialog(folder=True))
+        self.scan_button.clicked.connect(self.scan)
+        self.verify_button.clicked.connect(self.verify_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        manage = QHBoxLayout()  # two short rows keep the workspace narrow
+        for widget in (QLabel("Import as:"), self.mode_combo, self.import_file_button, self.import_folder_button):
+            row.addWidget(widget)
+        for widget in (self.scan_button, self.add_folder_button, self.verify_button, self.delete_button):
+            manage.addWidget(widget)
+        row.addStretch(1)
+        manage.addStretch(1)
+        layout.addLayout(row)
+        layout.addLayout(manage)
+        self.usage_label = QLabel()
+        layout.addWidget(self.usage_label)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.tree.setSortingEnabled(False)
+        self.tree.clear()
+        models = self.library.models()
+        for m in models:
+            source = "linked" if m.source == "imported" and not m.owned else m.source  # used in place
+            item = QTreeWidgetItem([m.name, m.kind, m.family, m.quantization, fmt_bytes(m.size), source,
+                                    _date(m.added_at), _date(m.last_used), m.sha256[:16]])
+            item.setData(0, Qt.ItemDataRole.UserRole, m.id)
+            item.setToolTip(0, m.path)
+            self.tree.addTopLevelItem(item)
+        self.tree.setSortingEnabled(True)
+        self.empty_hint.setVisible(not models)
+        self.usage_label.setText(f"{len(models)} model(s), {fmt_bytes(self.library.total_usage())} in total, "
+                                 f"{fmt_bytes(self.library.total_usage(owned_only=True))} in GenLab's models folder")
+
+    def _hint_link(self, target: str) -> None:
+        if target == "scan":
+            self.scan()
+        elif target == "catalog":
+            self.workspace.show_catalog()
+        else:
+            self.workspace.focus_search()
+
+    def selected_id(self) -> str | None:
+        items = self.tree.selectedItems()
+        return items[0].data(0, Qt.ItemDataRole.UserRole) if items else None
+
+    def select(self, model_id: str) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            item.setSelected(item.data(0, Qt.ItemDataRole.UserRole) == model_id)
+
+    def _import_dialog(self, folder: bool) -> None:
+        path = self.workspace.choose_path(folder)
+        if path:
+            self.import_path(Path(path), self.mode_combo.currentData())
+
+    def import_path(self, path: Path, mode: str = "copy"):
+        library = self.library
+        return self._run(f"Import {path.name}", lambda *, cancel, progress: library.import_path(
+            path, mode, cancel=cancel, progress=progress), lambda m: f"Imported {m.name} ({m.kind}, {fmt_bytes(m.size)}).")
+
+    def add_scan_folder(self, folder: str):
+        """Remember a user folder (settings) and scan it now."""
+        if not folder:
+            return None
+        services = self.workspace.services
+        folders = services.settings.downloads.extra_model_folders
+        if folder not in folders:
+            folders.append(folder)
+            try:
+                services.save_settings()
+            except GenLabError as exc:
+                self.status.emit(str(exc))
+        return self.scan()
+
+    def scan(self):
+        folders = [Path(f) for f in self.workspace.services.settings.downloads.extra_model_folders]
+        library = self.library
+        return self._run("Scan for models", lambda *, cancel, progress: library.scan(
+            folders, cancel=cancel, progress=progress),
+            lambda r: f"Scan: {len(r.added)} added, {len(r.removed)} gone, {len(r.rejected)} skipped.")
+
+    def verify_selected(self):
+        model_id = self.selected_id()
+        if not model_id:
+            self.status.emit("Select a model to verify.")
+            return None
+        library = self.library
+        return self._run("Verify model", lambda *, cancel, progress: library.verify(
+            model_id, cancel=cancel, progress=progress), lambda r: r[1])
+
+    def delete_selected(self) -> None:
+        model_id = self.selected_id()
+        if not model_id:
+            self.status.emit("Select a model to delete.")
+            return
+        try:
+            plan = self.library.plan_delete(model_id, is_loaded=self.workspace.is_loaded)  # refuses before asking
+            if not self.workspace.confirm(plan.message):
+                return
+            done = self.library.delete(model_id, is_loaded=self.workspace.is_loaded)
+        except GenLabError as exc:
+            self.status.emit(str(exc))
+            return
+        self.refresh()
+        self.status.emit(f"Deleted {done.model.name}; freed {fmt_bytes(done.bytes_freed)}.")
+
+    def _run(self, name: str, fn, describe: Callable):
+        handle = self.workspace.runner.submit(Job(name, fn, kind="io"))
+        handle.progressed.connect(lambda reports: self.status.emit(reports[-1].message))
+        handle.finished.connect(lambda result: (self.refresh(), self.status.emit(describe(result))))
+        handle.failed.connect(lambda message, _tb: self.status.emit(message))
+        return handle
+
+
+class ModelsWorkspace(QWidget):
+    status_message = Signal(str)
+
+    def __init__(self, services, runner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services, self.runner = services, runner
+        self.is_loaded: Callable[[Path], bool] = services.model_in_use
+        settings = services.settings
+        self.downloads = downloads_controller(services, runner)
+        machine = current_machine()
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.library_tab = LibraryTab(self)
+        self.catalog_tab = CatalogTab(self.downloads, machine, settings.text.context_size or 4096)
+        self.hub_tab = HubTab(self.downloads, machine, runner, settings.text.context_size or 4096)
+        self.downloads_panel = DownloadsPanel(self.downloads)
+        self.tabs.addTab(self.library_tab, "Library")
+        self.tabs.addTab(self.catalog_tab, "Catalog")
+        self.tabs.addTab(self.hub_tab, "Hub")
+        self.tabs.addTab(self.downloads_panel, "Downloads")
+        layout.addWidget(self.tabs, 1)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        for tab in (self.library_tab, self.catalog_tab, self.hub_tab):
+            tab.status.connect(self.show_status)
+        # Bound methods (not lambdas): Qt drops them if this widget goes before the shared controller.
+        self.downloads.installed.connect(self._on_installed)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.downloads.failed.connect(self._on_download_failed)
+
+    def _on_installed(self, result) -> None:
+        self.library_tab.refresh()
+        self.catalog_tab.refresh_installed()
+        if getattr(result, "already_installed", False):
+            self.show_status(f"{result.ref.filename} is already installed at {result.path}; nothing was downloaded.")
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.catalog_tab:  # imports, scans and deletes change what is installed
+            self.catalog_tab.refresh_installed()
+
+    def _on_download_failed(self, _key: str, message: str) -> None:
+        self.show_status(message)  # the main window puts it in the status bar
+
+    def show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def show_catalog(self) -> None:
+        """Bring the Catalog forward (where the Chat workspace's "get a model" link leads)."""
+        self.tabs.setCurrentWidget(self.catalog_tab)
+
+    def focus_search(self) -> None:
+        self.tabs.setCurrentWidget(self.hub_tab)
+        self.hub_tab.query_edit.setFocus()
+
+    # Dialog hooks: replaceable so tests never open a modal loop.
+    def confirm(self, text: str) -> bool:
+        answer = QMessageBox.question(self, "GenLab", text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def choose_path(self, folder: bool) -> str:
+        if folder:
+            return QFileDialog.getExistingDirectory(self, "Import a diffusers folder")
+        path, _ = QFileDialog.getOpenFileName(self, "Import a model file", "", "Models (*.gguf *.safetensors)")
+        return path

@@ -1,0 +1,95 @@
+"""The curated catalog is complete, real-looking data that the code can use."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from desktop.core.models.catalog import CatalogError, find_entry, load_catalog
+from desktop.core.models.headers import quantization_from_name
+from tests.conftest import STORIES_SHA256
+
+
+def test_catalog_covers_text_image_and_embedding_models():
+    entries = load_catalog()
+    assert 15 <= len(entries) <= 25
+    kinds = {e.kind for e in entries}
+    assert kinds == {"text", "image", "embedding"}
+    families = {e.family for e in entries}
+    for needed in ("Qwen2.5", "Llama 3.2", "Phi-3.5", "Gemma 2", "Mistral", "SDXL"):
+        assert needed in families
+    assert find_entry("all-minilm-l6-v2").repo_id == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_every_entry_is_complete_and_consistent():
+    for entry in load_catalog():
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", entry.repo_id), entry.id
+        assert entry.license and entry.params and entry.params_b > 0
+        for variant in entry.variants:
+            assert variant.size > 0 and variant.min_ram > 0
+            if entry.kind == "text":
+                assert variant.main_file.name.endswith(".gguf")
+                assert variant.min_vram >= variant.size  # the weights at least
+                named = quantization_from_name(variant.main_file.name)
+                assert named in ("", variant.quantization), variant.main_file.name
+        if entry.kind == "text" and entry.id != "stories-260k":
+            assert len(entry.variants) >= 1 and entry.arch["layers"] > 0
+
+
+def test_exact_sizes_and_hashes_are_well_formed():
+    variants = [v for e in load_catalog() for v in e.variants]
+    assert sum(v.size_exact for v in variants) >= 20
+    for variant in variants:
+        for f in variant.files:
+            assert f.sha256 == "" or re.fullmatch(r"[0-9a-f]{64}", f.sha256), f.name
+    # the catalog's stories260K is the file the test fixtures pin (from ../shared/models/README)
+    stories = find_entry("stories-260k").variants[0].main_file
+    assert stories.sha256 == STORIES_SHA256
+
+
+def test_text_models_offer_several_quantizations():
+    multi = [e for e in load_catalog() if e.kind == "text" and len(e.variants) >= 2]
+    assert len(multi) >= 8
+
+
+def test_unknown_variant_and_malformed_catalog_are_clear_errors(tmp_path):
+    with pytest.raises(CatalogError, match="Q2_K"):
+        find_entry("qwen2.5-0.5b-instruct").variant("Q2_K")
+    bad = tmp_path / "catalog.json"
+    bad.write_text(json.dumps({"models": [{"id": "x"}]}))
+    with pytest.raises(CatalogError, match="malformed"):
+        load_catalog(bad)
+
+
+def test_installed_variants_are_recognised_by_sha256_or_by_repo_and_file_name(tmp_path):
+    import hashlib
+
+    from desktop.core.models.library import Library, installed_variant
+    from tests.support.hub_server import gguf_file_bytes
+
+    by_hash = tmp_path / "renamed-by-the-user.gguf"
+    by_hash.write_bytes(gguf_file_bytes(64 * 1024, seed=11))
+    by_name = tmp_path / "tiny-q8_0.gguf"
+    by_name.write_bytes(gguf_file_bytes(64 * 1024, seed=12))
+    digest = hashlib.sha256(by_hash.read_bytes()).hexdigest()
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"models": [{
+        "id": "tiny", "name": "Tiny", "kind": "text", "family": "Qwen2.5", "repo_id": "someone/Tiny-GGUF",
+        "license": "apache-2.0", "params": "1M", "params_b": 0.001, "variants": [
+            {"quantization": "Q4_K_M", "min_ram": 1, "min_vram": 1, "files": [
+                {"name": "tiny-q4_k_m.gguf", "size": 65536, "sha256": digest}]},
+            {"quantization": "Q8_0", "min_ram": 1, "min_vram": 1, "files": [{"name": "tiny-q8_0.gguf", "size": 65536}]},
+            {"quantization": "F16", "min_ram": 1, "min_vram": 1, "files": [{"name": "tiny-f16.gguf", "size": 65536}]},
+        ]}]}))
+    [entry] = load_catalog(catalog)
+    library = Library()
+    hashed = library.import_path(by_hash, "link")  # no repo known: only the hash can tell
+    named = library.add_path(by_name, source="found", owned=False, repo_id="someone/Tiny-GGUF")
+    models = library.models()
+    assert installed_variant(entry, entry.variant("Q4_K_M"), models).id == hashed.id
+    assert installed_variant(entry, entry.variant("Q8_0"), models).id == named.id
+    assert installed_variant(entry, entry.variant("F16"), models) is None
+    by_name.unlink()  # a listed file that is gone is not installed
+    assert installed_variant(entry, entry.variant("Q8_0"), library.models()) is None

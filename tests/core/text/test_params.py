@@ -1,0 +1,62 @@
+"""Sampling parameters validate with clear messages; presets save, load and delete."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.core.errors import InvalidParameter
+from desktop.core.settings import Settings, load_settings, save_settings
+from desktop.core.text.params import (BUILTIN_PRESETS, SamplingParams, delete_preset, load_preset,
+                                      preset_names, save_preset)
+
+
+def test_defaults_are_valid():
+    assert SamplingParams().validated() == SamplingParams()
+
+
+def test_messages_name_field_value_and_range():
+    with pytest.raises(InvalidParameter) as info:
+        SamplingParams(top_p=1.5).validated()
+    assert "top_p is 1.5" in str(info.value) and "at most 1" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["0.5", True, None])
+def test_wrong_types_are_refused(value):
+    with pytest.raises(InvalidParameter, match="temperature"):
+        SamplingParams(temperature=value).validated()
+
+
+def test_random_seed_is_made_concrete():
+    params = SamplingParams(seed=-1).with_seed()
+    assert 0 <= params.seed < 2**32
+    assert SamplingParams(seed=7).with_seed().seed == 7
+
+
+def test_presets_round_trip_through_settings_file(tmp_path):
+    settings = Settings()
+    mine = SamplingParams(temperature=0.3, top_k=12, stop=["\n\n"], max_tokens=99)
+    save_preset(settings, "  Mine ", mine)
+    path = tmp_path / "settings.json"
+    save_settings(settings, path)
+    reloaded, warning = load_settings(path)
+    assert warning is None
+    assert load_preset(reloaded, "Mine") == mine
+    assert "Mine" in preset_names(reloaded) and preset_names(reloaded)[: len(BUILTIN_PRESETS)] == list(BUILTIN_PRESETS)
+    delete_preset(reloaded, "Mine")
+    assert "Mine" not in preset_names(reloaded)
+    with pytest.raises(InvalidParameter, match="no preset named"):
+        load_preset(reloaded, "Mine")
+
+
+def test_builtin_presets_are_protected_and_invalid_presets_refused():
+    settings = Settings()
+    with pytest.raises(InvalidParameter, match="built-in"):
+        save_preset(settings, "Balanced", SamplingParams())
+    with pytest.raises(InvalidParameter, match="built-in"):
+        delete_preset(settings, "Creative")
+    with pytest.raises(InvalidParameter, match="needs a name"):
+        save_preset(settings, "  ", SamplingParams())
+    with pytest.raises(InvalidParameter, match="max_tokens"):
+        save_preset(settings, "bad", SamplingParams(max_tokens=0))
+    assert settings.text.presets == {}
+    assert load_preset(settings, "Precise (greedy)").temperature == 0

@@ -1,0 +1,405 @@
+"""pytest-qt tests of the Chat workspace on real llama.cpp with the tiny GGUF."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.core.text.thread import ChatThread
+
+pytest.importorskip("llama_cpp")
+
+from desktop.ui.chat.view import ChatWorkspace  # noqa: E402
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def workspace(qtbot, services, runner):
+    ws = ChatWorkspace(services, runner)
+    qtbot.addWidget(ws)
+    ws.resize(1100, 700)
+    return ws
+
+
+def load(qtbot, ws, path):
+    ws.model_bar.select_path(str(path))
+    with qtbot.waitSignal(ws.model_changed, timeout=TIMEOUT) as blocker:
+        ws.model_bar.load_button.click()
+    assert blocker.args[0] is not None
+    qtbot.waitUntil(lambda: not ws.busy, timeout=TIMEOUT)
+    return blocker.args[0]
+
+
+def send(qtbot, ws, text, max_tokens=12):
+    ws.settings_panel.apply_preset("Precise (greedy)")
+    ws.settings_panel.max_tokens.setValue(max_tokens)
+    ws.input.setPlainText(text)
+    with qtbot.waitSignal(ws.reply_finished, timeout=TIMEOUT) as blocker:
+        ws.generate()
+    qtbot.waitUntil(lambda: not ws.busy, timeout=TIMEOUT)
+    return blocker.args[0]
+
+
+@pytest.fixture
+def loaded(qtbot, workspace, tiny_gguf):
+    load(qtbot, workspace, tiny_gguf)
+    return workspace
+
+
+def test_send_is_disabled_until_model_and_text(qtbot, workspace, tiny_gguf):
+    workspace.input.setPlainText("hello")
+    assert not workspace.send_button.isEnabled()  # no model yet
+    load(qtbot, workspace, tiny_gguf)
+    assert workspace.send_button.isEnabled()
+    workspace.input.setPlainText("   ")
+    assert not workspace.send_button.isEnabled()
+    workspace.generate()
+    assert "Type a message" in workspace.status.text()
+    assert workspace.thread.path() == []
+
+
+def test_picker_lists_library_models(qtbot, services, runner, tiny_gguf):
+    from desktop.core.models.library import Library
+
+    model = Library().add_path(tiny_gguf, source="imported", owned=False)
+    ws = ChatWorkspace(services, runner)
+    qtbot.addWidget(ws)
+    index = ws.model_bar.picker.findData(model.path)
+    assert index >= 0 and ws.model_bar.picker.itemText(index) == model.name
+
+
+def test_model_card_before_loading(qtbot, workspace, stories260k):
+    workspace.model_bar.select_path(str(stories260k))
+    qtbot.waitUntil(lambda: "Not loaded" in workspace.model_bar.card.text(), timeout=TIMEOUT)
+    card = workspace.model_bar.card.text()
+    assert "stories260K.gguf" in card and "none: completion mode" in card and "2,048 tokens" in card
+
+
+def test_model_card_shows_metadata(qtbot, workspace, tiny_gguf):
+    loaded_model = load(qtbot, workspace, tiny_gguf)
+    card = workspace.model_bar.card.text()
+    for fragment in ("Loaded", "llama", "F32", "2,048 tokens", "yes (from the file)", loaded_model.gpu.reason):
+        assert fragment in card
+
+
+def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, workspace, tiny_gguf):
+    workspace.resize(900 - 150, 600 - 60)  # the workspace's share of a 900x600 window
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    bar = workspace.model_bar
+    bar.select_path(str(tiny_gguf))
+    qtbot.waitUntil(lambda: "Not loaded" in bar.card.text(), timeout=TIMEOUT)
+    assert bar.card.isVisible() and not bar.summary.isVisible()  # the whole card helps to choose
+    load(qtbot, workspace, tiny_gguf)
+    assert bar.collapsed and not bar.card.isVisible() and bar.summary.isVisible()
+    assert bar.summary.text() == "tiny-llama · 2,048 ctx · CPU"
+    assert "F32" in bar.summary.toolTip()  # the whole card, on hover
+    qtbot.waitUntil(lambda: bar.height() <= 3 * bar.picker.height() + 20, timeout=5000)
+    assert workspace.transcript.height() > workspace.height() / 2
+    bar.details_button.click()
+    assert bar.card.isVisible() and not bar.collapsed
+    bar.details_button.click()
+    assert not bar.card.isVisible()
+    send(qtbot, workspace, "hello")
+    assert " tok/s" in bar.summary.text()
+
+
+def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gguf):
+    import re
+
+    load(qtbot, workspace, tiny_gguf)
+    match = re.fullmatch(r"Loaded tiny-llama \(llama\) in (\d+\.\d+) s\. CPU: .*", workspace.status.text())
+    assert match and float(match.group(1)) > 0  # the whole load (hash, test load), not 0.0
+    with qtbot.waitSignal(workspace.model_changed, timeout=TIMEOUT):
+        workspace.model_bar.load_button.click()
+    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
+    assert workspace.status.text() == "tiny-llama (llama) is already loaded."
+
+
+def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path):
+    from desktop.core.text.prompt import NO_TEMPLATE_NOTE
+    from desktop.core.tiny_models import write_tiny_gguf
+
+    load(qtbot, workspace, write_tiny_gguf(tmp_path / "plain.gguf", chat_template=False))
+    first = send(qtbot, workspace, "one")
+    send(qtbot, workspace, "two")
+    assert NO_TEMPLATE_NOTE in first.note  # the record keeps it; the screen says it once
+    bar = workspace.model_bar
+    shown = [workspace.transcript.toPlainText(), workspace.status.text(), workspace.stats.text(),
+             workspace.banner.text(), bar.summary.text(), bar.card.text()]
+    assert sum(text.count(NO_TEMPLATE_NOTE) for text in shown) == 1
+    assert NO_TEMPLATE_NOTE in bar.card.text() and "no chat template" in bar.summary.text()
+
+
+def test_empty_hint_points_to_the_models_workspace(qtbot, workspace, tiny_gguf):
+    workspace.show()
+    hint = workspace.model_bar.hint
+    assert hint.isVisible() and "Models → Catalog" in hint.text() and "No chat model yet" in hint.text()
+    assert not workspace.model_bar.card.isVisible()  # nothing picked: the hint alone says what to do
+    with qtbot.waitSignal(workspace.open_models_requested, timeout=1000):
+        hint.linkActivated.emit("models")  # what clicking the link emits
+    load(qtbot, workspace, tiny_gguf)
+    assert not hint.isVisible()
+    with qtbot.waitSignal(workspace.model_changed, timeout=TIMEOUT) as blocker:
+        workspace.model_bar.unload_button.click()
+    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
+    assert blocker.args == [None] and hint.isVisible() and "Press Load to chat with tiny-llama.gguf" in hint.text()
+    bar = workspace.model_bar
+    assert "Not loaded" in bar.card.text() and bar.card.isVisible() and not bar.summary.isVisible()
+
+
+def test_main_window_opens_models_from_the_chat_hint(qtbot, runner, services):
+    from desktop.ui.main_window import WORKSPACES, MainWindow
+
+    window = MainWindow(services, runner, start_services=False)
+    qtbot.addWidget(window)
+    window.workspace("chat").model_bar.hint.linkActivated.emit("models")
+    assert WORKSPACES[window.stack.currentIndex()].key == "models"
+    models = window.current_workspace()
+    assert models.tabs.currentWidget() is models.catalog_tab  # where a first model is picked
+
+
+def test_long_thread_titles_elide_instead_of_scrolling(qtbot, workspace):
+    workspace.resize(1280, 800)
+    workspace.show()
+    qtbot.waitExposed(workspace)
+    thread = ChatThread()
+    thread.add("user", "Once upon a time there was a little robot who wanted to see the sea " * 3, None)
+    workspace._add_thread(thread)
+    listing = workspace.thread_list
+    item = listing.item(listing.count() - 1)
+    assert item.toolTip() == thread.title
+    assert listing.visualItemRect(item).width() <= listing.viewport().width()
+    assert not listing.horizontalScrollBar().isVisible()
+
+
+def test_send_streams_reply_records_history_and_shows_stats(qtbot, loaded, services):
+    result = send(qtbot, loaded, "Tell me a story", max_tokens=16)
+    assert result.completion_tokens == 16 and result.mode == "chat"
+    path = loaded.thread.path()
+    assert [t.role for t in path] == ["user", "assistant"]
+    assert path[1].content == result.text and path[1].record_id == result.record_id
+    assert result.text.strip().split()[0] in loaded.transcript.toPlainText()
+    assert "tok/s" in loaded.stats.text() and "16 generated" in loaded.stats.text()
+    record = services.history.records[-1]
+    assert record.id == result.record_id and record.session_id == loaded.thread.id
+    assert record.output_text == result.text
+
+
+def test_second_turn_links_to_the_previous_record(qtbot, loaded, services):
+    first = send(qtbot, loaded, "one")
+    second = send(qtbot, loaded, "two")
+    assert services.history.records[-1].parent_id == first.record_id
+    assert second.prompt_tokens > first.prompt_tokens  # the first exchange is in the prompt
+
+
+def test_stop_mid_stream_keeps_partial(qtbot, loaded):
+    loaded.settings_panel.apply_preset("Precise (greedy)")
+    loaded.settings_panel.max_tokens.setValue(1900)
+    loaded.input.setPlainText("go on")
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT) as blocker:
+        loaded.generate()
+        qtbot.waitUntil(lambda: loaded.thread.last.role == "assistant" and "tok/s" in loaded.stats.text(),
+                        timeout=TIMEOUT)
+        live_stats = loaded.stats.text()
+        loaded.stop()
+    assert "prompt +" in live_stats and "/ 2048" in live_stats
+    result = blocker.args[0]
+    assert result.finish_reason == "cancelled" and 0 < result.completion_tokens < 1900
+    assert loaded.thread.last.content == result.text and "stopped" in loaded.thread.last.note
+
+
+def test_stop_can_discard_partial(qtbot, loaded, services):
+    loaded.settings_panel.keep_partial.setChecked(False)
+    loaded.settings_panel.max_tokens.setValue(1900)
+    loaded.input.setPlainText("go on")
+    before = len(services.history.records)
+    with qtbot.waitSignal(loaded.runner.queue_changed, timeout=TIMEOUT):
+        loaded.generate()
+    loaded.stop()
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    assert "discarded" in loaded.status.text()
+    assert [t.role for t in loaded.thread.path()] == ["user"]
+    assert len(services.history.records) == before
+
+
+def test_regenerate_keeps_the_old_reply_as_a_branch(qtbot, loaded):
+    send(qtbot, loaded, "hello")
+    old = loaded.thread.last
+    loaded.settings_panel.seed.setValue(1)
+    loaded.settings_panel.temperature.setValue(1.5)
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT):
+        loaded.transcript.action.emit("regenerate", old.id)
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    new = loaded.thread.last
+    assert new.id != old.id and loaded.thread.siblings(new.id) == (2, 2)
+    assert "2/2" in loaded.transcript.toPlainText()
+    loaded.transcript.action.emit("prev", new.id)
+    assert loaded.thread.last.id == old.id
+    assert old.content.strip()[:10] in loaded.transcript.toPlainText()
+
+
+def test_edit_and_resend_creates_a_branch(qtbot, loaded):
+    send(qtbot, loaded, "first version")
+    user = loaded.thread.path()[0]
+    loaded.transcript.action.emit("edit", user.id)
+    assert loaded.input.toPlainText() == "first version" and loaded.banner.isVisible() is not None
+    loaded.input.setPlainText("second version")
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT):
+        loaded.generate()
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    path = loaded.thread.path()
+    assert path[0].content == "second version" and loaded.thread.siblings(path[0].id) == (2, 2)
+    assert "first version" not in loaded.transcript.toPlainText()
+    loaded.transcript.action.emit("prev", path[0].id)
+    assert loaded.thread.path()[0].content == "first version"
+    assert len(loaded.thread.path()) == 2  # the old reply is still there
+
+
+def test_copy_and_delete_a_turn(qtbot, loaded):
+    from PySide6.QtWidgets import QApplication
+
+    result = send(qtbot, loaded, "copy me")
+    reply = loaded.thread.last
+    loaded.transcript.action.emit("copy", reply.id)
+    assert QApplication.clipboard().text() == result.text
+    loaded.transcript.action.emit("delete", reply.id)
+    assert [t.role for t in loaded.thread.path()] == ["user"]
+    assert "Deleted 1 message" in loaded.status.text()
+
+
+def test_new_chat_starts_an_empty_thread(qtbot, loaded):
+    send(qtbot, loaded, "first chat")
+    first = loaded.thread
+    loaded.new_chat()
+    assert loaded.thread is not first and loaded.thread.path() == []
+    assert loaded.transcript.toPlainText().strip() == ""
+    loaded.thread_list.setCurrentRow(0)
+    assert loaded.thread is first and "first chat" in loaded.transcript.toPlainText()
+
+
+def test_presets_save_load_delete(qtbot, workspace, services):
+    panel = workspace.settings_panel
+    panel.temperature.setValue(0.33)
+    panel.top_k.setValue(7)
+    assert panel.save_preset_as("Mine")
+    assert services.settings.text.presets["Mine"]["top_k"] == 7
+    panel.apply_preset("Balanced")
+    assert panel.top_k.value() == 40
+    panel.apply_preset("Mine")
+    assert panel.top_k.value() == 7 and abs(panel.temperature.value() - 0.33) < 1e-9
+    panel.delete_preset("Mine")
+    assert "Mine" not in services.settings.text.presets
+    assert panel.presets.findText("Mine") < 0
+
+
+def test_invalid_sampling_is_refused_before_sending(qtbot, loaded, services):
+    for widget, value, message in ((loaded.settings_panel.temperature, -0.5, "temperature"),
+                                   (loaded.settings_panel.top_p, 1.5, "top_p"),
+                                   (loaded.settings_panel.max_tokens, 0, "max_tokens")):
+        loaded.settings_panel.apply_preset("Balanced")
+        widget.setValue(value)
+        loaded.input.setPlainText("hi")
+        loaded.generate()
+        assert message in loaded.status.text()
+        assert loaded.thread.path() == [] and not loaded.busy
+
+
+def test_overflow_offers_to_drop_oldest_turns(qtbot, workspace, tiny_gguf):
+    workspace.settings_panel.context.setValue(128)
+    load(qtbot, workspace, tiny_gguf)
+    thread = workspace.thread
+    parent = None
+    for i in range(10):
+        parent = thread.add("user", f"question {i} about the cat", parent).id
+        parent = thread.add("assistant", "the dog ran home", parent).id
+    workspace.transcript.show_thread(thread)
+    workspace.settings_panel.apply_preset("Precise (greedy)")
+    workspace.settings_panel.max_tokens.setValue(16)
+    workspace.input.setPlainText("and then?")
+    workspace.generate()
+    qtbot.waitUntil(lambda: not workspace.busy and workspace.banner_action.isVisibleTo(workspace),
+                    timeout=TIMEOUT)
+    assert "context of 128" in workspace.banner.text()
+    assert thread.last.role == "user"  # nothing was generated
+    with qtbot.waitSignal(workspace.reply_finished, timeout=TIMEOUT) as blocker:
+        workspace.banner_action.click()
+    assert "Dropped the" in blocker.args[0].note and blocker.args[0].completion_tokens == 16
+
+
+def test_megabyte_prompt_says_it_does_not_fit(qtbot, loaded, services):
+    loaded.input.setPlainText("the cat sat. " * 80_000)
+    loaded.generate()
+    qtbot.waitUntil(lambda: not loaded.busy and loaded.banner.isVisibleTo(loaded), timeout=TIMEOUT)
+    assert "more than the model's context of 2,048 tokens" in loaded.banner.text()
+    assert not loaded.banner_action.isVisibleTo(loaded)  # no older turns to drop
+    assert services.history.records == []
+    send(qtbot, loaded, "short one")  # the chat still works
+    assert services.history.records[-1].prompt == "short one"
+
+
+def test_nul_and_emoji_prompt(qtbot, loaded, services):
+    result = send(qtbot, loaded, "a\x00b 😀🎉")
+    assert result.completion_tokens == 12
+    assert services.history.records[-1].prompt == "a\x00b 😀🎉"
+
+
+def test_bad_model_file_keeps_the_app_running(qtbot, workspace, tmp_path, tiny_gguf):
+    fake = tmp_path / "fake.gguf"
+    fake.write_text("not a model at all")
+    workspace.model_bar.select_path(str(fake))
+    qtbot.waitUntil(lambda: "not a GGUF model" in workspace.model_bar.card.text(), timeout=TIMEOUT)
+    workspace.load_model(str(fake))
+    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
+    assert "not a GGUF model" in workspace.status.text() and workspace.engine.loaded is None
+    load(qtbot, workspace, tiny_gguf)  # still works afterwards
+
+
+def test_stop_during_load(qtbot, workspace, tmp_path):
+    from desktop.core.tiny_models import write_tiny_gguf
+
+    path = write_tiny_gguf(tmp_path / "fresh.gguf", seed=11)
+    workspace.load_model(str(path))
+    workspace.stop()
+    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
+    assert "Loading stopped" in workspace.status.text()
+    assert workspace.engine.loaded is None
+
+
+def test_markdown_reply_renders_code_in_monospace(qtbot, workspace):
+    thread = ChatThread()
+    user = thread.add("user", "code please", None)
+    thread.add("assistant", "Here:\n\n```python\nprint('hi')\n```\n", user.id)
+    workspace.transcript.show_thread(thread)
+    assert "monospace" in workspace.transcript.toHtml()
+    assert "print('hi')" in workspace.transcript.toPlainText()
+    assert "```" not in workspace.transcript.toPlainText()  # rendered, not shown as source
+
+
+def test_hundreds_of_turns_render(qtbot, workspace):
+    thread = ChatThread()
+    parent = None
+    for i in range(300):
+        parent = thread.add("user" if i % 2 == 0 else "assistant", f"message number {i}", parent).id
+    workspace.transcript.show_thread(thread)
+    text = workspace.transcript.toPlainText()
+    assert "message number 0" in text and "message number 299" in text
+
+
+def test_the_library_is_read_once_at_start_and_again_when_the_workspace_comes_back(qtbot, services, runner,
+                                                                                tiny_gguf, monkeypatch):
+    from desktop.core.models.library import Library
+
+    reads = []
+    models = Library.models
+    monkeypatch.setattr(Library, "models", lambda self, *a, **k: reads.append(1) or models(self, *a, **k))
+    ws = ChatWorkspace(services, runner)
+    qtbot.addWidget(ws)
+    ws.show()  # shown at once, as the main window does with its first workspace
+    assert len(reads) == 1
+    qtbot.wait(20)  # the event loop runs on
+    ws.hide()
+    added = Library().import_path(tiny_gguf, "link")  # added in the Models workspace meanwhile
+    reads.clear()
+    ws.show()
+    assert len(reads) == 1 and ws.model_bar.picker.findData(added.path) >= 0
