@@ -30,13 +30,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", default=None, help="query TSV (default: bench/data/history_fusion_queries.tsv)")
     args = parser.parse_args(argv)
 
-    from tests.support.history_data import QUERIES_TSV, embed_cached, load_labelled_queries, load_prompts
     from desktop.core.history import fusion, search
     from desktop.core.history.embedder import Embedder
     from desktop.core.history.schema import embed_text_of
     from desktop.core.history.search import SearchQuery
     from desktop.core.history.store import HistoryStore
     from desktop.core.records import GenerationRecord
+    from tests.support.history_data import QUERIES_TSV, embed_cached, load_labelled_queries, load_prompts
 
     prompts = load_prompts()
     queries = load_labelled_queries(Path(args.queries) if args.queries else QUERIES_TSV)

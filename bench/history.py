@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 MODELS = ["tinyllama-q4", "stories260k", "tiny-sd", "qwen2-0.5b-q8"]
@@ -164,10 +165,10 @@ def bench_real_recall(prompts, embedder, queries: list[str], qvecs) -> None:
     partitioned by the app's code and probed at the app's 8 % of lists, against exact search."""
     import numpy as np
 
-    from tests.support.history_data import embed_cached
     from desktop.core.history import search
     from desktop.core.history.store import HistoryStore
     from desktop.core.records import GenerationRecord
+    from tests.support.history_data import embed_cached
 
     sentences = prompt_sentences(prompts)
     vectors, seconds = embed_cached(embedder, sentences, "prompt-sentences")
@@ -216,9 +217,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args(argv)
 
-    from tests.support.history_data import embed_cached, load_prompts, load_queries
     from desktop.core.history.embedder import Embedder
     from desktop.core.history.schema import MAX_EMBED_CHARS
+    from tests.support.history_data import embed_cached, load_prompts, load_queries
 
     print(f"loadavg_at_start={os.getloadavg()[0]:.2f} cpus={os.cpu_count()}")
     prompts = load_prompts()

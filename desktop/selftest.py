@@ -60,9 +60,9 @@ class SelfTest:
         return f"opened at {store.root}"
 
     def text(self) -> str:
-        from desktop.core.text.prompt import TextRequest
         from desktop.core.text.engine import LoadOptions, TextEngine
         from desktop.core.text.params import SamplingParams
+        from desktop.core.text.prompt import TextRequest
         from desktop.core.tiny_models import write_tiny_gguf
 
         gguf = write_tiny_gguf(self.root / "models" / "selftest-tiny.gguf")

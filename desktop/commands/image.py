@@ -23,10 +23,10 @@ import json
 import sys
 from pathlib import Path
 
+from desktop.commands._shared import WaitingSink, resolve_model
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import CancelToken, Progress
 from desktop.core.records import NullSink, new_id
-from desktop.commands._shared import WaitingSink, resolve_model
 
 
 def _params_from_args(args: argparse.Namespace, model: Path):

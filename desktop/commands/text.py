@@ -19,10 +19,10 @@ import argparse
 import json
 import sys
 
+from desktop.commands._shared import WaitingSink, resolve_model
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import CancelToken, Progress
 from desktop.core.records import NullSink, new_id
-from desktop.commands._shared import WaitingSink, resolve_model
 
 
 def _sampling(args: argparse.Namespace):
@@ -54,8 +54,8 @@ def _quiet(_: Progress) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from desktop.core.settings import load_settings
-    from desktop.core.text.prompt import TextRequest
     from desktop.core.text.engine import LoadOptions, TextEngine
+    from desktop.core.text.prompt import TextRequest
 
     store = None
     engine = None

@@ -8,12 +8,19 @@ Both read the runner's state on ``queue_changed`` and follow the running job's
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
-                               QPushButton, QVBoxLayout, QWidget)
-
-from desktop.ui.widgets import ElidedLabel
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.ui.runner import QUEUED, RUNNING, JobHandle, JobRunner
+from desktop.ui.widgets import ElidedLabel
 
 
 def describe(handle: JobHandle) -> str:

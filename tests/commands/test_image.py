@@ -11,7 +11,6 @@ from PIL import Image
 from desktop.commands import image as image_command
 from desktop.core.image.output import parse_parameters, read_png_text
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -11,8 +11,8 @@ import sys
 import threading
 
 from desktop.core import file_lock
-from desktop.core.models.library import Library
 from desktop.core.hub.queue import DownloadList
+from desktop.core.models.library import Library
 from tests.conftest import REPO_ROOT
 
 # One "GenLab process": waits for the go file, then adds ``count`` downloads and ``count``
@@ -89,8 +89,8 @@ def test_reads_never_wait_for_another_process_holding_a_lock(tmp_path, genlab_ho
 
     import pytest
 
-    from desktop.core.models import hashing
     from desktop.core.hub.download import FileRef
+    from desktop.core.models import hashing
     from desktop.core.models.headers import ModelFacts
     from tests.support.other_process import lock_held_by_another_process
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.models import locks as model_locks
 from desktop.core.hub.download import FileRef, download_file, part_path, transfer_elsewhere
-from desktop.core.models.library import Library
 from desktop.core.hub.transfer import RetryPolicy
+from desktop.core.models import locks as model_locks
+from desktop.core.models.library import Library
 from tests.support.hub_server import gguf_file_bytes
 
 fcntl = pytest.importorskip("fcntl", reason="flock is POSIX only")

@@ -120,9 +120,9 @@ def _raw_load(path: Path) -> str:
 
 def _worker(source: Path, seed: int, start: int, stop: int, out: Path, tmp: Path, raw: bool = False) -> None:
     from desktop.core.errors import GenLabError
-    from desktop.core.text.prompt import TextRequest
     from desktop.core.text.engine import TextEngine
     from desktop.core.text.params import SamplingParams
+    from desktop.core.text.prompt import TextRequest
 
     layout = layout_of(source)
     engine = TextEngine(safe_load=False)  # the raw path: what would happen without the probe

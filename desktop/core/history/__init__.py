@@ -7,7 +7,12 @@ store is opened or a search runs.
 from __future__ import annotations
 
 from desktop.core.history.errors import (
-    HistoryError, HistoryVersionError, HistoryWriteError, ImportFormatError, InvalidFilter, RecordNotFound,
+    HistoryError,
+    HistoryVersionError,
+    HistoryWriteError,
+    ImportFormatError,
+    InvalidFilter,
+    RecordNotFound,
 )
 
 __all__ = [

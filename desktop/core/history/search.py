@@ -30,7 +30,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timezone
+from datetime import date, datetime, timezone
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 

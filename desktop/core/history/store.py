@@ -190,9 +190,9 @@ class HistoryStore(EmbeddingUpkeep):
             record.tags = sorted({t.strip() for t in tags if t.strip()})
         if note is not None:
             record.note = note
-        from desktop.core.history.schema import search_text_of
-
         import pyarrow as pa
+
+        from desktop.core.history.schema import search_text_of
 
         schema = arrow_schema()
         values = {"id": record_id, "rating": record.rating, "tags": record.tags, "note": record.note,
@@ -430,7 +430,7 @@ class HistoryStore(EmbeddingUpkeep):
 
     def _create_scalar_indexes(self) -> None:
         """Indexes that make filters, id look-ups and deletes cheap on a large table."""
-        from lancedb.index import BTree, Bitmap, LabelList
+        from lancedb.index import Bitmap, BTree, LabelList
 
         configs = {"btree": BTree(), "bitmap": Bitmap(), "labels": LabelList()}
         for column, kind in SCALAR_INDEXES:

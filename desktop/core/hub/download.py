@@ -35,16 +35,23 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from desktop.core import paths
-from desktop.core.models import hashing
 from desktop.core.file_lock import flock_within
 from desktop.core.hardware import disk_free, fmt_bytes
-from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
-from desktop.core.models.errors import (ChecksumMismatch, DiskFull, DownloadBusy, DownloadError, HubError,
-                                      HubOffline, ModelsDirError)
 from desktop.core.hub.access import endpoint as hub_endpoint
 from desktop.core.hub.access import hub_error, hub_online, hub_reachable
 from desktop.core.hub.access import token as stored_token
 from desktop.core.hub.transfer import HashPipe, RetryPolicy, TransferStats, transfer
+from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from desktop.core.models import hashing
+from desktop.core.models.errors import (
+    ChecksumMismatch,
+    DiskFull,
+    DownloadBusy,
+    DownloadError,
+    HubError,
+    HubOffline,
+    ModelsDirError,
+)
 
 try:
     import fcntl

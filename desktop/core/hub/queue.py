@@ -36,11 +36,19 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from desktop.core import file_lock, paths
-from desktop.core.hub.download import (DownloadResult, FileRef, busy_error, default_destination, discard_partial,
-                                    download_file, part_path, transfer_elsewhere)
+from desktop.core.hub.download import (
+    DownloadResult,
+    FileRef,
+    busy_error,
+    default_destination,
+    discard_partial,
+    download_file,
+    part_path,
+    transfer_elsewhere,
+)
+from desktop.core.hub.transfer import RetryPolicy
 from desktop.core.jobs import SHUTDOWN, CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
 from desktop.core.models.errors import DownloadBusy, DownloadError, HubOffline, HubUnavailable, RetriesExhausted
-from desktop.core.hub.transfer import RetryPolicy
 
 ACTIVE = ("queued", "running")
 WAITING_NETWORK = "waiting"

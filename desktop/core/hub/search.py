@@ -21,13 +21,13 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from desktop.core.models.fit import FitVerdict, fit_image, fit_model, fit_parameters
 from desktop.core.hardware import MachineInfo
-from desktop.core.models.errors import HubError, HubOffline, NotAHubUrl, NotOnHub
-from desktop.core.models.headers import quantization_from_name
 from desktop.core.hub.access import endpoint as hub_endpoint
 from desktop.core.hub.access import hub_error, hub_online, hub_reachable
 from desktop.core.hub.access import token as stored_token
+from desktop.core.models.errors import HubError, HubOffline, NotAHubUrl, NotOnHub
+from desktop.core.models.fit import FitVerdict, fit_image, fit_model, fit_parameters
+from desktop.core.models.headers import quantization_from_name
 
 KIND_FILTERS = {"text": "gguf", "image": "diffusers"}
 SORTS = ("downloads", "likes")

@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
+from desktop.core.hub.access import TOKEN_HELP
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.models.errors import DiskFull, DownloadError, RetriesExhausted, TokenRequired
-from desktop.core.hub.access import TOKEN_HELP
 
 READ_SIZE = 1024 * 1024  # one buffer: one write, one hash hand-over, one cancel check
 FILL_SECONDS = 0.2  # a buffer is handed on after this long even when not full (slow links)

@@ -35,12 +35,27 @@ from typing import Any
 from desktop.core.errors import GenLabError, InvalidParameter
 from desktop.core.hardware import machine_info
 from desktop.core.image.model_files import ModelInfo, inspect_model
-from desktop.core.image.output import (SavedImage, a1111_parameters, incognito_folder, new_image_path, save_png,
-                                       thumbnail_path_for)
+from desktop.core.image.output import (
+    SavedImage,
+    a1111_parameters,
+    incognito_folder,
+    new_image_path,
+    save_png,
+    thumbnail_path_for,
+)
 from desktop.core.image.params import ImageParams, validate_params
-from desktop.core.image.pipeline import (LoadedModel, MemoryPlan, apply_memory_plan, choose_device,
-                                         library_versions, load_pipeline, model_identity, plan_memory,
-                                         report, set_vae_tiling)
+from desktop.core.image.pipeline import (
+    LoadedModel,
+    MemoryPlan,
+    apply_memory_plan,
+    choose_device,
+    library_versions,
+    load_pipeline,
+    model_identity,
+    plan_memory,
+    report,
+    set_vae_tiling,
+)
 from desktop.core.image.preview import LatentPreviewer, StepPreview
 from desktop.core.image.schedulers import SCHEDULER_NAMES, sampler_name
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress

@@ -98,7 +98,8 @@ def model_identity(info: ModelInfo, *, cancel: CancelToken | None = None,
     so swapping any component (another VAE) changes it, and the library's
     ``find_by_sha256`` finds the model again from a history record.
     """
-    from desktop.core.models.library import Library, model_identity as library_identity
+    from desktop.core.models.library import Library
+    from desktop.core.models.library import model_identity as library_identity
 
     digest = library_identity(info.path, cancel=cancel, progress=progress)
     Library().note_used(info.path)  # the library's "last used" column

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from desktop.core import file_lock, paths
-from desktop.core.models import hashing
 from desktop.core.hardware import disk_free, fmt_bytes
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from desktop.core.models import hashing
 from desktop.core.models.errors import DiskFull, ImportRejected, ModelInUse, ModelsDirError, UnknownModel
 from desktop.core.models.headers import ModelFacts, quantization_from_name, read_model_facts
 

@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from desktop.core.errors import InvalidParameter, ModelFileError
-from desktop.core.text.gguf import GgufInfo, read_gguf_info
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
 from desktop.core.models.locks import ModelHold, hold_model
 from desktop.core.records import GenerationRecord, HistorySink, ModelIdentity, NullSink
-from desktop.core.text.prompt import PromptBuilder, PromptPlan, TextRequest
+from desktop.core.text.gguf import GgufInfo, read_gguf_info
 from desktop.core.text.gpu import AUTO, GpuCapability, GpuPlan, detect_gpu, plan_gpu_layers
+from desktop.core.text.prompt import PromptBuilder, PromptPlan, TextRequest
 from desktop.core.text.stream import StreamOutcome, stream_tokens
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from desktop.core.text.gguf import GgufInfo
 from desktop.core.hardware import fmt_bytes
+from desktop.core.text.gguf import GgufInfo
 
 AUTO = -2  # settings.text.n_gpu_layers: -2 automatic, -1 all, N exactly N
 ALL = -1

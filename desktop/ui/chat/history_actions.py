@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 
+from desktop.core.history.chat_replay import RecordChain, read_chain_job, rerun_request, thread_from_chain
 from desktop.core.jobs import Job
 from desktop.core.records import GenerationRecord
 from desktop.ui.chat.jobs import submit_connected
-from desktop.core.history.chat_replay import RecordChain, read_chain_job, rerun_request, thread_from_chain
 
 
 class ChatFromHistory:

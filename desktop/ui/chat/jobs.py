@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from desktop.core.text.gguf import read_gguf_info
 from desktop.core.jobs import Job
-from desktop.core.text.prompt import ContextOverflow, TextRequest
 from desktop.core.text.engine import LoadedModel, LoadOptions, TextEngine
+from desktop.core.text.gguf import read_gguf_info
+from desktop.core.text.prompt import ContextOverflow, TextRequest
 
 
 @dataclass

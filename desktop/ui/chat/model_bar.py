@@ -25,12 +25,20 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.core.text.gguf import GgufInfo
 from desktop.core.settings import TextSettings
 from desktop.core.text.engine import LoadedModel
+from desktop.core.text.gguf import GgufInfo
 from desktop.ui.widgets import ElidedLabel
 
 log = logging.getLogger(__name__)

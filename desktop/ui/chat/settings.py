@@ -15,15 +15,36 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
-                               QInputDialog, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea,
-                               QSpinBox, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QInputDialog,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.errors import GenLabError
 from desktop.core.settings import Settings
 from desktop.core.text.engine import LoadOptions
-from desktop.core.text.params import (BUILTIN_PRESETS, MAX_SEED, SamplingParams, delete_preset, load_preset,
-                                      preset_names, save_preset)
+from desktop.core.text.params import (
+    BUILTIN_PRESETS,
+    MAX_SEED,
+    SamplingParams,
+    delete_preset,
+    load_preset,
+    preset_names,
+    save_preset,
+)
 
 MODES = [("Auto", "auto"), ("Chat", "chat"), ("Completion", "completion")]
 GPU_CHOICES = [("Automatic", -2), ("All layers", -1), ("CPU only", 0), ("Custom", 1)]

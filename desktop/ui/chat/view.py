@@ -35,18 +35,36 @@ import logging
 from dataclasses import replace
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
-                               QPushButton, QSplitter, QStyledItemDelegate, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStyledItemDelegate,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import Job
-from desktop.core.text.prompt import TextRequest
 from desktop.core.text.engine import TextResult
+from desktop.core.text.prompt import TextRequest
 from desktop.core.text.stream import StreamChunk
 from desktop.core.text.thread import ChatThread, Turn
 from desktop.ui.chat.history_actions import ChatFromHistory
-from desktop.ui.chat.jobs import (LoadOutcome, Overflow, generate_job, load_job, read_info_job, shared_engine,
-                                  submit_connected)
+from desktop.ui.chat.jobs import (
+    LoadOutcome,
+    Overflow,
+    generate_job,
+    load_job,
+    read_info_job,
+    shared_engine,
+    submit_connected,
+)
 from desktop.ui.chat.model_bar import ChatModelBar, model_title
 from desktop.ui.chat.settings import ChatSettingsPanel
 from desktop.ui.chat.transcript import ChatTranscript, stats_text

@@ -26,14 +26,24 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPixmap, QTextOption
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy,
-                               QTextBrowser, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.ui.history.rating import StarRating
 from desktop.core.history.record_text import record_html
+from desktop.ui.history.rating import StarRating
 from desktop.ui.history.style import secondary_text_color
 from desktop.ui.thumbnails import ThumbnailLoader
-
 
 PREVIEW_SIZE = QSize(1024, 256)  # at most 256 px high, like the pane's image row
 PREVIEW_MIN_HEIGHT = 96

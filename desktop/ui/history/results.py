@@ -34,11 +34,19 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QMenu, QStackedWidget,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QStackedWidget,
+    QWidget,
+)
 
-from desktop.ui.history.empty import EmptyState
 from desktop.core.history.sessions import SessionGroup, group_by_day, summaries_from_records
+from desktop.ui.history.empty import EmptyState
 from desktop.ui.history.style import secondary_text_color
 from desktop.ui.thumbnails import ThumbnailLoader
 

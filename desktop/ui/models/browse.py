@@ -17,16 +17,27 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.core.models.catalog import CatalogEntry, load_catalog
-from desktop.core.hub.download import FileRef
 from desktop.core.errors import GenLabError
-from desktop.core.models.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant
 from desktop.core.hardware import MachineInfo, fmt_bytes, machine_info
+from desktop.core.hub.download import FileRef
 from desktop.core.hub.search import CHOOSE_A_FILE, repo_choices, search_result_fit
 from desktop.core.jobs import Job
+from desktop.core.models.catalog import CatalogEntry, load_catalog
+from desktop.core.models.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant
 from desktop.core.models.library import Library, LibraryModel, installed_variant
 from desktop.ui.models.downloads import DownloadsController
 from desktop.ui.widgets import size_columns
@@ -198,7 +209,8 @@ class HubTab(QWidget):
 
     def ask_token(self) -> str:
         """Dialog hook (replaceable in tests)."""
-        from PySide6.QtWidgets import QInputDialog, QLineEdit as _Edit
+        from PySide6.QtWidgets import QInputDialog
+        from PySide6.QtWidgets import QLineEdit as _Edit
 
         value, ok = QInputDialog.getText(self, "Hugging Face access token",
                                          "Paste a read token from huggingface.co/settings/tokens:",

@@ -39,15 +39,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from desktop.core.hub.download import DownloadProgress, FileRef, transfer_elsewhere
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
+from desktop.core.hub.download import DownloadProgress, FileRef, transfer_elsewhere
+from desktop.core.hub.queue import WAITING_NETWORK, DownloadEntry, DownloadList, refuse_if_elsewhere, run_entry
 from desktop.core.jobs import Job
-from desktop.core.hub.queue import (WAITING_NETWORK, DownloadEntry, DownloadList, refuse_if_elsewhere,
-                                               run_entry)
 from desktop.core.models.errors import DownloadBusy
 from desktop.ui.runner import DONE, JobHandle, JobRunner
 from desktop.ui.widgets import size_columns

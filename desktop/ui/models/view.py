@@ -31,15 +31,26 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
 from desktop.core.jobs import Job
 from desktop.core.models.library import Library
-from desktop.ui.models.downloads import DownloadsPanel, downloads_controller
 from desktop.ui.models.browse import CatalogTab, HubTab, current_machine
+from desktop.ui.models.downloads import DownloadsPanel, downloads_controller
 from desktop.ui.widgets import size_columns
 
 

@@ -63,6 +63,7 @@ def main(argv: list[str]) -> int:
 
     warnings.filterwarnings("ignore", message=".*fork.*")
     import pyarrow  # noqa: F401
+
     import desktop.core.records  # noqa: F401
 
     rng = random.Random(seed)

@@ -17,9 +17,9 @@ def test_packaged_model_is_found_with_its_checksum():
 def test_the_catalog_download_of_the_embedder_is_used_and_bad_copies_are_passed_over(genlab_home, hub, embedder):
     """Download the catalog's all-MiniLM-L6-v2 from the loopback hub the way the Models workspace does;
     the history then loads the library's copy, and the same vectors come out."""
-    from desktop.core.models.catalog import find_entry
-    from desktop.core.hub.download import FileRef, default_destination, download_file
     from desktop.core.history.embedder import Embedder, packaged_model_dir
+    from desktop.core.hub.download import FileRef, default_destination, download_file
+    from desktop.core.models.catalog import find_entry
 
     entry = find_entry("all-minilm-l6-v2")
     packaged = packaged_model_dir()

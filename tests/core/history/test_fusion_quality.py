@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import csv
 
-from tests.support.history_data import HELDOUT_TSV, QUERIES_TSV, load_queries
 from desktop.core.history.schema import embed_text_of
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord
+from tests.support.history_data import HELDOUT_TSV, QUERIES_TSV, load_queries
 
 
 def test_hybrid_is_at_least_as_good_as_keyword_or_semantic_alone(genlab_home, prompts_csv, embedder):

@@ -9,11 +9,11 @@ import threading
 import pytest
 
 from desktop.core.hub.download import FileRef, download_file, part_path, sidecar_path
-from desktop.core.jobs import CancelToken, JobCancelled
-from desktop.core.models.library import Library
 from desktop.core.hub.queue import DownloadList, run_entry
-from desktop.core.models.errors import ChecksumMismatch, DiskFull, NotOnHub, TokenRequired
 from desktop.core.hub.transfer import RetryPolicy
+from desktop.core.jobs import CancelToken, JobCancelled
+from desktop.core.models.errors import ChecksumMismatch, DiskFull, NotOnHub, TokenRequired
+from desktop.core.models.library import Library
 from tests.support.hub_server import gguf_file_bytes
 
 MB = 1024 * 1024

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from desktop.core.hub.download import FileRef, default_destination, download_file, part_path
-from desktop.core.models.library import Library
 from desktop.core.hub.queue import DownloadList
-from desktop.core.models.errors import DiskFull, ModelsDirError
 from desktop.core.hub.transfer import RetryPolicy
+from desktop.core.models.errors import DiskFull, ModelsDirError
+from desktop.core.models.library import Library
 from tests.support.hub_server import gguf_file_bytes
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses SIGKILL, RLIMIT_FSIZE and mount (POSIX)")

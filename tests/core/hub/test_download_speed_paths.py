@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from desktop.core.hub.download import FileRef, download_file
+from desktop.core.hub.transfer import HashPipe, RetryPolicy, TransferStats, transfer
 from desktop.core.jobs import CancelToken
 from desktop.core.models.errors import DownloadError
-from desktop.core.hub.transfer import HashPipe, RetryPolicy, TransferStats, transfer
 from tests.support.hub_server import CHUNK, gguf_file_bytes
 
 MB = 1024 * 1024

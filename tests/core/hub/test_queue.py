@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from desktop.core.hub.download import FileRef
-from desktop.core.jobs import CancelToken
-from desktop.core.models.library import Library
-from desktop.core.hub.queue import (DownloadList, IncompletePipeline, register_pipeline_if_complete,
-                                               run_entry)
-from desktop.core.models.errors import DiskFull
+from desktop.core.hub.queue import DownloadList, IncompletePipeline, register_pipeline_if_complete, run_entry
 from desktop.core.hub.transfer import RetryPolicy
+from desktop.core.jobs import CancelToken
+from desktop.core.models.errors import DiskFull
+from desktop.core.models.library import Library
 from tests.core.models.test_library import write_diffusers
 
 FAST = RetryPolicy(base_delay=0.02, max_delay=0.2, stall_seconds=5.0)
@@ -216,9 +215,9 @@ def test_errors_a_person_must_act_on_stay_failed_and_a_busy_hub_counts_as_the_ne
 
     from huggingface_hub import errors as hf_errors
 
+    from desktop.core.hub.access import hub_error
     from desktop.core.hub.queue import NETWORK_ERRORS
     from desktop.core.models.errors import HubUnavailable, NotOnHub
-    from desktop.core.hub.access import hub_error
 
     hub.add_repo("tester/real", {"real-Q4_0.gguf": b"GGUF"})
     downloads = DownloadList()

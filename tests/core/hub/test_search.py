@@ -204,8 +204,8 @@ def _sd_repo() -> dict[str, bytes]:
 
 
 def test_search_rows_carry_the_parameter_count_the_hub_reports(hub):
-    from desktop.core.models.fit import RUNS_CPU, WONT_FIT
     from desktop.core.hub.search import search_result_fit
+    from desktop.core.models.fit import RUNS_CPU, WONT_FIT
     from tests.core.models.test_fit import machine
 
     hub.add_repo("big/Llama-70B-GGUF", {"l-Q4_K_M.gguf": gguf_file_bytes(30_000)}, tags=["gguf"], library_name="gguf",
@@ -226,8 +226,8 @@ def test_search_rows_carry_the_parameter_count_the_hub_reports(hub):
 
 
 def test_a_diffusers_pipeline_is_judged_on_the_fp16_files_it_would_download(hub):
-    from desktop.core.models.fit import FITS_GPU, image_activations
     from desktop.core.hub.search import pipeline_download_set, repo_choices
+    from desktop.core.models.fit import FITS_GPU, image_activations
     from tests.core.models.test_fit import machine
 
     hub.add_repo("tester/sd", _sd_repo(), tags=["diffusers"], library_name="diffusers")
@@ -259,8 +259,8 @@ def test_a_diffusers_pipeline_is_judged_on_the_fp16_files_it_would_download(hub)
 
 
 def test_a_gguf_repo_offers_each_file_with_its_verdict(hub):
-    from desktop.core.models.fit import fit_model
     from desktop.core.hub.search import repo_choices
+    from desktop.core.models.fit import fit_model
     from tests.core.models.test_fit import machine
 
     choices = repo_choices(list_repo_files("bartowski/Qwen-GGUF"), machine(8), context=8192)

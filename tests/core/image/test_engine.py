@@ -12,15 +12,13 @@ from PIL import Image
 from desktop import __version__
 from desktop.core import paths
 from desktop.core.errors import InvalidParameter
-from desktop.core.image.engine import (ImageEngine, ImageOutOfMemory, ImageRequest, ImageResult,
-                                       out_of_memory_error)
+from desktop.core.image.engine import ImageEngine, ImageOutOfMemory, ImageRequest, ImageResult, out_of_memory_error
 from desktop.core.image.output import parse_parameters, read_png_text
 from desktop.core.image.params import ImageParams
 from desktop.core.image.pipeline import MemoryPlan, plan_memory
 from desktop.core.image.preview import StepPreview
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import ListSink
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

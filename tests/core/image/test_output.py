@@ -8,8 +8,14 @@ from datetime import datetime
 from PIL import Image
 
 from desktop.core import paths
-from desktop.core.image.output import (a1111_parameters, delete_output, new_image_path, parse_parameters,
-                                       read_png_text, save_png)
+from desktop.core.image.output import (
+    a1111_parameters,
+    delete_output,
+    new_image_path,
+    parse_parameters,
+    read_png_text,
+    save_png,
+)
 
 
 def test_a1111_text_round_trips_with_commas_and_multiline_prompts():

@@ -7,8 +7,7 @@ import math
 import pytest
 
 from desktop.core.errors import InvalidParameter
-from desktop.core.image.params import (SD1, SD_TURBO, SDXL, SDXL_TURBO, ImageParams, default_params,
-                                       validate_params)
+from desktop.core.image.params import SD1, SD_TURBO, SDXL, SDXL_TURBO, ImageParams, default_params, validate_params
 from desktop.core.image.schedulers import SCHEDULER_NAMES
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from desktop.core.hardware import GpuInfo, MachineInfo, machine_info
 from desktop.core.models.catalog import find_entry
 from desktop.core.models.fit import FITS_GPU, RUNS_CPU, WONT_FIT, fit_catalog_variant, fit_model, kv_cache_bytes
-from desktop.core.hardware import GpuInfo, MachineInfo, machine_info
 
 GB = 1024 ** 3
 

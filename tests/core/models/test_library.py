@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop.core.models import hashing
 from desktop.core.jobs import CancelToken, JobCancelled
-from desktop.core.models.library import Library
+from desktop.core.models import hashing
 from desktop.core.models.errors import ImportRejected, ModelInUse, UnknownModel
+from desktop.core.models.library import Library
 from tests.support.hub_server import gguf_file_bytes, use_hub
 
 

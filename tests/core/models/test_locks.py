@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.models import locks as model_locks
 from desktop.core.errors import ModelFileError
 from desktop.core.hardware import fmt_bytes
-from desktop.core.models.library import Library
+from desktop.core.models import locks as model_locks
 from desktop.core.models.errors import ModelInUse
+from desktop.core.models.library import Library
 from tests.support.model_loader import REPO_ROOT, child_env, model_loaded_in_another_process
 
 pytestmark = pytest.mark.skipif(not model_locks.SUPPORTED, reason="cross-process model locks use flock (POSIX)")

@@ -13,9 +13,9 @@ from desktop import __version__
 from desktop.core.errors import InvalidParameter, ModelFileError
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import ListSink
-from desktop.core.text.prompt import ChatMessage, ContextOverflow, TextRequest
 from desktop.core.text.engine import LoadOptions, TextEngine
 from desktop.core.text.params import GREEDY, SamplingParams
+from desktop.core.text.prompt import ChatMessage, ContextOverflow, TextRequest
 
 llama_cpp = pytest.importorskip("llama_cpp")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.gguf_fuzz import KINDS, layout_of, mutate, probe_crashed, run_mutations
 from desktop.core.errors import ModelFileError
 from desktop.core.text.probe import ensure_loadable, run_probe
+from tests.support.gguf_fuzz import KINDS, layout_of, mutate, probe_crashed, run_mutations
 
 pytest.importorskip("llama_cpp")
 

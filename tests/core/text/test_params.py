@@ -6,8 +6,14 @@ import pytest
 
 from desktop.core.errors import InvalidParameter
 from desktop.core.settings import Settings, load_settings, save_settings
-from desktop.core.text.params import (BUILTIN_PRESETS, SamplingParams, delete_preset, load_preset,
-                                      preset_names, save_preset)
+from desktop.core.text.params import (
+    BUILTIN_PRESETS,
+    SamplingParams,
+    delete_preset,
+    load_preset,
+    preset_names,
+    save_preset,
+)
 
 
 def test_defaults_are_valid():

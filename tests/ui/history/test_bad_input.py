@@ -14,9 +14,9 @@ from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
 from desktop.core.records import GenerationRecord, ListSink
 from desktop.core.services import Services
 from desktop.ui.history.results import HIT_ROLE, MISSING_COLOR
-from tests.ui.history.test_view import open_workspace
 from desktop.ui.main_window import MainWindow
 from tests.support.traces import saved_image
+from tests.ui.history.test_view import open_workspace
 
 TIMEOUT = 30_000
 

@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 from PySide6.QtWidgets import QTextBrowser
 
+from desktop.core.history.record_text import model_text, record_html, seconds_text, timings_text, when_text
 from desktop.core.history.search import Hit
 from desktop.core.records import GenerationRecord, ModelIdentity
 from desktop.ui.history.details import DetailsPanel
 from desktop.ui.history.rating import StarRating
-from desktop.core.history.record_text import model_text, record_html, seconds_text, timings_text, when_text
 
 TIMEOUT = 30_000
 CREATED = datetime(2026, 11, 26, 21, 29, 13, tzinfo=timezone.utc)

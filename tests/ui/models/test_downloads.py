@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from desktop.core.hub.download import FileRef, part_path
+from desktop.core.hub.queue import DownloadList
 from desktop.core.jobs import SHUTDOWN
 from desktop.core.models.library import Library
-from desktop.core.hub.queue import DownloadList
 from desktop.core.services import Services
-from desktop.ui.models.downloads import DownloadsController, DownloadsPanel
 from desktop.ui.main_window import WORKSPACES, MainWindow
+from desktop.ui.models.downloads import DownloadsController, DownloadsPanel
 from desktop.ui.runner import JobRunner
 from tests.core.hub.test_queue import stop_after_some_bytes
 from tests.support.hub_server import gguf_file_bytes

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.core.hub.download import FileRef, part_path
 from desktop.core.hardware import fmt_bytes
-from desktop.core.models.library import Library
+from desktop.core.hub.download import FileRef, part_path
 from desktop.core.hub.queue import DownloadList
+from desktop.core.models.library import Library
 from desktop.core.services import Services
 from desktop.ui.models.view import ModelsWorkspace
 from tests.support.bad_models import BAD_IMPORT_IDS, BAD_IMPORTS
