@@ -99,9 +99,11 @@ class HistoryStore(EmbeddingUpkeep):
         self._lance_session = None
         self._ds_opened = 0.0
         self._error_listeners: list = []
+        self._saved_listeners: list = []
+        self._just_saved: list[GenerationRecord] = []  # committed, not yet reported to the saved listeners
         self._closing = False
         self._writer = HistoryWriter(self._append, self._maintain, idle_seconds=idle_seconds,
-                                     on_change=self._invalidate_dataset, on_error=self._report_write_error,
+                                     on_change=self._after_change, on_error=self._report_write_error,
                                      guard=lambda: synced_to_disk(self.table_dir))
         if embedder is not None and self.meta.get("embed_model") != embedder.name:
             self._writer.run(lambda: self._switch_embedder(embedder.name))
@@ -175,6 +177,7 @@ class HistoryStore(EmbeddingUpkeep):
         model = self.embedder.name if self.embedder else ""
         rows = [record_to_row(r, None if vectors is None else vectors[i], model) for i, r in enumerate(records)]
         self.table.add(pa.Table.from_pylist(rows, schema=arrow_schema()))
+        self._just_saved.extend(records)
         if vectors is None:
             self._unembedded += len(rows)
 
@@ -250,6 +253,21 @@ class HistoryStore(EmbeddingUpkeep):
                 listener(error)
             except Exception:  # a closed window must not stop the writer
                 log.exception("history: error listener failed")
+
+    def add_saved_listener(self, listener) -> None:
+        """Call ``listener(list[GenerationRecord])`` (on the writer thread) after new records are committed
+        and searchable: generations, re-runs, imports.  The History list refreshes by it."""
+        self._saved_listeners.append(listener)
+
+    def _after_change(self) -> None:
+        """Writer thread, after every change: searches see it; then the saved records are reported."""
+        self._invalidate_dataset()
+        saved, self._just_saved = self._just_saved, []
+        for listener in list(self._saved_listeners) if saved else ():
+            try:
+                listener(saved)
+            except Exception:  # a closed window must not stop the writer
+                log.exception("history: saved listener failed")
 
     def _invalidate_dataset(self) -> None:
         self._ds = None

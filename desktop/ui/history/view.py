@@ -43,6 +43,12 @@ Signals:
 
 A failed save (full disk...) reported by the store's writer is shown in the
 notice line and sent as a status message.
+
+The list is live: when the store reports saved records (a generation, a
+re-run, an import; ``HistoryStore.add_saved_listener``) the search shown is
+run again after a short pause, keeping the selection, if the workspace is
+visible; otherwise ``refresh_pending`` is set and the search runs when the
+workspace is next shown.  "Clear" resets the filters and the search box.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ from desktop.ui.history.empty import INCOGNITO_LINE, empty_state_text
 from desktop.ui.history.results import ResultsView
 
 DEBOUNCE_MS = 250
+REFRESH_MS = 400  # a burst of saves (a batch of images, an import) becomes one refresh
 # QLineEdit cuts what is typed or pasted at 32,767 characters without a word; the box takes far more
 # and the search says when it shortened the query (search.MAX_QUERY_CHARS).
 QUERY_MAX_LENGTH = 1_000_000
@@ -97,6 +104,7 @@ class HistoryWorkspace(QWidget):
     reuse_requested = Signal(object)
     results_shown = Signal(int)
     _write_failed = Signal(str)  # from the history writer thread, delivered on the GUI thread
+    _records_saved = Signal()  # from the history writer thread, delivered on the GUI thread
 
     def __init__(self, services, runner, parent=None) -> None:
         super().__init__(parent)
@@ -116,6 +124,12 @@ class HistoryWorkspace(QWidget):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.search_now)
         self._write_failed.connect(self._show_error)
+        self.refresh_pending = False  # records were saved while hidden: search again when shown
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(REFRESH_MS)
+        self._refresh.timeout.connect(lambda: self.search_now(keep_selection=True))
+        self._records_saved.connect(self._on_records_saved)
         self._open_store()
 
     # --- layout ---------------------------------------------------------------
@@ -214,7 +228,7 @@ class HistoryWorkspace(QWidget):
         self.details.session_requested.connect(self.show_session)
         self.kind.currentIndexChanged.connect(self._auto_grid)
         self.grid_toggle.toggled.connect(self.results.set_grid_mode)
-        self.clear_filters.clicked.connect(self.reset_filters)
+        self.clear_filters.clicked.connect(self.clear_all)
         self.results.empty.clear_filters_requested.connect(self.reset_filters)
         self.incognito.toggled.connect(self.set_incognito)
         self.results.selected.connect(self.details.show_hit)
@@ -236,6 +250,11 @@ class HistoryWorkspace(QWidget):
                   "tag": self.tag.text().strip(), "session": self._session_id,
                   "date_from": self.date_from.text().strip(), "date_to": self.date_to.text().strip()}
         return {k: v for k, v in values.items() if v not in ("", None)}
+
+    def clear_all(self) -> None:
+        """The filter row's "Clear": every filter and the search box."""
+        self.search_box.clear()
+        self.reset_filters()
 
     def reset_filters(self) -> None:
         for combo in (self.kind, self.rating, self.origin):
@@ -300,11 +319,24 @@ class HistoryWorkspace(QWidget):
     def _store_opened(self, store) -> None:
         self.store = store
         store.add_error_listener(lambda error: self._write_failed.emit(str(error)))
+        store.add_saved_listener(lambda records: self._records_saved.emit())
         self.notice.clear()
         self.search_now()
 
     def _schedule(self) -> None:
         self._debounce.start()
+
+    def _on_records_saved(self) -> None:
+        if not self.isVisible():
+            self.refresh_pending = True
+        elif not self._refresh.isActive():  # not restarted: constant saves still refresh now and then
+            self._refresh.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.refresh_pending:
+            self.refresh_pending = False
+            self.search_now(keep_selection=True)
 
     def _auto_grid(self) -> None:
         self.grid_toggle.setChecked(self.kind.currentData() == "image")
@@ -318,6 +350,8 @@ class HistoryWorkspace(QWidget):
         from desktop.core.history.search import SearchQuery
 
         self._debounce.stop()
+        self._refresh.stop()
+        self.refresh_pending = False
         query = SearchQuery(self.search_box.text(), mode=self.mode.currentData(), filters=self.filters(),
                             sort=self.sort.currentData(), limit=100)
         self._search_seq += 1
