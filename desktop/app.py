@@ -72,11 +72,52 @@ def _prepare_environment() -> None:
             pass
 
 
+def _display_available() -> bool:
+    """Check Qt's platform plugin can load before Qt tries (and aborts).
+
+    On Linux without the X libraries Qt >= 6.5's xcb plugin needs, Qt prints
+    one line and aborts; the user of a double-clicked app sees nothing.  Here
+    the missing libraries are named with the install command, on stderr and,
+    where the desktop has a way to show it without Qt, in a dialog.  In a
+    Wayland session Qt's wayland plugin is used instead when it can load.
+    """
+    from desktop.core import qt_platform
+
+    result = qt_platform.choose_platform()
+    if result is None or result.ok:
+        return True
+    message = result.message()
+    print(message, file=sys.stderr, flush=True)
+    _show_without_qt(message)
+    return False
+
+
+def _show_without_qt(message: str) -> None:
+    import shutil
+    import subprocess
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return
+    for cmd in (["zenity", "--error", "--no-wrap", "--title", APP_NAME, "--text", message],
+                ["kdialog", "--title", APP_NAME, "--error", message],
+                ["xmessage", "-center", message],
+                ["notify-send", "--urgency=critical", APP_NAME, message]):
+        if shutil.which(cmd[0]):
+            try:
+                subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+            except OSError:
+                continue
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
     started = process_start_time()
     _prepare_environment()
+    if not _display_available():
+        return 2
 
     from PySide6.QtWidgets import QApplication
 

@@ -8,13 +8,14 @@ fact rather than raising, so one broken library never hides the rest.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from desktop import __version__
-from desktop.core import hardware, paths
+from desktop.core import hardware, paths, qt_platform
 
 
 @dataclass
@@ -74,6 +75,31 @@ def _llama_facts() -> list[Fact]:
     return facts
 
 
+def _qt_platform_facts() -> list[Fact]:
+    """Whether Qt's Linux platform plugins can load: the libraries they lack, by name."""
+    if not sys.platform.startswith("linux"):
+        return []
+    wanted = qt_platform.requested_platform()
+    facts = []
+    for platform_name in ("xcb", "wayland"):
+        result = qt_platform.check(platform_name)
+        needed = wanted == platform_name
+        if result.ok:
+            value = "all libraries present"
+        elif result.plugin is None:
+            value = "plugin not found"
+        else:
+            value = "missing " + ", ".join(result.missing)
+        if not result.ok and needed:
+            value += (f"; install with: sudo apt-get install {' '.join(result.packages(0))} (Debian/Ubuntu), "
+                      f"sudo dnf install {' '.join(result.packages(1))} (Fedora), "
+                      f"sudo pacman -S {' '.join(result.packages(2))} (Arch)")
+        elif not result.ok:
+            value += f" (not needed: Qt starts with {wanted or os.environ.get('QT_QPA_PLATFORM')})"
+        facts.append(Fact("qt", f"{platform_name} plugin", value, ok=result.ok or not needed))
+    return facts
+
+
 def _dir_fact(name: str, path: Path) -> Fact:
     exists = path.exists()
     free = hardware.fmt_bytes(hardware.disk_free(path))
@@ -93,6 +119,7 @@ def gather(extra_facts: list[Fact] = ()) -> list[Fact]:
                               f"{hardware.fmt_bytes(info.ram_total)}"),
     ]
     facts += extra_facts
+    facts += _qt_platform_facts()
     facts += _torch_facts()
     facts += _llama_facts()
     for dist in KEY_PACKAGES:
