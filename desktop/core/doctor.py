@@ -107,7 +107,7 @@ def _dir_fact(name: str, path: Path) -> Fact:
     return Fact("paths", name, f"{path}{state}, {free} free")
 
 
-def gather(extra_facts: list[Fact] = ()) -> list[Fact]:
+def gather(extra_facts: list[Fact] | None = None) -> list[Fact]:
     """All facts; ``extra_facts`` lets the caller add what the core may not import (Qt)."""
     info = hardware.machine_info()
     facts = [
@@ -118,7 +118,7 @@ def gather(extra_facts: list[Fact] = ()) -> list[Fact]:
         Fact("system", "RAM", f"{hardware.fmt_bytes(info.ram_available)} available of "
                               f"{hardware.fmt_bytes(info.ram_total)}"),
     ]
-    facts += extra_facts
+    facts += extra_facts or []
     facts += _qt_platform_facts()
     facts += _torch_facts()
     facts += _llama_facts()

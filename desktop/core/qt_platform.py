@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,9 +101,13 @@ class PlatformCheck:
             f"  Arch:          sudo pacman -S {' '.join(self.packages(2))}")
 
 
-def plugin_dirs(env: dict[str, str] | None = None) -> list[Path]:
+def _environ(env: MutableMapping[str, str] | None) -> MutableMapping[str, str]:
+    return os.environ if env is None else env
+
+
+def plugin_dirs(env: MutableMapping[str, str] | None = None) -> list[Path]:
     """Where Qt looks for platform plugins, in its order, without importing Qt."""
-    env = os.environ if env is None else env
+    env = _environ(env)
     dirs: list[Path] = []
     if env.get("QT_QPA_PLATFORM_PLUGIN_PATH"):
         dirs.append(Path(env["QT_QPA_PLATFORM_PLUGIN_PATH"]))
@@ -118,7 +123,7 @@ def plugin_dirs(env: dict[str, str] | None = None) -> list[Path]:
     return dirs
 
 
-def find_plugin(platform: str, env: dict[str, str] | None = None) -> Path | None:
+def find_plugin(platform: str, env: MutableMapping[str, str] | None = None) -> Path | None:
     name = PLUGIN_FILES.get(platform)
     if name is None:
         return None
@@ -158,9 +163,9 @@ def _loadable(soname: str) -> bool:
     return True
 
 
-def check(platform: str = "xcb", env: dict[str, str] | None = None) -> PlatformCheck:
+def check(platform: str = "xcb", env: MutableMapping[str, str] | None = None) -> PlatformCheck:
     """The libraries ``platform``'s plugin cannot load here (empty when it can start)."""
-    env = dict(os.environ if env is None else env)
+    env = dict(_environ(env))
     plugin = find_plugin(platform, env)
     if plugin is None:
         return PlatformCheck(platform, None, [PLUGIN_FILES.get(platform, platform)])
@@ -175,9 +180,9 @@ def check(platform: str = "xcb", env: dict[str, str] | None = None) -> PlatformC
     return PlatformCheck(platform, plugin, missing)
 
 
-def requested_platform(env: dict[str, str] | None = None) -> str | None:
+def requested_platform(env: MutableMapping[str, str] | None = None) -> str | None:
     """The platform Qt will start with on Linux (None where there is nothing to check)."""
-    env = os.environ if env is None else env
+    env = _environ(env)
     if not sys.platform.startswith("linux"):
         return None
     chosen = env.get("QT_QPA_PLATFORM", "").split(":")[0].split(";")[0].strip()
@@ -186,7 +191,7 @@ def requested_platform(env: dict[str, str] | None = None) -> str | None:
     return "xcb"
 
 
-def choose_platform(env: dict[str, str] | None = None) -> PlatformCheck | None:
+def choose_platform(env: MutableMapping[str, str] | None = None) -> PlatformCheck | None:
     """Check the platform Qt would use; fall back to Wayland when xcb cannot start.
 
     Returns None when nothing needs checking (not Linux, or a headless
@@ -194,7 +199,7 @@ def choose_platform(env: dict[str, str] | None = None) -> PlatformCheck | None:
     is running and Qt's wayland plugin can load, ``QT_QPA_PLATFORM`` is set to
     ``wayland`` in ``env`` and that (passing) check is returned.
     """
-    env = os.environ if env is None else env
+    env = _environ(env)
     platform = requested_platform(env)
     if platform is None:
         return None
