@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.ui.runner import JobRunner
     from desktop.ui.theme import apply_theme
 
-    apply_theme(app)
     services = Services()
+    apply_theme(app, services.settings.appearance.theme)
     runner = JobRunner()
     window = MainWindow(services, runner)
     instance.activate_requested.connect(window.bring_to_front)

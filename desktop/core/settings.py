@@ -48,6 +48,8 @@ class TextSettings:
 class ImageSettings:
     last_model: str = ""
     offload: str = "auto"  # auto | none | model | sequential
+    last_params: dict[str, Any] = field(default_factory=dict)  # the panel at the last Generate
+    session_id: str = ""  # the gallery's session; its images come back at the next start
 
 
 @dataclass
@@ -64,6 +66,11 @@ class DownloadSettings:
 
 
 @dataclass
+class AppearanceSettings:
+    theme: str = "system"  # system | light | dark
+
+
+@dataclass
 class Settings:
     schema_version: int = SCHEMA_VERSION
     window: WindowSettings = field(default_factory=WindowSettings)
@@ -71,6 +78,7 @@ class Settings:
     image: ImageSettings = field(default_factory=ImageSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
+    appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:

@@ -52,6 +52,7 @@ from desktop.core.settings import Settings
 from desktop.ui.history.empty import INCOGNITO_LINE
 from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
+from desktop.ui.theme import set_theme
 from desktop.ui.widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
@@ -333,6 +334,7 @@ class MainWindow(QMainWindow):
                 for f in fields(value):
                     setattr(target, f.name, getattr(value, f.name))
         self.update_incognito_indicator()
+        set_theme(current.appearance.theme)
         try:
             self.services.save_settings()
         except GenLabError as exc:

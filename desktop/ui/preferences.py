@@ -1,4 +1,4 @@
-"""The Preferences dialog: history, text defaults, downloads and model folders.
+"""The Preferences dialog: history, text defaults, downloads and model folders, the theme.
 
 It edits a copy of the settings and hands the result back; the main window
 applies it (saving the file, switching the embedder in the background).
@@ -31,6 +31,9 @@ from desktop.core import paths
 from desktop.core.history.embedder import available_embedders
 from desktop.core.settings import Settings
 from desktop.ui.history.empty import INCOGNITO_LINE
+from desktop.ui.theme import THEME_MODES
+
+THEME_LABELS = {"system": "System", "light": "Light", "dark": "Dark"}
 
 
 class PreferencesDialog(QDialog):
@@ -99,6 +102,16 @@ class PreferencesDialog(QDialog):
         form.addRow("", buttons)
         layout.addWidget(downloads)
 
+        appearance = QGroupBox("Appearance")
+        form = QFormLayout(appearance)
+        self.theme = QComboBox()
+        for mode in THEME_MODES:
+            self.theme.addItem(THEME_LABELS[mode], mode)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.appearance.theme)))
+        self.theme.setToolTip("System follows the light or dark setting of your desktop.")
+        form.addRow("Theme", self.theme)
+        layout.addWidget(appearance)
+
         where = QLabel(f"Data folder: {paths.data_root()}\nModels folder: {paths.models_dir()}")
         where.setWordWrap(True)
         layout.addWidget(where)
@@ -121,4 +134,5 @@ class PreferencesDialog(QDialog):
         s.downloads.max_parallel = self.parallel.value()
         s.downloads.stall_seconds = self.stall.value()
         s.downloads.extra_model_folders = [self.folders.item(i).text() for i in range(self.folders.count())]
+        s.appearance.theme = self.theme.currentData()
         super().accept()
