@@ -13,6 +13,7 @@ import logging
 import logging.handlers
 import os
 import sys
+import weakref
 from pathlib import Path
 
 from desktop.core import paths
@@ -37,6 +38,10 @@ def quiet_progress_bars() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
+# The handlers setup_logging installed (a second call replaces them, not others').
+_OWNED: weakref.WeakSet[logging.Handler] = weakref.WeakSet()
+
+
 def setup_logging(level: int = logging.INFO, log_dir: Path | None = None, console: bool = False) -> Path | None:
     """Log to ``<data root>/logs/genlab.log`` (rotating, 5 x 2 MB).
 
@@ -46,27 +51,28 @@ def setup_logging(level: int = logging.INFO, log_dir: Path | None = None, consol
     ensure_std_streams()
     root = logging.getLogger()
     root.setLevel(level)
-    for handler in list(root.handlers):
-        if getattr(handler, "_genlab", False):
-            root.removeHandler(handler)
-            handler.close()
+    for old in list(root.handlers):
+        if old in _OWNED:
+            root.removeHandler(old)
+            old.close()
     log_dir = log_dir or paths.logs_dir()
     log_file: Path | None = log_dir / LOG_NAME
+    handler: logging.Handler
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(
+            log_dir / LOG_NAME, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
     except OSError:
         log_file = None
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(_FORMAT))
-    handler._genlab = True  # type: ignore[attr-defined]
+    _OWNED.add(handler)
     root.addHandler(handler)
     if console and log_file is not None:
         stream = logging.StreamHandler(sys.stderr)
         stream.setLevel(logging.WARNING)
         stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        stream._genlab = True  # type: ignore[attr-defined]
+        _OWNED.add(stream)
         root.addHandler(stream)
     logging.captureWarnings(True)
     return log_file

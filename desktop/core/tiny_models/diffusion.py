@@ -50,7 +50,7 @@ def tiny_vocab() -> tuple[dict[str, int], list[tuple[str, str]]]:
         merged = merge.replace(" ", "")
         if merged not in tokens:
             tokens.append(merged)
-    return {tok: i for i, tok in enumerate(tokens)}, [tuple(m.split(" ")) for m in _MERGES]
+    return {tok: i for i, tok in enumerate(tokens)}, [(a, b) for a, b in (m.split(" ") for m in _MERGES)]
 
 
 def build_tiny_sd_pipeline(dest: Path, *, seed: int = 0) -> Path:
