@@ -105,4 +105,9 @@ def claim_single_instance(interactive: bool = True) -> SingleInstance | None:
             if interactive:
                 QMessageBox.warning(None, "GenLab is already running", str(exc))
         return None
+    except DataRootError as exc:  # the data folder cannot be locked at all
+        print(f"error: {exc}", file=sys.stderr)
+        if interactive:
+            QMessageBox.warning(None, "GenLab cannot use its data folder", str(exc))
+        return None
     return SingleInstance(lock)

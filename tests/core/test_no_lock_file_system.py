@@ -1,7 +1,8 @@
 """A file system without ``flock`` (NFS without a lock daemon answers ENOLCK): GenLab works on, unlocked.
 
-Such a file system cannot be mounted in a test, so ``flock`` answers the
-way it would there; everything else (the loopback hub, the downloads, the
+Such a file system cannot be mounted in a test, so the OS lock call that
+``portalocker`` makes (``flock`` on POSIX; its ``LOCKER`` is the documented
+place to swap it) answers the way it would there; everything else (the loopback hub, the downloads, the
 real llama.cpp engine, the library) is real.
 """
 
@@ -12,15 +13,18 @@ import hashlib
 import os
 from pathlib import Path
 
+import portalocker
 import pytest
 
+from desktop.core.errors import AlreadyRunning, DataRootError
 from desktop.core.hub.download import FileRef, download_file, part_path, transfer_elsewhere
 from desktop.core.hub.transfer import RetryPolicy
+from desktop.core.instance import InstanceLock
 from desktop.core.models import locks as model_locks
 from desktop.core.models.library import Library
 from tests.support.hub_server import gguf_file_bytes
 
-fcntl = pytest.importorskip("fcntl", reason="flock is POSIX only")
+pytest.importorskip("fcntl", reason="portalocker calls flock through LOCKER on POSIX only")
 
 REPO, FILE = "genlab-test/tiny-GGUF", "tiny-Q4_K_M.gguf"
 FAST = RetryPolicy(base_delay=0.02, max_delay=0.2, stall_seconds=5.0)
@@ -35,7 +39,7 @@ def no_flock(monkeypatch):
         attempts.append(operation)
         raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
 
-    monkeypatch.setattr(fcntl, "flock", refuse)
+    monkeypatch.setattr(portalocker.portalocker, "LOCKER", refuse)
     return attempts
 
 
@@ -64,4 +68,14 @@ def test_a_model_loads_and_can_be_deleted_after_unloading(tiny_gguf, no_flock):
     engine.unload()
     Library().delete(model.id)
     assert not path.exists() and Library().models() == []
+    assert no_flock
+
+
+def test_a_data_folder_that_cannot_be_locked_is_named_not_taken_for_a_running_genlab(genlab_home, no_flock):
+    with pytest.raises(DataRootError) as info:
+        InstanceLock().acquire()
+    assert not isinstance(info.value, AlreadyRunning)
+    assert info.value.message.startswith(f"The data folder {genlab_home} cannot be locked")
+    assert os.strerror(errno.ENOLCK) in info.value.message
+    assert "local disk" in info.value.hint and "GENLAB_HOME" in info.value.hint
     assert no_flock

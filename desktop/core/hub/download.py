@@ -16,8 +16,9 @@ with the hub's sha256 somewhere else; the result then says
 
 Only one transfer of a destination runs at a time: a second request in the
 same process waits for the first and shares its result; another process is
-kept out by an exclusive lock on ``<dest>.part.lock`` (released by the OS
-even when a process is killed) and told so with :class:`DownloadBusy`;
+kept out by an exclusive lock on ``<dest>.part.lock``
+(:mod:`desktop.core.file_lock`: released by the OS even when a process is
+killed) and told so with :class:`DownloadBusy`;
 :func:`transfer_elsewhere` asks, without waiting, whether another process
 holds that lock now.
 """
@@ -34,8 +35,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from desktop.core import paths
-from desktop.core.file_lock import flock_within
+from desktop.core import file_lock, paths
+from desktop.core.file_lock import Outcome, PathLock
 from desktop.core.hardware import disk_free, fmt_bytes
 from desktop.core.hub.access import endpoint as hub_endpoint
 from desktop.core.hub.access import hub_error, hub_online, hub_reachable
@@ -52,11 +53,6 @@ from desktop.core.models.errors import (
     HubOffline,
     ModelsDirError,
 )
-
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -255,24 +251,17 @@ def busy_error(filename: str) -> DownloadBusy:
 def transfer_elsewhere(dest: Path) -> bool:
     """Whether another GenLab process is downloading ``dest`` now (holds its ``.part.lock``); never waits.
 
-    Always False on Windows (no ``flock``) and for a transfer of this process.
+    Always False for a transfer of this process, and where no lock can be had.
     """
-    if fcntl is None:
-        return False
     dest = Path(dest).absolute()
     with _inflight_lock:
         if dest in _inflight:
             return False
-    try:
-        fd = os.open(lock_path(dest), os.O_RDONLY)  # a look only: never creates the file
-    except OSError:
-        return False
-    try:
-        return not flock_within(fd, exclusive=True, wait=0)  # held: a transfer is running there
-    except OSError:  # no locks on this file system: nothing to tell, the download goes ahead here
-        return False
-    finally:
-        os.close(fd)  # drops the probe's own lock at once
+    # A look only: never creates the file, and drops the probe's own lock at once.
+    attempt = file_lock.try_lock(lock_path(dest), exclusive=True, wait=0, create=False)
+    if attempt.lock is not None:
+        attempt.lock.release()
+    return attempt.outcome is Outcome.BUSY
 
 
 def _download_locked(ref, dest, token, endpoint, policy, cancel, progress, find_existing) -> DownloadResult:
@@ -291,33 +280,26 @@ LOCK_PATIENCE = 0.5  # seconds: a transfer_elsewhere() probe holds the lock for 
 
 
 class _ProcessLock:
-    """An exclusive ``flock`` so two GenLab processes never fill the same part file."""
+    """An exclusive lock on ``<dest>.part.lock`` so two GenLab processes never fill the same part file."""
 
     def __init__(self, path: Path, ref: FileRef) -> None:
-        self.path, self.ref, self.fd = path, ref, -1
+        self.path, self.ref = path, ref
+        self._lock: PathLock | None = None
 
     def __enter__(self) -> "_ProcessLock":
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if fcntl is None:  # Windows: the in-process registry still applies
-            return self
-        try:
-            taken = flock_within(self.fd, exclusive=True, wait=LOCK_PATIENCE)
-        except OSError as exc:  # no locks on this file system: the in-process registry still applies
+        attempt = file_lock.try_lock(self.path, exclusive=True, wait=LOCK_PATIENCE)
+        if attempt.outcome in (Outcome.BUSY, Outcome.CHANGING):
+            raise busy_error(self.ref.filename)
+        if attempt.outcome is Outcome.UNLOCKABLE:  # the in-process registry still applies
             log.warning("cannot lock %s (%s); a second GenLab process could download the same file at once",
-                        self.path, exc.strerror or exc)
-            return self
-        if taken:
-            return self
-        os.close(self.fd)
-        raise busy_error(self.ref.filename)
+                        self.path, attempt.why)
+        self._lock = attempt.lock
+        return self
 
-    def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is None:  # installed: the lock file has no more use
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
-        os.close(self.fd)
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release(remove=exc_type is None)  # installed: the lock file has no more use
 
 
 def _download(ref, dest, token, endpoint, policy, cancel, progress, find_existing=None) -> DownloadResult:

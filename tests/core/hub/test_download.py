@@ -165,20 +165,18 @@ def test_unknown_repo_and_unknown_file_name_what_is_missing(hub, payload, tmp_pa
         download_file(FileRef(REPO, "nope.gguf"), tmp_path / "y", policy=FAST)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="flock is POSIX; Windows relies on the in-process registry")
 def test_another_process_holding_the_file_is_told_so(hub, payload, tmp_path):
-    import fcntl
+    import portalocker
 
     from desktop.core.models.errors import DownloadError
 
     dest = tmp_path / FILE
-    fd = os.open(dest.with_name(dest.name + ".part.lock"), os.O_RDWR | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # what a second GenLab process holds while downloading
-    try:
+    with open(dest.with_name(dest.name + ".part.lock"), "a+b") as held:
+        # What a second GenLab process holds while downloading (another descriptor conflicts
+        # even in one process, on every platform).
+        portalocker.lock(held, portalocker.LockFlags.EXCLUSIVE)
         with pytest.raises(DownloadError, match="another GenLab process"):
             download_file(FileRef(REPO, FILE), dest, policy=FAST)
-    finally:
-        os.close(fd)
     assert hub.stats.content_requests == 0
 
 

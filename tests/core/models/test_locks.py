@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core import file_lock
 from desktop.core.errors import ModelFileError
 from desktop.core.hardware import fmt_bytes
 from desktop.core.models import locks as model_locks
 from desktop.core.models.errors import ModelInUse
 from desktop.core.models.library import Library
 from tests.support.model_loader import REPO_ROOT, child_env, model_loaded_in_another_process
-
-pytestmark = pytest.mark.skipif(not model_locks.SUPPORTED, reason="cross-process model locks use flock (POSIX)")
 
 
 def genlab(*argv: str) -> subprocess.CompletedProcess:
@@ -119,17 +118,17 @@ def test_a_delete_check_whose_lock_file_was_replaced_meanwhile_sees_the_new_hold
     model (a new lock file): the check must not take the old, unlinked file's lock for a free model."""
     path = Path(imported.path)
     target = model_locks.lock_path(path)
-    real_flock = model_locks.flock_within
+    real_lock = file_lock.lock_within
     holds = []
 
-    def flock_after_a_delete_and_a_load(fd, *, exclusive, wait):
+    def lock_after_a_delete_and_a_load(fd, *, exclusive, wait):
         if exclusive and not holds:
             holds.append(None)
             target.unlink()  # the other deleter's last step
             holds[0] = model_locks.hold_model(path)  # an engine loads: a new lock file, held shared
-        return real_flock(fd, exclusive=exclusive, wait=wait)
+        return real_lock(fd, exclusive=exclusive, wait=wait)
 
-    monkeypatch.setattr(model_locks, "flock_within", flock_after_a_delete_and_a_load)
+    monkeypatch.setattr(file_lock, "lock_within", lock_after_a_delete_and_a_load)
     try:
         with model_locks.deletion_guard(path, patience=0.1) as free:
             assert not free
