@@ -1,158 +1,218 @@
-"""The conversation on screen: one QTextBrowser holding every turn of the selected branch.
+"""The conversation on screen: one card per turn of the selected branch, in a scroll area.
 
-One document rather than a widget per turn keeps hundreds of turns cheap:
-adding a turn appends to the end, and a streaming reply is appended as
-plain text in coalesced batches, so nothing above it is laid out again.
-When a reply finishes, only that last turn is replaced by its Markdown
-rendering (code blocks in a monospace font).  Each turn's header carries
-links for its actions; clicking one emits ``action``.
+Each turn is its own widget (:class:`~desktop.ui.chat.message_card.MessageCard`)
+with its own documents, so a list or a code block in one reply cannot carry
+over into the stats line or the next turn.  Replies are rendered as Markdown
+(:mod:`desktop.core.text.markdown`) with the model's control tokens hidden.
+
+A streaming reply is rendered the same way as a finished one, again on a
+short coalescing timer while text arrives; the final rendering of the same
+text is identical, so nothing jumps when the reply completes.  The view stays
+at the bottom while the reply grows unless the user has scrolled up.
 
 Signals:
     action(str, str): (action, turn id) with action one of copy, edit, delete,
         regenerate, prev, next.
+    continue_requested(str): the id of the last reply, cut by the token limit,
+        whose Continue button was pressed.
 """
 
 from __future__ import annotations
 
-import html
+from collections.abc import Iterable
+from dataclasses import replace
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QTextCursor, QTextDocumentFragment
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.text.thread import ChatThread, Turn
+from desktop.ui.chat.code_block import mono_family
+from desktop.ui.chat.message_card import SHOWN_CHARS, MessageCard, MessageRenderer, stats_text
+from desktop.ui.chat.message_style import TranscriptStyle
+
+__all__ = ["SHOWN_CHARS", "ChatTranscript", "stats_text"]
 
 ACTIONS = ("copy", "edit", "delete", "regenerate", "prev", "next")
-SHOWN_CHARS = 20_000  # longer messages show their start; copy still gives all of it
+STREAM_RENDER_MS = 60  # streamed text is rendered again at most this often
 
 
-class ChatTranscript(QTextBrowser):
+class ChatTranscript(QScrollArea):
     action = Signal(str, str)
+    continue_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
         self.setObjectName("chatTranscript")
-        self.anchorClicked.connect(self._on_anchor)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self._content = QWidget()
+        self._content.setObjectName("transcriptContent")
+        self._layout = QVBoxLayout(self._content)
+        self._layout.setContentsMargins(16, 12, 16, 12)
+        self._layout.setSpacing(12)
+        self._layout.addStretch(1)  # few turns sit at the top
+        self.setWidget(self._content)
         self._thread: ChatThread | None = None
-        self._last_turn_start = 0  # document position where the last turn begins
-        self._streaming_turn: str | None = None
+        self._cards: list[MessageCard] = []
+        self._streamed = ""  # the streaming reply's text so far
+        self._streaming: MessageCard | None = None
+        self._render_timer = QTimer(self, singleShot=True, interval=STREAM_RENDER_MS)
+        self._render_timer.timeout.connect(self._render_stream)
+        self._follow = True  # keep the end in view as it grows
+        self._offer_continue = False
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range)
+        self._style: TranscriptStyle | None = None
+        self._renderer = MessageRenderer(mono=mono_family())
+        self._apply_style()
+
+    # --- configuration ------------------------------------------------------------------
+    def set_special_tokens(self, tokens: Iterable[str]) -> None:
+        """Hide these token strings (the loaded model's special tokens) in replies from now on."""
+        specials = tuple(sorted({t for t in tokens if t}))
+        if specials != self._renderer.special_tokens:
+            self._renderer = replace(self._renderer, special_tokens=specials)
+            if self._streaming is None:
+                self.show_thread(self._thread)
+
+    def set_offer_continue(self, offer: bool) -> None:
+        """Show "Stopped at the N-token limit · Continue" in the last reply when Max tokens cut it
+        (``continue_requested`` then says when it is pressed)."""
+        self._offer_continue = offer
+        self._mark_last()
 
     # --- whole-transcript rendering --------------------------------------------------
     def show_thread(self, thread: ChatThread | None, *, streaming_last: bool = False) -> None:
         """Render the selected branch of ``thread`` from scratch; the last turn may be
         the reply about to stream."""
         self._thread = thread
-        self._streaming_turn = None
-        self.clear()
-        if thread is None:
-            return
-        path = thread.path()
-        for i, turn in enumerate(path):
-            self.append_turn(turn, scroll=False, streaming=streaming_last and i == len(path) - 1)
-        self._scroll_to_end()
+        self._stop_streaming()
+        for card in self._cards:
+            self._layout.removeWidget(card)
+            card.deleteLater()
+        self._cards.clear()
+        if thread is not None:
+            path = thread.path()
+            for i, turn in enumerate(path):
+                self._add_card(turn, streaming=streaming_last and i == len(path) - 1)
+        self._mark_last()
+        self.scroll_to_end()
 
     def append_turn(self, turn: Turn, *, scroll: bool = True, streaming: bool = False) -> None:
         """Add ``turn`` at the end; a streaming turn gets its text later via ``stream``."""
-        cursor = self._end_cursor()
-        self._last_turn_start = cursor.position()
-        if self._last_turn_start > 0:
-            cursor.insertBlock()
-            self._last_turn_start = cursor.position()
-        cursor.insertHtml(self._header_html(turn, streaming))
-        cursor.insertBlock()
-        if streaming:
-            self._streaming_turn = turn.id
-        else:
-            self._insert_body(cursor, turn)
+        self._add_card(turn, streaming=streaming)
+        self._mark_last()
         if scroll:
-            self._scroll_to_end()
+            self.scroll_to_end()
 
     def stream(self, text: str) -> None:
-        """Append streamed text to the reply being generated (plain text, no relayout above)."""
-        if not text or self._streaming_turn is None:
+        """Append streamed text to the reply being generated; it is rendered shortly."""
+        if not text or self._streaming is None:
             return
-        bar = self.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 4
-        self._end_cursor().insertText(text)
-        if at_bottom:
-            bar.setValue(bar.maximum())
+        self._streamed += text
+        if not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def resume_streaming(self, turn: Turn) -> None:
+        """Stream more text into the last card (Continue); ``turn.content`` is the text so far."""
+        if not self._cards or self._cards[-1].turn.id != turn.id:
+            self.append_turn(turn, streaming=True)
+            self._streamed = turn.content
+        else:
+            card = self._cards[-1]
+            card.show_turn(turn, streaming=True)
+            card.show_limit(False)
+            self._streaming, self._streamed = card, turn.content
+        assert self._streaming is not None
+        self._streaming.show_text(self._streamed)
+        self.scroll_to_end()
 
     def finish_last(self, turn: Turn) -> None:
         """Replace the last turn (usually the streamed reply) with its final rendering."""
-        cursor = self.textCursor()
-        cursor.setPosition(self._last_turn_start)
-        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
-        self._streaming_turn = None
-        cursor.insertHtml(self._header_html(turn, False))
-        cursor.insertBlock()
-        self._insert_body(cursor, turn)
-        self._scroll_to_end()
+        self._stop_streaming()
+        if self._cards:
+            card = self._cards.pop()
+            self._layout.removeWidget(card)
+            card.deleteLater()
+        self._add_card(turn, streaming=False)
+        self._mark_last()
+        self.scroll_to_end()
 
-    # --- pieces -------------------------------------------------------------------------
-    def _header_html(self, turn: Turn, streaming: bool) -> str:
-        who = "You" if turn.role == "user" else "Assistant"
-        links = []
-        if not streaming and self._thread is not None and turn.id in self._thread.turns:
-            index, count = self._thread.siblings(turn.id)
-            if count > 1:
-                links.append(f'<a href="prev:{turn.id}">‹</a> {index}/{count} <a href="next:{turn.id}">›</a>')
-            links.append(f'<a href="copy:{turn.id}">copy</a>')
-            if turn.role == "user":
-                links.append(f'<a href="edit:{turn.id}">edit</a>')
-            else:
-                links.append(f'<a href="regenerate:{turn.id}">regenerate</a>')
-            links.append(f'<a href="delete:{turn.id}">delete</a>')
-        actions = " · ".join(links)
-        return (f"<p style='margin-top:10px'><b>{who}</b>&nbsp;&nbsp;"
-                f"<span style='font-size:small'>{actions}</span></p>")
+    @property
+    def stream_pending(self) -> bool:
+        """Streamed text is waiting to be rendered."""
+        return self._render_timer.isActive()
 
-    def _insert_body(self, cursor: QTextCursor, turn: Turn) -> None:
-        content = turn.content
-        if len(content) > SHOWN_CHARS:
-            hidden = len(content) - SHOWN_CHARS
-            content = content[:SHOWN_CHARS] + f"\n\n… ({hidden:,} more characters not shown; copy gives all)"
-        if turn.role == "assistant":
-            cursor.insertFragment(QTextDocumentFragment.fromMarkdown(content or " "))
-        else:
-            cursor.insertHtml("<p>" + html.escape(content).replace("\n", "<br>") + "</p>")
-        extra = [s for s in (turn.note, _stats_text(turn.stats)) if s]
-        if extra:
-            cursor.insertBlock()
-            cursor.insertHtml(f"<p style='color:gray; font-size:small'>{html.escape(' · '.join(extra))}</p>")
+    # --- reading it back (tests, accessibility) -------------------------------------------
+    def cards(self) -> list[MessageCard]:
+        return list(self._cards)
 
-    def _end_cursor(self) -> QTextCursor:
-        cursor = self.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        return cursor
+    def toPlainText(self) -> str:  # noqa: N802 - the QTextEdit name the callers know
+        return "\n\n".join(card.plain_text() for card in self._cards)
 
-    def _scroll_to_end(self) -> None:
+    def toHtml(self) -> str:  # noqa: N802
+        return "\n".join(card.body.source_html() for card in self._cards)
+
+    def scroll_to_end(self) -> None:
+        self._follow = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
-    def _on_anchor(self, url: QUrl) -> None:
-        action, _, turn_id = url.toString().partition(":")
-        if action in ACTIONS and turn_id:
-            self.action.emit(action, turn_id)
+    # --- pieces -------------------------------------------------------------------------
+    def _add_card(self, turn: Turn, *, streaming: bool) -> MessageCard:
+        siblings = (1, 1)
+        if self._thread is not None and turn.id in self._thread.turns:
+            siblings = self._thread.siblings(turn.id)
+        assert self._style is not None
+        card = MessageCard(turn, self._renderer, siblings=siblings, streaming=streaming,
+                           icon_color=self._style.muted)
+        card.action.connect(lambda name, turn_id=turn.id: self._on_action(name, turn_id))
+        card.continue_requested.connect(lambda turn_id=turn.id: self.continue_requested.emit(turn_id))
+        self._layout.insertWidget(self._layout.count() - 1, card)  # before the stretch
+        self._cards.append(card)
+        if streaming:  # its text arrives through stream(), from the start
+            self._streaming, self._streamed = card, ""
+        return card
 
+    def _mark_last(self) -> None:
+        for i, card in enumerate(self._cards):
+            card.show_limit(self._offer_continue and i == len(self._cards) - 1)
 
-def _stats_text(stats: dict) -> str:
-    if not stats:
-        return ""
-    parts = []
-    if "ttft_s" in stats:
-        parts.append(f"first token {stats['ttft_s'] * 1000:.0f} ms")
-    if "tokens_per_s" in stats:
-        parts.append(f"{stats['tokens_per_s']:.1f} tok/s")
-    if "prompt_tokens" in stats and "completion_tokens" in stats:
-        parts.append(f"{stats['prompt_tokens']} prompt + {stats['completion_tokens']} generated tokens")
-    if "n_ctx" in stats and "prompt_tokens" in stats:
-        parts.append(f"context {stats['prompt_tokens'] + stats.get('completion_tokens', 0)} / {stats['n_ctx']}")
-    return " · ".join(parts)
+    def _render_stream(self) -> None:
+        if self._streaming is not None:
+            self._streaming.show_text(self._streamed)
 
+    def _stop_streaming(self) -> None:
+        self._render_timer.stop()
+        self._streaming, self._streamed = None, ""
 
-def stats_text(stats: dict) -> str:
-    """The one-line stats summary shown under a reply and in the status line."""
-    return _stats_text(stats)
+    def _on_action(self, name: str, turn_id: str) -> None:
+        if name in ACTIONS:
+            self.action.emit(name, turn_id)
+
+    def _on_scrolled(self, value: int) -> None:
+        self._follow = value >= self.verticalScrollBar().maximum() - 4
+
+    def _on_range(self, _minimum: int, maximum: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(maximum)
+
+    # --- theme ------------------------------------------------------------------------------
+    def _apply_style(self) -> None:
+        style = TranscriptStyle.from_palette(self.palette())
+        if style == self._style:
+            return
+        first = self._style is None
+        self._style = style
+        self._content.setStyleSheet(style.stylesheet())
+        self._renderer = replace(self._renderer, dark=style.dark)
+        if not first and self._streaming is None:
+            self.show_thread(self._thread)  # highlighting colours and icons follow the theme
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_style()
+
