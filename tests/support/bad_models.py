@@ -33,10 +33,11 @@ def text_file(folder: Path) -> Path:
 
 
 BAD_IMPORTS = [
-    (bad_magic_gguf, "bad-Q4_0.gguf is not a valid GGUF file: its header does not start with 'GGUF'. "
-                     "The file is damaged or not a GGUF model; download it again."),
-    (truncated_gguf, "cut-Q4_0.gguf has a damaged GGUF header: its metadata or tensor list breaks off or does not "
-                     "make sense. The file is truncated or corrupt; download it again."),
+    (bad_magic_gguf, "bad-Q4_0.gguf is not a GGUF model (it does not start with the GGUF signature; a file "
+                     "renamed to .gguf, or another format such as safetensors). Choose a .gguf file, e.g. one "
+                     "converted with llama.cpp."),
+    (truncated_gguf, "cut-Q4_0.gguf is truncated or its metadata is damaged: the file ends inside the header at "
+                     "byte 197. Download the model again or choose another .gguf file."),
     (folder_without_index, "The folder not-a-pipeline has no model_index.json, so it is not a diffusers model. "
                            "Choose the pipeline's top folder (the one holding model_index.json)."),
     (text_file, "notes.txt is not a model file GenLab can use. Import a .gguf file, a .safetensors file or a "

@@ -4,9 +4,11 @@ Two layouts are accepted: a diffusers folder (``model_index.json`` plus one
 sub-folder per component) and a single ``.safetensors`` checkpoint.  Pickle
 checkpoints (``.ckpt``, ``.pt``, ``.bin``...) are refused: unpickling can run
 arbitrary code.  Safetensors headers are read and checked against the file
-size, so a truncated download or a random file gives a clear message instead
-of a library traceback.  The family (SD 1.x, SD 2.x, SDXL, their Turbo
-variants) comes from the folder's configs or the checkpoint's tensor names.
+size by the model library's one reader
+(:func:`desktop.core.models.headers.read_safetensors_header`), so a truncated
+download or a random file gives a clear message instead of a library
+traceback.  The family (SD 1.x, SD 2.x, SDXL, their Turbo variants) comes
+from the folder's configs or the checkpoint's tensor names.
 
 Nothing here imports torch or diffusers: inspecting is cheap and safe on the
 GUI thread.
@@ -15,16 +17,13 @@ GUI thread.
 from __future__ import annotations
 
 import json
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core.errors import ModelFileError
 from desktop.core.image.params import FAMILY_LABELS, SD1, SD2, SD_TURBO, SDXL, SDXL_TURBO
+from desktop.core.models.headers import PICKLE_HINT, PICKLE_SUFFIXES, read_safetensors_header, refuse_pickle
 
-PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}
-PICKLE_HINT = ("Pickle files can run arbitrary code when they are loaded, so GenLab only loads "
-               ".safetensors weights. Download the .safetensors version of this model.")
 SUPPORTED_PIPELINES = {
     "StableDiffusionPipeline": "sd",
     "StableDiffusionImg2ImgPipeline": "sd",
@@ -35,7 +34,6 @@ SUPPORTED_PIPELINES = {
 REQUIRED = {"sd": ("unet", "vae", "text_encoder", "tokenizer", "scheduler"),
             "sdxl": ("unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler")}
 WEIGHT_COMPONENTS = {"unet", "vae", "text_encoder", "text_encoder_2"}
-MAX_HEADER = 100 * 1024 * 1024
 
 
 @dataclass
@@ -66,45 +64,6 @@ class ModelInfo:
     @property
     def is_xl(self) -> bool:
         return self.family in (SDXL, SDXL_TURBO)
-
-
-def refuse_pickle(path: Path) -> None:
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise ModelFileError(f"{path.name} is a pickle checkpoint ({path.suffix}), which GenLab refuses to load.",
-                             PICKLE_HINT)
-
-
-def read_safetensors_header(path: Path) -> dict:
-    """The JSON header of a safetensors file, after checking it matches the file size."""
-    hint = "The file is damaged or incomplete; download it again."
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            if len(head) < 8:
-                raise ModelFileError(f"{path.name} is too short to be a safetensors file ({size} bytes).", hint)
-            (n,) = struct.unpack("<Q", head)
-            if n <= 1 or n > MAX_HEADER or 8 + n > size:
-                raise ModelFileError(f"{path.name} is not a valid safetensors file (bad header length).", hint)
-            header = json.loads(fh.read(n).decode("utf-8"))
-    except OSError as exc:
-        raise ModelFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ModelFileError(f"{path.name} is not a valid safetensors file (unreadable header).", hint) from exc
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{path.name} is not a valid safetensors file (header is not a table).", hint)
-    end = 0
-    for key, entry in header.items():
-        if key == "__metadata__":
-            continue
-        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2):
-            raise ModelFileError(f"{path.name} is not a valid safetensors file (tensor {key!r} has no offsets).", hint)
-        end = max(end, int(offsets[1]))
-    if 8 + n + end > size:
-        missing = 8 + n + end - size
-        raise ModelFileError(f"{path.name} is truncated: {missing} bytes of tensor data are missing.", hint)
-    return header
 
 
 def _name_flags(name: str) -> tuple[bool, bool]:

@@ -1,8 +1,12 @@
 """Read and validate model headers before a file is accepted.
 
-- GGUF: the ``GGUF`` magic and a known version, then the metadata through
-  the ``gguf`` reader (architecture, name, file type, context length).
-- safetensors: the 8-byte header length and a JSON header of tensors.
+- GGUF: the bounded reader of :mod:`desktop.core.models.gguf` (magic,
+  version, metadata, tensor table, data inside the file), then the facts the
+  library lists (architecture, name, file type, context length).
+- safetensors: :func:`read_safetensors_header`, the one reader of that format
+  (the Images workspace uses it too): the 8-byte header length, a JSON header
+  of tensors and their data inside the file.  Pickle checkpoints are refused
+  (:func:`refuse_pickle`): unpickling can run arbitrary code.
 - diffusers: a folder with a ``model_index.json`` naming the pipeline class,
   a folder per component, and for each component that needs weights (unet,
   vae, transformer, text encoders) ``.safetensors`` files whose headers parse
@@ -23,9 +27,12 @@ from pathlib import Path
 
 from desktop.core.errors import ModelFileError
 from desktop.core.models.errors import ImportRejected
+from desktop.core.models.gguf import read_gguf_file
 
-GGUF_VERSIONS = (1, 2, 3)
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+PICKLE_SUFFIXES = {".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"}
+PICKLE_HINT = ("Pickle files can run arbitrary code when they are loaded, so GenLab only loads "
+               ".safetensors weights. Download the .safetensors version of this model.")
 WEIGHT_COMPONENTS = ("unet", "vae", "transformer", "prior", "decoder")  # and every text_encoder*
 _QUANT = re.compile(r"(?<![A-Za-z0-9])(I?Q\d(?:_K)?(?:_[A-Z0-9]+)?|BF16|F16|F32|FP16|FP32)(?![A-Za-z0-9])",
                     re.IGNORECASE)
@@ -64,76 +71,74 @@ def read_model_facts(path: Path) -> ModelFacts:
 
 
 def read_gguf(path: Path) -> ModelFacts:
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if len(head) < 8 or head[:4] != b"GGUF":
-        raise ImportRejected(f"{path.name} is not a valid GGUF file: its header does not start with 'GGUF'.",
-                             "The file is damaged or not a GGUF model; download it again.")
-    version = struct.unpack("<I", head[4:8])[0]
-    if version not in GGUF_VERSIONS:
-        raise ImportRejected(f"{path.name} has an unsupported GGUF version {version}.",
-                             "Use a GGUF file made by a recent llama.cpp (version 2 or 3).")
     try:
-        from gguf import GGUFReader
-
-        reader = GGUFReader(path)
-        fields = reader.fields
-
-        def value(key: str):
-            field = fields.get(key)
-            return field.contents() if field is not None else None
-
-        arch = str(value("general.architecture") or "")
-        name = str(value("general.name") or "")
-        context = int(value(f"{arch}.context_length") or 0) if arch else 0
-        file_type = value("general.file_type")
-        quant = ""
-        if file_type is not None:
-            from gguf import LlamaFileType
-
-            try:
-                quant = LlamaFileType(int(file_type)).name.replace("MOSTLY_", "")
-            except ValueError:
-                quant = ""
-        if not quant:
-            weights = Counter()
-            for tensor in reader.tensors:
-                if len(tensor.shape) >= 2:
-                    weights[tensor.tensor_type.name] += int(tensor.n_bytes)
-            quant = weights.most_common(1)[0][0] if weights else ""
-    except ImportRejected:
-        raise
-    except Exception as exc:
-        # The reader's own error (a numpy shape complaint, an index error) means nothing to a person.
-        raise ImportRejected(f"{path.name} has a damaged GGUF header: its metadata or tensor list breaks off "
-                             "or does not make sense.",
-                             "The file is truncated or corrupt; download it again.") from exc
-    quant = quantization_from_name(path.name) or quant
+        parsed = read_gguf_file(path)
+    except ModelFileError as exc:
+        raise ImportRejected(exc.message, exc.hint) from exc
+    arch, name = parsed.architecture, parsed.text("general.name")
+    quant = quantization_from_name(path.name) or parsed.quantization
     kind = "embedding" if arch in ("bert", "nomic-bert", "jina-bert-v2") else "text"
-    return ModelFacts("gguf", kind, _family(arch, name), name or path.stem, quant, context, arch)
+    return ModelFacts("gguf", kind, _family(arch, name), name or path.stem, quant,
+                      parsed.integer(f"{arch}.context_length") if arch else 0, arch)
+
+
+def refuse_pickle(path: Path) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ModelFileError(f"{path.name} is a pickle checkpoint ({path.suffix}), which GenLab refuses to load.",
+                             PICKLE_HINT)
+
+
+def read_safetensors_header(path: Path) -> dict:
+    """The JSON header of a safetensors file, after checking it matches the file size.
+
+    Raises :class:`~desktop.core.errors.ModelFileError` naming the file and
+    what is wrong: too short, a header length past the end or over
+    :data:`MAX_SAFETENSORS_HEADER`, a header that is not a JSON table of
+    tensors with offsets, or tensor data that runs past the end of the file.
+    """
+    hint = "The file is damaged or incomplete; download it again."
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ModelFileError(f"{path.name} is too short to be a safetensors file ({size} bytes).", hint)
+            (n,) = struct.unpack("<Q", head)
+            if n <= 1 or n > MAX_SAFETENSORS_HEADER or 8 + n > size:
+                raise ModelFileError(f"{path.name} is not a valid safetensors file (bad header length).", hint)
+            header = json.loads(fh.read(n).decode("utf-8"))
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(f"{path.name} is not a valid safetensors file (unreadable header).", hint) from exc
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path.name} is not a valid safetensors file (header is not a table).", hint)
+    end = 0
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        entry = entry if isinstance(entry, dict) else {}
+        offsets = entry.get("data_offsets")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
+            raise ModelFileError(f"{path.name} is not a valid safetensors file (tensor {key!r} has no offsets).", hint)
+        if not isinstance(entry.get("dtype"), str):
+            raise ModelFileError(f"{path.name} is not a valid safetensors file (tensor {key!r} has no dtype).", hint)
+        end = max(end, offsets[1])
+    if 8 + n + end > size:
+        missing = 8 + n + end - size
+        raise ModelFileError(f"{path.name} is truncated: {missing} bytes of tensor data are missing.", hint)
+    return header
 
 
 def read_safetensors(path: Path) -> ModelFacts:
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise ImportRejected(f"{path.name} is too short to be a safetensors file.")
-        length = struct.unpack("<Q", head)[0]
-        if length <= 1 or length > MAX_SAFETENSORS_HEADER or 8 + length > size:
-            raise ImportRejected(f"{path.name} is not a valid safetensors file (header length {length}).",
-                                 "The file is damaged or of another format.")
-        raw = fh.read(length)
     try:
-        header = json.loads(raw)
-        if not isinstance(header, dict):
-            raise ValueError("header is not an object")
-        tensors = {k: v for k, v in header.items() if k != "__metadata__"}
-        dtypes = Counter(v["dtype"] for v in tensors.values())
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise ImportRejected(f"{path.name} has a damaged safetensors header ({exc}).") from exc
+        header = read_safetensors_header(path)
+    except ModelFileError as exc:
+        raise ImportRejected(exc.message, exc.hint) from exc
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     if not tensors:
         raise ImportRejected(f"{path.name} holds no tensors.")
+    dtypes = Counter(v["dtype"] for v in tensors.values())
     keys = " ".join(list(tensors)[:2000])
     if "model.diffusion_model." in keys or "down_blocks." in keys:
         kind, family = "image", ("SDXL" if "label_emb" in keys or "add_embedding" in keys else "Stable Diffusion")
@@ -186,8 +191,6 @@ def _check_component_weights(folder: Path, components: list[str]) -> None:
     proves nothing; this is what keeps a half-copied or half-downloaded
     pipeline out of the library.  All problems are named at once.
     """
-    from desktop.core.image.model_files import PICKLE_HINT, PICKLE_SUFFIXES, read_safetensors_header
-
     problems, hint = [], "Download or copy the complete pipeline again."
     for component in components:
         comp = folder / component

@@ -9,8 +9,9 @@ import pytest
 
 from desktop.core.errors import ModelFileError
 from desktop.core.image.engine import ImageEngine
-from desktop.core.image.model_files import inspect_model, read_safetensors_header
+from desktop.core.image.model_files import inspect_model
 from desktop.core.image.params import SD1, SD2, SD_TURBO, SDXL, SDXL_TURBO
+from desktop.core.models.headers import read_safetensors_header
 
 
 @pytest.fixture

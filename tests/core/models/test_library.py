@@ -67,12 +67,16 @@ def test_import_rejects_a_file_that_is_not_a_model(tmp_path):
 def test_import_rejects_a_gguf_with_a_bad_header(tmp_path):
     bad_magic = tmp_path / "bad.gguf"
     bad_magic.write_bytes(b"GGUX" + b"\0" * 100)
-    with pytest.raises(ImportRejected, match="not a valid GGUF"):
+    with pytest.raises(ImportRejected, match="not a GGUF model"):
         Library().import_path(bad_magic)
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(gguf_file_bytes(64 * 1024)[:200])
-    with pytest.raises(ImportRejected, match="damaged GGUF header"):
+    with pytest.raises(ImportRejected, match="truncated or its metadata is damaged"):
         Library().import_path(truncated)
+    cut_data = tmp_path / "cut-data.gguf"  # a whole header, but the tensor data breaks off
+    cut_data.write_bytes(gguf_file_bytes(64 * 1024)[:-100])
+    with pytest.raises(ImportRejected, match=r"cut-data.gguf is truncated: tensor 'token_embd.weight' ends at byte"):
+        Library().import_path(cut_data)
     wrong_version = tmp_path / "v9.gguf"
     wrong_version.write_bytes(b"GGUF" + (9).to_bytes(4, "little") + b"\0" * 64)
     with pytest.raises(ImportRejected, match="version 9"):
@@ -97,6 +101,15 @@ def test_import_a_diffusers_folder_and_a_broken_safetensors(tmp_path):
     broken.write_bytes((10 ** 9).to_bytes(8, "little") + b"{}")
     with pytest.raises(ImportRejected, match="not a valid safetensors"):
         Library().import_path(broken)
+
+
+def test_import_refuses_a_safetensors_file_whose_tensor_data_breaks_off(tmp_path):
+    header = json.dumps({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}).encode()
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(len(header).to_bytes(8, "little") + header + b"\0" * 8)
+    with pytest.raises(ImportRejected, match="cut.safetensors is truncated: 8 bytes of tensor data are missing"):
+        Library().import_path(cut)
+    assert Library().models() == []
 
 
 def test_import_refuses_a_diffusers_folder_with_bad_or_missing_weights(tmp_path):
