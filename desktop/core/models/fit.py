@@ -1,8 +1,9 @@
 """Does a model fit this machine?  Verdicts with the numbers behind them.
 
-Text (llama.cpp): memory = the GGUF file (weights are mapped as stored)
-+ the KV cache for the chosen context (2 × layers × kv_heads × head_dim ×
-2 bytes per token, f16) + a fixed runtime overhead.  Without the
+Text (llama.cpp): :func:`desktop.core.models.memory.text_memory`, the same
+estimate the loader's GPU layer plan uses: the GGUF file (weights are mapped
+as stored) + the KV cache for the chosen context (2 × layers × kv_heads ×
+head_dim × 2 bytes per token, f16) + a fixed runtime overhead.  Without the
 architecture (a hub file), the KV cache is estimated from the file size.
 
 Image (diffusers): on a GPU, the fp16 weights + activations for the
@@ -23,14 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from desktop.core.hardware import MachineInfo, fmt_bytes
+from desktop.core.models.catalog import CatalogEntry, CatalogVariant
+from desktop.core.models.memory import KvShape, text_memory
 
 FITS_GPU = "fits on GPU"
 RUNS_CPU = "runs on CPU (slow)"
 WONT_FIT = "won't fit"
-
-TEXT_OVERHEAD = 300 * 1024 * 1024
-# KV bytes per token per GB of weights, from a typical 7-8B GQA model (128 KiB/token for ~4.6 GB Q4_K_M).
-KV_PER_TOKEN_PER_GB = 131072 / 4.6
 
 
 @dataclass
@@ -68,12 +67,6 @@ class FitVerdict:
         return f"{self.verdict}: {self.detail}"
 
 
-def kv_cache_bytes(context: int, arch: dict | None = None, file_size: int = 0) -> int:
-    if arch and all(k in arch for k in ("layers", "kv_heads", "head_dim")):
-        return 2 * arch["layers"] * arch["kv_heads"] * arch["head_dim"] * 2 * context
-    return int(context * KV_PER_TOKEN_PER_GB * max(file_size / 1024 ** 3, 0.25))
-
-
 def _verdict(need_gpu: int, need_cpu: int, machine: MachineInfo, weights: int, working: int,
              overhead: int, label: str = "KV cache") -> FitVerdict:
     cpu_weights = need_cpu - working - overhead
@@ -87,10 +80,9 @@ def _verdict(need_gpu: int, need_cpu: int, machine: MachineInfo, weights: int, w
                       "", label)
 
 
-def fit_text(file_size: int, machine: MachineInfo, context: int = 4096, arch: dict | None = None) -> FitVerdict:
-    kv = kv_cache_bytes(context, arch, file_size)
-    need = file_size + kv + TEXT_OVERHEAD
-    return _verdict(need, need, machine, file_size, kv, TEXT_OVERHEAD)
+def fit_text(file_size: int, machine: MachineInfo, context: int = 4096, shape: KvShape | None = None) -> FitVerdict:
+    memory = text_memory(file_size, context, shape)
+    return _verdict(memory.total, memory.total, machine, memory.weights, memory.kv_cache, memory.overhead)
 
 
 def image_activations(resolution: int) -> int:
@@ -105,7 +97,7 @@ def fit_image(weights_size: int, machine: MachineInfo, resolution: int = 512) ->
                     overhead, "activations")
 
 
-def fit_model(kind: str, size: int, machine: MachineInfo, *, context: int = 4096, arch: dict | None = None,
+def fit_model(kind: str, size: int, machine: MachineInfo, *, context: int = 4096, shape: KvShape | None = None,
               resolution: int = 512) -> FitVerdict:
     """Verdict for any model: catalog entry, hub file or installed model."""
     if kind == "image":
@@ -113,12 +105,13 @@ def fit_model(kind: str, size: int, machine: MachineInfo, *, context: int = 4096
     if kind == "embedding":
         need = int(size * 1.2) + 128 * 1024 * 1024
         return _verdict(need, need, machine, size, int(size * 0.2), 128 * 1024 * 1024, "working memory")
-    return fit_text(size, machine, context, arch)
+    return fit_text(size, machine, context, shape)
 
 
-def fit_catalog_variant(entry, variant, machine: MachineInfo, context: int = 4096) -> FitVerdict:
+def fit_catalog_variant(entry: CatalogEntry, variant: CatalogVariant, machine: MachineInfo,
+                        context: int = 4096) -> FitVerdict:
     return fit_model(entry.kind, variant.size, machine, context=min(context, entry.context_length or context),
-                     arch=entry.arch, resolution=entry.resolution)
+                     shape=KvShape.from_arch(entry.arch), resolution=entry.resolution)
 
 
 # Bits per weight of a Q4_K_M GGUF (llama.cpp's table: 4.89 for 7-8B models), the usual default download.

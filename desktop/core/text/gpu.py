@@ -1,7 +1,10 @@
 """How many layers of a GGUF model to offload to the GPU, and why.
 
-:func:`plan_gpu_layers` is pure arithmetic over the file size, the layer
-count and the free VRAM, so it is tested without a GPU; :func:`detect_gpu`
+:func:`plan_gpu_layers` is pure arithmetic over the memory the model needs
+and the free VRAM, so it is tested without a GPU.  The need is
+:func:`desktop.core.models.memory.text_memory`, the estimate the Catalog's
+fit verdict uses too, so "fits on GPU" there means all layers here.
+:func:`detect_gpu`
 asks llama.cpp whether this build can offload at all and the hardware module
 how much VRAM is free.  The engine shows the plan's ``reason`` next to the
 model card, and the user can override it with an explicit layer count.
@@ -12,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from desktop.core.hardware import fmt_bytes
+from desktop.core.models.memory import text_memory
 from desktop.core.text.gguf import GgufInfo
 
 AUTO = -2  # settings.text.n_gpu_layers: -2 automatic, -1 all, N exactly N
 ALL = -1
-RESERVE_BYTES = 512 * 1024 * 1024  # compute buffers and scratch beyond the KV cache
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,6 @@ def detect_gpu() -> GpuCapability:
     return GpuCapability(supported, gpu.backend, gpu.name, gpu.free_bytes)
 
 
-def kv_cache_bytes(info: GgufInfo, n_ctx: int) -> int:
-    """Upper bound of the f16 KV cache (ignores grouped-query savings)."""
-    return 2 * 2 * n_ctx * max(info.layer_count, 1) * max(info.embedding_length, 1)
-
-
 def plan_gpu_layers(info: GgufInfo, gpu: GpuCapability, *, n_ctx: int, requested: int = AUTO) -> GpuPlan:
     """Choose ``n_gpu_layers``: all when the model fits, a share when not, 0 without a GPU."""
     layers = max(info.layer_count, 1)
@@ -71,13 +69,14 @@ def plan_gpu_layers(info: GgufInfo, gpu: GpuCapability, *, n_ctx: int, requested
         return GpuPlan(min(requested, layers + 1), f"{where}: {requested} of {layers} layers, as you set.")
     if gpu.backend == "cpu" or gpu.vram_free <= 0:
         return GpuPlan(0, "CPU: no GPU was found.")
-    needed = info.file_size + kv_cache_bytes(info, n_ctx) + RESERVE_BYTES
+    memory = text_memory(info.file_size, n_ctx, info.kv_shape)
+    needed = memory.total
     if needed <= gpu.vram_free:
         return GpuPlan(ALL, f"GPU: all {layers} layers fit ({fmt_bytes(needed)} needed, "
                             f"{fmt_bytes(gpu.vram_free)} free on {gpu.name or gpu.backend}).")
     # Output and embedding weights are about one more layer's worth.
     per_layer = info.file_size / (layers + 1)
-    budget = gpu.vram_free - RESERVE_BYTES - kv_cache_bytes(info, n_ctx)
+    budget = gpu.vram_free - memory.overhead - memory.kv_cache
     fit = max(0, min(layers, int(budget // per_layer))) if per_layer > 0 else 0
     if fit == 0:
         return GpuPlan(0, f"CPU: not even one layer fits in {fmt_bytes(gpu.vram_free)} of free VRAM.")

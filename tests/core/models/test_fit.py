@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from desktop.core.hardware import GpuInfo, MachineInfo, machine_info
 from desktop.core.models.catalog import find_entry
-from desktop.core.models.fit import FITS_GPU, RUNS_CPU, WONT_FIT, fit_catalog_variant, fit_model, kv_cache_bytes
+from desktop.core.models.fit import FITS_GPU, RUNS_CPU, WONT_FIT, fit_catalog_variant, fit_model
+from desktop.core.models.memory import KvShape, kv_cache_bytes
 
 GB = 1024 ** 3
 
@@ -15,9 +16,15 @@ def machine(ram_free: float, vram_free: float = 0) -> MachineInfo:
 
 
 def test_kv_cache_follows_the_architecture_and_context():
-    arch = {"layers": 28, "kv_heads": 4, "head_dim": 128}
-    assert kv_cache_bytes(8192, arch) == 2 * kv_cache_bytes(4096, arch)
-    assert kv_cache_bytes(4096, arch) == 2 * 28 * 4 * 128 * 2 * 4096
+    shape = KvShape.from_arch({"layers": 28, "kv_heads": 4, "head_dim": 128})
+    assert shape == KvShape(28, 4, 128, 128)
+    assert kv_cache_bytes(8192, shape) == 2 * kv_cache_bytes(4096, shape)
+    assert kv_cache_bytes(4096, shape) == 2 * 28 * 4 * 128 * 2 * 4096
+
+
+def test_an_incomplete_catalog_arch_falls_back_to_the_file_size_estimate():
+    assert KvShape.from_arch({"layers": 28, "head_dim": 128}) is None
+    assert KvShape.from_arch({}) is None and KvShape.from_arch(None) is None
 
 
 def test_verdicts_for_a_7b_model():

@@ -6,16 +6,18 @@ from dataclasses import replace
 
 import pytest
 
+from desktop.core.models.memory import kv_cache_bytes
 from desktop.core.text.gguf import read_gguf_info
-from desktop.core.text.gpu import ALL, AUTO, GpuCapability, kv_cache_bytes, plan_gpu_layers
+from desktop.core.text.gpu import ALL, AUTO, GpuCapability, plan_gpu_layers
 
 GB = 1024**3
 
 
 @pytest.fixture
 def seven_b(tiny_gguf):
-    """The tiny file's metadata, resized to look like a 4 GB, 32-layer model."""
-    return replace(read_gguf_info(tiny_gguf), file_size=4 * GB, layer_count=32, embedding_length=4096)
+    """The tiny file's metadata, resized to look like a 4 GB, 32-layer Llama-3-8B-shaped model."""
+    return replace(read_gguf_info(tiny_gguf), file_size=4 * GB, layer_count=32, embedding_length=4096,
+                   head_count=32, head_count_kv=8)
 
 
 def cuda(free: int) -> GpuCapability:
@@ -43,7 +45,7 @@ def test_all_layers_when_the_model_fits(seven_b):
 
 
 def test_partial_offload_when_it_does_not_fit(seven_b):
-    free = 2 * GB + kv_cache_bytes(seven_b, 4096)
+    free = 2 * GB + kv_cache_bytes(4096, seven_b.kv_shape)
     plan = plan_gpu_layers(seven_b, cuda(free), n_ctx=4096)
     assert 0 < plan.n_gpu_layers < 32
     per_layer = seven_b.file_size / 33
