@@ -54,8 +54,8 @@ def main(argv: list[str]) -> int:
         for act, text, _category in queries:
             words = search.query_words(text)
             qvec = embedder.encode([text])[0]
-            kw = search._keyword_rows(store, words, None, k)
-            sem = search._semantic_rows(store, qvec, None, k)
+            kw = store.searcher.keyword_rows(words, None, k)
+            sem = store.searcher.semantic_rows(qvec, None, k)
             lists.append((target[act], text, qvec, kw, sem))
 
         def score(ranked_ids_per_query, only=None) -> tuple[float, float]:

@@ -68,7 +68,6 @@ def _rss_mb() -> float:
 def bench_size(n: int, prompts, base_vectors, embedder, queries: list[str], qvecs) -> None:
     import numpy as np
 
-    from desktop.core.history import search
     from desktop.core.history.search import SearchQuery
     from desktop.core.history.store import HistoryStore
 
@@ -83,24 +82,24 @@ def bench_size(n: int, prompts, base_vectors, embedder, queries: list[str], qvec
         store.maintain_now()
         index_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        store.search_snapshot()  # vectors into RAM (the app does this in the background at open)
+        store.searcher.snapshot()  # vectors into RAM (the app does this in the background at open)
         vectors_load_s = time.perf_counter() - t0
         partitions_s = 0.0
-        if n >= store.vectors.ivf_min_rows:  # smaller histories are searched exactly
-            store.vectors.wait_partitioned(600)  # the app clusters on its own thread; time one build here
+        if n >= store.searcher.vectors.ivf_min_rows:  # smaller histories are searched exactly
+            store.searcher.vectors.wait_partitioned(600)  # the app clusters on its own thread; time one build here
             t0 = time.perf_counter()
-            store.vectors.build_partitions()
+            store.searcher.vectors.build_partitions()
             partitions_s = time.perf_counter() - t0
-        partitioned = store.vectors.partitioned
+        partitioned = store.searcher.vectors.partitioned
         print(f"n={n} bulk_load_s={bulk:.1f} bulk_load_rate={n / bulk:.0f} index_build_s={index_s:.1f} "
               f"indices={','.join(store.stats()['indices'])} vectors_load_s={vectors_load_s:.2f} "
-              f"ivf_partitions={partitioned} ivf_build_s={partitions_s:.2f} ivf_nprobe={store.vectors.nprobe()} "
+              f"ivf_partitions={partitioned} ivf_build_s={partitions_s:.2f} ivf_nprobe={store.searcher.vectors.nprobe()} "
               f"rss_mb={_rss_mb():.0f}")
 
         # recall@10 of the vector path (ANN) against exact search over the same vectors
         recalls = []
         for qv in qvecs:
-            ann = [r["id"] for r in search._semantic_rows(store, qv, None, 10)]
+            ann = [r["id"] for r in store.searcher.semantic_rows(qv, None, 10)]
             exact = np.argsort(-(vectors @ qv))[:10]
             recalls.append(len(set(ann) & {records[j].id for j in exact}) / 10)
         worst = sorted(range(len(recalls)), key=recalls.__getitem__)[:3]
@@ -165,7 +164,6 @@ def bench_real_recall(prompts, embedder, queries: list[str], qvecs) -> None:
     partitioned by the app's code and probed at the app's 8 % of lists, against exact search."""
     import numpy as np
 
-    from desktop.core.history import search
     from desktop.core.history.store import HistoryStore
     from desktop.core.records import GenerationRecord
     from tests.support.history_data import embed_cached
@@ -175,19 +173,19 @@ def bench_real_recall(prompts, embedder, queries: list[str], qvecs) -> None:
     records = [GenerationRecord(kind="text", prompt=t) for t in sentences]
     with tempfile.TemporaryDirectory() as tmp:
         store = HistoryStore(Path(tmp) / "history", embedder=embedder, idle_seconds=3600, ivf_min_rows=1000)
-        store.vectors.min_scanned_rows = 0  # probe exactly PROBE_FRACTION of the lists, as at 100k,
-        store.vectors.rows_per_list = max(1, len(sentences) // 100)  # over as many lists as at 100k
+        store.searcher.vectors.min_scanned_rows = 0  # probe exactly PROBE_FRACTION of the lists, as at 100k,
+        store.searcher.vectors.rows_per_list = max(1, len(sentences) // 100)  # over as many lists as at 100k
         store.save_embedded(records, vectors)
-        store.search_snapshot()
-        store.vectors.wait_partitioned(600)
+        store.searcher.snapshot()
+        store.searcher.vectors.wait_partitioned(600)
         recalls = []
         ids = [r.id for r in records]
         for qv in qvecs:
-            found = {r["id"] for r in search._semantic_rows(store, qv, None, 10)}
+            found = {r["id"] for r in store.searcher.semantic_rows(qv, None, 10)}
             exact = {ids[j] for j in np.argsort(-(vectors @ qv))[:10]}
             recalls.append(len(found & exact) / 10)
-        print(f"real_embeddings_n={len(sentences)} real_ivf_lists={len(store.vectors._centroids)} "
-              f"real_ivf_nprobe={store.vectors.nprobe()} "
+        print(f"real_embeddings_n={len(sentences)} real_ivf_lists={len(store.searcher.vectors._centroids)} "
+              f"real_ivf_nprobe={store.searcher.vectors.nprobe()} "
               f"real_recall_at_10={statistics.mean(recalls):.3f} real_recall_at_10_min={min(recalls):.2f} "
               f"real_embedding_s={'cached' if seconds is None else f'{seconds:.0f}'}")
         store.close()

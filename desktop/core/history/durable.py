@@ -74,10 +74,10 @@ def synced_to_disk(table_dir: Path) -> Iterator[None]:
             continue
         except OSError as exc:  # the commit itself succeeded: never fail (and so retry, duplicating) it here
             log.warning("history: could not flush %s to the disk: %s", path, exc)
-    for folder in sorted(folders, key=len, reverse=True):
+    for name in sorted(folders, key=len, reverse=True):
         try:
-            fsync_path(folder, directory=True)
+            fsync_path(name, directory=True)
         except FileNotFoundError:
             continue
         except OSError as exc:  # some file systems refuse folder fsync; the files are flushed
-            log.debug("history: could not fsync folder %s: %s", folder, exc)
+            log.debug("history: could not fsync folder %s: %s", name, exc)

@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from desktop.core import paths
 from desktop.core.history.errors import HistoryError
@@ -110,7 +111,7 @@ class Embedder:
         self.name = name
         self.folder: Path | None = None  # where it was loaded from
         self.error: Exception | None = None
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer once loaded
         self._ready = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()

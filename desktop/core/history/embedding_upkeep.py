@@ -1,6 +1,5 @@
 """Keeping embeddings complete: background load, backfill, switching embedders.
 
-:class:`EmbeddingUpkeep` is mixed into :class:`~desktop.core.history.store.HistoryStore`.
 Records saved while the embedder is not ready get ``embedded = false``; the
 backfill embeds them a chunk at a time (so it resumes after a restart) and
 commits each chunk through the store's single writer.
@@ -10,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
+from typing import Any, Callable
 
-from desktop.core.history import migrations
 from desktop.core.history.embedder import Embedder
 from desktop.core.history.schema import VECTOR_DIM, embed_text_of
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
@@ -23,9 +23,39 @@ BACKFILL_CHUNK = 64
 
 
 class EmbeddingUpkeep:
-    """Embedding-related behaviour of the history store (needs ``table``, ``_writer``, ``embedder``)."""
+    """The embedder of a history table, and the count and backfill of its records without a vector.
 
-    def _vectors_for(self, records: list[GenerationRecord]):
+    Built by :class:`~desktop.core.history.store.HistoryStore` with the
+    LanceDB ``table``, ``on_writer`` (runs a function on the store's writer
+    thread and returns its result), the ``embedder`` (None: keyword search
+    only), how many rows are ``unembedded`` at open, and ``on_model_switched``
+    (writer thread: record the new model in the history's meta file).
+
+    Lifecycle: :meth:`start` loads the embedder on a thread and backfills;
+    :meth:`running` says whether that thread is still at work; :meth:`switch`
+    replaces the embedder and re-embeds everything; :meth:`close` cancels the
+    backfill (what it committed stays).  The store calls :meth:`vectors_for`,
+    :meth:`saved_unembedded` and :meth:`deleted_unembedded` on the writer thread.
+    """
+
+    def __init__(self, table: Any, on_writer: Callable[[Callable[[], Any]], Any], embedder: Embedder | None, *,
+                 unembedded: int, on_model_switched: Callable[[str], None]) -> None:
+        self.table = table
+        self.embedder = embedder
+        self._on_writer = on_writer
+        self._on_model_switched = on_model_switched
+        self._unembedded = unembedded
+        self._thread: threading.Thread | None = None
+        self._cancel = CancelToken()
+
+    @property
+    def unembedded(self) -> int:
+        """Records saved without a vector that the backfill has not embedded yet."""
+        return self._unembedded
+
+    # --- writer thread ----------------------------------------------------------------
+    def vectors_for(self, records: list[GenerationRecord]):
+        """Vectors for records being saved, or None while the embedder is not ready (the backfill catches up)."""
         if self.embedder is None or not self.embedder.ready:
             return None
         try:
@@ -34,44 +64,61 @@ class EmbeddingUpkeep:
             log.exception("history: embedding at save time failed")
             return None
 
-    def _switch_embedder(self, name: str) -> None:
+    def saved_unembedded(self, count: int) -> None:
+        self._unembedded += count
+
+    def deleted_unembedded(self, count: int) -> None:
+        self._unembedded -= count
+
+    def mark_stale(self, name: str) -> None:
         """Another embedder was chosen: every vector is stale and is re-made by the backfill."""
         if self.table.count_rows() > 0:
             self.table.update(values={"embedded": False, "embed_model": ""})
-        self.meta = dict(self.meta, embed_model=name)
-        migrations.write_meta(self.root, self.meta)
+        self._on_model_switched(name)
         self._unembedded = self.table.count_rows()
 
-    def start_background_embedding(self) -> None:
+    # --- the background thread -------------------------------------------------------------
+    def start(self) -> None:
         """Load the embedder off-thread, then backfill records saved without vectors."""
-        if self.embedder is None or self._backfill_thread is not None:
+        embedder = self.embedder
+        if embedder is None or self._thread is not None:
             return
-        self.embedder.start_loading()
+        embedder.start_loading()
+        cancel = self._cancel
 
         def work() -> None:
-            if self.embedder.wait_ready():
+            if embedder.wait_ready():
                 try:
-                    self.backfill(cancel=self._backfill_cancel)
+                    self.backfill(cancel=cancel)
                 except JobCancelled:
                     pass  # switched embedder or closing: a new backfill takes over
                 except Exception:
                     log.exception("history: backfill stopped")
 
-        self._backfill_thread = threading.Thread(target=work, name="genlab-history-backfill", daemon=True)
-        self._backfill_thread.start()
+        self._thread = threading.Thread(target=work, name="genlab-history-backfill", daemon=True)
+        self._thread.start()
 
-    def switch_embedder(self, name: str) -> None:
+    def running(self) -> bool:
+        """Whether the backfill started by :meth:`start` is still at work."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def switch(self, name: str) -> None:
         """Use another embedder (chosen in settings): every record is re-embedded in the background."""
         if self.embedder is not None and self.embedder.name == name:
             return
-        self._backfill_cancel.cancel()
-        if self._backfill_thread is not None:
-            self._backfill_thread.join(30)
+        self._cancel.cancel()
+        if self._thread is not None:
+            self._thread.join(30)
         self.embedder = Embedder(name)
-        self._writer.run(lambda: self._switch_embedder(name))
-        self._backfill_thread, self._backfill_cancel = None, CancelToken()
-        self.start_background_embedding()
+        self._on_writer(lambda: self.mark_stale(name))
+        self._thread, self._cancel = None, CancelToken()
+        self.start()
 
+    def close(self) -> None:
+        self._cancel.cancel()
+
+    # --- backfill ---------------------------------------------------------------------------
     def backfill(self, *, cancel: CancelToken, progress: ProgressCallback = no_progress,
                  max_records: int | None = None, max_seconds: float | None = None) -> int:
         """Embed records that have no vector yet, a chunk at a time; returns how many.
@@ -85,9 +132,10 @@ class EmbeddingUpkeep:
 
         import pyarrow as pa
 
-        if self.embedder is None:
+        embedder = self.embedder
+        if embedder is None:
             return 0
-        self.embedder.load()
+        embedder.load()
         started = time.monotonic()
         total = self.table.count_rows("embedded = false")
         if max_records is not None:
@@ -105,20 +153,20 @@ class EmbeddingUpkeep:
             records = [GenerationRecord(kind=r["kind"], prompt=r["prompt"], id=r["id"],
                                         negative_prompt=r["negative_prompt"], output_text=r["output_text"])
                        for r in rows]
-            vectors = self.embedder.encode([embed_text_of(r) for r in records])
+            vectors = embedder.encode([embed_text_of(r) for r in records])
             update = pa.table({
                 "id": pa.array([r.id for r in records], pa.string()),
                 "embedded": pa.array([True] * len(records)),
-                "embed_model": pa.array([self.embedder.name] * len(records), pa.string()),
+                "embed_model": pa.array([embedder.name] * len(records), pa.string()),
                 "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float32()), VECTOR_DIM),
             })
-
-            def commit(update=update, n=len(records)) -> None:
-                self.table.merge_insert("id").when_matched_update_all().execute(update)
-                self._unembedded = max(0, self._unembedded - n)
-
-            self._writer.run(commit)
+            self._on_writer(partial(self._commit, update, len(records)))
             done += len(records)
             total = max(total, done)  # records saved unembedded meanwhile are embedded too
             progress(Progress(done / total, f"Embedding history: {done} of {total} records", done, total))
         return done
+
+    def _commit(self, update: Any, count: int) -> None:
+        """Writer thread: one backfill chunk's vectors into the table."""
+        self.table.merge_insert("id").when_matched_update_all().execute(update)
+        self._unembedded = max(0, self._unembedded - count)

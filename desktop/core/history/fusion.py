@@ -16,6 +16,10 @@ match.  When one side is empty the ranking is exactly the other side's.
 
 from __future__ import annotations
 
+from typing import Hashable, TypeVar
+
+Doc = TypeVar("Doc", bound=Hashable)  # a document id: a record id, or a Lance row id
+
 KEYWORD_WEIGHT = 0.1
 RRF_K = 60
 
@@ -29,8 +33,8 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
-def anchored_fusion(semantic: dict[str, float | None], keyword: dict[str, float],
-                    keyword_weight: float = KEYWORD_WEIGHT) -> list[tuple[str, float]]:
+def anchored_fusion(semantic: dict[Doc, float | None], keyword: dict[Doc, float],
+                    keyword_weight: float = KEYWORD_WEIGHT) -> list[tuple[Doc, float]]:
     """Merge per-document cosine similarities and BM25 scores (see the module docstring).
 
     ``semantic`` maps every candidate to its cosine similarity with the query,
@@ -43,7 +47,7 @@ def anchored_fusion(semantic: dict[str, float | None], keyword: dict[str, float]
         return sorted(keyword.items(), key=lambda kv: -kv[1])
     floor = min(known)
     best_bm25 = max(keyword.values(), default=0.0)
-    fused: dict[str, float] = {}
+    fused: dict[Doc, float] = {}
     for doc in dict.fromkeys([*semantic, *keyword]):  # a fixed order, so exact ties rank the same every run
         sim = semantic.get(doc)
         base = floor if sim is None else sim

@@ -46,7 +46,7 @@ def _embed_pending(store, cancel: CancelToken, progress: ProgressCallback, timeo
         progress(Progress(None, "Loading the embedding model…"))
     total = store.unembedded
     # The store's own background backfill may be running (the app just started): follow it, do not race it.
-    while store.background_embedding_running():
+    while store.embedding.running():
         cancel.raise_if_cancelled()
         done = max(0, total - store.unembedded)
         progress(Progress(done / total if total else None, f"Embedding {done} of {total} records", done, total))

@@ -65,7 +65,7 @@ def check_version(meta: dict[str, Any], root: Path) -> None:
 
 def _v1_row_to_v2(row: dict[str, Any]) -> dict[str, Any]:
     record = row_to_record(row)
-    vector = row.get("vector")
+    vector: Any = row.get("vector")
     has_vector = vector is not None and any(vector)
     return record_to_row(record, list(vector) if has_vector else None,
                          DEFAULT_EMBED_MODEL if has_vector else "")

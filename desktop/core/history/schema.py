@@ -141,7 +141,7 @@ def _loads(text: Any) -> dict:
 
 
 def row_to_record(row: dict[str, Any]) -> GenerationRecord:
-    created = row.get("created_at")
+    created: Any = row.get("created_at")
     if isinstance(created, str):
         created = datetime.fromisoformat(created)
     if hasattr(created, "to_pydatetime"):  # pandas Timestamp

@@ -9,13 +9,18 @@ Lifecycle: ``HistoryStore(root)`` opens (creating or upgrading) the database;
 ``start_background_embedding()`` loads the embedder on a thread and then
 embeds every record saved before it was ready (resumable: the ``embedded``
 column says what is left); ``close()`` commits what is queued and stops.
+
+Collaborators, wired in ``__init__``: ``embedding``
+(:class:`~desktop.core.history.embedding_upkeep.EmbeddingUpkeep`: the embedder,
+the backfill thread and the count of records without a vector) and
+``searcher`` (:class:`~desktop.core.history.search.HistorySearch`: the
+snapshot, the in-RAM vectors and the search threads).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from concurrent.futures import Future
 from datetime import timedelta
 from pathlib import Path
@@ -29,8 +34,11 @@ from desktop.core.history.embedder import Embedder
 from desktop.core.history.embedding_upkeep import EmbeddingUpkeep
 from desktop.core.history.errors import HistoryError, RecordNotFound
 from desktop.core.history.schema import SCHEMA_VERSION, TABLE_NAME, arrow_schema, record_to_row, row_to_record
-from desktop.core.history.vector_index import IVF_MIN_ROWS, VectorIndex
-from desktop.core.jobs import CancelToken
+from desktop.core.history.search import HistorySearch, SearchQuery, SearchResult
+from desktop.core.history.sql import ids_predicate, sql_str
+from desktop.core.history.vector_index import IVF_MIN_ROWS
+from desktop.core.history.writer import HistoryWriter
+from desktop.core.jobs import CancelToken, ProgressCallback, no_progress
 from desktop.core.records import GenerationRecord
 
 log = logging.getLogger(__name__)
@@ -40,7 +48,6 @@ log = logging.getLogger(__name__)
 # in-RAM index (vector_index.py).
 INDEX_MIN_ROWS = 5000
 ROUTINE_CLEANUP_AGE = timedelta(minutes=2)
-DATASET_MAX_AGE_S = 2.0
 SCALAR_INDEXES = (("id", "btree"), ("created_at", "btree"), ("session_id", "btree"), ("model_name", "btree"),
                   ("kind", "bitmap"), ("origin", "bitmap"), ("rating", "bitmap"), ("embedded", "bitmap"),
                   ("tags", "labels"))
@@ -58,15 +65,10 @@ def create_text_index(table) -> None:
     table.create_index("search_text", config=FTS(with_position=False), replace=True, name=TEXT_INDEX)
 
 
-def sql_str(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+__all__ = ["HistoryStore", "open_history", "shared_history", "ids_predicate", "sql_str"]
 
 
-def ids_predicate(ids: list[str]) -> str:
-    return "id IN (" + ", ".join(sql_str(i) for i in ids) + ")"
-
-
-class HistoryStore(EmbeddingUpkeep):
+class HistoryStore:
     """Saves, finds, updates, deletes and exports generation records."""
 
     def __init__(self, root: Path | None = None, *, embedder: Embedder | None = None,
@@ -80,34 +82,26 @@ class HistoryStore(EmbeddingUpkeep):
         meta = migrations.read_meta(self.root)
         if meta is not None:  # a newer GenLab's history is refused before anything is created in it
             migrations.check_version(meta, self.root)
-        self.embedder = embedder
         self.index_min_rows = index_min_rows
-        self.vectors = VectorIndex(ivf_min_rows=ivf_min_rows)
-        self._vector_refresh_queued = False
         self._db = lancedb.connect(str(self.root / "lancedb"), read_consistency_interval=timedelta(0),
                                    storage_options={"new_table_data_storage_version": DATA_STORAGE_VERSION})
-        self.meta = self._open_meta(meta)
+        self.meta = self._open_meta(meta, embedder)
         self.table = self._open_table()
-        self._unembedded = self.table.count_rows("embedded = false")
-        self._backfill_thread: threading.Thread | None = None
-        self._backfill_cancel = CancelToken()
-        self._search_pool = None
-        self._pool_lock = threading.Lock()
-        from desktop.core.history.writer import HistoryWriter
-
-        self._ds = None  # cached LanceDataset snapshot for searches; see dataset()
-        self._lance_session = None
-        self._ds_opened = 0.0
         self._error_listeners: list = []
         self._saved_listeners: list = []
         self._just_saved: list[GenerationRecord] = []  # committed, not yet reported to the saved listeners
-        self._closing = False
+        self.searcher = HistorySearch(self.table_dir, embedder=lambda: self.embedder,
+                                      embed_model=lambda: self.meta.get("embed_model", ""),
+                                      ivf_min_rows=ivf_min_rows)
         self._writer = HistoryWriter(self._append, self._maintain, idle_seconds=idle_seconds,
                                      on_change=self._after_change, on_error=self._report_write_error,
                                      guard=lambda: synced_to_disk(self.table_dir))
+        self.embedding = EmbeddingUpkeep(self.table, self._writer.run, embedder,
+                                         unembedded=self.table.count_rows("embedded = false"),
+                                         on_model_switched=self._record_embed_model)
         if embedder is not None and self.meta.get("embed_model") != embedder.name:
-            self._writer.run(lambda: self._switch_embedder(embedder.name))
-        self._refresh_vectors_soon()  # the first search should not wait for the vectors
+            self._writer.run(lambda: self.embedding.mark_stale(embedder.name))
+        self.searcher.refresh_soon()  # the first search should not wait for the vectors
 
     # --- opening ----------------------------------------------------------------
     def _prepare_root(self) -> None:
@@ -119,14 +113,14 @@ class HistoryStore(EmbeddingUpkeep):
                 except OSError:
                     pass
 
-    def _open_meta(self, meta: dict[str, Any] | None) -> dict[str, Any]:
+    def _open_meta(self, meta: dict[str, Any] | None, embedder: Embedder | None) -> dict[str, Any]:
         """``meta`` as read before connecting (None: no meta.json yet), upgraded to the current schema."""
         if meta is None:
             if migrations.V1_TABLE in self._table_names():
                 meta = {"schema_version": 1}  # schema 1 before meta.json existed
             else:
                 meta = {"schema_version": SCHEMA_VERSION, "table": TABLE_NAME,
-                        "embed_model": self.embedder.name if self.embedder else migrations.DEFAULT_EMBED_MODEL}
+                        "embed_model": embedder.name if embedder else migrations.DEFAULT_EMBED_MODEL}
                 migrations.write_meta(self.root, meta)
         return migrations.upgrade(self._db, self.root, meta)
 
@@ -173,13 +167,13 @@ class HistoryStore(EmbeddingUpkeep):
         """Writer thread: one LanceDB append for a batch."""
         import pyarrow as pa
 
-        vectors = self._vectors_for(records)
+        vectors = self.embedding.vectors_for(records)
         model = self.embedder.name if self.embedder else ""
         rows = [record_to_row(r, None if vectors is None else vectors[i], model) for i, r in enumerate(records)]
         self.table.add(pa.Table.from_pylist(rows, schema=arrow_schema()))
         self._just_saved.extend(records)
         if vectors is None:
-            self._unembedded += len(rows)
+            self.embedding.saved_unembedded(len(rows))
 
     def update(self, record_id: str, *, rating: int | None = None, tags: list[str] | None = None,
                note: str | None = None) -> GenerationRecord:
@@ -216,29 +210,6 @@ class HistoryStore(EmbeddingUpkeep):
                                  "Search the history to find the record's id.")
         return row_to_record(rows[0])
 
-    def dataset(self):
-        """A LanceDataset snapshot of the latest version, for searches.
-
-        Cached: reopening costs a manifest read, and a search uses one snapshot
-        for its keyword leg, vector leg and row fetch (row ids stay valid).  The
-        writer drops the cache after every change; it is also refreshed every
-        few seconds to see writes by another process (the CLI).
-        """
-        import time
-
-        ds = self._ds
-        if ds is None or time.monotonic() - self._ds_opened > DATASET_MAX_AGE_S:
-            import lance
-
-            path = str(self.table_dir)
-            # One session for every snapshot: the index and metadata caches
-            # survive reopening, so a refresh does not make the next query cold.
-            ds = lance.dataset(path, session=self._lance_session)
-            if self._lance_session is None:
-                self._lance_session = ds.session()
-            self._ds, self._ds_opened = ds, time.monotonic()
-        return ds
-
     @property
     def table_dir(self) -> Path:
         return self.root / "lancedb" / f"{TABLE_NAME}.lance"
@@ -261,45 +232,13 @@ class HistoryStore(EmbeddingUpkeep):
 
     def _after_change(self) -> None:
         """Writer thread, after every change: searches see it; then the saved records are reported."""
-        self._invalidate_dataset()
+        self.searcher.changed()
         saved, self._just_saved = self._just_saved, []
         for listener in list(self._saved_listeners) if saved else ():
             try:
                 listener(saved)
             except Exception:  # a closed window must not stop the writer
                 log.exception("history: saved listener failed")
-
-    def _invalidate_dataset(self) -> None:
-        self._ds = None
-        self._refresh_vectors_soon()
-
-    def search_snapshot(self):
-        """A dataset snapshot with the in-RAM vectors synchronised to it (row ids agree)."""
-        ds = self.dataset()
-        model = self.meta.get("embed_model", "")
-        if not self.vectors.sync(ds, model):  # the vectors already follow a newer version
-            self._ds = None
-            ds = self.dataset()
-            self.vectors.sync(ds, model)
-        return ds
-
-    def _refresh_vectors_soon(self) -> None:
-        """Bring the in-RAM vectors up to date off the caller's thread (after a write, at open)."""
-        if self._vector_refresh_queued or self._closing:
-            return
-        self._vector_refresh_queued = True
-
-        def refresh() -> None:
-            self._vector_refresh_queued = False
-            try:
-                self.search_snapshot()
-            except Exception:  # the next search syncs (and reports) by itself
-                log.debug("history: vector refresh failed", exc_info=True)
-
-        try:
-            self.search_pool().submit(refresh)
-        except RuntimeError:  # pool shut down while closing
-            self._vector_refresh_queued = False
 
     def scan(self, columns: list[str] | None = None, where: str | None = None):
         """A full (optionally filtered) read as a pyarrow Table, no row limit."""
@@ -331,29 +270,37 @@ class HistoryStore(EmbeddingUpkeep):
             found.update(rows["id"].to_pylist())
         return found
 
-    def search(self, query):
+    def search(self, query: SearchQuery) -> SearchResult:
         """Run a :class:`~desktop.core.history.search.SearchQuery`."""
-        from desktop.core.history.search import run_search
+        return self.searcher.run(query)
 
-        return run_search(self, query)
-
-    def search_pool(self):
-        """Two threads so hybrid search runs its keyword and vector halves at once."""
-        with self._pool_lock:
-            if self._search_pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._search_pool = ThreadPoolExecutor(2, thread_name_prefix="genlab-history-search")
-            return self._search_pool
+    # --- embeddings (the embedding collaborator does the work) -------------------------
+    @property
+    def embedder(self) -> Embedder | None:
+        return self.embedding.embedder
 
     @property
     def unembedded(self) -> int:
-        return self._unembedded
+        return self.embedding.unembedded
 
-    def background_embedding_running(self) -> bool:
-        """Whether the backfill started by ``start_background_embedding`` is still at work."""
-        thread = self._backfill_thread
-        return thread is not None and thread.is_alive()
+    def start_background_embedding(self) -> None:
+        """Load the embedder off-thread, then backfill records saved without vectors."""
+        self.embedding.start()
+
+    def switch_embedder(self, name: str) -> None:
+        """Use another embedder (chosen in settings): every record is re-embedded in the background."""
+        self.embedding.switch(name)
+
+    def backfill(self, *, cancel: CancelToken, progress: ProgressCallback = no_progress,
+                 max_records: int | None = None, max_seconds: float | None = None) -> int:
+        """Embed records that have no vector yet; see :meth:`EmbeddingUpkeep.backfill`."""
+        return self.embedding.backfill(cancel=cancel, progress=progress, max_records=max_records,
+                                       max_seconds=max_seconds)
+
+    def _record_embed_model(self, name: str) -> None:
+        """Writer thread: the vectors are now made with ``name`` (meta.json says so)."""
+        self.meta = dict(self.meta, embed_model=name)
+        migrations.write_meta(self.root, self.meta)
 
     def stats(self) -> dict[str, Any]:
         t = self.table
@@ -396,7 +343,7 @@ class HistoryStore(EmbeddingUpkeep):
         ids = [v["id"] for v in victims]
         for start in range(0, len(ids), 500):
             self.table.delete(ids_predicate(ids[start:start + 500]))
-        self._unembedded -= sum(1 for v in victims if not v["embedded"])
+        self.embedding.deleted_unembedded(sum(1 for v in victims if not v["embedded"]))
         self._purge_old_data(rebuild_text_index=True)
         for v in victims:
             for key in ("image_path", "thumbnail_path"):
@@ -460,12 +407,9 @@ class HistoryStore(EmbeddingUpkeep):
 
     # --- closing -------------------------------------------------------------------
     def close(self) -> None:
-        self._closing = True
-        self._backfill_cancel.cancel()
-        self.vectors.close()
+        self.searcher.close()
+        self.embedding.close()
         self._writer.close()
-        if self._search_pool is not None:
-            self._search_pool.shutdown(wait=False)
 
 
 def open_history(root: Path | None = None, *, embedder_name: str | None = None,

@@ -127,7 +127,7 @@ class VectorIndex:
         self._fragments: dict[int, _Fragment] = {}
         self._version: int | None = None
         self._model = ""
-        self._centroids = None
+        self._centroids: Any = None  # (lists, dim) float32 once partitioned
         self._centroids_version = 0
         self._clustered_rows = 0
         self._cluster_thread: threading.Thread | None = None

@@ -28,7 +28,7 @@ def _fill(store: HistoryStore, vectors: np.ndarray, start: int = 0, **record_kw)
 
 
 def _ids(store: HistoryStore, ranked: list[tuple[int, float]]) -> list[str]:
-    rows = search._rows_by_rowid(store.search_snapshot(), [r for r, _ in ranked], ["id"])
+    rows = search._rows_by_rowid(store.searcher.snapshot(), [r for r, _ in ranked], ["id"])
     return [r["id"] for r in rows]
 
 
@@ -42,8 +42,8 @@ def _exact_ids(ids: list[str], vectors: np.ndarray, q: np.ndarray, k: int, keep=
 @pytest.fixture
 def small_ivf_store(genlab_home):
     s = HistoryStore(embedder=None, idle_seconds=3600, ivf_min_rows=1000)
-    s.vectors.min_scanned_rows = 300  # so that a query scores only some partitions of a few thousand rows
-    s.vectors.rows_per_list = 50
+    s.searcher.vectors.min_scanned_rows = 300  # so that a query scores only some partitions of a few thousand rows
+    s.searcher.vectors.rows_per_list = 50
     yield s
     s.close()
 
@@ -52,10 +52,10 @@ def test_small_tables_are_searched_exactly(store):
     vectors = _clustered_vectors(300)
     ids = _fill(store, vectors)
     queries = _clustered_vectors(20, seed=1)
-    store.search_snapshot()
-    assert not store.vectors.partitioned  # below ivf_min_rows
+    store.searcher.snapshot()
+    assert not store.searcher.vectors.partitioned  # below ivf_min_rows
     for q in queries:
-        ranked = store.vectors.search(q, 10)
+        ranked = store.searcher.vectors.search(q, 10)
         assert _ids(store, ranked) == _exact_ids(ids, vectors, q, 10)
         assert [s for _, s in ranked] == pytest.approx(sorted((vectors @ q).tolist(), reverse=True)[:10], abs=1e-5)
 
@@ -64,15 +64,15 @@ def test_large_tables_use_partitions_with_high_recall(small_ivf_store):
     store = small_ivf_store
     vectors = _clustered_vectors(3000)
     ids = _fill(store, vectors)
-    store.search_snapshot()
-    assert store.vectors.wait_partitioned(60)
-    assert len(store.vectors._centroids) == 60 and 8 <= store.vectors.nprobe() < 30  # only some lists probed
+    store.searcher.snapshot()
+    assert store.searcher.vectors.wait_partitioned(60)
+    assert len(store.searcher.vectors._centroids) == 60 and 8 <= store.searcher.vectors.nprobe() < 30  # only some lists probed
     queries = _clustered_vectors(50, seed=2)
-    recall = np.mean([len(set(_ids(store, store.vectors.search(q, 10))) & set(_exact_ids(ids, vectors, q, 10))) / 10
+    recall = np.mean([len(set(_ids(store, store.searcher.vectors.search(q, 10))) & set(_exact_ids(ids, vectors, q, 10))) / 10
                       for q in queries])
     assert recall >= 0.95, recall  # the issue's goal
     # the similarities it returns are exact, not approximations
-    ranked = store.vectors.search(queries[0], 5)
+    ranked = store.searcher.vectors.search(queries[0], 5)
     by_id = dict(zip(ids, vectors @ queries[0]))
     for rid, sim in zip(_ids(store, ranked), [s for _, s in ranked]):
         assert sim == pytest.approx(float(by_id[rid]), abs=1e-5)
@@ -82,49 +82,49 @@ def test_new_rows_deletes_updates_and_compaction_are_followed(small_ivf_store):
     store = small_ivf_store
     vectors = _clustered_vectors(1500)
     ids = _fill(store, vectors)
-    store.search_snapshot()
-    assert store.vectors.wait_partitioned(60)
+    store.searcher.snapshot()
+    assert store.searcher.vectors.wait_partitioned(60)
     q = vectors[7]
-    assert _ids(store, store.vectors.search(q, 1)) == [ids[7]]
+    assert _ids(store, store.searcher.vectors.search(q, 1)) == [ids[7]]
 
     extra = _clustered_vectors(200, seed=5)
     extra_ids = _fill(store, extra, start=1500)  # a new fragment, partitioned on arrival
-    store.search_snapshot()
-    assert _ids(store, store.vectors.search(extra[3], 1)) == [extra_ids[3]]
+    store.searcher.snapshot()
+    assert _ids(store, store.searcher.vectors.search(extra[3], 1)) == [extra_ids[3]]
 
     assert store.delete([ids[7]]) == 1  # a deletion file, then compaction rewrites the fragment
-    store.search_snapshot()
-    assert ids[7] not in _ids(store, store.vectors.search(q, 50))
+    store.searcher.snapshot()
+    assert ids[7] not in _ids(store, store.searcher.vectors.search(q, 50))
     store.update(ids[8], rating=5)  # an update rewrites the row elsewhere
     store.maintain_now()
-    store.search_snapshot()
-    assert _ids(store, store.vectors.search(vectors[8], 1)) == [ids[8]]
-    assert store.vectors.rows == 1699
+    store.searcher.snapshot()
+    assert _ids(store, store.searcher.vectors.search(vectors[8], 1)) == [ids[8]]
+    assert store.searcher.vectors.rows == 1699
     hits = store.search(SearchQuery("record", mode="semantic", limit=3, vector=extra[3])).hits
     assert hits[0].record.id == extra_ids[3]  # row ids agree with the rows fetched after compaction
 
 
 def test_rows_deleted_in_place_leave_the_index_without_a_rewrite(small_ivf_store):
     """A delete that only writes a deletion file: the held vectors are masked, partitions stay right."""
-    from desktop.core.history.store import ids_predicate
+    from desktop.core.history.sql import ids_predicate
     from desktop.core.history.vector_index import VectorIndex
 
     store = small_ivf_store
     vectors = _clustered_vectors(1500)
     ids = _fill(store, vectors)
-    store.search_snapshot()
-    assert store.vectors.wait_partitioned(60)
+    store.searcher.snapshot()
+    assert store.searcher.vectors.wait_partitioned(60)
     gone = ids[::3]
     store._writer.run(lambda: store.table.delete(ids_predicate(gone)))  # no compaction afterwards
-    store.search_snapshot()
+    store.searcher.snapshot()
     fresh = VectorIndex(ivf_min_rows=10**9)  # and one that reads the fragment with its deletion file
-    fresh.sync(store.search_snapshot(), store.meta.get("embed_model", ""))
-    assert store.vectors.rows == fresh.rows == 1000
+    fresh.sync(store.searcher.snapshot(), store.meta.get("embed_model", ""))
+    assert store.searcher.vectors.rows == fresh.rows == 1000
     alive = [i for i in range(1500) if i % 3]
     kept_ids = [ids[i] for i in alive]
     # the partitions still hold exactly their own rows: each row is nearest its partition's centroid
-    centroids = store.vectors._centroids
-    for entry in store.vectors._fragments.values():
+    centroids = store.searcher.vectors._centroids
+    for entry in store.searcher.vectors._fragments.values():
         for p in range(len(centroids)):
             rows = entry.vectors[entry.bounds[p]:entry.bounds[p + 1]]
             assert (np.argmax(rows @ centroids.T, axis=1) == p).all()
@@ -132,7 +132,7 @@ def test_rows_deleted_in_place_leave_the_index_without_a_rewrite(small_ivf_store
     for q in _clustered_vectors(20, seed=4):
         expected = _exact_ids(kept_ids, vectors[alive], q, 5)
         assert _ids(store, fresh.search(q, 5)) == expected
-        found = _ids(store, store.vectors.search(q, 5))
+        found = _ids(store, store.searcher.vectors.search(q, 5))
         assert not set(found) & set(gone)
         overlap.append(len(set(found) & set(expected)) / 5)
     assert np.mean(overlap) >= 0.8
@@ -144,8 +144,8 @@ def test_filters_keep_only_allowed_rows_even_when_selective(small_ivf_store):
     images = vectors[:30]
     image_ids = _fill(store, images, kind="image")
     ids = image_ids + _fill(store, vectors[30:], start=30)
-    store.search_snapshot()
-    assert store.vectors.wait_partitioned(60)
+    store.searcher.snapshot()
+    assert store.searcher.vectors.wait_partitioned(60)
     kind = np.array([i < 30 for i in range(2000)])
     for q in _clustered_vectors(10, seed=3):
         hits = store.search(SearchQuery("x", mode="semantic", limit=10, vector=q, filters={"kind": "image"})).hits
@@ -157,15 +157,15 @@ def test_filters_keep_only_allowed_rows_even_when_selective(small_ivf_store):
 def test_records_without_embeddings_are_not_in_the_vector_index(store):
     store.save_many([make_record("saved before the embedder was ready")])
     _fill(store, _clustered_vectors(5))
-    store.search_snapshot()
-    assert store.vectors.rows == 5
+    store.searcher.snapshot()
+    assert store.searcher.vectors.rows == 5
 
 
 def test_changing_the_embedder_drops_the_old_vectors(store):
     _fill(store, _clustered_vectors(50))
-    store.search_snapshot()
-    assert store.vectors.rows == 50
-    store._writer.run(lambda: store._switch_embedder("another-model"))  # every vector becomes stale
-    store.search_snapshot()
-    assert store.vectors.rows == 0
-    assert store.vectors.search(_clustered_vectors(1)[0], 5) == []
+    store.searcher.snapshot()
+    assert store.searcher.vectors.rows == 50
+    store._writer.run(lambda: store.embedding.mark_stale("another-model"))  # every vector becomes stale
+    store.searcher.snapshot()
+    assert store.searcher.vectors.rows == 0
+    assert store.searcher.vectors.search(_clustered_vectors(1)[0], 5) == []
