@@ -66,7 +66,7 @@ def child_main(path: str) -> int:
         for _ in llm.generate(tokens[:8], temp=0.0):
             break
         llm.close()
-        result = {"ok": True}
+        result: dict[str, bool | str] = {"ok": True}
     except Exception as exc:  # a clean failure; the parent reports it
         error = str(exc) or type(exc).__name__
         if type(exc).__name__ == "TemplateSyntaxError":  # llama-cpp-python compiles the template on load
