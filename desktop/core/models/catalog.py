@@ -2,7 +2,8 @@
 
 Entries are data: a model (repo id, licence, kind, family, parameters) with
 one or more variants (a quantization and its files with sizes, plus the
-minimum RAM / VRAM).  This module only reads and checks them.
+minimum RAM / VRAM).  A few entries are ``recommended``: good first picks,
+marked in the Catalog.  This module only reads and checks them.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class CatalogEntry:
     context_length: int = 0
     resolution: int = 0
     arch: dict[str, int] = field(default_factory=dict)
+    recommended: bool = False  # a good first pick
 
     def variant(self, quantization: str | None = None) -> CatalogVariant:
         if quantization is None:
@@ -81,7 +83,8 @@ def _entry(raw: dict) -> CatalogEntry:
         raise ValueError(f"bad kind, variants or repo_id in {raw.get('id')!r}")
     return CatalogEntry(raw["id"], raw["name"], raw["kind"], raw["family"], raw["repo_id"], raw["license"],
                         raw["params"], float(raw["params_b"]), variants, raw.get("description", ""),
-                        int(raw.get("context_length", 0)), int(raw.get("resolution", 0)), dict(raw.get("arch", {})))
+                        int(raw.get("context_length", 0)), int(raw.get("resolution", 0)), dict(raw.get("arch", {})),
+                        raw.get("recommended", False) is True)
 
 
 def load_catalog(path: Path | None = None) -> list[CatalogEntry]:

@@ -10,10 +10,19 @@ offline shows the offline message and nothing else.  The Catalog tab marks
 the variants the library already holds, whatever their source, with where
 they are; :meth:`CatalogTab.refresh_installed` re-reads the library.
 
+On a CPU the Catalog shows an expected speed instead of a bare "runs on
+CPU": tokens per second from GenLab's own records of that model when there
+are some, else estimated from the model's size and this machine's memory
+bandwidth (:mod:`desktop.core.models.speed`; measured once by an ``io`` job
+and cached).  Fast models are green, usable ones amber, slow ones orange.
+Recommended first picks carry a "★ Recommended" badge.
+
 Signals (both tabs): status(str): a message for the workspace's status line.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -25,6 +34,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -39,10 +49,14 @@ from desktop.core.jobs import Job
 from desktop.core.models.catalog import CatalogEntry, load_catalog
 from desktop.core.models.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant
 from desktop.core.models.library import Library, LibraryModel, installed_variant
+from desktop.core.models.speed import SpeedEstimate, estimate_speed, machine_bandwidth, store_speeds
 from desktop.ui.models.downloads import DownloadsController
+from desktop.ui.models.empty import EmptyPane
 from desktop.ui.widgets import size_columns
 
 VERDICT_COLORS = {FITS_GPU: "#2e7d32", RUNS_CPU: "#b26a00"}
+PACE_COLORS = {"fast": "#2e7d32", "usable": "#8d6e00", "slow": "#b26a00"}
+RECOMMENDED_BADGE = "★ Recommended"
 
 
 def _paint_verdict(item: QTreeWidgetItem, column: int, verdict) -> None:
@@ -51,13 +65,35 @@ def _paint_verdict(item: QTreeWidgetItem, column: int, verdict) -> None:
     item.setForeground(column, QBrush(QColor(VERDICT_COLORS.get(verdict.verdict, "#c62828"))))
 
 
+def _paint_speed(item: QTreeWidgetItem, column: int, verdict, speed: SpeedEstimate | None) -> None:
+    """A CPU verdict as the speed to expect (or "measuring" until the bandwidth is known)."""
+    need = f"needs ~{fmt_bytes(verdict.need_bytes)}"
+    if speed is None:
+        item.setText(column, f"runs on CPU · measuring speed…: {need}")
+        item.setToolTip(column, verdict.detail)
+        item.setForeground(column, QBrush(QColor(VERDICT_COLORS[RUNS_CPU])))
+        return
+    item.setText(column, f"{speed.summary}: {need}")
+    item.setToolTip(column, f"{speed.detail}\n\n{verdict.detail}")
+    item.setForeground(column, QBrush(QColor(PACE_COLORS[speed.pace])))
+
+
 class CatalogTab(QWidget):
+    """The curated catalog: every variant with its fit (or speed) on this machine; see the module docstring.
+
+    ``runner`` measures the memory bandwidth off the GUI thread (without one it
+    is measured at once); ``history`` returns the history store, or None, whose
+    records give measured speeds.
+    """
+
     status = Signal(str)
 
     def __init__(self, controller: DownloadsController, machine: MachineInfo, context: int = 4096,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, runner=None, history: Callable[[], object] = lambda: None) -> None:
         super().__init__(parent)
         self.controller, self.machine = controller, machine
+        self.bandwidth: float | None = None  # bytes/s, once measured
+        self.measured_speeds: dict[str, float] = {}
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.filter_edit = QLineEdit(placeholderText="Filter the catalog…")
@@ -69,7 +105,7 @@ class CatalogTab(QWidget):
         top.addWidget(self.context_spin)
         layout.addLayout(top)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Model", "Variant", "Size", "Licence", "Fit on this machine", "In library"])
+        self.tree.setHeaderLabels(["Model", "Variant", "Size", "Licence", "On this machine", "In library"])
         size_columns(self.tree, stretch=4)
         layout.addWidget(self.tree, 1)
         self.download_button = QPushButton("Download selected variant")
@@ -87,6 +123,28 @@ class CatalogTab(QWidget):
             self.status.emit(str(exc))
         self.installed: dict[tuple[str, str], LibraryModel] = {}
         self.refresh_installed()
+        self._measure_speed(runner, history)
+
+    def _measure_speed(self, runner, history: Callable[[], object]) -> None:
+        machine = self.machine
+
+        def measure(*, cancel=None, progress=None):
+            store = history()
+            try:
+                speeds = store_speeds(store) if store is not None else {}
+            except Exception:  # the history is evidence, not a requirement
+                speeds = {}
+            return machine_bandwidth(machine), speeds
+
+        if runner is None:
+            self._speed_known(measure())
+            return
+        handle = runner.submit(Job("Measure memory speed", measure, kind="io"))
+        handle.finished.connect(self._speed_known)
+
+    def _speed_known(self, answer) -> None:
+        self.bandwidth, self.measured_speeds = answer
+        self.populate()
 
     def refresh_installed(self) -> None:
         """Re-read which variants the library holds, then redraw."""
@@ -102,13 +160,25 @@ class CatalogTab(QWidget):
         for entry in self.entries:
             if query and query not in f"{entry.name} {entry.family} {entry.kind}".lower():
                 continue
-            parent = QTreeWidgetItem([entry.name, f"{entry.kind}, {entry.params}", "", entry.license, ""])
-            parent.setToolTip(0, entry.description)
+            name = f"{entry.name}   {RECOMMENDED_BADGE}" if entry.recommended else entry.name
+            parent = QTreeWidgetItem([name, f"{entry.kind}, {entry.params}", "", entry.license, ""])
+            parent.setToolTip(0, entry.description + ("\n\nA good first pick." if entry.recommended else ""))
+            if entry.recommended:
+                font = parent.font(0)
+                font.setBold(True)
+                parent.setFont(0, font)
             for variant in entry.variants:
                 size = fmt_bytes(variant.size) + ("" if variant.size_exact else " (approx.)")
                 child = QTreeWidgetItem(["", variant.quantization, size, "", ""])
                 child.setData(0, Qt.ItemDataRole.UserRole, (entry.id, variant.quantization))
-                _paint_verdict(child, 4, fit_catalog_variant(entry, variant, self.machine, self.context_spin.value()))
+                verdict = fit_catalog_variant(entry, variant, self.machine, self.context_spin.value())
+                if entry.kind == "text" and verdict.verdict == RUNS_CPU:
+                    main = variant.main_file
+                    _paint_speed(child, 4, verdict, estimate_speed(
+                        variant.size, bandwidth=self.bandwidth, sha256=main.sha256, file=main.name,
+                        measured=self.measured_speeds))
+                else:
+                    _paint_verdict(child, 4, verdict)
                 model = self.installed.get((entry.id, variant.quantization))
                 if model is not None:
                     origin = "" if model.source in ("catalog", "hub") else f" ({model.source})"
@@ -188,7 +258,15 @@ class HubTab(QWidget):
         self.files.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         splitter.addWidget(self.results)
         splitter.addWidget(self.files)
-        layout.addWidget(splitter, 1)
+        self.empty = EmptyPane("Find a model on the Hugging Face Hub",
+                               "Type a name above (for example “qwen3 gguf” or “sdxl”), or paste a repo id or a "
+                               "hub URL, then double-click a result to see its files.",
+                               "Search the Hugging Face Hub")
+        self.empty.action_requested.connect(self._empty_action)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(splitter)
+        layout.addWidget(self.pages, 1)
         bottom = QHBoxLayout()
         self.download_button = QPushButton("Download selected files")
         self.download_button.clicked.connect(self.download_selected)
@@ -259,6 +337,17 @@ class HubTab(QWidget):
         if lookup.note:
             self._show(f"{lookup.note} {lookup.search.message}")
 
+    def _empty_action(self) -> None:
+        """The empty pane's button: search for what is typed, else put the cursor in the box."""
+        if self.query_edit.text().strip():
+            self.search()
+        else:
+            self.query_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _update_page(self) -> None:
+        listed = self.results.topLevelItemCount() or self.files.topLevelItemCount()
+        self.pages.setCurrentIndex(1 if listed else 0)
+
     def _submit(self, name, fn, on_done) -> None:
         self.handle = self.runner.submit(Job(name, fn, kind="io"))
         self.handle.finished.connect(on_done)
@@ -280,6 +369,7 @@ class HubTab(QWidget):
             item.setToolTip(1, f"{model.downloads:,} downloads")
             item.setToolTip(2, f"{model.likes:,} likes")
             self.results.addTopLevelItem(item)
+        self._update_page()
 
     def list_files(self, repo_id: str, revision: str = "main") -> None:
         from desktop.core.hub.search import list_repo_files
@@ -310,6 +400,7 @@ class HubTab(QWidget):
             self.files.addTopLevelItem(item)
         models = sum(1 for f in files if f.is_model_file)
         self._show(f"{self.repo_id}: {len(files)} file(s), {models} model file(s).")
+        self._update_page()
 
     def download_selected(self) -> None:
         chosen = list(dict.fromkeys(name for i in self.files.selectedItems()

@@ -39,7 +39,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
@@ -47,6 +56,7 @@ from desktop.core.hub.download import DownloadProgress, FileRef, transfer_elsewh
 from desktop.core.hub.queue import WAITING_NETWORK, DownloadEntry, DownloadList, refuse_if_elsewhere, run_entry
 from desktop.core.jobs import Job
 from desktop.core.models.errors import DownloadBusy
+from desktop.ui.models.empty import EmptyPane
 from desktop.ui.runner import DONE, JobHandle, JobRunner
 from desktop.ui.widgets import size_columns
 
@@ -336,7 +346,15 @@ def _eta_text(eta: float | None) -> str:
 
 
 class DownloadsPanel(QWidget):
-    """Rows per file: status, bytes, speed, ETA; Pause / Resume / Cancel act on the selected row."""
+    """Rows per file: status, bytes, speed, ETA; Pause / Resume / Cancel act on the selected row.
+
+    With nothing to list it shows an empty pane ("No downloads yet") whose button asks for the catalog.
+
+    Signals:
+        browse_catalog_requested(): the empty pane's "Browse the catalog" was clicked.
+    """
+
+    browse_catalog_requested = Signal()
 
     COLUMNS = ("File", "Repo", "Status", "Progress", "Speed", "ETA")
 
@@ -349,7 +367,15 @@ class DownloadsPanel(QWidget):
         size_columns(self.tree, stretch=0)  # the file name gets the room; the rest as wide as needed
         self.tree.setRootIsDecorated(False)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
-        layout.addWidget(self.tree, 1)
+        self.empty = EmptyPane("No downloads yet",
+                               "Models you download from the Catalog or the Hub are listed here while they "
+                               "download, with their speed; they can be paused and resumed.",
+                               "Browse the catalog")
+        self.empty.action_requested.connect(self.browse_catalog_requested)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(self.tree)
+        layout.addWidget(self.pages, 1)
         buttons = QHBoxLayout()
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
@@ -417,6 +443,7 @@ class DownloadsPanel(QWidget):
             if entry.key == selected:
                 item.setSelected(True)
         self.error_label.setText(_notice(entries))
+        self.pages.setCurrentWidget(self.tree if entries else self.empty)
         self._update_buttons()
 
     def _update_buttons(self) -> None:

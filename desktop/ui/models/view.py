@@ -13,8 +13,16 @@ Hooks:
         loaded (``Services.model_in_use`` by default); deleting it is
         refused.  A model another GenLab process has loaded is refused too,
         by the library's cross-process check (:mod:`desktop.core.models.locks`).
-    confirm(str) -> bool and choose_path(folder: bool) -> str: dialogs,
-        replaceable (tests answer them without a modal loop).
+    confirm(str) -> bool, warn(str) and choose_path(folder: bool) -> str:
+        dialogs, replaceable (tests answer them without a modal loop).
+        A refused delete (the model is loaded) is a ``warn`` dialog.
+
+The Library is where a model is started from: double-clicking a row, or
+"Chat with this" / "Generate with this" (the label follows the selected
+model's kind), emits ``use_model_requested``; Verify, Delete and that button
+are disabled while nothing is selected.  The table is re-read whenever the
+Library tab is shown, so "Last used" (written by the engines when they load a
+model) is current.
 
 Signals:
     status_message(str): a line for the main window's status bar: a
@@ -22,6 +30,9 @@ Signals:
         label, fed by the controller's ``summary``; sending it here too
         cleared the status bar, and the failure on it, when downloads
         ended.)
+    use_model_requested(str, str): the kind ("text" or "image") and path of a
+        library model to open in Chat or Images; the main window switches
+        there and loads it.
 """
 
 from __future__ import annotations
@@ -48,7 +59,8 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import fmt_bytes
 from desktop.core.jobs import Job
-from desktop.core.models.library import Library
+from desktop.core.models.errors import ModelInUse
+from desktop.core.models.library import Library, LibraryModel
 from desktop.ui.models.browse import CatalogTab, HubTab, current_machine
 from desktop.ui.models.downloads import DownloadsPanel, downloads_controller
 from desktop.ui.widgets import size_columns
@@ -63,17 +75,21 @@ class LibraryTab(QWidget):
 
     COLUMNS = ("Name", "Kind", "Family", "Quant", "Size", "Source", "Added", "Last used", "sha256")
     status = Signal(str)
+    use_requested = Signal(str, str)  # kind, path
 
     def __init__(self, workspace: "ModelsWorkspace") -> None:
         super().__init__(workspace)
         self.workspace = workspace
         self.library = Library()
+        self._models: dict[str, LibraryModel] = {}
         layout = QVBoxLayout(self)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(self.COLUMNS)
         size_columns(self.tree, stretch=0)
         self.tree.setRootIsDecorated(False)
         self.tree.setSortingEnabled(True)
+        self.tree.itemSelectionChanged.connect(self._update_buttons)
+        self.tree.itemDoubleClicked.connect(lambda _item, _column: self.use_selected())
         self.empty_hint = QLabel(
             "<b>No models yet.</b> Pick one that fits this machine in the <a href='catalog'>Catalog</a>, "
             "search the <a href='hub'>Hugging Face Hub</a>, import a .gguf / .safetensors file or a "
@@ -98,6 +114,9 @@ class LibraryTab(QWidget):
         self.add_folder_button.clicked.connect(lambda: self.add_scan_folder(self.workspace.choose_path(True)))
         self.verify_button = QPushButton("Verify")
         self.delete_button = QPushButton("Delete…")
+        self.use_button = QPushButton("Chat with this")
+        self.use_button.setDefault(True)
+        self.use_button.clicked.connect(self.use_selected)
         self.import_file_button.clicked.connect(lambda: self._import_dialog(folder=False))
         self.import_folder_button.clicked.connect(lambda: self._import_dialog(folder=True))
         self.scan_button.clicked.connect(self.scan)
@@ -110,16 +129,24 @@ class LibraryTab(QWidget):
             manage.addWidget(widget)
         row.addStretch(1)
         manage.addStretch(1)
+        manage.addWidget(self.use_button)
         layout.addLayout(row)
         layout.addLayout(manage)
         self.usage_label = QLabel()
         layout.addWidget(self.usage_label)
         self.refresh()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()  # an engine may have loaded a model since ("Last used")
+
     def refresh(self) -> None:
+        """Re-read the library; the selected model stays selected."""
+        selected = self.selected_id()
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         models = self.library.models()
+        self._models = {m.id: m for m in models}
         for m in models:
             source = "linked" if m.source == "imported" and not m.owned else m.source  # used in place
             item = QTreeWidgetItem([m.name, m.kind, m.family, m.quantization, fmt_bytes(m.size), source,
@@ -127,7 +154,9 @@ class LibraryTab(QWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, m.id)
             item.setToolTip(0, m.path)
             self.tree.addTopLevelItem(item)
+            item.setSelected(m.id == selected)
         self.tree.setSortingEnabled(True)
+        self._update_buttons()
         self.empty_hint.setVisible(not models)
         self.usage_label.setText(f"{len(models)} model(s), {fmt_bytes(self.library.total_usage())} in total, "
                                  f"{fmt_bytes(self.library.total_usage(owned_only=True))} in GenLab's models folder")
@@ -148,6 +177,25 @@ class LibraryTab(QWidget):
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             item.setSelected(item.data(0, Qt.ItemDataRole.UserRole) == model_id)
+
+    def selected_model(self) -> LibraryModel | None:
+        model_id = self.selected_id()
+        return self._models.get(model_id) if model_id else None
+
+    def _update_buttons(self) -> None:
+        model = self.selected_model()
+        for button in (self.verify_button, self.delete_button, self.use_button):
+            button.setEnabled(model is not None)
+        image = model is not None and model.kind == "image"
+        self.use_button.setText("Generate with this" if image else "Chat with this")
+        self.use_button.setToolTip("Open this model in Images and load it." if image
+                                   else "Open this model in Chat and load it.")
+
+    def use_selected(self) -> None:
+        """Ask for the selected model to be opened where it is used (Chat or Images)."""
+        model = self.selected_model()
+        if model is not None:
+            self.use_requested.emit("image" if model.kind == "image" else "text", model.path)
 
     def _import_dialog(self, folder: bool) -> None:
         path = self.workspace.choose_path(folder)
@@ -199,6 +247,9 @@ class LibraryTab(QWidget):
             if not self.workspace.confirm(plan.message):
                 return
             done = self.library.delete(model_id, is_loaded=self.workspace.is_loaded)
+        except ModelInUse as exc:
+            self.workspace.warn(str(exc))  # a refusal the user must read, not a passing status line
+            return
         except GenLabError as exc:
             self.status.emit(str(exc))
             return
@@ -215,6 +266,7 @@ class LibraryTab(QWidget):
 
 class ModelsWorkspace(QWidget):
     status_message = Signal(str)
+    use_model_requested = Signal(str, str)  # kind ("text" | "image"), path
 
     def __init__(self, services, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -226,7 +278,8 @@ class ModelsWorkspace(QWidget):
         layout = QVBoxLayout(self)
         self.tabs = QTabWidget()
         self.library_tab = LibraryTab(self)
-        self.catalog_tab = CatalogTab(self.downloads, machine, settings.text.context_size or 4096)
+        self.catalog_tab = CatalogTab(self.downloads, machine, settings.text.context_size or 4096, runner=runner,
+                                      history=lambda: services.opened_history_store)
         self.hub_tab = HubTab(self.downloads, machine, runner, settings.text.context_size or 4096)
         self.downloads_panel = DownloadsPanel(self.downloads)
         self.tabs.addTab(self.library_tab, "Library")
@@ -239,6 +292,8 @@ class ModelsWorkspace(QWidget):
         layout.addWidget(self.status_label)
         for tab in (self.library_tab, self.catalog_tab, self.hub_tab):
             tab.status.connect(self.show_status)
+        self.library_tab.use_requested.connect(self.use_model_requested)
+        self.downloads_panel.browse_catalog_requested.connect(self.show_catalog)
         # Bound methods (not lambdas): Qt drops them if this widget goes before the shared controller.
         self.downloads.installed.connect(self._on_installed)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -272,6 +327,9 @@ class ModelsWorkspace(QWidget):
     def confirm(self, text: str) -> bool:
         answer = QMessageBox.question(self, "GenLab", text)
         return answer == QMessageBox.StandardButton.Yes
+
+    def warn(self, text: str) -> None:
+        QMessageBox.warning(self, "GenLab", text)
 
     def choose_path(self, folder: bool) -> str:
         if folder:

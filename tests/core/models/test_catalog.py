@@ -9,17 +9,19 @@ import pytest
 
 from desktop.core.models.catalog import CatalogError, find_entry, load_catalog
 from desktop.core.models.headers import quantization_from_name
-from tests.conftest import STORIES_SHA256
+from tests.conftest import REPO_ROOT, STORIES_SHA256
 
 
 def test_catalog_covers_text_image_and_embedding_models():
     entries = load_catalog()
-    assert 15 <= len(entries) <= 25
+    assert 15 <= len(entries) <= 35
     kinds = {e.kind for e in entries}
     assert kinds == {"text", "image", "embedding"}
     families = {e.family for e in entries}
     for needed in ("Qwen2.5", "Llama 3.2", "Phi-3.5", "Gemma 2", "Mistral", "SDXL"):
         assert needed in families
+    for current in ("Qwen3", "Gemma 3", "Phi-4", "SmolLM2", "SmolLM3"):  # the 2025 generation
+        assert current in families, current
     assert find_entry("all-minilm-l6-v2").repo_id == "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -93,3 +95,29 @@ def test_installed_variants_are_recognised_by_sha256_or_by_repo_and_file_name(tm
     assert installed_variant(entry, entry.variant("F16"), models) is None
     by_name.unlink()  # a listed file that is gone is not installed
     assert installed_variant(entry, entry.variant("Q8_0"), library.models()) is None
+
+
+def test_current_small_models_are_offered_with_their_real_hub_files():
+    files = {e.id: (e.repo_id, e.variant("Q4_K_M").main_file.name) for e in load_catalog() if e.kind == "text"
+             and any(v.quantization == "Q4_K_M" for v in e.variants)}
+    assert files["qwen3-0.6b"] == ("unsloth/Qwen3-0.6B-GGUF", "Qwen3-0.6B-Q4_K_M.gguf")
+    assert files["qwen3-4b"] == ("Qwen/Qwen3-4B-GGUF", "Qwen3-4B-Q4_K_M.gguf")
+    assert files["gemma-3-1b-it"] == ("ggml-org/gemma-3-1b-it-GGUF", "gemma-3-1b-it-Q4_K_M.gguf")
+    for entry_id in ("qwen3-1.7b", "gemma-3-4b-it", "phi-4-mini-instruct", "smollm2-135m-instruct",
+                     "smollm2-360m-instruct", "smollm3-3b", "llama-3.2-1b-instruct", "llama-3.2-3b-instruct"):
+        assert entry_id in files, entry_id
+    qwen = find_entry("qwen3-1.7b").variants[0]
+    assert qwen.size_exact and qwen.main_file.size == 1107409472 and len(qwen.main_file.sha256) == 64
+
+
+def test_a_few_first_picks_are_recommended(tmp_path):
+    recommended = [e for e in load_catalog() if e.recommended]
+    assert 2 <= len(recommended) <= 6
+    assert {e.kind for e in recommended} == {"text", "image"}
+    assert all(e.variants[0].size < 3 * 1024 ** 3 for e in recommended)  # a first pick is a small download
+    raw = json.loads((REPO_ROOT / "resources" / "catalog.json").read_text())
+    raw["models"] = raw["models"][:1]
+    raw["models"][0]["recommended"] = "yes"  # only true marks a pick
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(raw))
+    assert not load_catalog(path)[0].recommended
