@@ -11,14 +11,15 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from desktop.core.text.markdown import Block, CodeBlock, Prose
 from desktop.ui.chat.code_block import CodeBlockView
-from desktop.ui.chat.message_text import RichText
+from desktop.ui.chat.message_text import PROSE_CSS, RichText
 
 
 class MessageBody(QWidget):
     """The rendered blocks of one message, top to bottom."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, css: str = PROSE_CSS, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._css = css
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(6)
@@ -34,7 +35,7 @@ class MessageBody(QWidget):
             if type(view) is not kind:
                 if view is not None:
                     self._drop_from(i)
-                view = RichText() if kind is RichText else CodeBlockView()
+                view = RichText(css=self._css) if kind is RichText else CodeBlockView()
                 self._views.append(view)
                 self._layout.addWidget(view)
             if isinstance(block, CodeBlock):

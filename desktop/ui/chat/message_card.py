@@ -22,6 +22,7 @@ from desktop.core.text.markdown import Block, Prose, plain_html, render_blocks, 
 from desktop.core.text.thread import Turn
 from desktop.ui.chat.message_body import MessageBody
 from desktop.ui.chat.message_icons import MessageIcon, message_icon
+from desktop.ui.chat.message_text import prose_css
 
 SHOWN_CHARS = 20_000  # longer messages show their start; copy still gives all of it
 
@@ -33,6 +34,7 @@ class MessageRenderer:
     special_tokens: tuple[str, ...] = ()
     dark: bool = False
     mono: str = "monospace"
+    code_background: str = ""  # behind inline code, a colour name
 
     def blocks(self, role: str, content: str) -> list[Block]:
         if len(content) > SHOWN_CHARS:
@@ -88,7 +90,7 @@ class MessageCard(QFrame):
                 icon, tip = _ACTIONS[name]
                 header.addWidget(self._button(name, icon, tip, color))
 
-        self.body = MessageBody()
+        self.body = MessageBody(prose_css(renderer.code_background))
         self.stats_label = QLabel()
         self.stats_label.setObjectName("messageStats")
         self.stats_label.setWordWrap(True)

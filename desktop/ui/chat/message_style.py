@@ -49,7 +49,7 @@ class TranscriptStyle:
             code_background=mix(assistant, text, 0.07 if dark else 0.04),
             code_header=mix(assistant, text, 0.13 if dark else 0.08),
             text=text,
-            muted=mix(text, base, 0.38),
+            muted=mix(text, base, 0.30),
         )
 
     def stylesheet(self) -> str:
@@ -63,7 +63,8 @@ QFrame#assistantMessage {{ background: {self.assistant_card.name()}; border: 1px
 QLabel#messageRole {{ font-weight: 600; }}
 QLabel#messageStats, QLabel#messageSiblings, QLabel#messageLimit, QLabel#codeLanguage {{
     color: {self.muted.name()}; }}
-QTextBrowser#messageText, QTextBrowser#codeText {{ background: transparent; border: none; }}
+QTextBrowser#messageText, QTextBrowser#codeText, QTextBrowser#messageText:focus, QTextBrowser#codeText:focus {{
+    color: {self.text.name()}; background: transparent; border: none; padding: 0px; }}
 QFrame#codeBlock {{ background: {self.code_background.name()}; border: 1px solid {self.border.name()};
     border-radius: 8px; }}
 QWidget#codeHeader {{ background: {self.code_header.name()}; border-top-left-radius: 8px;

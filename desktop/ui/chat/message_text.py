@@ -25,6 +25,11 @@ th { font-weight: 600; }
 """
 
 
+def prose_css(code_background: str = "") -> str:
+    """PROSE_CSS, with inline code on ``code_background`` (a colour name) when given."""
+    return PROSE_CSS + (f"code {{ background-color: {code_background}; }}\n" if code_background else "")
+
+
 class RichText(QTextBrowser):
     """Read-only HTML that is exactly as tall as its text; links open in the browser.
 
@@ -33,7 +38,7 @@ class RichText(QTextBrowser):
     scrolls sideways.
     """
 
-    def __init__(self, *, wrap: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, *, wrap: bool = True, css: str = PROSE_CSS, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageText")
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -49,7 +54,7 @@ class RichText(QTextBrowser):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.viewport().setAutoFillBackground(False)
         self.document().setDocumentMargin(0)
-        self.document().setDefaultStyleSheet(PROSE_CSS)
+        self.document().setDefaultStyleSheet(css)
         self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
         self.horizontalScrollBar().rangeChanged.connect(self._fit_height)
         self.source_html = ""

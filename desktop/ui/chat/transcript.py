@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.text.thread import ChatThread, Turn
 from desktop.ui.chat.code_block import mono_family
@@ -201,18 +201,20 @@ class ChatTranscript(QScrollArea):
 
     # --- theme ------------------------------------------------------------------------------
     def _apply_style(self) -> None:
-        style = TranscriptStyle.from_palette(self.palette())
+        # The application's palette, not this widget's: a stylesheet's "background:
+        # transparent" on scroll areas turns this widget's Base and Window transparent.
+        style = TranscriptStyle.from_palette(QApplication.palette())
         if style == self._style:
             return
         first = self._style is None
         self._style = style
         self._content.setStyleSheet(style.stylesheet())
-        self._renderer = replace(self._renderer, dark=style.dark)
+        self._renderer = replace(self._renderer, dark=style.dark, code_background=style.code_header.name())
         if not first and self._streaming is None:
             self.show_thread(self._thread)  # highlighting colours and icons follow the theme
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self._apply_style()
 

@@ -232,3 +232,37 @@ def test_continue_streams_on_into_the_same_card(qtbot, transcript):
     transcript.stream(" a **time**")
     qtbot.waitUntil(lambda: "Once upon a time" in transcript.toPlainText(), timeout=TIMEOUT)
     assert transcript.toPlainText().count("Once upon") == 1
+
+
+def _code_html(transcript):
+    from desktop.ui.chat.code_block import CodeBlockView
+
+    [block] = transcript.findChildren(CodeBlockView)
+    return block.view.source_html
+
+
+def test_code_colours_follow_the_application_palette_not_a_transparent_stylesheet(qtbot, transcript):
+    from PySide6.QtGui import QColor, QPalette
+
+    from desktop.core.text.markdown import highlight
+
+    app = QApplication.instance()
+    old_palette, old_sheet = app.palette(), app.styleSheet()
+    thread = conversation("code", "```python\nx = 1\n```")
+    try:
+        light = QPalette(old_palette)
+        light.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
+        light.setColor(QPalette.ColorRole.Text, QColor("#111111"))
+        app.setPalette(light)
+        # The app's stylesheet makes scroll areas transparent; that is no dark theme.
+        app.setStyleSheet("QScrollArea { background: transparent; }")
+        transcript.show_thread(thread)
+        assert highlight("x = 1", "python", dark=False) in _code_html(transcript)
+        dark = QPalette(light)
+        dark.setColor(QPalette.ColorRole.Base, QColor("#1f2026"))
+        dark.setColor(QPalette.ColorRole.Text, QColor("#e6e7eb"))
+        app.setPalette(dark)
+        qtbot.waitUntil(lambda: highlight("x = 1", "python", dark=True) in _code_html(transcript), timeout=TIMEOUT)
+    finally:
+        app.setStyleSheet(old_sheet)
+        app.setPalette(old_palette)
