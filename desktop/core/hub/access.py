@@ -21,6 +21,7 @@ import contextlib
 import os
 import socket
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
@@ -46,14 +47,31 @@ def endpoint() -> str:
 
 
 def hub_reachable(timeout: float = 3.0, url: str | None = None) -> bool:
-    """Can a TCP connection to the endpoint (or ``url``) be opened within ``timeout``?"""
-    parts = urlsplit(url or endpoint())
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """Can a TCP connection to the endpoint (or ``url``) be opened within ``timeout``?
+
+    Behind a proxy (``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, unless
+    ``NO_PROXY`` names the host) the proxy is what GenLab connects to, so it
+    is the proxy that must answer.
+    """
+    host, port = connect_target(url or endpoint())
     try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False
+
+
+def connect_target(url: str) -> tuple[str, int]:
+    """The host and port a request for ``url`` opens a connection to: its proxy's, or its own."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass_environment(host, proxies):
+        proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        default = 443 if proxy_parts.scheme == "https" else 80
+        return proxy_parts.hostname or "", proxy_parts.port or default
+    return host, parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def offline_requested() -> bool:

@@ -6,12 +6,21 @@ errors, stalls, pauses and crashes.  Bytes are hashed as they arrive (in a
 helper thread, hashlib releases the GIL) so verification costs no extra
 pass over the file.
 
-The receive path is the lean one: the socket is read with ``readinto1``
-straight into a small pool of reusable buffers (no allocation or copy per
-chunk in Python), each full buffer is written with one call and then handed
-to the hash thread, which returns it to the pool.  The pool's size bounds
-memory and applies back-pressure when hashing falls behind.  A buffer is
-filled by several socket reads, so a read error keeps what already arrived.
+HTTP goes through ``httpx2``, the client ``huggingface_hub`` itself uses,
+built the way the hub's own client is: it honours ``HTTPS_PROXY``,
+``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` and uses the same
+certificate store (``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set, else the
+system's), so a download works wherever the hub's metadata calls do.
+Redirects are followed here, one hop at a time, so that a redirect from
+``https`` to plain ``http`` is refused (:func:`redirect_target`).
+
+The receive path is the lean one: each network read is copied once into a
+small pool of reusable buffers, each full buffer is written with one call
+and then handed to the hash thread, which returns it to the pool.  The
+pool's size bounds memory and applies back-pressure when hashing falls
+behind.  A buffer is filled by several network reads, so a read error keeps
+what already arrived; a process killed mid-transfer loses at most what was
+read and not yet written: :data:`MAX_UNWRITTEN` bytes.
 
 Failure handling:
 
@@ -20,7 +29,9 @@ Failure handling:
   answers back off too, honouring ``Retry-After`` up to the cap; after
   ``max_failures`` attempts in a row that delivered nothing it raises
   :class:`RetriesExhausted` (the part is kept: a later try continues);
-- no bytes for ``stall_seconds`` → the socket times out → reconnect;
+- no bytes for ``stall_seconds`` → the read times out → reconnect;
+- a certificate that cannot be verified is not retried: it is a
+  :class:`DownloadError` that says so;
 - cancellation is noticed within ``cancel_poll`` seconds even while a read is
   blocked: a watchdog thread shuts the socket down.
 """
@@ -29,7 +40,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import http.client
 import queue
 import socket
 import ssl
@@ -37,14 +47,22 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
+
+import httpx2
 
 from desktop.core.hub.access import TOKEN_HELP
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.models.errors import DiskFull, DownloadError, RetriesExhausted, TokenRequired
 
 READ_SIZE = 1024 * 1024  # one buffer: one write, one hash hand-over, one cancel check
+NETWORK_READ = 64 * 1024  # the most httpx2 (httpcore2) takes from the socket at once
+# Read from the network but not yet on disk, at most: the buffer being filled
+# and the rest of the network read that overflowed it.
+MAX_UNWRITTEN = READ_SIZE + NETWORK_READ
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 6
 FILL_SECONDS = 0.2  # a buffer is handed on after this long even when not full (slow links)
 HASH_BUFFERS = 8  # buffers in flight between the receiver and the hash thread
 USER_AGENT = "GenLab-downloader/1.0"
@@ -149,7 +167,7 @@ class HashPipe:
 
 
 class _Watchdog:
-    """Shuts the current socket down when the cancel token is set."""
+    """Shuts the current socket down when the cancel token is set, so a blocked read returns at once."""
 
     def __init__(self, cancel: CancelToken, poll: float) -> None:
         self._cancel, self._poll = cancel, poll
@@ -162,40 +180,82 @@ class _Watchdog:
     def watch(self, sock: socket.socket | None) -> None:
         with self._lock:
             self._sock = sock
+        if sock is not None and self._cancel.cancelled:
+            self._shut()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore2's ``trace`` hook: learn each new connection's socket as soon as it is open."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                self.watch(sock)
+
+    def _shut(self) -> None:
+        with self._lock:
+            if self._sock is not None:
+                try:
+                    self._sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def _run(self) -> None:
         while not self._done.wait(self._poll):
             if self._cancel.cancelled:
-                with self._lock:
-                    if self._sock is not None:
-                        try:
-                            self._sock.shutdown(socket.SHUT_RDWR)
-                        except OSError:
-                            pass
+                self._shut()
                 return
 
     def stop(self) -> None:
         self._done.set()
 
 
-def _connect(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+def http_client(policy: RetryPolicy) -> httpx2.Client:
+    """A client configured like huggingface_hub's own (environment proxies, its certificate store).
+
+    Redirects are followed by :func:`_fetch_once`, which checks each hop; no
+    connection is kept alive, so every request's socket is a new one the
+    watchdog learns about.
+    """
+    timeout = httpx2.Timeout(connect=policy.connect_timeout, read=policy.stall_seconds,
+                             write=policy.stall_seconds, pool=policy.connect_timeout)
+    return httpx2.Client(trust_env=True, follow_redirects=False, timeout=timeout,
+                         limits=httpx2.Limits(max_keepalive_connections=0),
+                         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+
+
+def redirect_target(url: str, location: str) -> str:
+    """Where a redirect from ``url`` to ``location`` leads; refuses leaving https for anything else."""
+    target = urljoin(url, location)
+    scheme = urlsplit(target).scheme
+    if urlsplit(url).scheme == "https" and scheme != "https":
+        raise DownloadError(f"The download was redirected from {_origin(url)} to {_origin(target)}, which is not "
+                            "encrypted; GenLab does not fetch model files that way.",
+                            "Check HF_ENDPOINT and any proxy between GenLab and the hub; the partial file is "
+                            "kept.")
+    if scheme not in ("http", "https"):
+        raise DownloadError(f"The download was redirected to an unsupported address {target!r}.")
+    return target
+
+
+def _origin(url: str) -> str:
     parts = urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    if parts.scheme == "https":
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=timeout, context=ssl.create_default_context())
-    elif parts.scheme == "http":
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    else:
-        raise DownloadError(f"Unsupported download URL {url!r}.")
-    return conn, target or "/"
+    return f"{parts.scheme}://{parts.netloc}"
 
 
-def _retry_after(resp: http.client.HTTPResponse) -> float | None:
+def _retry_after(resp: httpx2.Response) -> float | None:
     try:
-        return float(resp.getheader("Retry-After") or "")
+        return float(resp.headers.get("Retry-After") or "")
     except ValueError:
         return None
+
+
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def transfer(url: str, part: Path, size: int, hasher: HashPipe, *, cancel: CancelToken,
@@ -206,12 +266,12 @@ def transfer(url: str, part: Path, size: int, hasher: HashPipe, *, cancel: Cance
     failures = 0
     watchdog = _Watchdog(cancel, policy.cancel_poll)
     try:
-        with open(part, "ab", buffering=0) as out:
+        with http_client(policy) as client, open(part, "ab", buffering=0) as out:
             while out.tell() < size:
                 cancel.raise_if_cancelled()
                 stats.attempts += 1
                 try:
-                    _fetch_once(url, out, size, hasher, cancel, policy, auth_header, hub_host, watchdog, on_bytes,
+                    _fetch_once(client, url, out, size, hasher, cancel, auth_header, hub_host, watchdog, on_bytes,
                                 stats)
                     failures = 0
                 except _Retry as exc:
@@ -238,65 +298,90 @@ def transfer(url: str, part: Path, size: int, hasher: HashPipe, *, cancel: Cance
         watchdog.stop()
 
 
-def _fetch_once(url, out, size, hasher, cancel, policy, auth_header, hub_host, watchdog, on_bytes, stats) -> None:
+def _fetch_once(client: httpx2.Client, url: str, out: BinaryIO, size: int, hasher: HashPipe, cancel: CancelToken,
+                auth_header: Callable[[str], dict[str, str]], hub_host: str, watchdog: _Watchdog,
+                on_bytes: Callable[[int, int], None], stats: TransferStats) -> None:
     offset = out.tell()
-    for _ in range(6):  # redirects
-        conn, target = _connect(url, policy.connect_timeout)
-        headers = {"Range": f"bytes={offset}-", "Accept-Encoding": "identity", "User-Agent": USER_AGENT}
-        headers.update(auth_header(url))
+    for _ in range(MAX_REDIRECTS):
+        headers = {"Range": f"bytes={offset}-", **auth_header(url)}
+        request = client.build_request("GET", url, headers=headers, extensions={"trace": watchdog.trace})
         try:
-            conn.request("GET", target, headers=headers)
-            watchdog.watch(conn.sock)
-            conn.sock.settimeout(policy.stall_seconds)
-            resp = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
+            resp = client.send(request, stream=True)
+        except httpx2.TransportError as exc:
+            watchdog.watch(None)
             if cancel.cancelled:
                 raise JobCancelled() from None
+            if (bad := _certificate_error(exc)) is not None:
+                raise DownloadError(f"The certificate of {urlsplit(url).hostname} could not be verified "
+                                    f"({bad.verify_message or bad}).",
+                                    "If a proxy or company network inspects encrypted connections, point "
+                                    "SSL_CERT_FILE at its certificate bundle.") from None
             raise _Retry(f"connection failed: {exc or type(exc).__name__}") from None
-        if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
-            url = urljoin(url, resp.getheader("Location"))
-            resp.read()
-            conn.close()
+        location = resp.headers.get("Location")
+        if resp.status_code in REDIRECTS and location:
+            resp.close()
+            watchdog.watch(None)
+            url = redirect_target(url, location)
             continue
         break
     else:
         raise DownloadError(f"Too many redirects while downloading {url}.")
     try:
-        if resp.status in (429,) or resp.status >= 500:
-            raise _Retry(f"server answered {resp.status}", retry_after=_retry_after(resp))
-        if resp.status in (401, 403):
+        status = resp.status_code
+        if status == 429 or status >= 500:
+            raise _Retry(f"server answered {status}", retry_after=_retry_after(resp))
+        if status in (401, 403):
             if urlsplit(url).netloc == hub_host:
-                raise TokenRequired(f"The hub refused the download ({resp.status}).", TOKEN_HELP)
+                raise TokenRequired(f"The hub refused the download ({status}).", TOKEN_HELP)
             # A CDN refusing a signed URL: it expired (long pause); ask the hub for a fresh one.
-            raise _Retry(f"signed URL refused ({resp.status})", refresh=True)
-        if resp.status == 416:
+            raise _Retry(f"signed URL refused ({status})", refresh=True)
+        if status == 416:
             if offset >= size:
                 return
             raise DownloadError(f"The server refused to resume at byte {offset} of {size}.")
-        if resp.status == 200 and offset > 0:
+        if status == 200 and offset > 0:
             # The server ignored Range: start over rather than mis-append.
             out.truncate(0)
             out.seek(0)
             hasher.reset()
             stats.restarts.append("server ignored Range; restarted")
             offset = 0
-        elif resp.status == 206:
-            content_range = resp.getheader("Content-Range", "")
+        elif status == 206:
+            content_range = resp.headers.get("Content-Range", "")
             if not content_range.startswith(f"bytes {offset}-"):
                 raise DownloadError(f"The server sent the wrong range ({content_range!r} for byte {offset}).")
-        elif resp.status != 200:
-            raise DownloadError(f"The server answered {resp.status} {resp.reason} for {url}.")
-        _receive(resp, out, offset, size, hasher, cancel, on_bytes, stats)
+        elif status != 200:
+            raise DownloadError(f"The server answered {status} {resp.reason_phrase} for {url}.")
+        _receive(_BodyReader(resp.iter_raw()), out, offset, size, hasher, cancel, on_bytes, stats)
     finally:
         watchdog.watch(None)
-        conn.close()
+        resp.close()
 
 
-def _fill(read_into, view: memoryview) -> tuple[int, BaseException | None, bool]:
+class _BodyReader:
+    """``readinto`` over the body's network reads: each read is copied once, straight into the caller's buffer."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._left = memoryview(b"")
+
+    def readinto(self, view: memoryview) -> int:
+        """Bytes copied into ``view`` (0: the body ended); a transport error is raised as it comes."""
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._left = memoryview(chunk)
+        n = min(len(view), len(self._left))
+        view[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _fill(reader: _BodyReader, view: memoryview) -> tuple[int, BaseException | None, bool]:
     """Fill ``view`` from the response: (bytes read, the error that stopped it early or None, body ended).
 
-    Several socket reads per buffer keep writes and hash hand-overs large; bytes
+    Several network reads per buffer keep writes and hash hand-overs large; bytes
     read before an error are reported, not lost.  On a slow link the buffer is
     handed on after FILL_SECONDS even when not full, so progress (and the
     cancel check) comes several times a second, not once per megabyte.
@@ -305,44 +390,28 @@ def _fill(read_into, view: memoryview) -> tuple[int, BaseException | None, bool]
     started = time.monotonic()
     try:
         while got < want:
-            n = read_into(view[got:])
+            n = reader.readinto(view[got:])
             if not n:
                 return got, None, True
             got += n
             if time.monotonic() - started > FILL_SECONDS:
                 break
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, httpx2.TransportError) as exc:
         return got, exc, False
     return got, None, False
 
 
-def _body_reader(resp: http.client.HTTPResponse):
-    """``readinto``-style reader of the body, and how many bytes it holds (None: until close).
-
-    With a Content-Length the socket's buffered reader is read directly with
-    ``readinto1`` (one socket read, no copy, nothing lost on error); chunked
-    bodies go through ``read1``, which undoes the framing.
-    """
-    if not resp.chunked and resp.fp is not None and hasattr(resp.fp, "readinto1"):
-        return resp.fp.readinto1, resp.length
-
-    def read_into(view: memoryview) -> int:
-        data = resp.read1(len(view))
-        view[:len(data)] = data
-        return len(data)
-
-    return read_into, None
-
-
-def _receive(resp, out, pos: int, size: int, hasher: HashPipe, cancel: CancelToken,
+def _receive(reader: _BodyReader, out: BinaryIO, pos: int, size: int, hasher: HashPipe, cancel: CancelToken,
              on_bytes: Callable[[int, int], None], stats: TransferStats) -> None:
-    """Append the response body to ``out`` (at ``pos``) until ``size``; hash it as it goes."""
-    read_into, left = _body_reader(resp)
+    """Append the response body to ``out`` (at ``pos``) until ``size``; hash it as it goes.
+
+    Each filled buffer is written at once (``out`` is unbuffered), before the
+    next network read: what a kill can lose is the buffer being filled.
+    """
     delivered = 0
     while True:
         buffer = hasher.borrow()
-        want = len(buffer) if left is None else min(len(buffer), left)
-        got, error, ended = _fill(read_into, memoryview(buffer)[:want]) if want else (0, None, True)
+        got, error, ended = _fill(reader, memoryview(buffer))
         if pos + got > size:
             hasher.give_back(buffer)
             raise DownloadError(f"The server sent more than the expected {size} bytes.")
@@ -355,8 +424,6 @@ def _receive(resp, out, pos: int, size: int, hasher: HashPipe, cancel: CancelTok
             hasher.submit(buffer, got)
             pos += got
             delivered += got
-            if left is not None:
-                left -= got
             stats.bytes_transferred += got
             on_bytes(pos, got)
         else:
@@ -364,9 +431,9 @@ def _receive(resp, out, pos: int, size: int, hasher: HashPipe, cancel: CancelTok
         if error is not None:
             if cancel.cancelled:
                 raise JobCancelled() from None
-            kind = "stalled" if isinstance(error, socket.timeout) else "connection lost"
+            kind = "stalled" if isinstance(error, (socket.timeout, httpx2.TimeoutException)) else "connection lost"
             raise _Retry(f"{kind} at byte {pos}", delivered=delivered) from None
-        if ended or left == 0:  # end of this response's body
+        if ended:  # end of this response's body
             if cancel.cancelled:
                 raise JobCancelled()
             if pos < size:
@@ -375,7 +442,7 @@ def _receive(resp, out, pos: int, size: int, hasher: HashPipe, cancel: CancelTok
         cancel.raise_if_cancelled()
 
 
-def _write_all(out, view: memoryview, size: int) -> None:
+def _write_all(out: BinaryIO, view: memoryview, size: int) -> None:
     try:
         while view:  # raw writes may be short (a file-size limit, a nearly full disk)
             view = view[out.write(view):]
