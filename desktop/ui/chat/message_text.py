@@ -11,7 +11,7 @@ import math
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QTextOption
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QFrame, QSizePolicy, QTextBrowser, QWidget
 
 # Qt's rich text has no CSS for lists or headings by default that matches a chat;
 # these keep paragraphs and headings apart and tables readable.
@@ -75,11 +75,20 @@ class RichText(QTextBrowser):
             self.setFixedHeight(height)
 
     def wheelEvent(self, event) -> None:
-        # Nothing to scroll up or down here: the transcript scrolls instead.
-        if event.angleDelta().y() != 0 and event.angleDelta().x() == 0:
-            event.ignore()
+        # Nothing to scroll up or down here: the scroll area around it scrolls instead.
+        # Handed to its scroll bar directly (Qt propagates only spontaneous wheel events).
+        outer = _outer_scroll_area(self)
+        if outer is not None and event.angleDelta().y() != 0 and event.angleDelta().x() == 0:
+            QApplication.sendEvent(outer.verticalScrollBar(), event)
             return
         super().wheelEvent(event)
+
+
+def _outer_scroll_area(widget: QWidget) -> QAbstractScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QAbstractScrollArea):
+        parent = parent.parentWidget()
+    return parent
 
 
 def _open_link(url: QUrl) -> None:

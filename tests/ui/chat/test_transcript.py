@@ -266,3 +266,51 @@ def test_code_colours_follow_the_application_palette_not_a_transparent_styleshee
     finally:
         app.setStyleSheet(old_sheet)
         app.setPalette(old_palette)
+
+
+def test_the_wheel_over_a_message_scrolls_the_conversation(qtbot, transcript):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    from desktop.ui.chat.message_text import RichText
+
+    transcript.show_thread(conversation(*[f"message {i}\n\nwith a second paragraph" for i in range(30)]))
+    bar = transcript.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=TIMEOUT)
+    start = bar.value()
+    view = transcript.cards()[-1].body.findChild(RichText)
+    target = view.viewport()
+    centre = QPointF(target.rect().center())
+    event = QWheelEvent(centre, QPointF(target.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(target, event)
+    assert bar.value() < start
+
+
+def _contrast(a, b) -> float:
+    def luminance(c) -> float:
+        def channel(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("base, text, accent", [
+    ("#ffffff", "#1b1d22", "#3b5bdb"),  # light
+    ("#1f2026", "#e6e7eb", "#3b5bdb"),  # dark
+    ("#ffffff", "#000000", "#308cc6"),  # Fusion's own light palette
+])
+def test_transcript_text_is_readable_on_every_card(base, text, accent):
+    from PySide6.QtGui import QColor, QPalette
+
+    from desktop.ui.chat.message_style import TranscriptStyle
+
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Base, QColor(base))
+    palette.setColor(QPalette.ColorRole.Text, QColor(text))
+    palette.setColor(QPalette.ColorRole.Highlight, QColor(accent))
+    style = TranscriptStyle.from_palette(palette)
+    for card in (style.user_card, style.assistant_card, style.code_background, style.code_header):
+        assert _contrast(style.muted, card) >= 4.5, card.name()
+        assert _contrast(style.text, card) >= 7, card.name()
