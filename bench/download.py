@@ -141,7 +141,7 @@ def _gui_stall(ref) -> tuple[float, float]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+    from desktop.core.history.store import HistoryStore
     from desktop.core.services import Services
     from desktop.ui.main_window import WORKSPACES, MainWindow
     from desktop.ui.runner import JobRunner
@@ -149,7 +149,7 @@ def _gui_stall(ref) -> tuple[float, float]:
     app = QApplication.instance() or QApplication([])
     runner = JobRunner()
     services = Services()
-    services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, idle_seconds=3600))
+    services.provide_history_store(HistoryStore(embedder=None, idle_seconds=3600))
     window = MainWindow(services, runner)
     window.show()
     window.show_workspace(next(i for i, spec in enumerate(WORKSPACES) if spec.key == "models"))

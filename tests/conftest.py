@@ -28,6 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 STORIES_PATH = SHARED / "models" / "stories260K.gguf"
 STORIES_SHA256 = "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"
+SMOLLM2_PATH = SHARED / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 PROMPTS_CSV = SHARED / "data" / "awesome-chatgpt-prompts.csv"
 
 
@@ -119,6 +120,14 @@ def stories260k() -> Path:
     if digest != STORIES_SHA256:
         pytest.fail(f"{STORIES_PATH} has sha256 {digest}, expected {STORIES_SHA256}")
     return STORIES_PATH
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """The real SmolLM2-135M-Instruct (Q4_1, with a chat template) from ../shared."""
+    if not SMOLLM2_PATH.exists():
+        pytest.skip(f"real model not present at {SMOLLM2_PATH} (only in the GenLab workspace)")
+    return SMOLLM2_PATH
 
 
 @pytest.fixture(scope="session")

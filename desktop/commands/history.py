@@ -11,6 +11,7 @@
                                [--ids ID ... | --query Q [--mode M] [--limit N]] [--kind text|image]
     genlab history delete ID | --session S | --all
     genlab history stats [--json]
+    genlab history rerun ID [--json] [--no-history]  # make a record again exactly; exit 1 if it differs
 
 A search embeds at most a small backlog of unembedded records before it
 answers (EMBED_BUDGET_*); ``genlab history embed`` does the rest, with progress,
@@ -109,6 +110,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     target.add_argument("id", nargs="?", default=None)
     target.add_argument("--session", help="delete a whole session / thread")
     target.add_argument("--all", action="store_true", help="delete the whole history")
+
+    from desktop.commands import history_rerun
+
+    history_rerun.register(sub)
 
     stats = sub.add_parser("stats", help="counts, size and index state")
     stats.add_argument("--json", action="store_true")
@@ -383,5 +388,11 @@ def _stats(args) -> int:
     return 0
 
 
+def _rerun(args) -> int:
+    from desktop.commands.history_rerun import run as rerun
+
+    return rerun(args)
+
+
 _COMMANDS = {"search": _search, "embed": _embed, "show": _show, "import": _import, "export": _export, "delete": _delete,
-             "stats": _stats}
+             "stats": _stats, "rerun": _rerun}

@@ -2,18 +2,33 @@
 
 The GUI and the CLI build one :class:`Services`; workspaces ask it for the
 shared engines and stores instead of making their own, so there is one
-engine slot for the GPU and one history writer per process.
+engine slot for the GPU, one history writer and one model library per
+process.  Each object is a typed property, made on first use; the heavy
+modules behind them load only then.
+
+Services is the composition root: it is the one place that wires the
+domains together (the engines get its :class:`Library` and its history).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Any, Callable, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from desktop.core.records import HistorySink, ListSink, NullSink
 from desktop.core.settings import Settings, load_settings, save_settings
 
+if TYPE_CHECKING:
+    from desktop.core.history.store import HistoryStore
+    from desktop.core.hub.queue import DownloadList
+    from desktop.core.image.engine import ImageEngine
+    from desktop.core.models.library import Library
+    from desktop.core.text.engine import TextEngine
+
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -22,39 +37,121 @@ class Services:
             settings, settings_warning = load_settings()
         self.settings = settings
         self.settings_warning = settings_warning
-        self._singletons: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._history: HistorySink | None = None
+        self._library: Library | None = None
+        self._text_engine: TextEngine | None = None
+        self._image_engine: ImageEngine | None = None
+        self._history_store: HistoryStore | None = None
+        self._downloads: DownloadList | None = None
+        self._ui: dict[type, Any] = {}
         self._closers: list[Callable[[], None]] = []
+        self._history_listeners: list[Callable[[HistorySink], None]] = []
 
-    def shared(self, key: str, factory: Callable[[], T]) -> T:
-        """The one instance of ``key`` in this process, made by ``factory`` on first use."""
+    # --- the shared objects ----------------------------------------------------
+    @property
+    def library(self) -> Library:
+        """The model library every engine records its models in."""
         with self._lock:
-            if key not in self._singletons:
-                obj = factory()
-                self._singletons[key] = obj
-                close = getattr(obj, "close", None)
-                if callable(close):
-                    self._closers.append(close)
-            return self._singletons[key]
+            if self._library is None:
+                from desktop.core.models.library import Library
 
-    def existing(self, key: str) -> Any:
-        """The instance of ``key`` if one was made already, else None (never creates)."""
+                self._library = Library()
+            return self._library
+
+    @property
+    def text_engine(self) -> TextEngine:
+        """The process's one text engine, saving to whatever history the services hold now."""
         with self._lock:
-            return self._singletons.get(key)
+            if self._text_engine is None:
+                from desktop.core.text.engine import TextEngine
+
+                self._text_engine = self._closing(TextEngine(history=lambda: self.history, library=self.library))
+            return self._text_engine
+
+    @property
+    def image_engine(self) -> ImageEngine:
+        """The process's one image engine (it owns the GPU memory of the loaded pipeline)."""
+        with self._lock:
+            if self._image_engine is None:
+                from desktop.core.image.engine import ImageEngine
+
+                self._image_engine = self._closing(ImageEngine(self.settings.image, library=self.library))
+            return self._image_engine
+
+    @property
+    def history_store(self) -> HistoryStore:
+        """The process's one history store, opened on first use (call off the GUI thread).
+
+        The app's startup does ``services.set_history(services.history_store)``;
+        the History workspace asks for the same object, so there is one writer.
+        Incognito only changes :attr:`history` (a null sink); browsing works.
+        """
+        with self._lock:
+            if self._history_store is None:
+                from desktop.core.history.store import open_history
+
+                self._history_store = self._closing(open_history(embedder_name=self.settings.history.embedder))
+            return self._history_store
+
+    @property
+    def opened_history_store(self) -> HistoryStore | None:
+        """The history store if it is open already, else None (never opens it)."""
+        return self._history_store
+
+    def provide_history_store(self, store: HistoryStore) -> HistoryStore:
+        """Use ``store`` as the history store (a test's, a tool's); returns it.
+
+        Refused once another store is open: two writers of one table is what
+        this class exists to prevent.
+        """
+        with self._lock:
+            if self._history_store is not None and self._history_store is not store:
+                raise RuntimeError("a history store is open already")
+            if self._history_store is None:
+                self._history_store = self._closing(store)
+            return store
+
+    @property
+    def downloads(self) -> DownloadList:
+        """The download list (``downloads.json``) the GUI's downloads work through."""
+        with self._lock:
+            if self._downloads is None:
+                from desktop.core.hub.queue import DownloadList
+
+                self._downloads = DownloadList()
+            return self._downloads
+
+    def ui_singleton(self, cls: type[T], factory: Callable[[], T]) -> T:
+        """The ui layer's one ``cls`` in this process (the downloads controller), made by
+        ``factory`` on first use; the core cannot name ui classes, so they are keyed by class."""
+        with self._lock:
+            if cls not in self._ui:
+                self._ui[cls] = self._closing(factory())
+            return self._ui[cls]
+
+    def existing_ui(self, cls: type[T]) -> T | None:
+        """The ui layer's ``cls`` if :meth:`ui_singleton` made one, else None."""
+        with self._lock:
+            return self._ui.get(cls)
+
+    def _closing(self, obj: T) -> T:
+        close = getattr(obj, "close", None)
+        if callable(close) and close not in self._closers:
+            self._closers.append(close)
+        return obj
 
     def model_in_use(self, path) -> bool:
         """Whether an engine has the model at ``path`` loaded (guards deleting it)."""
-        from pathlib import Path
-
         target = Path(path).resolve()
-        text = self.existing("text_engine")
+        text = self._text_engine
         if text is not None and text.is_loaded(target):
             return True
-        image = self.existing("image_engine")
-        loaded = getattr(image, "loaded", None)
+        image = self._image_engine
+        loaded = image.loaded if image is not None else None
         return loaded is not None and Path(loaded.info.path).resolve() == target
 
+    # --- history and settings ---------------------------------------------------
     @property
     def history(self) -> HistorySink:
         """Where finished generations go; a null sink in incognito mode."""
@@ -66,9 +163,20 @@ class Services:
 
     def set_history(self, sink: HistorySink) -> None:
         self._history = sink
-        close = getattr(sink, "close", None)
-        if callable(close) and close not in self._closers:
-            self._closers.append(close)
+        self._closing(sink)
+        for listener in list(self._history_listeners):
+            listener(sink)
+
+    def add_history_listener(self, listener: Callable[[HistorySink], None]) -> Callable[[], None]:
+        """Call ``listener(sink)`` whenever ``set_history`` installs a history (the app opens its
+        store after the first paint); returns the function that removes the listener."""
+        self._history_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._history_listeners:
+                self._history_listeners.remove(listener)
+
+        return remove
 
     def save_settings(self) -> None:
         save_settings(self.settings)
@@ -78,7 +186,5 @@ class Services:
             try:
                 close()
             except Exception:  # closing must not stop closing the rest
-                import logging
-
-                logging.getLogger(__name__).exception("error while closing %r", close)
+                log.exception("error while closing %r", close)
         self._closers.clear()

@@ -49,7 +49,7 @@ from desktop.core.errors import GenLabError
 from desktop.core.jobs import Job
 from desktop.core.services import Services
 from desktop.core.settings import Settings
-from desktop.ui.history.empty import INCOGNITO_LINE
+from desktop.ui.incognito import INCOGNITO_LINE, INCOGNITO_TOOLTIP, INDICATOR_STYLE
 from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
 from desktop.ui.theme import set_theme
@@ -77,14 +77,6 @@ WORKSPACES = (
     WorkspaceSpec("models", "Models", "desktop.ui.models.view", "ModelsWorkspace",
                   "Download, import and manage the models on this machine."),
 )
-
-
-INCOGNITO_TOOLTIP = (
-    "Incognito is on: new generations are not recorded in the history.\n"
-    "New images carry no prompt or settings inside the file, get no thumbnail, and are kept only in a "
-    "temporary folder outside GenLab's data that is deleted when GenLab closes; copy an image elsewhere "
-    "to keep it.\n"
-    "Turn incognito off in the History workspace or in Preferences.")
 
 
 def _info_page(spec: WorkspaceSpec, detail: str) -> QWidget:
@@ -146,8 +138,7 @@ class MainWindow(QMainWindow):
         self.job_status.queue_button.clicked.connect(self.toggle_jobs)
         self.incognito_label = QLabel(INCOGNITO_LINE)
         self.incognito_label.setObjectName("incognitoIndicator")
-        self.incognito_label.setStyleSheet(
-            "background:#7a1f1f;color:white;font-weight:bold;padding:1px 8px;border-radius:3px")
+        self.incognito_label.setStyleSheet(INDICATOR_STYLE)
         self.incognito_label.setToolTip(INCOGNITO_TOOLTIP)
         self.statusBar().addPermanentWidget(self.incognito_label)
         self.update_incognito_indicator()
@@ -339,7 +330,7 @@ class MainWindow(QMainWindow):
             self.services.save_settings()
         except GenLabError as exc:
             self.statusBar().showMessage(str(exc), 15000)
-        store = self.services.existing("history_store")
+        store = self.services.opened_history_store
         if store is not None and current.history.embedder != old_embedder:
             name = current.history.embedder
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from desktop.core import paths
 from desktop.core.history.embedder import available_embedders
 from desktop.core.settings import Settings
-from desktop.ui.history.empty import INCOGNITO_LINE
+from desktop.ui.incognito import INCOGNITO_LINE, INCOGNITO_TOOLTIP
 from desktop.ui.theme import THEME_MODES
 
 THEME_LABELS = {"system": "System", "light": "Light", "dark": "Dark"}
@@ -56,8 +56,6 @@ class PreferencesDialog(QDialog):
                                  "keyword search keeps working meanwhile.")
         self.incognito = QCheckBox(INCOGNITO_LINE)
         self.incognito.setChecked(s.history.incognito)
-        from desktop.ui.main_window import INCOGNITO_TOOLTIP
-
         self.incognito.setToolTip(INCOGNITO_TOOLTIP)
         form.addRow("Embedder", self.embedder)
         form.addRow("", self.incognito)

@@ -141,13 +141,13 @@ def test_full_disk_during_a_history_save_is_shown_in_any_workspace(qtbot, runner
 
     resource = pytest.importorskip("resource", reason="RLIMIT_FSIZE is POSIX")
 
-    from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+    from desktop.core.history.store import HistoryStore
     from desktop.core.records import GenerationRecord
     from desktop.core.settings import Settings
 
     services = Services(Settings())
     # The store the window's startup opens (no embedder: this test is about writing).
-    services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, idle_seconds=3600))
+    services.provide_history_store(HistoryStore(embedder=None, idle_seconds=3600))
     w = MainWindow(services, runner)
     qtbot.addWidget(w)
     w.show()

@@ -75,4 +75,4 @@ def rerun_request(thread: ChatThread, user: Turn, record: GenerationRecord, repl
                        system_prompt=replay.system_prompt, mode=replay.mode,
                        sampling=replace(replay.sampling, stop=list(replay.sampling.stop)),
                        thread_id=thread.id, parent_id=record.parent_id, keep_partial=keep_partial,
-                       drop_oldest_turns=replay.drop_oldest_turns)
+                       drop_oldest_turns=replay.drop_oldest_turns, fresh_context=True)

@@ -4,24 +4,36 @@
   :func:`rerun_model_path`, :func:`find_model_path`);
 * for a text record, the conversation that led to it, rebuilt by following
   ``parent_id`` (:func:`record_chain`), and the system prompt, mode and
-  sampling parameters the engine recorded (:func:`text_replay`).
+  sampling parameters the engine recorded (:func:`text_replay`), as one
+  request (:func:`text_rerun_request`); for an image record, its parameters
+  (:func:`image_rerun_params`);
+* what could make the re-run differ, said before it runs
+  (:func:`exactness_warnings`: another device, GenLab or library version),
+  and whether it did, after (:func:`compare_text`, :func:`compare_images`).
 
-The engines' workspaces take these as they are; this module only reads.
+The GUI and ``genlab history rerun`` take these as they are; this module only reads.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from desktop.core.errors import ModelFileError
 from desktop.core.records import GenerationRecord
 from desktop.core.text.params import SamplingParams
+from desktop.core.text.prompt import ChatMessage, TextRequest
+
+if TYPE_CHECKING:
+    from desktop.core.image.params import ImageParams
+    from desktop.core.models.library import Library, LibraryModel
 
 MAX_CHAIN = 500  # a guard against a parent_id loop in a damaged or imported history
 
 
-def model_for_rerun(record: GenerationRecord, library=None):
+def model_for_rerun(record: GenerationRecord, library: Library | None = None) -> LibraryModel:
     """The :class:`~desktop.core.models.library.LibraryModel` whose sha256 matches the record's model."""
     name = record.model.name or record.model.file or "the model"
     if not record.model.sha256:
@@ -38,12 +50,12 @@ def model_for_rerun(record: GenerationRecord, library=None):
     return model
 
 
-def rerun_model_path(record: GenerationRecord, library=None) -> str:
+def rerun_model_path(record: GenerationRecord, library: Library | None = None) -> str:
     """The library path of the record's exact model; raises ModelFileError when it is not there."""
     return model_for_rerun(record, library).path
 
 
-def find_model_path(record: GenerationRecord, library=None) -> str | None:
+def find_model_path(record: GenerationRecord, library: Library | None = None) -> str | None:
     """Like :func:`rerun_model_path`, but None when the model is unknown or not in the library."""
     try:
         return rerun_model_path(record, library)
@@ -115,9 +127,93 @@ def text_replay(record: GenerationRecord) -> TextReplay:
     sampling.stop = list(sampling.stop or [])
     if record.seed is not None:
         sampling.seed = int(record.seed)
-    mode = params.get("mode") if params.get("mode") in ("chat", "completion") else "auto"
+    mode = str(params["mode"]) if params.get("mode") in ("chat", "completion") else "auto"
     history = params.get("history_messages")
     return TextReplay(system_prompt=record.system_prompt or "", mode=mode, sampling=sampling,
                       drop_oldest_turns=bool(params.get("dropped_turns")),
                       history_messages=int(history) + int(params.get("dropped_turns") or 0)
                       if isinstance(history, int) else None)
+
+
+def text_rerun_request(chain: list[GenerationRecord], *, keep_partial: bool = False) -> TextRequest:
+    """The request that regenerates ``chain[-1]`` exactly: its prompt after the earlier
+    records' prompts and replies, its system prompt, mode, sampling and seed.
+
+    ``fresh_context``: the whole prompt is evaluated anew, whatever the model
+    held before, so the reply is the recorded one on the same model and device.
+    """
+    record = chain[-1]
+    replay = text_replay(record)
+    history: list[ChatMessage] = []
+    for earlier in chain[:-1]:
+        history += [ChatMessage("user", earlier.prompt), ChatMessage("assistant", earlier.output_text)]
+    return TextRequest(prompt=record.prompt, history=history, system_prompt=replay.system_prompt,
+                       mode=replay.mode, sampling=replay.sampling, thread_id=record.session_id,
+                       parent_id=record.parent_id, keep_partial=keep_partial,
+                       drop_oldest_turns=replay.drop_oldest_turns, fresh_context=True)
+
+
+def image_rerun_params(record: GenerationRecord) -> ImageParams:
+    """An image record's parameters, prompt and seed, for one image exactly like it."""
+    from desktop.core.image.params import ImageParams
+
+    params = ImageParams.from_dict(record.parameters)
+    params.prompt, params.negative_prompt = record.prompt, record.negative_prompt
+    if record.seed is not None:
+        params.seed = int(record.seed)
+    params.batch_count = 1
+    return params
+
+
+def exactness_warnings(record: GenerationRecord, *, versions: dict[str, str], device: str | None) -> list[str]:
+    """Why a re-run of ``record`` here may not give the recorded output, one sentence each.
+
+    ``versions`` are this process's (the engine's ``versions()``); ``device``
+    is where the model runs now, or None while that is not known yet.  A
+    record that does not say a version or device is not warned about it.
+    """
+    warnings = []
+    if device is not None and record.device and record.device != device:
+        warnings.append(f"It was made on {record.device} and runs on {device} now, so the output may differ.")
+    for name, now in sorted(versions.items()):
+        then = (record.versions or {}).get(name)
+        if then and then != now:
+            warnings.append(f"It was made with {name} {then} and this is {now}, so the output may differ.")
+    return warnings
+
+
+@dataclass
+class OutputCheck:
+    """Whether a re-run gave the recorded output; ``diff`` says how it differs when not."""
+
+    matches: bool
+    diff: str = ""
+
+
+def compare_text(recorded: str, new: str) -> OutputCheck:
+    """Byte for byte; a unified diff (recorded → re-run) when they differ."""
+    if recorded == new:
+        return OutputCheck(True)
+    lines = difflib.unified_diff(recorded.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 fromfile="recorded", tofile="re-run")
+    return OutputCheck(False, "".join(line if line.endswith("\n") else line + "\n" for line in lines))
+
+
+def compare_images(recorded: Path | str, new: Path | str) -> OutputCheck:
+    """Pixel for pixel (the files' metadata may differ); says how many pixels differ when not."""
+    import numpy as np
+    from PIL import Image
+
+    if not Path(recorded).is_file():
+        return OutputCheck(False, f"The recorded image {recorded} is missing, so there is nothing to compare.")
+    with Image.open(recorded) as a, Image.open(new) as b:
+        old, now = np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB"))
+    if old.shape != now.shape:
+        return OutputCheck(False, f"The recorded image is {old.shape[1]}×{old.shape[0]}, "
+                                  f"the re-run {now.shape[1]}×{now.shape[0]}.")
+    differing = int(np.any(old != now, axis=-1).sum())
+    if differing == 0:
+        return OutputCheck(True)
+    largest = int(np.abs(old.astype(int) - now.astype(int)).max())
+    return OutputCheck(False, f"{differing:,} of {old.shape[0] * old.shape[1]:,} pixels differ "
+                              f"(by up to {largest} of 255).")

@@ -428,9 +428,6 @@ def open_history(root: Path | None = None, *, embedder_name: str | None = None,
     return store
 
 
-HISTORY_SERVICE_KEY = "history_store"
-
-
 def shared_history(services) -> HistoryStore:
     """The process's one history store, opened on first use (call off the GUI thread).
 
@@ -438,5 +435,4 @@ def shared_history(services) -> HistoryStore:
     the History workspace asks for the same object, so there is one writer.
     Incognito only changes ``services.history`` (a null sink); browsing works.
     """
-    return services.shared(HISTORY_SERVICE_KEY,
-                           lambda: open_history(embedder_name=services.settings.history.embedder))
+    return services.history_store

@@ -5,7 +5,7 @@ the requested model and keeps it loaded for the next request; asking for
 another model unloads the first and frees its memory; ``close()`` unloads.
 While a model is loaded the engine holds its cross-process lock
 (:func:`desktop.core.models.locks.hold_model`), so no GenLab process deletes it.
-One engine per process (``Services.shared("image_engine", ImageEngine)``);
+One engine per process (``Services.image_engine``);
 its methods are job functions, run one at a time on the engine lane.
 
 Each denoising step reports a :class:`Progress` whose payload is a
@@ -59,6 +59,7 @@ from desktop.core.image.pipeline import (
 from desktop.core.image.preview import LatentPreviewer, StepPreview
 from desktop.core.image.schedulers import SCHEDULER_NAMES, sampler_name
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
+from desktop.core.models.library import Library
 from desktop.core.models.locks import ModelHold, hold_model
 from desktop.core.records import GenerationRecord, HistorySink, NullSink, new_id
 from desktop.core.settings import ImageSettings
@@ -143,16 +144,19 @@ def load_init_image(path: str, width: int, height: int) -> Any:
         raise InvalidParameter(f"The init image {Path(path).name} is not an image GenLab can read.",
                                "Choose a PNG, JPEG or WebP file.") from exc
     if rgb.size != (width, height):
-        rgb = rgb.resize((width, height), Image.LANCZOS)
+        rgb = rgb.resize((width, height), Image.Resampling.LANCZOS)
     return rgb
 
 
 class ImageEngine:
     """Owns the loaded pipeline (see the module docstring for the lifecycle)."""
 
-    def __init__(self, settings: ImageSettings | None = None, history: HistorySink | None = None) -> None:
+    def __init__(self, settings: ImageSettings | None = None, history: HistorySink | None = None, *,
+                 library: Library | None = None) -> None:
         self.settings = settings or ImageSettings()
         self.history = history
+        # Where loaded models are listed (Services passes its one; None: the data root's at load).
+        self.library = library
         self.loaded: LoadedModel | None = None
         self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
         self._lock = threading.RLock()
@@ -185,6 +189,8 @@ class ImageEngine:
         report(progress, f"Checking {info.name}…")
         identity = model_identity(info, cancel=cancel, progress=progress)
         cancel.raise_if_cancelled()
+        # Listed (a folder opened by path as a link) and stamped as used, so a re-run finds it by sha256.
+        (self.library or Library()).register_opened(info.path, sha256=identity.sha256)
         device, dtype = choose_device()
         report(progress, f"Loading {info.name} ({info.family_label}) on {device.upper()}…")
         pipe = load_pipeline(info, dtype)
@@ -241,9 +247,10 @@ class ImageEngine:
             load_s = 0.0 if was_loaded else loaded.load_seconds
             result = ImageBatchResult(warnings=list(checked.warnings), model_card=loaded.describe())
             session = request.session_id or new_id()
+            first_seed = int(params.seed or 0)  # validate_params filled it in
             for index in range(params.batch_count):
                 cancel.raise_if_cancelled()
-                one = params.with_seed((params.seed + index) % 2**64)
+                one = params.with_seed((first_seed + index) % 2**64)
                 image_result = self._generate_one(loaded, request, one, init, index, params.batch_count,
                                                   session, load_s if index == 0 else 0.0, cancel, progress)
                 sink.save(image_result.record)
@@ -257,6 +264,7 @@ class ImageEngine:
                       progress: ProgressCallback) -> ImageResult:
         import torch
 
+        seed = int(params.seed or 0)  # set by generate() for each image
         pipe = loaded.img2img_pipe() if init is not None else loaded.pipe
         pipe.scheduler = loaded.scheduler_for(params.scheduler)
         set_vae_tiling(pipe, loaded.plan.vae_tiling or params.width * params.height > 1024 * 1024)
@@ -286,7 +294,7 @@ class ImageEngine:
         call: dict[str, Any] = dict(
             prompt=params.prompt, negative_prompt=params.negative_prompt or None,
             num_inference_steps=params.steps, guidance_scale=float(params.guidance),
-            generator=torch.Generator("cpu").manual_seed(params.seed),
+            generator=torch.Generator("cpu").manual_seed(seed),
             callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
         if init is not None:
             call.update(image=init, strength=float(params.strength))
@@ -311,7 +319,7 @@ class ImageEngine:
                                loaded.scheduler_config)
         record.parameters["sampler"] = sampler
         record.parameters["scheduler_class"] = type(pipe.scheduler).__name__
-        target = self._target_path(request, params.seed, record.id, index, batch)
+        target = self._target_path(request, seed, record.id, index, batch)
         record.image_path = str(target)
         record.thumbnail_path = "" if request.private else str(thumbnail_path_for(target))
         steps_s = sum(step_times)
@@ -327,7 +335,7 @@ class ImageEngine:
         record.timings["save_s"] = round(time.perf_counter() - finished, 4)
         record.timings["total_s"] = round(time.perf_counter() - start + load_s, 4)
         return ImageResult(record, saved.path, Path(record.thumbnail_path) if record.thumbnail_path else None,
-                           params.seed, image)
+                           seed, image)
 
     @staticmethod
     def _target_path(request: ImageRequest, seed: int, record_id: str, index: int, batch: int) -> Path:

@@ -62,7 +62,9 @@ def parse_parameters(text: str) -> dict[str, Any]:
         last = ""
     else:
         lines = lines[:-1]
-    prompt, negative, in_negative = [], [], False
+    prompt: list[str] = []
+    negative: list[str] = []
+    in_negative = False
     for line in lines:
         if line.startswith("Negative prompt:"):
             in_negative = True

@@ -98,11 +98,9 @@ def model_identity(info: ModelInfo, *, cancel: CancelToken | None = None,
     so swapping any component (another VAE) changes it, and the library's
     ``find_by_sha256`` finds the model again from a history record.
     """
-    from desktop.core.models.library import Library
     from desktop.core.models.library import model_identity as library_identity
 
     digest = library_identity(info.path, cancel=cancel, progress=progress)
-    Library().note_used(info.path)  # the library's "last used" column
     return ModelIdentity(name=info.name, file=info.path.name, sha256=digest, size=info.size,
                          quantization=info.variant or "", files=list(info.files))
 

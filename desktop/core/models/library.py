@@ -211,17 +211,25 @@ class Library:
         target = str(Path(path).absolute())
         return next((m for m in self.models() if m.path == target), None)
 
-    def note_used(self, path: Path) -> None:
-        """An engine loaded the model at ``path``: stamp its library entry (if any) as used now.
+    def register_opened(self, path: Path, *, sha256: str = "") -> LibraryModel | None:
+        """An engine loaded the model at ``path``: list it if it is not listed, and stamp its use.
 
-        Best effort: a library file that cannot be written never stops a generation.
+        A file or folder opened by path (Open…, Folder…, ``--model PATH``) is
+        listed as a link (``owned=False``: nothing is copied, and deleting the
+        entry never deletes the files), so a re-run finds it by sha256, "last
+        used" shows it, and a delete elsewhere is guarded.  ``sha256`` is the
+        identity the engine computed already.  Best effort: a library that
+        cannot be written never stops a load; the entry is returned, or None.
         """
         try:
             model = self.find_by_path(path)
-            if model is not None:
-                self.mark_used(model.id)
+            if model is None:
+                model = self.add_path(Path(path), source="imported", owned=False, sha256=sha256)
+            self.mark_used(model.id)
+            return model
         except Exception:
-            log.warning("library: could not record the use of %s", path, exc_info=True)
+            log.warning("library: could not list or stamp %s", path, exc_info=True)
+            return None
 
     def identity(self, path: Path, *, mark_used: bool = True):
         """The :class:`~desktop.core.records.ModelIdentity` an engine records for the model at ``path``.
@@ -297,6 +305,7 @@ class Library:
                                  f"at {listed.path}.", "Use that one; nothing was imported.")
         if mode == "link":
             return self.add_path(source, source="imported", owned=False, facts=facts, sha256=digest)
+        assert folder is not None  # every mode but link has one
         target = _reserve_name(folder, source)
         try:
             size = tree_size(source)

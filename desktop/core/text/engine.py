@@ -34,12 +34,13 @@ from typing import Any, Callable
 
 from desktop.core.errors import InvalidParameter, ModelFileError
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
+from desktop.core.models.library import Library
 from desktop.core.models.locks import ModelHold, hold_model
 from desktop.core.records import GenerationRecord, HistorySink, ModelIdentity, NullSink
 from desktop.core.text.gguf import GgufInfo, read_gguf_info
 from desktop.core.text.gpu import AUTO, GpuCapability, GpuPlan, detect_gpu, plan_gpu_layers
 from desktop.core.text.prompt import PromptBuilder, PromptPlan, TextRequest
-from desktop.core.text.stream import StreamOutcome, stream_tokens
+from desktop.core.text.stream import StreamOutcome, canonical_tokens, reusable_prefix, stream_tokens
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,12 @@ class TextEngine:
     """Owns one ``Llama``; see the module docstring for the lifecycle."""
 
     def __init__(self, history: HistorySink | Callable[[], HistorySink] | None = None,
-                 gpu_probe: Callable[[], GpuCapability] = detect_gpu, *, safe_load: bool = True) -> None:
+                 gpu_probe: Callable[[], GpuCapability] = detect_gpu, *, safe_load: bool = True,
+                 library: Library | None = None) -> None:
         # safe_load: test-load each new file in a child process first (text_probe).
+        # library: where loaded models are listed (Services passes its one; None: the data root's at load).
         self._history = history
+        self._library = library
         self._safe_load = safe_load
         self._gpu_probe = gpu_probe
         self._lock = threading.RLock()
@@ -147,6 +151,7 @@ class TextEngine:
         self._builder: PromptBuilder | None = None
         self._loaded: LoadedModel | None = None
         self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
+        self._canonical: list[int] = []  # cached tokens a fresh context would hold the same (text_stream)
 
     # --- state -------------------------------------------------------------
     @property
@@ -197,9 +202,8 @@ class TextEngine:
         except BaseException:
             hold.release()
             raise
-        from desktop.core.models.library import Library
-
-        Library().note_used(path)  # the library's "last used" column
+        # Listed (a file opened by path as a link) and stamped as used, so a re-run finds it by sha256.
+        (self._library or Library()).register_opened(path, sha256=loaded.sha256)
         return loaded
 
     def _load_held(self, path: Path, info: GgufInfo, options: LoadOptions, cancel: CancelToken,
@@ -231,6 +235,7 @@ class TextEngine:
             builder = self._make_builder(llm, info, n_ctx)
             device = "cpu" if gpu_plan.n_gpu_layers == 0 else f"{gpu.backend}:{gpu.name}".rstrip(":")
             self._llm, self._builder, self._hold = llm, builder, hold
+            self._canonical = []
             self._loaded = LoadedModel(
                 info=info, sha256=sha, n_ctx=n_ctx, n_threads=int(llm.n_threads or 0), gpu=gpu_plan,
                 device=device, load_s=load_s, chat_available=builder.has_chat,
@@ -309,12 +314,16 @@ class TextEngine:
         request.validated()
         params = request.sampling.with_seed()
         with self._lock:
-            loaded, llm = self._loaded, self._llm
-            if loaded is None or llm is None:
+            loaded, llm, builder = self._loaded, self._llm, self._builder
+            if loaded is None or llm is None or builder is None:
                 raise ModelFileError("No model is loaded.", "Load a GGUF model first.")
-            plan = self._builder.build(request)
+            plan = builder.build(request)
             cancel.raise_if_cancelled()
-            outcome = stream_tokens(llm, plan.tokens, params, plan.stop, cancel=cancel, progress=progress)
+            reuse = 0 if request.fresh_context else reusable_prefix(self._canonical, plan.tokens, int(llm.n_batch))
+            self._canonical = []  # until the cache holds this prompt
+            outcome = stream_tokens(llm, plan.tokens, params, plan.stop, cancel=cancel, progress=progress,
+                                    reuse=reuse)
+            self._canonical = canonical_tokens(llm, plan.tokens)
         if outcome.finish_reason == "cancelled" and not request.keep_partial:
             raise JobCancelled()
         result = TextResult(

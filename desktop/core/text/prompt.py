@@ -56,6 +56,9 @@ class TextRequest:
     parent_id: str = ""
     keep_partial: bool = True  # on stop: return (and record) what was generated so far
     drop_oldest_turns: bool = False  # on overflow: drop old turns instead of refusing
+    # Evaluate the whole prompt anew, keeping nothing the model holds: an exact re-run asks for
+    # it, so its reply cannot depend on the cache (the engine's reuse rule keeps it equal anyway).
+    fresh_context: bool = False
 
     def validated(self) -> "TextRequest":
         if not isinstance(self.prompt, str) or not self.prompt.strip():
@@ -133,8 +136,10 @@ class PromptBuilder:
             messages.append({"role": "system", "content": request.system_prompt})
         messages += [{"role": m.role, "content": m.content} for m in history]
         messages.append({"role": "user", "content": request.prompt})
+        formatter = self.formatter
+        assert formatter is not None  # resolve_mode chose chat, which needs the template
         try:
-            result = self.formatter(messages=messages)
+            result = formatter(messages=messages)
         except Exception as exc:  # the template's raise_exception() or a Jinja error
             raise InvalidParameter(f"The model's chat template refused this conversation: {exc}",
                                    "Remove the system prompt or use completion mode.") from exc

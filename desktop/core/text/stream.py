@@ -7,6 +7,10 @@ decodes incrementally: each token's bytes go through one UTF-8 decoder and
 only the tail of the text is searched for stop strings, so the per-token
 cost stays constant instead of growing with the reply.  The cancel token is
 checked after every token, which is what "stop within one token" means.
+
+The model's cache is reused only where that cannot change the reply
+(:func:`reusable_prefix`), so a reply is the same whatever the model held
+before, and a history record can be re-run exactly.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import codecs
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback
 from desktop.core.text.params import SamplingParams
@@ -60,32 +64,57 @@ def _held_back(text: str, stops: list[str]) -> int:
     return longest
 
 
-def prefill(llm: Any, tokens: list[int], *, cancel: CancelToken, progress: ProgressCallback) -> None:
-    """Evaluate a long prompt batch by batch, checking the cancel token between batches.
+def reusable_prefix(canonical: Sequence[int], tokens: Sequence[int], n_batch: int) -> int:
+    """How many leading ``tokens`` may keep the state the model holds for them.
 
-    ``Llama.generate`` evaluates the whole prompt in one call, so a stop would
-    wait for all of it.  Here every full batch but the last is evaluated first,
-    in exactly the batches ``generate`` would use; ``generate`` then finds them
-    cached (its prefix match) and evaluates only the final batch, so the
-    numbers, and the output, are the same as without prefilling.
+    ``canonical`` are the leading tokens of the cache that were evaluated in
+    whole batches counted from position 0, exactly as a fresh context would
+    evaluate them.  A token's state depends on the batch it was evaluated in
+    (llama.cpp picks kernels and summation order by batch size), so reusing a
+    reply's tokens, decoded one at a time, or a partial last batch would give
+    different numbers, and with them a different reply, than a fresh
+    context: a record then could not be re-run exactly.  Only whole aligned
+    batches are kept, and never the batch the prompt ends in.
+    """
+    common = 0
+    for a, b in zip(canonical, tokens):
+        if a != b:
+            break
+        common += 1
+    last_batch_start = (len(tokens) - 1) // n_batch * n_batch if tokens else 0
+    return min(common // n_batch * n_batch, last_batch_start)
+
+
+def canonical_tokens(llm: Any, tokens: Sequence[int]) -> list[int]:
+    """The leading ``tokens`` whose cached state is what a fresh context would hold (see
+    :func:`reusable_prefix`): the whole batches of the prompt that are still in the cache."""
+    n_batch = int(llm.n_batch)
+    whole = min(int(llm.n_tokens), len(tokens)) // n_batch * n_batch
+    return list(tokens[:whole])
+
+
+def prefill(llm: Any, tokens: list[int], reuse: int, *, cancel: CancelToken, progress: ProgressCallback) -> None:
+    """Keep the first ``reuse`` tokens' state, then evaluate the prompt batch by batch,
+    checking the cancel token between batches.
+
+    ``reuse`` comes from :func:`reusable_prefix` (0: forget everything the model
+    holds).  Every batch starts at a multiple of ``n_batch``, as in a fresh
+    context; every full batch but the last is evaluated here and
+    ``Llama.generate`` then finds them cached (its prefix match) and evaluates
+    only the final batch, so the numbers, and the output, are those of a
+    fresh context whatever the model held before.
     """
     n_batch = int(llm.n_batch)
     total = len(tokens)
-    if total <= n_batch or getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False):
-        return
-    cached = 0
-    if llm.n_tokens > 0:
-        for a, b in zip(llm._input_ids, tokens):
-            if a != b:
-                break
-            cached += 1
-        if cached >= total - n_batch:
-            return  # at most one batch left: generate() does it
-        if cached == 0 or not llm._ctx.kv_cache_seq_rm(-1, cached, -1):
-            llm.reset()
-            cached = 0
-        llm.n_tokens = cached
-    position = cached
+    recurrent = getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False)
+    if reuse <= 0 or recurrent or not llm._ctx.kv_cache_seq_rm(-1, reuse, -1):
+        llm.reset()  # n_tokens = 0: generate() does no prefix matching against older state
+        reuse = 0
+    else:
+        llm.n_tokens = reuse
+    if recurrent:
+        return  # generate() evaluates a recurrent model's prompt in one go (no partial removal)
+    position = reuse
     while position + n_batch < total:
         cancel.raise_if_cancelled()
         progress(Progress(position / total, f"Reading the prompt ({position:,} / {total:,} tokens)",
@@ -96,8 +125,9 @@ def prefill(llm: Any, tokens: list[int], *, cancel: CancelToken, progress: Progr
 
 
 def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, stops: list[str], *,
-                  cancel: CancelToken, progress: ProgressCallback) -> StreamOutcome:
-    """Generate up to ``params.max_tokens`` tokens after ``prompt_tokens``."""
+                  cancel: CancelToken, progress: ProgressCallback, reuse: int = 0) -> StreamOutcome:
+    """Generate up to ``params.max_tokens`` tokens after ``prompt_tokens``, keeping the
+    cached state of the first ``reuse`` of them (see :func:`prefill`)."""
     import llama_cpp
 
     vocab = llm._model.vocab
@@ -115,7 +145,7 @@ def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, st
     ttft: float | None = None
     hit_stop_string = False
 
-    prefill(llm, prompt_tokens, cancel=cancel, progress=progress)
+    prefill(llm, prompt_tokens, reuse, cancel=cancel, progress=progress)
     llm.set_seed(params.seed)
     generator = llm.generate(
         prompt_tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,

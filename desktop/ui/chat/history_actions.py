@@ -121,7 +121,7 @@ class ChatFromHistory:
         if not record.parent_id:
             then(RecordChain([record], True))
             return
-        store = self.services.existing("history_store")
+        store = self.services.opened_history_store
         pending = list(getattr(self.services.history, "records", []))
 
         def connect(handle) -> None:

@@ -76,4 +76,4 @@ def submit_connected(runner, job: Job, connect) -> "object":
 
 def shared_engine(services) -> TextEngine:
     """The process's one text engine, saving to whatever history the services hold now."""
-    return services.shared("text_engine", lambda: TextEngine(history=lambda: services.history))
+    return services.text_engine

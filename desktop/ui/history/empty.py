@@ -16,9 +16,9 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.ui.history.style import secondary_text_color
+from desktop.ui.incognito import INCOGNITO_LINE
 
 MODE_WORDS = {"keyword": "by keyword", "semantic": "by meaning", "hybrid": "by meaning and keyword"}
-INCOGNITO_LINE = "Incognito: new generations are not recorded"
 
 
 def empty_state_text(query: str, mode: str, filters: list[str], incognito: bool = False) -> tuple[str, str]:

@@ -72,8 +72,9 @@ from PySide6.QtWidgets import (
 
 from desktop.core.jobs import Job
 from desktop.ui.history.details import DetailsPanel
-from desktop.ui.history.empty import INCOGNITO_LINE, empty_state_text
+from desktop.ui.history.empty import empty_state_text
 from desktop.ui.history.results import ResultsView
+from desktop.ui.incognito import BANNER_STYLE, INCOGNITO_LINE
 
 DEBOUNCE_MS = 250
 REFRESH_MS = 400  # a burst of saves (a batch of images, an import) becomes one refresh
@@ -197,7 +198,7 @@ class HistoryWorkspace(QWidget):
 
         self.banner = QLabel(INCOGNITO_LINE)
         self.banner.setObjectName("incognitoBanner")
-        self.banner.setStyleSheet("background:#7a1f1f;color:white;padding:4px;font-weight:bold")
+        self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setVisible(self.incognito.isChecked())
         layout.addWidget(self.banner)
         self.notice = QLabel()

@@ -59,7 +59,7 @@ PREVIEW_SIDE = 384
 
 def shared_engine(services) -> ImageEngine:
     """The process's one image engine (it owns the GPU memory of the loaded pipeline)."""
-    return services.shared("image_engine", lambda: ImageEngine(services.settings.image))
+    return services.image_engine
 
 
 def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cancel, progress) -> ImageBatchResult:

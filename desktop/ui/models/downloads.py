@@ -324,7 +324,7 @@ def downloads_controller(services, runner: JobRunner) -> DownloadsController:
         return DownloadsController(runner, max_parallel=settings.max_parallel,
                                    policy=RetryPolicy(stall_seconds=settings.stall_seconds))
 
-    return services.shared("models.downloads_controller", make)
+    return services.ui_singleton(DownloadsController, make)
 
 
 def _status_text(entry: DownloadEntry, running: bool) -> str:

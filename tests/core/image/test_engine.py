@@ -248,3 +248,25 @@ def test_private_request_writes_no_metadata_no_thumbnail_and_nothing_under_the_d
     finally:
         remove_incognito_folder()
     assert not image.path.exists()  # what GenLab does at exit
+
+
+def test_a_folder_opened_by_path_is_listed_as_a_link_and_can_be_re_run(tiny_sd_pipeline, tmp_path):
+    """Old code refused the re-run: "… is not in the model library"."""
+    from desktop.core.history.rerun import compare_images, image_rerun_params, rerun_model_path
+    from desktop.core.models.library import Library
+
+    folder = shutil.copytree(tiny_sd_pipeline, tmp_path / "opened-sd")  # a folder no library lists
+    library = Library()
+    engine = ImageEngine(library=library)
+    try:
+        sink = ListSink()
+        [image] = engine.generate(ImageRequest(str(folder), params()), sink=sink).images
+        [model] = library.models()
+        assert model.path == str(folder) and not model.owned and model.format == "diffusers"
+        path = rerun_model_path(image.record, library)
+        assert path == str(folder)
+        [again] = engine.generate(ImageRequest(path, image_rerun_params(image.record)), sink=sink).images
+    finally:
+        engine.close()
+    assert compare_images(image.path, again.path).matches
+    assert folder.is_dir()  # linked, not moved or copied

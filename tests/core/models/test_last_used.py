@@ -39,12 +39,13 @@ def test_generating_an_image_stamps_its_library_entry(tiny_sd_pipeline):
     assert library.get(model.id).last_used > 0
 
 
-def test_a_model_outside_the_library_loads_without_a_library_entry(tiny_gguf):
+def test_a_model_outside_the_library_is_listed_as_a_link_when_loaded(tiny_gguf):
     from desktop.core.text.engine import TextEngine
 
     engine = TextEngine(history=ListSink())
     try:
-        assert engine.load(tiny_gguf).sha256
+        sha256 = engine.load(tiny_gguf).sha256
     finally:
         engine.close()
-    assert Library().models() == []
+    [model] = Library().models()
+    assert (model.path, model.sha256, model.owned) == (str(tiny_gguf), sha256, False) and model.last_used > 0

@@ -362,3 +362,65 @@ def test_stop_while_reading_a_long_prompt(tiny_gguf, engine, sink):
     params = greedy(12)
     result = engine.generate(TextRequest(PROMPT, mode="completion", sampling=params))
     assert result.text == bare_completion(tiny_gguf, PROMPT, params, loaded.n_ctx)
+
+
+def _chat(prompt: str, history: list[ChatMessage], **kw) -> TextRequest:
+    return TextRequest(prompt, history=list(history), mode="chat",
+                       sampling=SamplingParams(seed=7, temperature=0.8, max_tokens=40), **kw)
+
+
+def test_a_reply_does_not_depend_on_what_the_model_held_before(smollm2, sink):
+    """A reply made in a chat with earlier turns (the cache holds them) is the reply a fresh
+    process gives, so the record can be re-run exactly; old code reused the cache and differed."""
+    from desktop.core.history.rerun import compare_text, text_rerun_request
+
+    engine = TextEngine(history=sink, safe_load=False)
+    try:
+        engine.load(smollm2, LoadOptions(n_ctx=2048))
+        first = engine.generate(_chat("Tell me about cats.", []))
+        history = [ChatMessage("user", "Tell me about cats."), ChatMessage("assistant", first.text)]
+        second = engine.generate(_chat("And dogs?", history))
+        engine.generate(_chat("Write a poem about the sea.", []))  # other context in the cache
+        rerun = engine.generate(text_rerun_request([first.record, second.record]))
+    finally:
+        engine.close()
+    assert compare_text(second.text, rerun.text).matches, compare_text(second.text, rerun.text).diff
+    assert rerun.text.encode() == second.text.encode() and rerun.text
+
+    fresh = TextEngine(history=ListSink(), safe_load=False)  # another process, as the CLI
+    try:
+        fresh.load(smollm2, LoadOptions(n_ctx=2048))
+        assert fresh.generate(_chat("And dogs?", history)).text == second.text
+    finally:
+        fresh.close()
+
+
+def test_long_prompts_keep_their_whole_batches_and_still_match_a_fresh_context(smollm2, sink):
+    from desktop.core.text.stream import reusable_prefix
+
+    facts = " ".join(f"Item {i} is a fact about the number {i * 7}." for i in range(120))
+    engine = TextEngine(history=sink, safe_load=False)
+    try:
+        engine.load(smollm2, LoadOptions(n_ctx=4096))
+        first = engine.generate(_chat("Summarize: " + facts, []))
+        history = [ChatMessage("user", "Summarize: " + facts), ChatMessage("assistant", first.text)]
+        plan = engine.prepare(_chat("Tell me more.", history))
+        n_batch = int(engine._llm.n_batch)
+        assert reusable_prefix(engine._canonical, plan.tokens, n_batch) >= n_batch  # the cache is used
+        second = engine.generate(_chat("Tell me more.", history))
+        again = engine.generate(_chat("Tell me more.", history, fresh_context=True))
+    finally:
+        engine.close()
+    assert again.text == second.text
+
+
+def test_loading_a_file_by_path_lists_it_in_the_library_as_a_link(tiny_gguf, engine, sink):
+    from desktop.core.history.rerun import rerun_model_path
+    from desktop.core.models.library import Library
+
+    engine.load(tiny_gguf, LoadOptions(n_ctx=256))
+    [model] = Library().models()
+    assert model.path == str(tiny_gguf) and not model.owned and model.last_used > 0
+    result = engine.generate(TextRequest(PROMPT, mode="completion", sampling=greedy(4)))
+    assert rerun_model_path(result.record) == str(tiny_gguf)
+    assert tiny_gguf.exists()

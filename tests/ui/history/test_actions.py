@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.history.store import HistoryStore
 from desktop.core.models.library import Library
 from desktop.core.records import GenerationRecord, ModelIdentity
 
@@ -100,7 +100,7 @@ def test_rerun_of_a_seeded_second_turn_loads_the_model_and_rebuilds_the_turns(qt
 
 def test_continue_opens_the_thread_with_its_turns_and_settings_and_continues_it(
         qtbot, services, runner, tiny_gguf):
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None))
+    store = services.provide_history_store(HistoryStore(embedder=None))
     services.set_history(store)
     Library().add_path(tiny_gguf, source="imported", owned=False)
     writer = ChatWorkspace(services, runner)
@@ -210,7 +210,7 @@ def test_images_refuses_text_records(images):
 def test_main_window_routes_the_history_actions(qtbot, services, runner, tiny_gguf):
     from desktop.ui.main_window import MainWindow
 
-    services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None))
+    services.provide_history_store(HistoryStore(embedder=None))
     model = Library().add_path(tiny_gguf, source="imported", owned=False)
     window = MainWindow(services, runner, start_services=False)
     qtbot.addWidget(window)

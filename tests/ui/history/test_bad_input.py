@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 from desktop.core import paths
 from desktop.core.history.schema import SCHEMA_VERSION
 from desktop.core.history.search import MAX_QUERY_CHARS
-from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord, ListSink
 from desktop.core.services import Services
 from desktop.ui.history.results import HIT_ROLE, MISSING_COLOR
@@ -24,7 +24,7 @@ TIMEOUT = 30_000
 @pytest.fixture
 def store_services(genlab_home):
     services = Services()
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None))
+    store = services.provide_history_store(HistoryStore(embedder=None))
     yield services, store
     services.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord
 from desktop.core.services import Services
 from desktop.ui.history.empty import INCOGNITO_LINE, empty_state_text
@@ -13,7 +13,7 @@ from tests.ui.history.test_view import TIMEOUT, open_workspace
 
 def services_with(records):
     s = Services()
-    s.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None)).save_many(records)
+    s.provide_history_store(HistoryStore(embedder=None)).save_many(records)
     return s
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord, ModelIdentity
 from desktop.core.services import Services
 from desktop.ui.history.results import HIT_ROLE, SESSION_ROLE
@@ -34,7 +34,7 @@ def image(prompt: str, when: datetime) -> GenerationRecord:
 @pytest.fixture
 def store(genlab_home):
     s = Services()
-    store = s.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None))
+    store = s.provide_history_store(HistoryStore(embedder=None))
     store.save_many([
         text("How do I bake sourdough bread?", at(4, 11, 0), CHAT),
         image("a lighthouse at dusk", at(4, 11, 10)),

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord, ModelIdentity, NullSink
 from desktop.core.services import Services
 from desktop.ui.history.results import HIT_ROLE
@@ -19,7 +19,7 @@ TIMEOUT = 15000
 @pytest.fixture
 def services(genlab_home):
     s = Services()
-    store = s.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None))
+    store = s.provide_history_store(HistoryStore(embedder=None))
     store.save_many([
         GenerationRecord(kind="text", prompt="How do I bake sourdough bread?", output_text="Feed the starter.",
                          session_id="kitchen", created_at=datetime(2026, 5, 1, tzinfo=timezone.utc),
@@ -96,7 +96,7 @@ def test_image_filter_shows_grid_with_missing_image(qtbot, workspace):
 
 
 def test_details_rating_tags_and_note_save_themselves(qtbot, workspace, services):
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    store = services.opened_history_store
 
     def bread():
         return next(r for r in store.iter_records() if r.prompt.startswith("How do I bake"))
@@ -177,14 +177,14 @@ def test_delete_record_and_session(qtbot, workspace, services):
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
         workspace.delete_current_session()
     assert _prompts(workspace) == []
-    assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 0
+    assert services.opened_history_store.count() == 0
 
 
 def test_declined_confirmation_deletes_nothing(qtbot, workspace, services):
     workspace.confirm = lambda text: False
     workspace.delete_everything()
     qtbot.wait(100)
-    assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 3
+    assert services.opened_history_store.count() == 3
 
 
 def test_incognito_toggle_is_shown_and_saved(qtbot, workspace, services):
@@ -215,7 +215,7 @@ def test_a_failed_save_on_the_writer_thread_is_shown(qtbot, workspace, services)
 
     from desktop.core.history.errors import HistoryWriteError
 
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    store = services.opened_history_store
     error = HistoryWriteError("The history could not be saved: the disk is full.", "Free some space.")
     with qtbot.waitSignal(workspace.status_message, timeout=TIMEOUT) as blocker:
         threading.Thread(target=store._report_write_error, args=(error,)).start()
@@ -284,7 +284,7 @@ def test_select_all_skips_day_headers_and_a_new_search_clears_the_selection(qtbo
 
 
 def test_the_image_grid_takes_several_selected_results(qtbot, workspace, services):
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    store = services.opened_history_store
     store.save_many([GenerationRecord(kind="image", prompt="a red fox in snow", session_id="poems")])
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
         workspace.kind.setCurrentIndex(workspace.kind.findData("image"))
@@ -307,7 +307,7 @@ def test_import_with_broken_lines_names_them_and_imports_the_rest(qtbot, workspa
         workspace.import_dialog()
     assert blocker.args[0].startswith("Imported 1, skipped 0 duplicates, 2 broken lines. Skipped: line 1: 'rating'")
     assert "line 2: not valid JSON" in workspace.notice.text()
-    assert services.shared(HISTORY_SERVICE_KEY, lambda: None).count() == 4
+    assert services.opened_history_store.count() == 4
 
 
 def test_confirmed_delete_everything_removes_every_record_and_every_trace(qtbot, runner, genlab_home):
@@ -318,7 +318,7 @@ def test_confirmed_delete_everything_removes_every_record_and_every_trace(qtbot,
     secret = "quibblefrostmarzipan"
     with app_log():
         services = Services()
-        store = services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, index_min_rows=20))
+        store = services.provide_history_store(HistoryStore(embedder=None, index_min_rows=20))
         image = saved_image("secret.png", f"a {secret} in the fog")
         store.save_many([GenerationRecord(kind="text", prompt=f"tell me about {secret}", output_text=secret,
                                           session_id="a", tags=[secret], note=secret)]
@@ -374,7 +374,7 @@ def test_import_runs_on_a_worker_reports_totals_then_embedding_and_ends_searchab
     real.load()
     services = Services()
     # Records are saved while the embedder "loads", so the import embeds them afterwards, with progress.
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=LateEmbedder(real)))
+    store = services.provide_history_store(HistoryStore(embedder=LateEmbedder(real)))
     w = HistoryWorkspace(services, runner)
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: w.last_result is not None, timeout=TIMEOUT)
@@ -428,7 +428,7 @@ def test_import_runs_on_a_worker_reports_totals_then_embedding_and_ends_searchab
 
 
 def test_each_filter_widget_and_the_date_sort_narrow_the_results(qtbot, workspace, services):
-    store = services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    store = services.opened_history_store
     boat = next(r for r in store.iter_records() if "limerick" in r.prompt)
     store.update(boat.id, rating=4, tags=["sea"])
     imported = GenerationRecord(kind="text", prompt="A limerick about a kettle", origin="imported",

@@ -33,10 +33,10 @@ MODELS = next(i for i, spec in enumerate(WORKSPACES) if spec.key == "models")
 @pytest.fixture
 def window(qtbot, runner):
     """The main window with its background services (resuming downloads); a history store without embedder."""
-    from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+    from desktop.core.history.store import HistoryStore
 
     services = Services()
-    services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, idle_seconds=3600))
+    services.provide_history_store(HistoryStore(embedder=None, idle_seconds=3600))
     w = MainWindow(services, runner)
     qtbot.addWidget(w)
     w.show()
@@ -135,7 +135,7 @@ def test_a_wrong_byte_is_shown_as_an_error_and_never_installed(qtbot, hub, windo
     assert not Path(entry.dest).exists() and not part_path(Path(entry.dest)).exists()
 
 
-CONTROLLER_KEY = "models.downloads_controller"
+CONTROLLER_KEY = DownloadsController  # the services hold the one controller by its class
 
 
 @pytest.fixture
@@ -145,16 +145,16 @@ def apps(qtbot):
 
     class Apps:
         def open(self) -> MainWindow:
-            from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+            from desktop.core.history.store import HistoryStore
 
             services = Services()
-            services.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None, idle_seconds=3600))
+            services.provide_history_store(HistoryStore(embedder=None, idle_seconds=3600))
             window = MainWindow(services, JobRunner())
             qtbot.addWidget(window)
             opened.append(window)
             window.show()
             qtbot.waitUntil(lambda: type(services.history).__name__ == "HistoryStore"
-                            and services.existing(CONTROLLER_KEY) is not None, timeout=60000)
+                            and services.existing_ui(CONTROLLER_KEY) is not None, timeout=60000)
             return window
 
         def quit(self, window: MainWindow) -> None:
@@ -211,7 +211,7 @@ def test_quitting_mid_download_resumes_it_at_next_start_and_a_paused_one_stays_p
     hub.add_repo(repo, {"quit-Q8_0.gguf": data, "pause-Q4_0.gguf": gguf_file_bytes(3 * MB, seed=57)})
     hub.faults.rate = 2 * MB
     first = apps.open()
-    controller = first.services.existing(CONTROLLER_KEY)
+    controller = first.services.existing_ui(CONTROLLER_KEY)
     quit_entry = controller.request(FileRef(repo, "quit-Q8_0.gguf"))
     pause_entry = controller.request(FileRef(repo, "pause-Q4_0.gguf"))
     qtbot.waitUntil(lambda: min(part_size(quit_entry), part_size(pause_entry)) > MB // 2, timeout=20000)
