@@ -194,3 +194,24 @@ def test_failures_reach_the_gui_in_full_but_the_log_file_without_their_message(q
     assert "job 'refused' failed: InvalidParameter" in caplog.text
     assert "job 'crashed' crashed: KeyError" in caplog.text and "in crashed" in caplog.text  # the stack stays
     assert "my private words" not in caplog.text
+
+
+def test_no_job_starts_before_the_submitter_returns_to_the_event_loop(qtbot, runner):
+    """Why a submitter may connect after submit() with no gate of its own: however fast the job,
+    it is not handed to a worker until the event loop runs, so no signal can go unreceived."""
+    ran = threading.Event()
+
+    def instant(*, cancel, progress):
+        ran.set()
+        return "done"
+
+    handles = [runner.submit(Job("engine", instant)), runner.submit(Job("io", instant, kind="io"))]
+    # Still inside the submitting call: nothing is queued on a worker yet, so nothing has run.
+    assert runner._engine_queue.empty() and runner._io_futures == [] and not ran.is_set()
+    assert {h.state for h in handles} == {"queued"}
+    got = []
+    for handle in handles:
+        handle.started.connect(lambda h=handle: got.append((h.name, "started")))
+        handle.finished.connect(lambda result, h=handle: got.append((h.name, result)))
+    qtbot.waitUntil(lambda: len(got) == 4, timeout=5000)
+    assert sorted(got) == [("engine", "done"), ("engine", "started"), ("io", "done"), ("io", "started")]

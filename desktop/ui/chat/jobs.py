@@ -6,9 +6,8 @@ user actions.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.jobs import Job
@@ -56,21 +55,12 @@ def generate_job(engine: TextEngine, request: TextRequest, *, cancel, progress):
 def submit_connected(runner, job: Job, connect) -> "object":
     """Submit ``job`` and run ``connect(handle)`` before the job may start.
 
-    A fast job could otherwise finish on a worker thread before its signals
-    have receivers; the job waits at a gate until ``connect`` has run.
+    No gate is needed: :meth:`JobRunner.submit` hands a job to a worker only
+    once control is back in the event loop, so ``connect`` always runs first
+    (tests/ui/test_runner.py proves it for both lanes).
     """
-    gate = threading.Event()
-    work = job.fn
-
-    def gated(*, cancel, progress):
-        gate.wait()
-        return work(cancel=cancel, progress=progress)
-
-    handle = runner.submit(replace(job, fn=gated))
-    try:
-        connect(handle)
-    finally:
-        gate.set()
+    handle = runner.submit(job)
+    connect(handle)
     return handle
 
 
