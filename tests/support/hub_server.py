@@ -94,7 +94,8 @@ class Faults:
     bytes before it and closes the connection (each offset fires once).
     ``statuses``: status codes answered to the next content GETs, one each.
     ``stall_at``/``stall_seconds``: stop sending at that offset (once), keeping
-    the connection open.  ``corrupt_offset``: that byte is always sent wrong.
+    the connection open; ``stalled`` is set then, and ``stall_peer`` is the
+    client's port on that connection.  ``corrupt_offset``: that byte is always sent wrong.
     ``rate``: bytes per second per connection.
     """
 
@@ -107,6 +108,8 @@ class Faults:
     expired_signatures: int = 0  # the next N CDN requests answer 403, like an expired signed URL
     ignore_range: bool = False  # answer 200 with the whole file, as some proxies do
     opaque_etags: bool = False  # X-Linked-Etag that is not a sha256 (the checksum must come from the API)
+    stalled: threading.Event = field(default_factory=threading.Event, repr=False)
+    stall_peer: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def take_expired(self) -> bool:
@@ -412,6 +415,8 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
                 drop = faults.take_drop(pos, chunk_end)
                 stall = faults.take_stall(pos, chunk_end)
                 if stall:
+                    faults.stall_peer = self.client_address[1]
+                    faults.stalled.set()
                     hub.stop_event().wait(stall)
                 data = entry.read(pos, drop if drop is not None else chunk_end)
                 if faults.corrupt_offset is not None and pos <= faults.corrupt_offset < pos + len(data):

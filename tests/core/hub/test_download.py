@@ -50,13 +50,15 @@ def test_small_git_file_is_verified_by_git_blob_sha1(hub, payload, tmp_path):
     assert result.sha256 == hashlib.sha256(b"# tiny\n").hexdigest()
 
 
-def test_twenty_random_connection_drops_cost_at_most_ten_percent(hub, payload, tmp_path):
+def test_twenty_random_connection_drops_cost_not_one_byte_more(hub, payload, tmp_path):
+    """A dropped connection delivers every byte sent before the drop, and each is written: nothing is sent twice."""
     offsets = hub.faults.drop_randomly(20, len(payload), seed=7)
     result = download_file(FileRef(REPO, FILE), tmp_path / FILE, policy=FAST)
     assert hashlib.sha256((tmp_path / FILE).read_bytes()).hexdigest() == hashlib.sha256(payload).hexdigest()
     assert len([r for r in result.restarts if "closed" in r or "lost" in r]) == len(offsets)
     assert hub.stats.content_requests == len(offsets) + 1
-    assert hub.stats.body_bytes <= 1.1 * len(payload), hub.stats.body_bytes / len(payload)
+    assert hub.stats.body_bytes == len(payload)
+    assert result.bytes_transferred == len(payload)
 
 
 def test_server_errors_and_rate_limits_are_retried(hub, payload, tmp_path):
@@ -208,7 +210,7 @@ def test_pause_during_a_stall_does_not_wait_for_the_stall(hub, payload, tmp_path
         while not (part.exists() and part.stat().st_size >= stall_at):
             if token.wait(0.01):
                 return
-        token.wait(0.3)  # the transfer is now blocked in a read
+        hub.faults.stalled.wait(30)  # the server sends nothing more: the transfer's next read blocks
         token.cancel()
 
     watcher = threading.Thread(target=pause_once_stalled)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import desktop.ui.models.downloads as downloads_panel
 from desktop.core.hub.download import FileRef, part_path
 from desktop.core.hub.queue import DownloadList
 from desktop.core.jobs import SHUTDOWN
@@ -93,7 +94,8 @@ def test_status_bar_total_while_the_download_goes_on_in_other_workspaces(qtbot, 
     for index in range(len(WORKSPACES)):  # every other workspace, the Models one last
         window.show_workspace((MODELS + 1 + index) % len(WORKSPACES))
         assert controller.active_count() == 1
-        qtbot.wait(150)
+        seen = len(totals)
+        qtbot.waitUntil(lambda seen=seen: len(totals) > seen, timeout=5000)  # it goes on while this one is shown
     assert window.current_workspace() is page
     with qtbot.waitSignal(controller.installed, timeout=30000) as blocker:
         window.show_workspace(0)  # the download finishes while Chat is on screen
@@ -117,15 +119,18 @@ def test_a_wrong_byte_is_shown_as_an_error_and_never_installed(qtbot, hub, windo
     controller, panel = page.downloads, page.downloads_panel
     said = []
     window.statusBar().messageChanged.connect(said.append)
+    ended = []
     with qtbot.waitSignal(controller.failed, timeout=30000) as blocker:
         entry = controller.request(FileRef("someone/Bad-GGUF", "bad-Q4_0.gguf"))
+        controller.handles[entry.key].ended.connect(lambda: ended.append(entry.key))
     message = blocker.args[1]
     assert "bad-Q4_0.gguf arrived corrupted" in message and "nothing was installed" in message
     qtbot.waitUntil(lambda: "arrived corrupted" in panel.error_label.text(), timeout=5000)
     assert panel.error_label.text().startswith("bad-Q4_0.gguf: ")
     assert "arrived corrupted" in page.status_label.text()
     qtbot.waitUntil(lambda: "arrived corrupted" in window.statusBar().currentMessage(), timeout=5000)
-    qtbot.wait(100)  # a second copy, if one were sent, would have arrived by now
+    # Every handler of the job's failure has run once its last signal, ended, has arrived.
+    qtbot.waitUntil(lambda: ended == [entry.key], timeout=5000)
     assert sum("arrived corrupted" in m for m in said) == 1, said  # said once, not by two handlers
     select_row(panel, "bad-Q4_0.gguf")
     row = panel.tree.selectedItems()[0]
@@ -251,7 +256,9 @@ def test_a_download_started_offline_waits_for_the_network_then_goes_ahead_on_its
     controller = DownloadsController(runner, retry_delays=(0.3,))
     panel = DownloadsPanel(controller)
     qtbot.addWidget(panel)
-    failures, summaries = [], []
+    failures, summaries, probes = [], [], []
+    real_probe = downloads_panel._hub_answers
+    monkeypatch.setattr(downloads_panel, "_hub_answers", lambda **kw: probes.append(1) or real_probe(**kw))
     controller.failed.connect(lambda _key, message: failures.append(message))
     controller.summary.connect(summaries.append)
     entry = controller.request(FileRef("someone/Later-GGUF", "later-Q4_0.gguf"))
@@ -261,7 +268,8 @@ def test_a_download_started_offline_waits_for_the_network_then_goes_ahead_on_its
     assert row.text(2) == "waiting for the network" and "Cannot reach the hub" in row.toolTip(2)
     assert panel.error_label.text().startswith("Waiting for the network: later-Q4_0.gguf: Cannot reach the hub")
     assert panel.pause_button.isEnabled() and panel.resume_button.isEnabled()
-    qtbot.wait(1000)  # the hub is checked again meanwhile, and still cannot be reached
+    # The hub is checked again (a third check starts once the second has ended), and still cannot be reached.
+    qtbot.waitUntil(lambda: len(probes) >= 3, timeout=10000)
     assert DownloadList().get(entry.key).status == "waiting" and failures == []
 
     monkeypatch.setenv("HF_ENDPOINT", hub.url)  # the network is back
@@ -281,7 +289,7 @@ def test_a_download_waiting_for_the_network_is_not_reported_as_a_failure_in_the_
     qtbot.waitUntil(lambda: DownloadList().get(entry.key).status == "waiting" and not controller.active_count(),
                     timeout=10000)
     qtbot.waitUntil(lambda: "waiting for the network" in window.downloads_label.text(), timeout=5000)
-    qtbot.wait(100)
+    # The job has ended (it is no longer active): its failure, had anything shown it, came before that.
     assert not any("reach the hub" in m for m in said), said  # the summary says it; no error is shown
 
 
@@ -308,7 +316,6 @@ def test_progress_updates_the_status_bar_without_reading_the_shared_list(qtbot, 
 
 def test_a_download_another_genlab_is_running_is_left_to_it_then_taken_up(qtbot, hub, runner, monkeypatch):
     """Neither started here nor reported failed while another process holds its file; taken up once it lets go."""
-    import desktop.ui.models.downloads as downloads_panel
     from desktop.core.hub.download import lock_path
     from tests.support.other_process import lock_held_by_another_process
 
@@ -323,17 +330,23 @@ def test_a_download_another_genlab_is_running_is_left_to_it_then_taken_up(qtbot,
         downloads.update(entry.key, status="running")  # `genlab models download` is running it
         controller = DownloadsController(runner, retry_delays=(0.3,))  # the app starts meanwhile
         controller.failed.connect(lambda _key, message: failures.append(message))
-        qtbot.wait(800)
-        assert (controller.active_count(), starts, failures) == (0, [], [])
+        # It decided as it started: no job, and nothing it waits for (no retry is armed), so nothing
+        # starts here later without a new request.
+        assert (controller.active_count(), runner.active_jobs(), controller.waiting()) == (0, [], [])
+        assert not controller._network_timer.isActive() and (starts, failures) == ([], [])
         assert DownloadList().get(entry.key).status == "running"
 
         # Its lock was taken just after this window looked: the job finds out, and is not reported failed.
+        events = []
+        controller._network_timer.timeout.connect(lambda: events.append("retry delay"))
         with monkeypatch.context() as patch:
             patch.setattr(downloads_panel, "transfer_elsewhere", lambda dest: False)
+            patch.setattr(downloads_panel, "run_entry",
+                          lambda *a, **kw: events.append("start") or real_run_entry(*a, **kw))
             controller.resume(entry.key)
-            qtbot.waitUntil(lambda: bool(starts) and controller.active_count() == 0, timeout=10000)
-            qtbot.wait(1000)  # looked at again after each retry delay (0.3 s), not in a loop
-            assert 1 <= len(starts) <= 5 and failures == []
+            qtbot.waitUntil(lambda: events.count("start") >= 3 and controller.active_count() == 0, timeout=10000)
+            # Tried again after each retry delay, not in a loop.
+            assert events[:5] == ["start", "retry delay", "start", "retry delay", "start"] and failures == []
             assert DownloadList().get(entry.key).status == "queued"
     # That process quit: this window takes the download up when it next looks.
     qtbot.waitUntil(lambda: DownloadList().get(entry.key).status == "done", timeout=20000)
