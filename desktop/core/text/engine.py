@@ -28,7 +28,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -326,6 +326,8 @@ class TextEngine:
             self._canonical = canonical_tokens(llm, plan.tokens)
         if outcome.finish_reason == "cancelled" and not request.keep_partial:
             raise JobCancelled()
+        if request.reply_so_far:  # a continuation: the reply is the text before it and the new tokens
+            outcome = replace(outcome, text=request.reply_so_far + outcome.text)
         result = TextResult(
             text=outcome.text, finish_reason=outcome.finish_reason, mode=plan.mode,
             prompt_tokens=len(plan.tokens), completion_tokens=outcome.completion_tokens,
@@ -349,6 +351,8 @@ class TextEngine:
                           n_gpu_layers=loaded.gpu.n_gpu_layers, finish_reason=outcome.finish_reason,
                           dropped_turns=plan.dropped_turns, history_messages=len(plan.history),
                           engine_note=plan.note)
+        if request.continues_record:
+            parameters["continues"] = request.continues_record
         return GenerationRecord(
             kind="text", prompt=request.prompt, session_id=request.thread_id, parent_id=request.parent_id,
             system_prompt=request.system_prompt, output_text=outcome.text,

@@ -56,6 +56,10 @@ class TextRequest:
     parent_id: str = ""
     keep_partial: bool = True  # on stop: return (and record) what was generated so far
     drop_oldest_turns: bool = False  # on overflow: drop old turns instead of refusing
+    # Continue a reply that Max tokens cut: the reply so far is put after the prompt (the
+    # assistant's turn already begun), and its history record is the one continued.
+    reply_so_far: str = ""
+    continues_record: str = ""
     # Evaluate the whole prompt anew, keeping nothing the model holds: an exact re-run asks for
     # it, so its reply cannot depend on the cache (the engine's reuse rule keeps it equal anyway).
     fresh_context: bool = False
@@ -129,7 +133,7 @@ class PromptBuilder:
     def _tokens(self, request: TextRequest, mode: str, history: list[ChatMessage]) -> tuple[list[int], list[str]]:
         stop = list(request.sampling.stop)
         if mode == "completion":
-            text = completion_text(request, history)
+            text = completion_text(request, history) + request.reply_so_far
             return self._tokenize(text.encode("utf-8"), True, True), stop
         messages = []
         if request.system_prompt.strip():
@@ -143,7 +147,8 @@ class PromptBuilder:
         except Exception as exc:  # the template's raise_exception() or a Jinja error
             raise InvalidParameter(f"The model's chat template refused this conversation: {exc}",
                                    "Remove the system prompt or use completion mode.") from exc
-        tokens = self._tokenize(result.prompt.encode("utf-8"), not result.added_special, True)
+        prompt = result.prompt + request.reply_so_far  # the template opened the assistant's turn
+        tokens = self._tokenize(prompt.encode("utf-8"), not result.added_special, True)
         rstop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
         return tokens, stop + [s for s in rstop if s]
 
