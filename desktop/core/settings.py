@@ -42,6 +42,8 @@ class TextSettings:
     n_gpu_layers: int = -2  # -2: automatic; -1: all; N: exactly N
     last_model: str = ""
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chat_send_key: str = "enter"  # "enter" (Shift+Enter adds a line) | "ctrl+enter" (Enter adds a line)
+    chat_reload_last_model: bool = True  # Chat loads last_model again at start
 
 
 @dataclass

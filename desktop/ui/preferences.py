@@ -73,6 +73,15 @@ class PreferencesDialog(QDialog):
         self.threads.setValue(s.text.threads)
         form.addRow("Context size", self.context)
         form.addRow("Threads", self.threads)
+        self.send_key = QComboBox()
+        for key, label in (("enter", "Enter (Shift+Enter for a new line)"),
+                           ("ctrl+enter", "Ctrl+Enter (Enter for a new line)")):
+            self.send_key.addItem(label, key)
+        self.send_key.setCurrentIndex(max(0, self.send_key.findData(s.text.chat_send_key)))
+        self.reload_model = QCheckBox("Load the last used chat model at start")
+        self.reload_model.setChecked(s.text.chat_reload_last_model)
+        form.addRow("Send a chat message with", self.send_key)
+        form.addRow("", self.reload_model)
         layout.addWidget(text)
 
         downloads = QGroupBox("Downloads and model folders")
@@ -129,6 +138,8 @@ class PreferencesDialog(QDialog):
         s.history.incognito = self.incognito.isChecked()
         s.text.context_size = self.context.value()
         s.text.threads = self.threads.value()
+        s.text.chat_send_key = self.send_key.currentData()
+        s.text.chat_reload_last_model = self.reload_model.isChecked()
         s.downloads.max_parallel = self.parallel.value()
         s.downloads.stall_seconds = self.stall.value()
         s.downloads.extra_model_folders = [self.folders.item(i).text() for i in range(self.folders.count())]

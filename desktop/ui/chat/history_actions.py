@@ -1,24 +1,69 @@
 """The Chat workspace's actions on history records: continue a conversation, re-run a reply exactly.
 
-:class:`ChatFromHistory` is mixed into
-:class:`~desktop.ui.chat.view.ChatWorkspace` (it uses the workspace's
-services, runner, engine, settings panel, model bar, banner and status).  A
-record's earlier turns are read from the history on the io lane; the model
-loads on the engine lane first when it is not the loaded one.
+:class:`ChatFromHistory` is a collaborator the workspace owns: it gets the
+runner, the services and a :class:`ChatHost`, the few things of the
+workspace it uses (open a thread with a record's settings, load a model,
+reply, say something).  A record's earlier turns are read from the history
+on the io lane; the model loads on the engine lane first when it is not the
+loaded one.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Callable, Protocol
 
 from desktop.core.history.chat_replay import RecordChain, read_chain_job, rerun_request, thread_from_chain
+from desktop.core.history.rerun import TextReplay
 from desktop.core.jobs import Job
 from desktop.core.records import GenerationRecord
+from desktop.core.text.engine import TextEngine
+from desktop.core.text.prompt import TextRequest
+from desktop.core.text.thread import ChatThread, Turn
 from desktop.ui.chat.jobs import submit_connected
 
 
+class ChatHost(Protocol):
+    """What :class:`ChatFromHistory` needs of the Chat workspace."""
+
+    @property
+    def busy(self) -> bool: ...  # a load or a reply runs
+
+    @property
+    def replying(self) -> bool: ...  # a reply streams: the thread on screen must not change
+
+    @property
+    def thread(self) -> ChatThread: ...  # the thread on screen
+
+    @property
+    def keep_partial(self) -> bool: ...
+
+    def open_thread(self, thread: ChatThread, replay: TextReplay) -> None: ...  # show it, with these settings
+
+    def select_model(self, path: str) -> None: ...
+
+    def load_model(self, path: str, then: Callable[[], None] | None = None) -> None: ...
+
+    def reply_to(self, user: Turn, request: TextRequest, *, rerender: bool) -> None: ...
+
+    def set_status(self, message: str) -> None: ...
+
+    def show_banner(self, message: str) -> None: ...
+
+
 class ChatFromHistory:
-    """Opening history records as chat threads (see the module docstring)."""
+    """Opening history records as chat threads (see the module docstring).
+
+    ``opened(thread)`` is called once a record's thread is on screen.
+    """
+
+    def __init__(self, host: ChatHost, services, runner, engine: TextEngine,
+                 opened: Callable[[ChatThread], None]) -> None:
+        self.host = host
+        self.services = services
+        self.runner = runner
+        self.engine = engine
+        self._opened = opened
 
     def continue_from_record(self, record: GenerationRecord, model_path: str | None = None) -> None:
         """Open a new chat seeded with ``record``'s conversation, ready for the next message.
@@ -46,12 +91,12 @@ class ChatFromHistory:
                 return
             if model_path is None:
                 name = record.model.name or record.model.file or "The model of this conversation"
-                self._show_banner(f"{name} is not in the model library: choose a model above and Load it "
+                self.host.show_banner(f"{name} is not in the model library: choose a model above and Load it "
                                   "to continue this conversation.")
             elif not self._has_model(record, model_path):
-                self.model_bar.select_path(model_path)
-                self.load_model(model_path)
-            self.record_opened.emit(thread)
+                self.host.select_model(model_path)
+                self.host.load_model(model_path)
+            self._opened(thread)
 
         self._read_chain(record, opened)
 
@@ -82,30 +127,30 @@ class ChatFromHistory:
                                       and replay.history_messages != 2 * (len(chain.records) - 1)):
                 note.append("Some earlier turns of this conversation are no longer in the history, "
                             "so the re-run may differ.")
-            self._show_banner(" ".join(note))
-            self.record_opened.emit(thread)
+            self.host.show_banner(" ".join(note))
+            self._opened(thread)
 
             def regenerate() -> None:
-                if self.busy or self.thread is not thread or user.id not in thread.turns:
-                    self._set_status("The re-run did not start: the chat changed while the model loaded.")
+                if self.host.busy or self.host.thread is not thread or user.id not in thread.turns:
+                    self.host.set_status("The re-run did not start: the chat changed while the model loaded.")
                     return
-                request = rerun_request(thread, user, record, replay, self.settings_panel.keep_partial.isChecked())
-                self._reply_to(user, request, rerender=True)
+                request = rerun_request(thread, user, record, replay, self.host.keep_partial)
+                self.host.reply_to(user, request, rerender=True)
 
             if self._has_model(record, model_path):
                 regenerate()
             else:
-                self.model_bar.select_path(model_path)
-                self.load_model(model_path, then=regenerate)
+                self.host.select_model(model_path)
+                self.host.load_model(model_path, then=regenerate)
 
         self._read_chain(record, opened)
 
     def _can_open(self, record: GenerationRecord) -> bool:
         if record.kind != "text":
-            self._set_status("Only text records can be continued or re-run in Chat.")
+            self.host.set_status("Only text records can be continued or re-run in Chat.")
             return False
-        if self.busy:
-            self._set_status("Wait for the current job to finish or stop it first.")
+        if self.host.busy:
+            self.host.set_status("Wait for the current job to finish or stop it first.")
             return False
         return True
 
@@ -126,26 +171,20 @@ class ChatFromHistory:
 
         def connect(handle) -> None:
             handle.finished.connect(then)
-            handle.failed.connect(lambda message, _tb: self._set_status(message))
+            handle.failed.connect(lambda message, _tb: self.host.set_status(message))
 
-        self._set_status("Reading the conversation from the history…")
+        self.host.set_status("Reading the conversation from the history…")
         job = Job("Read conversation", functools.partial(read_chain_job, record, store, pending), kind="io")
         submit_connected(self.runner, job, connect)
 
     def _open_chain(self, chain: RecordChain):
         """Show ``chain`` as a new thread with the record's settings; (None, None) while a reply runs."""
-        if self.busy and self._job == "reply":
-            self._set_status("Stop the reply before opening a record from the history.")
+        if self.host.replying:
+            self.host.set_status("Stop the reply before opening a record from the history.")
             return None, None
         from desktop.core.history.rerun import text_replay
 
         thread, user = thread_from_chain(chain)
-        replay = text_replay(chain.last)
-        panel = self.settings_panel
-        panel.system_prompt.setPlainText(replay.system_prompt)
-        panel.set_mode(replay.mode)
-        panel.set_sampling(replay.sampling)
-        self._add_thread(thread)
-        self._show_banner("")
-        self._set_status("" if chain.complete else "Some earlier turns are no longer in the history.")
+        self.host.open_thread(thread, text_replay(chain.last))
+        self.host.set_status("" if chain.complete else "Some earlier turns are no longer in the history.")
         return thread, user

@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.errors import GenLabError
+from desktop.core.errors import GenLabError, InvalidParameter
 from desktop.core.settings import Settings
-from desktop.core.text.engine import LoadOptions
+from desktop.core.text.engine import MIN_CONTEXT, LoadOptions
 from desktop.core.text.params import (
     BUILTIN_PRESETS,
     MAX_SEED,
+    MAX_STOP_STRINGS,
     SamplingParams,
     delete_preset,
     load_preset,
@@ -56,6 +57,35 @@ def _double(lo: float, hi: float, step: float, decimals: int = 2) -> QDoubleSpin
     box.setSingleStep(step)
     box.setDecimals(decimals)
     return box
+
+
+class ContextSpinBox(QSpinBox):
+    """Context size: 0 ("automatic") or MIN_CONTEXT tokens and more, nothing in between.
+
+    A value entered or set in the gap becomes MIN_CONTEXT; stepping down from
+    MIN_CONTEXT goes to automatic.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(0, 1_048_576)
+        self.setSingleStep(1024)
+        self.setSpecialValueText("automatic")
+        self.setKeyboardTracking(False)  # "1024" typed passes through 1: check the value once it is entered
+        self.valueChanged.connect(self._leave_gap)
+
+    def _leave_gap(self, value: int) -> None:
+        if 0 < value < MIN_CONTEXT:
+            self.setValue(MIN_CONTEXT)
+
+    def stepBy(self, steps: int) -> None:
+        value = self.value()
+        if steps < 0 and value <= MIN_CONTEXT:
+            self.setValue(0)
+        elif steps > 0 and value == 0:
+            self.setValue(MIN_CONTEXT if self.singleStep() < MIN_CONTEXT else self.singleStep())
+        else:
+            super().stepBy(steps)
 
 
 def _form(parent: QWidget | None = None) -> QFormLayout:
@@ -96,14 +126,18 @@ class ChatSettingsPanel(QScrollArea):
 
         group = QGroupBox("Sampling")
         form = _form(group)
-        self.temperature = _double(-1, 10, 0.05)  # negative is accepted here and refused clearly on send
+        # The ranges are SamplingParams.validated()'s, so a box cannot hold a value the engine refuses.
+        self.temperature = _double(0, 10, 0.05)
+        self.temperature.setToolTip("0 is greedy: the same reply every time")
         self.top_k = QSpinBox()
-        self.top_k.setRange(-1, 100_000)
-        self.top_p = _double(0, 2, 0.01)
-        self.min_p = _double(0, 2, 0.01)
-        self.repeat_penalty = _double(0, 10, 0.05)
+        self.top_k.setRange(0, 100_000)
+        self.top_k.setSpecialValueText("off")
+        self.top_p = _double(0.01, 1, 0.01)
+        self.min_p = _double(0, 1, 0.01)
+        self.repeat_penalty = _double(0.01, 10, 0.05)
+        self.repeat_penalty.setToolTip("1 is off")
         self.max_tokens = QSpinBox()
-        self.max_tokens.setRange(0, 1_000_000)
+        self.max_tokens.setRange(1, 1_000_000)
         self.seed = QSpinBox()
         self.seed.setRange(-1, 2**31 - 1)
         self.seed.setSpecialValueText("random")
@@ -144,12 +178,10 @@ class ChatSettingsPanel(QScrollArea):
         text = settings.text
         group = QGroupBox("Model loading")
         form = _form(group)
-        self.context = QSpinBox()
-        self.context.setRange(0, 1_048_576)
-        self.context.setSingleStep(1024)
-        self.context.setSpecialValueText("automatic")
+        self.context = ContextSpinBox()
         self.context.setValue(text.context_size)
-        self.context.setToolTip("0: the model's training context, at most 8192 tokens")
+        self.context.setToolTip(f"automatic: the model's training context, at most 8192 tokens; "
+                                f"else {MIN_CONTEXT} tokens or more")
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText("automatic")
@@ -210,6 +242,13 @@ class ChatSettingsPanel(QScrollArea):
         self.max_tokens.setValue(params.max_tokens)
         self.seed.setValue(min(params.seed, 2**31 - 1))
         self.stop_strings.setText(" | ".join(s.encode("unicode_escape").decode("ascii") for s in params.stop))
+
+    def check(self) -> None:
+        """Raise InvalidParameter, in the words on screen, for what the boxes' ranges cannot rule out."""
+        count = len(self.sampling().stop)
+        if count > MAX_STOP_STRINGS:
+            raise InvalidParameter(f"Stop strings has {count} entries, but at most {MAX_STOP_STRINGS} are allowed.",
+                                   "Remove some of the stop strings (they are separated by |).")
 
     def sampling(self) -> SamplingParams:
         """The panel's values (not validated: the workspace validates and shows errors)."""

@@ -44,3 +44,37 @@ def test_gpu_layers_only_show_for_a_custom_count(qtbot, panel):
     assert panel.load_options().n_gpu_layers == 12
     panel.gpu.setCurrentIndex(panel.gpu.findData(0))
     assert not panel.gpu_layers.isVisibleTo(panel) and panel.load_options().n_gpu_layers == 0
+
+
+def test_context_is_automatic_or_at_least_the_engines_minimum(qtbot, panel):
+    from PySide6.QtCore import Qt
+
+    from desktop.core.text.engine import MIN_CONTEXT
+
+    panel.context.setValue(10)
+    assert panel.context.value() == MIN_CONTEXT
+    panel.context.setValue(0)
+    assert panel.context.text() == "automatic"
+    panel.context.stepBy(1)
+    assert panel.context.value() == 1024
+    panel.context.stepBy(-1)
+    assert panel.context.value() == 0
+    panel.show()
+    panel.context.lineEdit().selectAll()
+    qtbot.keyClicks(panel.context, "10")
+    qtbot.keyClick(panel.context, Qt.Key.Key_Return)
+    assert panel.context.value() == MIN_CONTEXT  # typed: the box corrects it
+    panel.load_options().validated()
+
+
+def test_typed_top_p_zero_and_max_tokens_zero_are_not_kept(qtbot, panel):
+    from PySide6.QtCore import Qt
+
+    panel.show()
+    for box, typed in ((panel.top_p, "0"), (panel.max_tokens, "0")):
+        box.lineEdit().selectAll()
+        qtbot.keyClicks(box, typed)
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        box.clearFocus()
+    assert panel.top_p.value() > 0 and panel.max_tokens.value() >= 1
+    panel.sampling().validated()

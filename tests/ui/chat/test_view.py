@@ -108,8 +108,9 @@ def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gg
     import re
 
     load(qtbot, workspace, tiny_gguf)
-    match = re.fullmatch(r"Loaded tiny-llama \(llama\) in (\d+\.\d+) s\. CPU: .*", workspace.status.text())
-    assert match and float(match.group(1)) > 0  # the whole load (hash, test load), not 0.0
+    match = re.fullmatch(r"Loaded tiny-llama \(llama\) in (\d+ ms|\d+\.\d s|\d+ s)\. CPU: .*",
+                         workspace.status.text())
+    assert match and match.group(1) != "0 ms"  # the whole load (hash, test load), not 0
     with qtbot.waitSignal(workspace.model_changed, timeout=TIMEOUT):
         workspace.model_bar.load_button.click()
     qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
@@ -165,10 +166,10 @@ def test_long_thread_titles_elide_instead_of_scrolling(qtbot, workspace):
     qtbot.waitExposed(workspace)
     thread = ChatThread()
     thread.add("user", "Once upon a time there was a little robot who wanted to see the sea " * 3, None)
-    workspace._add_thread(thread)
+    workspace.thread_panel.add(thread)
     listing = workspace.thread_list
-    item = listing.item(listing.count() - 1)
-    assert item.toolTip() == thread.title
+    item = listing.item(0)  # the newest on top
+    assert item.toolTip().startswith(thread.title[:30])
     assert listing.visualItemRect(item).width() <= listing.viewport().width()
     assert not listing.horizontalScrollBar().isVisible()
 
@@ -274,7 +275,8 @@ def test_new_chat_starts_an_empty_thread(qtbot, loaded):
     loaded.new_chat()
     assert loaded.thread is not first and loaded.thread.path() == []
     assert loaded.transcript.toPlainText().strip() == ""
-    loaded.thread_list.setCurrentRow(0)
+    assert loaded.threads[0] is loaded.thread  # the newest chat is on top
+    loaded.thread_list.setCurrentRow(1)
     assert loaded.thread is first and "first chat" in loaded.transcript.toPlainText()
 
 
@@ -293,16 +295,20 @@ def test_presets_save_load_delete(qtbot, workspace, services):
     assert panel.presets.findText("Mine") < 0
 
 
-def test_invalid_sampling_is_refused_before_sending(qtbot, loaded, services):
-    for widget, value, message in ((loaded.settings_panel.temperature, -0.5, "temperature"),
-                                   (loaded.settings_panel.top_p, 1.5, "top_p"),
-                                   (loaded.settings_panel.max_tokens, 0, "max_tokens")):
-        loaded.settings_panel.apply_preset("Balanced")
+def test_out_of_range_sampling_cannot_be_typed_and_what_is_left_is_said_in_screen_words(qtbot, loaded):
+    panel = loaded.settings_panel
+    for widget, value, kept in ((panel.temperature, -0.5, 0.0), (panel.top_p, 0.0, 0.01), (panel.top_p, 1.5, 1.0),
+                                (panel.max_tokens, 0, 1), (panel.repeat_penalty, 0.0, 0.01), (panel.top_k, -1, 0)):
+        panel.apply_preset("Balanced")
         widget.setValue(value)
-        loaded.input.setPlainText("hi")
-        loaded.generate()
-        assert message in loaded.status.text()
-        assert loaded.thread.path() == [] and not loaded.busy
+        assert widget.value() == pytest.approx(kept)
+        panel.sampling().validated()  # what the boxes hold is always valid
+    panel.apply_preset("Balanced")
+    panel.stop_strings.setText(" | ".join(f"s{i}" for i in range(17)))
+    loaded.input.setPlainText("hi")
+    loaded.generate()
+    assert loaded.status.text().startswith("Stop strings has 17 entries")  # the label on screen, not "stop"
+    assert loaded.thread.path() == [] and not loaded.busy
 
 
 def test_overflow_offers_to_drop_oldest_turns(qtbot, workspace, tiny_gguf):
@@ -403,3 +409,152 @@ def test_the_library_is_read_once_at_start_and_again_when_the_workspace_comes_ba
     reads.clear()
     ws.show()
     assert len(reads) == 1 and ws.model_bar.picker.findData(added.path) >= 0
+
+
+# --- sending with Enter ------------------------------------------------------------------------
+
+def test_enter_sends_and_shift_enter_adds_a_line(qtbot, loaded):
+    from PySide6.QtCore import Qt
+
+    loaded.settings_panel.apply_preset("Precise (greedy)")
+    loaded.settings_panel.max_tokens.setValue(4)
+    loaded.input.setFocus()
+    qtbot.keyClicks(loaded.input, "first line")
+    qtbot.keyClick(loaded.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(loaded.input, "second line")
+    assert loaded.input.toPlainText() == "first line\nsecond line" and loaded.thread.path() == []
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT):
+        qtbot.keyClick(loaded.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    assert loaded.thread.path()[0].content == "first line\nsecond line" and loaded.input.toPlainText() == ""
+    assert "Enter to send" in loaded.input.placeholderText()
+
+
+def test_the_send_key_can_be_ctrl_enter(qtbot, loaded, services):
+    from PySide6.QtCore import Qt
+
+    services.settings.text.chat_send_key = "ctrl+enter"
+    loaded.settings_panel.apply_preset("Precise (greedy)")
+    loaded.settings_panel.max_tokens.setValue(4)
+    qtbot.keyClicks(loaded.input, "one")
+    qtbot.keyClick(loaded.input, Qt.Key.Key_Return)
+    qtbot.keyClicks(loaded.input, "two")
+    assert loaded.input.toPlainText() == "one\ntwo" and loaded.thread.path() == []
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT):
+        qtbot.keyClick(loaded.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    assert loaded.thread.path()[0].content == "one\ntwo"
+
+
+def test_preferences_choose_the_send_key_and_the_model_reload(qtbot, services):
+    from desktop.ui.preferences import PreferencesDialog
+
+    assert services.settings.text.chat_send_key == "enter" and services.settings.text.chat_reload_last_model
+    dialog = PreferencesDialog(services.settings)
+    qtbot.addWidget(dialog)
+    dialog.send_key.setCurrentIndex(dialog.send_key.findData("ctrl+enter"))
+    dialog.reload_model.setChecked(False)
+    dialog.accept()
+    assert dialog.result_settings.text.chat_send_key == "ctrl+enter"
+    assert dialog.result_settings.text.chat_reload_last_model is False
+
+
+# --- old status texts go -------------------------------------------------------------------------
+
+def test_stopped_is_cleared_when_regenerating(qtbot, loaded):
+    loaded.settings_panel.apply_preset("Precise (greedy)")
+    loaded.settings_panel.max_tokens.setValue(1900)
+    loaded.input.setPlainText("go on")
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT):
+        loaded.generate()
+        qtbot.waitUntil(lambda: "tok/s" in loaded.stats.text(), timeout=TIMEOUT)
+        loaded.stop()
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    assert loaded.status.text() == "stopped"
+    loaded.settings_panel.max_tokens.setValue(4)
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT):
+        loaded.regenerate(loaded.thread.last.id)
+        assert "stopped" not in loaded.status.text()  # while the new reply runs
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+
+
+def test_a_new_chat_does_not_show_the_previous_chats_stats(qtbot, loaded):
+    send(qtbot, loaded, "hello")
+    assert "tok/s" in loaded.stats.text()
+    first = loaded.thread
+    loaded.new_chat()
+    assert loaded.stats.text() == "" and loaded.status.text() == ""
+    loaded.thread_panel.select(first)
+    loaded.thread_panel.selected.emit(first)  # what picking its row emits
+    assert "tok/s" in loaded.stats.text()  # each chat shows its own
+
+
+def test_a_model_error_goes_when_another_model_is_picked(qtbot, workspace, tmp_path, tiny_gguf):
+    fake = tmp_path / "fake.gguf"
+    fake.write_text("not a model at all")
+    workspace.load_model(str(fake))
+    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
+    assert "not a GGUF model" in workspace.status.text()
+    workspace.model_bar.select_path(str(tiny_gguf))
+    assert "not a GGUF model" not in workspace.status.text()
+    qtbot.waitUntil(lambda: "Not loaded" in workspace.model_bar.card.text(), timeout=TIMEOUT)
+
+
+def test_a_refused_send_does_not_keep_waiting_for_the_first_token(qtbot, loaded):
+    loaded.input.setPlainText("the cat sat. " * 80_000)
+    loaded.generate()
+    assert loaded.stats.text() == "Waiting for the first token…"
+    qtbot.waitUntil(lambda: not loaded.busy and loaded.banner.isVisibleTo(loaded), timeout=TIMEOUT)
+    assert "Waiting" not in loaded.stats.text()
+
+
+def test_durations_over_a_second_read_in_seconds():
+    from desktop.ui.chat.stats import stats_line
+
+    assert stats_line({"ttft_s": 2.4, "tokens_per_s": 3.0}) == "first token 2.4 s · 3.0 tok/s"
+    assert stats_line({"ttft_s": 0.42}) == "first token 420 ms"
+
+
+# --- a reply cut by Max tokens --------------------------------------------------------------------
+
+def test_a_reply_cut_by_max_tokens_says_so_and_continues_the_same_reply(qtbot, loaded, services):
+    loaded.show()
+    first = send(qtbot, loaded, "Tell me a story", max_tokens=8)
+    assert first.finish_reason == "length"
+    card = loaded.transcript.cards()[-1]
+    assert card.limit_shown and card.limit_label.text() == "Stopped at the 8-token limit"
+    reply = loaded.thread.last
+    before = reply.content
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT) as blocker:
+        card.continue_button.click()
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    result = blocker.args[0]
+    assert [t.role for t in loaded.thread.path()] == ["user", "assistant"]  # the same reply, not a new turn
+    assert loaded.thread.last is reply and reply.content == result.text
+    assert result.text.startswith(before) and len(result.text) > len(before) and result.completion_tokens == 8
+    record = services.history.records[-1]
+    assert record.output_text == result.text and record.parameters["continues"] == first.record_id
+    assert record.parent_id == services.history.records[-2].parent_id  # answers the same message
+    assert loaded.transcript.cards()[-1].limit_shown  # cut again, at 8 more
+
+
+def test_a_whole_reply_offers_no_continue(qtbot, loaded):
+    loaded.show()
+    loaded.settings_panel.apply_preset("Precise (greedy)")
+    loaded.settings_panel.max_tokens.setValue(64)
+    loaded.settings_panel.stop_strings.setText("e | a | o | i | t")  # ends early, before the limit
+    loaded.input.setPlainText("Tell me a story")
+    with qtbot.waitSignal(loaded.reply_finished, timeout=TIMEOUT) as blocker:
+        loaded.generate()
+    qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
+    assert blocker.args[0].finish_reason == "stop"
+    assert not loaded.transcript.cards()[-1].limit_shown
+
+
+# --- composition ----------------------------------------------------------------------------------
+
+def test_the_history_actions_are_a_collaborator_not_a_mixin(workspace):
+    from desktop.ui.chat.history_actions import ChatFromHistory
+
+    assert not issubclass(ChatWorkspace, ChatFromHistory)
+    assert isinstance(workspace.history_actions, ChatFromHistory) and workspace.history_actions.host is workspace
