@@ -41,7 +41,7 @@ from desktop.core.history.thread_labels import ThreadLabels
 from desktop.core.text.thread import ChatThread
 
 TITLE_CHARS = 60
-PIN = "📌 "
+PIN = "★ "  # in every UI font (an emoji pin is a blank box where no emoji font is installed)
 
 
 def _now() -> datetime:
@@ -84,6 +84,8 @@ class ThreadList(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.setObjectName("chatThreads")
+        self.list.setSpacing(3)  # rows a click apart, not a dense table
         for widget in (self.new_button, self.filter, self.list):
             layout.addWidget(widget)
         self.new_button.clicked.connect(self.new_requested)
