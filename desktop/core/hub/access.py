@@ -65,9 +65,9 @@ def connect_target(url: str) -> tuple[str, int]:
     """The host and port a request for ``url`` opens a connection to: its proxy's, or its own."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    proxies = urllib.request.getproxies_environment()
+    proxies = urllib.request.getproxies()  # what httpx2 (and so the hub's client) reads too
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if proxy and not urllib.request.proxy_bypass_environment(host, proxies):
+    if proxy and not urllib.request.proxy_bypass(host):
         proxy_parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         default = 443 if proxy_parts.scheme == "https" else 80
         return proxy_parts.hostname or "", proxy_parts.port or default

@@ -131,7 +131,7 @@ def lock_path(dest: Path) -> Path:
 
 
 def _is_sha256(value: str | None) -> bool:
-    return bool(value) and len(value) == 64 and all(c in "0123456789abcdef" for c in value.lower())
+    return value is not None and len(value) == 64 and all(c in "0123456789abcdef" for c in value.lower())
 
 
 def resolve_remote(ref: FileRef, *, token: str | None = None, endpoint: str | None = None,
@@ -208,12 +208,11 @@ def download_file(ref: FileRef, dest: Path | None = None, *, token: str | None =
     cancel = cancel or CancelToken()
     dest = Path(dest or default_destination(ref)).absolute()
     with _inflight_lock:
-        current = _inflight.get(dest)
-        owner = current is None
-        if owner:
+        running = _inflight.get(dest)
+        if running is None:
             current = _inflight[dest] = _Inflight()
-    if not owner:
-        return _wait_for(current, ref, cancel, progress)
+    if running is not None:
+        return _wait_for(running, ref, cancel, progress)
     try:
         current.result = _download_locked(ref, dest, token, endpoint, policy or RetryPolicy(), cancel, progress,
                                           find_existing)
@@ -308,7 +307,7 @@ def _download(ref, dest, token, endpoint, policy, cancel, progress, find_existin
     progress(Progress(None, f"{ref.filename}: asking the hub"))
     remote = resolve_remote(ref, token=token, endpoint=endpoint)
     existing = find_existing(remote.sha256, remote.size) if remote.sha256 and find_existing else None
-    if existing is not None:
+    if existing is not None and remote.sha256:
         discard_partial(dest)  # bytes of a transfer that is no longer needed
         progress(Progress(1.0, f"{ref.filename}: already installed at {existing}"))
         return DownloadResult(ref, Path(existing), remote.size, remote.sha256, remote.commit,

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from desktop.core import file_lock, paths
 from desktop.core.hub.download import (
+    DownloadProgress,
     DownloadResult,
     FileRef,
     busy_error,
@@ -217,13 +218,15 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
     # "running" here: no process holds the file (its process died), so it is this one's to take over.
     downloads.update_if(entry.key, RESUMABLE, status="running", error="")
 
-    def track(report) -> None:
+    last: tuple[int, int] | None = None  # (done, total) of the latest report: what a stop records
+
+    def track(report: Progress) -> None:
+        nonlocal last
         payload = report.payload
-        if payload is not None and hasattr(payload, "done"):
-            track.last = (payload.done, payload.total)
+        if isinstance(payload, DownloadProgress):
+            last = (payload.done, payload.total)
         progress(report)
 
-    track.last = None
     suffix = Path(entry.filename).suffix.lower()
     # A .safetensors inside a repo folder is a pipeline component, listed with its pipeline instead.
     standalone = register and (suffix == ".gguf" or (suffix == ".safetensors" and "/" not in entry.filename))
@@ -245,17 +248,17 @@ def run_entry(entry: DownloadEntry, downloads: DownloadList, *, policy: RetryPol
             raise JobCancelled() from None
         raise
     except JobCancelled:
-        _record_stop(entry, downloads, cancel, track.last)
+        _record_stop(entry, downloads, cancel, last)
         raise
     except Exception as exc:
         if cancel.cancelled:  # paused (or the app quit) while it failed: a stop, not a failure
-            _record_stop(entry, downloads, cancel, track.last)
+            _record_stop(entry, downloads, cancel, last)
             raise JobCancelled() from exc
         installed = _installed_offline(entry, library) if isinstance(exc, HubOffline) else None
         if installed is not None:
             return _installed_while_offline(entry, downloads, installed, progress)
         if isinstance(exc, NETWORK_ERRORS):
-            _wait_for_network(entry, downloads, exc, track.last)
+            _wait_for_network(entry, downloads, exc, last)
         else:
             downloads.update(entry.key, status="failed", error=str(exc))
         raise

@@ -19,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
 from desktop.core.hardware import MachineInfo
@@ -29,12 +30,16 @@ from desktop.core.models.errors import HubError, HubOffline, NotAHubUrl, NotOnHu
 from desktop.core.models.fit import FitVerdict, fit_image, fit_model, fit_parameters
 from desktop.core.models.headers import quantization_from_name
 
+if TYPE_CHECKING:  # huggingface_hub itself loads when a search runs
+    from huggingface_hub.hf_api import ExpandModelProperty_T
+
 KIND_FILTERS = {"text": "gguf", "image": "diffusers"}
-SORTS = ("downloads", "likes")
+Sort = Literal["downloads", "likes"]
+SORTS: dict[str, Sort] = {"downloads": "downloads", "likes": "likes"}  # what a person may ask for, typed
 HUB_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
 MODEL_SUFFIXES = (".gguf", ".safetensors")
 # What a search asks the hub for: the row's fields plus the parameter counts a verdict needs.
-SEARCH_EXPAND = ["downloads", "likes", "tags", "library_name", "gated", "pipeline_tag", "gguf", "safetensors"]
+SEARCH_EXPAND: list[ExpandModelProperty_T] = ["downloads", "likes", "tags", "library_name", "gated", "pipeline_tag", "gguf", "safetensors"]
 CHOOSE_A_FILE = "choose a file to see if it fits"
 # The components GenLab loads from a diffusers folder (image_model_files.REQUIRED); others are not fetched.
 PIPELINE_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler")
@@ -151,7 +156,7 @@ def search_models(query: str, *, kind: str = "text", sort: str = "downloads", li
                 from huggingface_hub import HfApi
 
                 api = HfApi(endpoint=hub_endpoint(), token=stored_token() or False)
-                found = api.list_models(search=query or None, filter=KIND_FILTERS.get(kind), sort=sort, limit=limit,
+                found = api.list_models(search=query or None, filter=KIND_FILTERS.get(kind), sort=SORTS[sort], limit=limit,
                                         expand=SEARCH_EXPAND)
                 return [_hub_model(m) for m in found]
 
