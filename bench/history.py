@@ -113,7 +113,7 @@ def bench_size(n: int, prompts, base_vectors, embedder, queries: list[str], qvec
             lat.setdefault(key, []).append(ms)
 
         for i, text in enumerate(queries):  # warm-up: caches and index pages, not measured
-            store.search(SearchQuery(text, mode="hybrid", limit=10, vector=qvecs[i]))
+            store.search(SearchQuery(text, mode="hybrid", limit=10, vector=qvecs[i], min_relevance=0))
         for i, text in enumerate(queries):
             qv = qvecs[i]
             for mode in ("keyword", "semantic", "hybrid"):
@@ -122,10 +122,11 @@ def bench_size(n: int, prompts, base_vectors, embedder, queries: list[str], qvec
                 runs = [("excl", qv), ("incl", None)]
                 for label, vector in (runs if i % 2 == 0 else runs[::-1]):
                     t0 = time.perf_counter()
-                    store.search(SearchQuery(text, mode=mode, limit=10, vector=vector))
+                    store.search(SearchQuery(text, mode=mode, limit=10, vector=vector, min_relevance=0))
                     add(f"{mode}_{label}_embed", (time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
-            store.search(SearchQuery(text, mode="hybrid", limit=10, filters={"kind": "text"}, vector=qv))
+            store.search(SearchQuery(text, mode="hybrid", limit=10, filters={"kind": "text"}, vector=qv,
+                                     min_relevance=0))
             add("hybrid_filtered_excl_embed", (time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
             store.table.search(qv, vector_column_name="vector").distance_type("cosine").bypass_vector_index() \

@@ -70,6 +70,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     search.add_argument("--sort", choices=("relevance", "date"), default="relevance",
                         help="date: the newest matching records first")
     search.add_argument("--json", action="store_true", help="print a JSON array of records")
+    search.add_argument("--min-relevance", type=float, default=None, metavar="X",
+                        help="hide semantic/hybrid results scoring below X, 0 to 1 (default: the embedding "
+                             "model's floor; 0 lists everything)")
     filters = search.add_argument_group("filters")
     filters.add_argument("--kind", choices=("text", "image"))
     filters.add_argument("--model", metavar="M", help="model name, file name, or sha256 (4+ leading hex digits do)")
@@ -213,6 +216,9 @@ def _search(args) -> int:
         raise GenLabError("Give either a QUERY or --queries FILE, not both.")
     if args.limit < 1:
         raise GenLabError(f"--limit must be at least 1, not {args.limit}.")
+    if args.min_relevance is not None and not 0 <= args.min_relevance <= 1:
+        raise GenLabError(f"--min-relevance must be from 0 to 1, not {args.min_relevance}.",
+                          "Use 0 to list every match.")
     if args.queries is not None:
         try:
             queries = args.queries.read_text(encoding="utf-8").splitlines()
@@ -226,9 +232,12 @@ def _search(args) -> int:
         _prepare_search(store, args.mode)
         for text in queries:
             result = store.search(SearchQuery(text, mode=args.mode, filters=filters, sort=args.sort,
-                                              limit=args.limit))
+                                              limit=args.limit, min_relevance=args.min_relevance))
             if result.notice:
                 print(f"note: {result.notice}", file=sys.stderr)
+            if result.hidden:
+                print(f"note: {result.hidden} weaker matches hidden below relevance {result.min_relevance:.2f} "
+                      "(--min-relevance 0 lists them)", file=sys.stderr)
             if args.json or args.queries is not None:
                 print(json.dumps([_hit_json(h) for h in result.hits], ensure_ascii=False))
                 continue

@@ -367,3 +367,18 @@ def test_embed_command_interrupted_keeps_its_work_and_resumes(backlog, cli_embed
     assert main(["history", "embed"]) == 0
     assert "embedded 8 records" in capsys.readouterr().out
     assert _unembedded(capsys) == 0
+
+
+def test_search_hides_weak_meaning_matches_and_says_so(filled, capsys):
+    assert main(["history", "search", "quantum chromodynamics lattice", "--mode", "semantic", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert "3 weaker matches hidden below relevance 0.28" in captured.err
+    assert main(["history", "search", "quantum chromodynamics lattice", "--mode", "semantic", "--json",
+                 "--min-relevance", "0"]) == 0
+    assert len(_json_out(capsys)) == 3
+
+
+def test_a_min_relevance_out_of_range_is_refused(filled, capsys):
+    assert main(["history", "search", "bread", "--min-relevance", "2"]) == 2
+    assert "--min-relevance must be from 0 to 1, not 2.0" in capsys.readouterr().err

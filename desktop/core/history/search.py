@@ -27,6 +27,20 @@ hits re-ordered:
   or the fused score for hybrid).  On the paraphrase evaluation's prompts a
   share of 0.6 keeps the wanted record for every query and about 7 of 848
   records per query.  Those matches are ordered newest first, then ``limit``.
+
+Relevance floor: semantic and hybrid results scoring below
+``SearchQuery.min_relevance`` (None: :func:`default_min_relevance` for the
+table's embedding model; 0: no floor) are not listed, since every record has
+*some* similarity to any query.  The result says which floor it applied and
+how many of the ``limit`` best were hidden below it (``SearchResult.hidden``),
+so a caller can offer them.  Keyword results are never cut: a full-text match
+is a match (in hybrid too while the record has no vector yet).  For all-MiniLM-L6-v2 the floor is 0.28: on the paraphrase
+evaluation (848 real prompts, 130 queries) the wanted prompt scored at least
+0.297 (cosine) wherever semantic search put it in the top 5, and 0.397
+(fused) for hybrid, so no figure of ``bench/fusion_eval.py`` moves; queries
+about nothing in the history ("quantum chromodynamics lattice") scored at most
+0.195 (0.266 fused).  Other models score on other scales: without a
+measurement their default is no floor.
 """
 
 from __future__ import annotations
@@ -64,6 +78,7 @@ DATASET_MAX_AGE_S = 2.0
 DATE_POOL_MIN = 500
 DATE_POOL_PER_RESULT = 10
 DATE_RELEVANCE_SHARE = 0.6
+MIN_RELEVANCE = {"all-MiniLM-L6-v2": 0.28}  # measured per embedding model: see the module docstring
 SNIPPET_CHARS = 180
 RESULT_COLUMNS = [
     "id", "created_at", "session_id", "parent_id", "kind", "prompt", "negative_prompt", "system_prompt",
@@ -81,6 +96,7 @@ class SearchQuery:
     sort: str = "relevance"  # relevance | date
     limit: int = 50
     vector: Any = None  # a precomputed query embedding (benchmarks); None: embed ``text``
+    min_relevance: float | None = None  # semantic/hybrid floor; None: the model's default; 0: none
 
 
 @dataclass
@@ -99,6 +115,23 @@ class SearchResult:
     notice: str = ""
     embed_ms: float = 0.0
     search_ms: float = 0.0
+    min_relevance: float = 0.0  # the floor applied (0: none, as for keyword results)
+    hidden: int = 0  # results of the ``limit`` best that scored below the floor and are not listed
+
+
+def default_min_relevance(embed_model: str) -> float:
+    """The relevance floor measured for ``embed_model`` (0.0, no floor, for a model not measured)."""
+    return MIN_RELEVANCE.get(embed_model, 0.0)
+
+
+def _above(ranked: list[tuple[int, float]], floor: float,
+           unjudged: set[int] | frozenset[int] = frozenset()) -> tuple[list[tuple[int, float]], int]:
+    """The candidates scoring at least ``floor`` or ``unjudged`` (keyword matches not embedded yet: their
+    meaning is unknown, so the floor cannot judge them), and how many were not (0: no floor)."""
+    if floor <= 0:
+        return ranked, 0
+    kept = [item for item in ranked if item[1] >= floor or item[0] in unjudged]
+    return kept, len(ranked) - len(kept)
 
 
 def query_words(text: str) -> list[str]:
@@ -196,6 +229,11 @@ def _validate(query: SearchQuery) -> None:
         raise HistoryError(f"Unknown sort {query.sort!r}.", f"Use one of: {', '.join(SORTS)}.")
     if query.limit < 1:
         raise HistoryError(f"The result limit must be at least 1, not {query.limit}.")
+    floor = query.min_relevance
+    if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float))
+                              or not 0.0 <= floor <= 1.0):
+        raise HistoryError(f"The minimum relevance must be a number from 0 to 1, not {floor!r}.",
+                           "Use 0 to list every result, or leave it unset for the default.")
 
 
 class HistorySearch:
@@ -327,20 +365,26 @@ class HistorySearch:
         ds = self.dataset() if mode == "keyword" else self.snapshot()
         if mode == "keyword" and not words:
             notice = (notice + " " if notice else "") + "The query has no words to search for."
+        floor = 0.0
+        if mode != "keyword":
+            floor = default_min_relevance(self._embed_model()) if query.min_relevance is None \
+                else float(query.min_relevance)
+        hidden = 0
         if query.sort == "date":
-            ranked = self._newest_matches(ds, mode, vector, words, where, query.limit)
+            ranked, hidden = self._newest_matches(ds, mode, vector, words, where, query.limit, floor)
         elif mode == "keyword":
             ranked = _keyword_leg(ds, words, where, query.limit)
         elif mode == "semantic":
-            ranked = _semantic_leg(self.vectors, ds, vector, where, query.limit)
+            ranked, hidden = _above(_semantic_leg(self.vectors, ds, vector, where, query.limit), floor)
         else:
-            ranked = self._hybrid(ds, vector, words, where, max(CANDIDATES, query.limit))[:query.limit]
+            ranked, unjudged = self._hybrid(ds, vector, words, where, max(CANDIDATES, query.limit))
+            ranked, hidden = _above(ranked[:query.limit], floor, unjudged)
         rows = _rows_by_rowid(ds, [r for r, _ in ranked], pool=self.pool())
         hits = [_hit(row, score, words) for row, (_, score) in zip(rows, ranked)]
         if len(rows) != len(ranked):  # cannot happen with one snapshot; be loud if it does
             raise HistoryError("The history changed during the search.", "Search again.")
         search_ms = (time.perf_counter() - t0) * 1000
-        return SearchResult(hits, mode, notice.strip(), embed_ms, search_ms)
+        return SearchResult(hits, mode, notice.strip(), embed_ms, search_ms, floor, hidden)
 
     def _recent(self, where: str | None, limit: int) -> list[Hit]:
         import pyarrow.compute as pc
@@ -353,36 +397,42 @@ class HistorySearch:
         rowids = pc.take(table["_rowid"], order).to_pylist()
         return [_hit(r, 0.0, []) for r in _rows_by_rowid(ds, rowids, pool=self.pool())]
 
-    def _newest_matches(self, ds, mode: str, vector, words: list[str], where: str | None,
-                        limit: int) -> list[tuple[int, float]]:
-        """(row id, relevance score) of the newest matching records, newest first (see the module docstring)."""
+    def _newest_matches(self, ds, mode: str, vector, words: list[str], where: str | None, limit: int,
+                        floor: float) -> tuple[list[tuple[int, float]], int]:
+        """(row id, relevance score) of the newest matching records, newest first, and how many of the
+        ``limit`` newest were hidden below ``floor`` (see the module docstring)."""
         import pyarrow.compute as pc
 
         if mode == "keyword":
             if not words:
-                return []
+                return [], 0
             table = _full_text(ds, words, where, ["_score", "created_at"], None)
             order = pc.sort_indices(table, sort_keys=[("created_at", "descending"), ("_score", "descending")])
             order = order[:limit]
             return list(zip(pc.take(table["_rowid"], order).to_pylist(),
-                            pc.take(table["_score"], order).to_pylist()))
+                            pc.take(table["_score"], order).to_pylist())), 0
         pool = max(limit * DATE_POOL_PER_RESULT, DATE_POOL_MIN)
+        unjudged: set[int] = set()
         if mode == "semantic":
             ranked = _semantic_leg(self.vectors, ds, vector, where, pool)
         else:
-            ranked = self._hybrid(ds, vector, words, where, pool)
+            ranked, unjudged = self._hybrid(ds, vector, words, where, pool)
         if not ranked:
-            return []
+            return [], 0
         best = ranked[0][1]
-        floor = best * DATE_RELEVANCE_SHARE if best > 0 else best
-        matches = [(r, score) for r, score in ranked if score >= floor]
+        share = best * DATE_RELEVANCE_SHARE if best > 0 else best
+        matches = [(r, score) for r, score in ranked if score >= share]
         dates = _rows_by_rowid(ds, [r for r, _ in matches], ["created_at"])
         dated = sorted(zip(matches, (row["created_at"] for row in dates), strict=True),
                        key=lambda item: (item[1], item[0][1]), reverse=True)
-        return [match for match, _when in dated[:limit]]
+        newest = [match for match, _when in dated[:limit]]
+        kept = _above([match for match, _when in dated], floor, unjudged)[0][:limit]
+        return kept, len(newest) - len(kept)
 
-    def _hybrid(self, ds, vector, words: list[str], where: str | None, k: int) -> list[tuple[int, float]]:
-        """(row id, fused score) best first: both legs at once, then anchored fusion."""
+    def _hybrid(self, ds, vector, words: list[str], where: str | None,
+                k: int) -> tuple[list[tuple[int, float]], set[int]]:
+        """(row id, fused score) best first: both legs at once, then anchored fusion; and the keyword
+        matches that have no vector yet."""
         kw_future = self.pool().submit(_keyword_leg, ds, words, where, k)
         semantic: dict[int, float | None] = dict(_semantic_leg(self.vectors, ds, vector, where, k))
         keyword = dict(kw_future.result())
@@ -391,7 +441,7 @@ class HistorySearch:
             known = self.vectors.similarities(vector, missing)
             for r in missing:
                 semantic[r] = known.get(r)
-        return anchored_fusion(semantic, keyword)
+        return anchored_fusion(semantic, keyword), {r for r in missing if semantic[r] is None}
 
     # --- the legs alone (evaluations, benchmarks) ---------------------------------------
     def keyword_rows(self, words: list[str], where: str | None, k: int) -> list[dict]:

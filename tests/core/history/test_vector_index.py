@@ -100,7 +100,7 @@ def test_new_rows_deletes_updates_and_compaction_are_followed(small_ivf_store):
     store.searcher.snapshot()
     assert _ids(store, store.searcher.vectors.search(vectors[8], 1)) == [ids[8]]
     assert store.searcher.vectors.rows == 1699
-    hits = store.search(SearchQuery("record", mode="semantic", limit=3, vector=extra[3])).hits
+    hits = store.search(SearchQuery("record", mode="semantic", limit=3, vector=extra[3], min_relevance=0)).hits
     assert hits[0].record.id == extra_ids[3]  # row ids agree with the rows fetched after compaction
 
 
@@ -148,9 +148,11 @@ def test_filters_keep_only_allowed_rows_even_when_selective(small_ivf_store):
     assert store.searcher.vectors.wait_partitioned(60)
     kind = np.array([i < 30 for i in range(2000)])
     for q in _clustered_vectors(10, seed=3):
-        hits = store.search(SearchQuery("x", mode="semantic", limit=10, vector=q, filters={"kind": "image"})).hits
+        hits = store.search(SearchQuery("x", mode="semantic", limit=10, vector=q, filters={"kind": "image"},
+                                          min_relevance=0)).hits
         assert [h.record.id for h in hits] == _exact_ids(ids, vectors, q, 10, keep=kind)
-        hits = store.search(SearchQuery("x", mode="semantic", limit=10, vector=q, filters={"kind": "text"})).hits
+        hits = store.search(SearchQuery("x", mode="semantic", limit=10, vector=q, filters={"kind": "text"},
+                                          min_relevance=0)).hits
         assert all(h.record.kind == "text" for h in hits) and len(hits) == 10
 
 
