@@ -127,6 +127,11 @@ class PathLock:
     def fd(self) -> int | None:
         return self._fd
 
+    def detach(self) -> int | None:
+        """Hand the descriptor (still locked) to the caller, who releases it; this object holds nothing after."""
+        fd, self._fd = self._fd, None
+        return fd
+
     def still_at_path(self) -> bool:
         """Whether ``path`` still names the file this lock is on (nobody removed it meanwhile)."""
         return self._fd is not None and _same_file(self._fd, self.path)
@@ -269,9 +274,7 @@ def _acquire(path: Path) -> int | None:
     if attempt.lock is None:
         _warn_unlocked(path, attempt.why)
         return None
-    fd = attempt.lock.fd
-    attempt.lock._fd = None  # the FileLock owns the descriptor from here
-    return fd
+    return attempt.lock.detach()  # the FileLock owns the descriptor from here
 
 
 def reading(target: Path) -> ContextManager[object]:

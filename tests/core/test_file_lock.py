@@ -200,3 +200,23 @@ def test_writes_that_fail_on_a_full_disk_leave_no_temporary_files(tmp_path, genl
                                         "hash cache raised nothing"]  # a failed cache write costs only a re-hash
     assert {path: path.read_bytes() for path in files} == before  # each file as it was
     assert sorted(p.name for p in genlab_home.iterdir() if p.name.startswith(".")) == []
+
+
+def test_shared_holds_coexist_and_keep_an_exclusive_lock_out_until_the_last_one_goes(tmp_path):
+    """The model-hold and delete-check semantics, on every platform (separate descriptors, as two processes)."""
+    from desktop.core.file_lock import Outcome, try_lock
+
+    path = tmp_path / "locks" / "model.lock"
+    first, second = try_lock(path, exclusive=False, wait=0), try_lock(path, exclusive=False, wait=0)
+    assert first.outcome is Outcome.TAKEN and second.outcome is Outcome.TAKEN
+    assert try_lock(path, exclusive=True, wait=0.1).outcome is Outcome.BUSY
+    first.lock.release()
+    assert try_lock(path, exclusive=True, wait=0).outcome is Outcome.BUSY
+    second.lock.release()
+    check = try_lock(path, exclusive=True, wait=0)
+    assert check.outcome is Outcome.TAKEN
+    assert try_lock(path, exclusive=False, wait=0.1).outcome is Outcome.BUSY  # a load waits for the delete
+    check.lock.release(remove=True)
+    assert not path.exists()
+    assert try_lock(path, exclusive=True, wait=0, create=False).outcome is Outcome.UNLOCKABLE  # a probe makes nothing
+    assert not path.exists()
