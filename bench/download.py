@@ -6,8 +6,9 @@ same process, alternating the order run by run (one warm-up round first),
 with
 
 - ``genlab``: ``desktop.core.hub.download.download_file``, everything it does:
-  hub metadata, Range transfer into a .part, sha256 while receiving,
-  verification against the hub's hash, rename into place;
+  hub metadata, Range transfer into a .part (over ``httpx2``, like ``bare``),
+  sha256 while receiving, verification against the hub's hash, rename into
+  place;
 - ``bare``: an ``httpx2`` streaming GET of the same bytes into a file (the
   HTTP client huggingface_hub itself uses), no hashing;
 - ``hub``: huggingface_hub's own ``hf_hub_download`` (what GenLab's
