@@ -6,6 +6,10 @@ settings on one line, the timings in words and the versions on one line; last,
 in smaller type, the ids, hashes and paths ("Identity").  Empty fields are left
 out and every other field is shown somewhere; rating, tags and note are edited
 below the text, so they are not repeated.  No widgets here.
+
+:func:`whole_word_spans` keeps the search highlights that mark whole words
+(or a word with an inflection the keyword index folds into it), so a search
+for "art" does not mark the middle of "start".
 """
 
 from __future__ import annotations
@@ -34,6 +38,32 @@ MAIN_PARAMETERS = {
 VERSION_LABELS = {"genlab": "GenLab", "llama_cpp_python": "llama-cpp-python"}
 KIND_LABELS = {"text": "Text", "image": "Image"}
 ORIGIN_LABELS = {"generated": "generated here", "imported": "imported"}
+
+
+# Endings the keyword index's English stemmer folds into the word: "bake" also finds "bakes", "baked".
+WORD_ENDINGS = frozenset({"s", "es", "ed", "d", "ing", "er", "ers", "ly"})
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"  # the query's words are \w+ tokens
+
+
+def whole_word_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ``spans`` of ``text`` that mark whole words, each widened to its word's end.
+
+    A span starting inside a word ("art" in "start") is dropped; one stopping
+    inside a word is kept only when the rest is an inflection in
+    ``WORD_ENDINGS`` ("bake" in "baked" marks "baked"), else dropped ("art" in "artist")."""
+    out = []
+    for start, end in spans:
+        if not (0 <= start < end <= len(text)) or (start > 0 and _is_word_char(text[start - 1])):
+            continue
+        stop = end
+        while stop < len(text) and _is_word_char(text[stop]):
+            stop += 1
+        if stop == end or text[end:stop].lower() in WORD_ENDINGS:
+            out.append((start, stop))
+    return out
 
 
 def is_empty(value) -> bool:

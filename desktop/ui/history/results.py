@@ -1,7 +1,8 @@
 """The result views of the History workspace: a list for text, a grid for images.
 
 ``ResultsView`` shows :class:`~desktop.core.history.search.Hit` objects.  In
-list mode each row is a rich-text label with the matched words in bold; when
+list mode each row is a rich-text label with the matched words in bold (whole
+words only: "art" is not marked inside "start"); when
 the query is empty rows are grouped under a header per day, and within a day
 the records of one session (two or more of them that day) follow a session
 row naming it: time span, kind, model, first prompt, number of records
@@ -45,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.history.record_text import whole_word_spans
 from desktop.core.history.sessions import SessionGroup, group_by_day, summaries_from_records
 from desktop.ui.history.empty import EmptyState
 from desktop.ui.history.style import secondary_text_color
@@ -320,7 +322,7 @@ class ResultsView(QStackedWidget):
         summary = self.sessions.get(r.session_id) if with_session else None
         if summary is not None:
             meta += " · " + secondary(f"session {html.escape(summary.label)}", grey)
-        text = highlighted_html(hit.snippet, hit.highlights)
+        text = highlighted_html(hit.snippet, whole_word_spans(hit.snippet, hit.highlights))
         return f"<small>{meta}</small><br>{text}{_reply_preview(hit, grey)}"
 
     def _tooltip(self, hit) -> str:
