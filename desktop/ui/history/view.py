@@ -49,6 +49,11 @@ re-run, an import; ``HistoryStore.add_saved_listener``) the search shown is
 run again after a short pause, keeping the selection, if the workspace is
 visible; otherwise ``refresh_pending`` is set and the search runs when the
 workspace is next shown.  "Clear" resets the filters and the search box.
+
+Semantic and hybrid results below a relevance floor are left out; the floor
+is shown and adjustable beside the mode ("Relevance ≥ 0.28") and a line
+above the results says how many weaker matches it hid, with "Show them"
+(:class:`~desktop.ui.history.floor.RelevanceFloor`).
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ from PySide6.QtWidgets import (
 from desktop.core.jobs import Job
 from desktop.ui.history.details import DetailsPanel
 from desktop.ui.history.empty import empty_state_text
+from desktop.ui.history.floor import RelevanceFloor
 from desktop.ui.history.results import ResultsView
 from desktop.ui.incognito import BANNER_STYLE, INCOGNITO_LINE
 
@@ -164,7 +170,8 @@ class HistoryWorkspace(QWidget):
         self.more.setMenu(menu)
         for w in (self.search_box,):
             top.addWidget(w, 1)
-        for w in (self.mode, self.sort, self.grid_toggle, self.incognito, self.more):
+        self.floor = RelevanceFloor(self)
+        for w in (self.mode, self.floor.spin, self.sort, self.grid_toggle, self.incognito, self.more):
             top.addWidget(w)
         layout.addLayout(top)
 
@@ -205,6 +212,7 @@ class HistoryWorkspace(QWidget):
         self.notice.setObjectName("historyNotice")
         self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
+        layout.addWidget(self.floor.note)
 
         self.split = split = QSplitter(Qt.Orientation.Horizontal)
         self.results = ResultsView()
@@ -230,6 +238,8 @@ class HistoryWorkspace(QWidget):
         self.kind.currentIndexChanged.connect(self._auto_grid)
         self.grid_toggle.toggled.connect(self.results.set_grid_mode)
         self.clear_filters.clicked.connect(self.clear_all)
+        self.floor.changed.connect(self._schedule)
+        self.mode.currentIndexChanged.connect(lambda: self.floor.set_mode(self.mode.currentData()))
         self.results.empty.clear_filters_requested.connect(self.reset_filters)
         self.incognito.toggled.connect(self.set_incognito)
         self.results.selected.connect(self.details.show_hit)
@@ -262,7 +272,7 @@ class HistoryWorkspace(QWidget):
             combo.setCurrentIndex(0)
         for edit in (self.model, self.tag, self.date_from, self.date_to):
             edit.clear()
-        if self._session_id:
+        if self.floor.reset() or self._session_id:
             self._set_session("")
             self._schedule()
 
@@ -354,7 +364,7 @@ class HistoryWorkspace(QWidget):
         self._refresh.stop()
         self.refresh_pending = False
         query = SearchQuery(self.search_box.text(), mode=self.mode.currentData(), filters=self.filters(),
-                            sort=self.sort.currentData(), limit=100)
+                            sort=self.sort.currentData(), limit=100, min_relevance=self.floor.query_value())
         self._search_seq += 1
         seq, store = self._search_seq, self.store
 
@@ -379,6 +389,7 @@ class HistoryWorkspace(QWidget):
             self._set_session(self._session_id)  # its name may be known only now
         self.notice.setStyleSheet("")
         self.notice.setText(result.notice)
+        self.floor.show_result(result)
         self._update_empty_state()
         scroll = self.results.scroll_position()
         self.results.show_hits(result.hits, grouped_by_day=result.mode == "recent", sessions=sessions)
