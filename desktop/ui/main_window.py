@@ -2,11 +2,12 @@
 
 Workspaces are created the first time they are shown, so startup builds only
 the one on screen.  A workspace is a QWidget built as
-``Workspace(services, runner, parent)``; it may provide ``generate()``,
-``stop()`` and ``focus_search()``, which the window binds to Ctrl+Enter,
-Esc and Ctrl+F.  A workspace's ``rerun_requested``, ``continue_requested``
-and ``reuse_requested`` (the History workspace's record actions) are routed
-to Chat or Images by the record's kind.
+``Workspace(services, runner, parent)`` that satisfies the small protocols of
+``ui/workspace.py``: every one has ``status_message`` for the status bar; a
+``Generating`` one gets Ctrl+Enter and Esc, a ``Searching`` one Ctrl+F.  The
+History workspace's ``rerun_requested``, ``continue_requested`` and
+``reuse_requested`` are routed to Chat or Images by the record's kind, and the
+Models workspace's ``use_model_requested`` opens the model in Chat or Images.
 
 Background services (resuming downloads, opening the history and loading
 its embedder) start shortly after the first paint, never before it.  As soon
@@ -27,6 +28,7 @@ import importlib
 import importlib.util
 import logging
 from dataclasses import dataclass, fields, is_dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -54,6 +56,12 @@ from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
 from desktop.ui.theme import set_theme
 from desktop.ui.widgets import ElidedLabel
+from desktop.ui.workspace import Generating, Searching, Workspace
+
+if TYPE_CHECKING:  # the workspaces are imported when first shown, not at startup
+    from desktop.ui.chat.view import ChatWorkspace
+    from desktop.ui.images.view import ImagesWorkspace
+    from desktop.ui.models.view import ModelsWorkspace
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +114,7 @@ class MainWindow(QMainWindow):
         self.runner = runner
         self._painted = False
         self._pages: dict[int, QWidget] = {}
+        self._unavailable: set[str] = set()  # workspaces that could not be opened
         self.setWindowTitle(APP_NAME)
         self.resize(1200, 800)
 
@@ -180,36 +189,88 @@ class MainWindow(QMainWindow):
 
     def _create_page(self, spec: WorkspaceSpec) -> QWidget:
         if importlib.util.find_spec(spec.module) is None:
+            self._unavailable.add(spec.key)
             return _info_page(spec, "This workspace is not part of this build yet.")
         try:
             module = importlib.import_module(spec.module)
             page = getattr(module, spec.cls)(self.services, self.runner, self)
         except Exception as exc:  # a broken workspace must not take the app down
             log.exception("could not open the %s workspace", spec.title)
+            self._unavailable.add(spec.key)
             return _info_page(spec, f"This workspace could not be opened: {exc}\n"
                                     f"Details are in the log ({paths.logs_dir()}).")
-        message = getattr(page, "status_message", None)
-        if message is not None:
-            message.connect(lambda text: self.statusBar().showMessage(text, 10000))
-        incognito = getattr(page, "incognito", None)  # the History workspace's toggle
-        if incognito is not None and hasattr(incognito, "toggled"):
-            incognito.toggled.connect(lambda _on: self.update_incognito_indicator())
-        for name, slot in (("rerun_requested", self.rerun_record), ("continue_requested", self.continue_record),
-                           ("reuse_requested", self.reuse_record),
-                           ("open_models_requested", lambda: self.workspace("models").show_catalog())):
-            signal = getattr(page, name, None)
-            if signal is not None:
-                signal.connect(slot)
+        if isinstance(page, Workspace):
+            page.status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self._wire(spec.key, page)
         return page
 
-    # --- record actions (from the History workspace) ------------------------------
+    def _wire(self, key: str, page: QWidget) -> None:
+        """Connect the signals one workspace has to the others (imports only the module just loaded)."""
+        if key == "chat":
+            from desktop.ui.chat.view import ChatWorkspace
+
+            if isinstance(page, ChatWorkspace):
+                page.open_models_requested.connect(self.show_catalog)
+        elif key == "images":
+            from desktop.ui.images.view import ImagesWorkspace
+
+            if isinstance(page, ImagesWorkspace):
+                page.open_models_requested.connect(self.show_catalog)
+        elif key == "history":
+            from desktop.ui.history.view import HistoryWorkspace
+
+            if isinstance(page, HistoryWorkspace):
+                page.rerun_requested.connect(self.rerun_record)
+                page.continue_requested.connect(self.continue_record)
+                page.reuse_requested.connect(self.reuse_record)
+                page.incognito.toggled.connect(lambda _on: self.update_incognito_indicator())
+        elif key == "models":
+            from desktop.ui.models.view import ModelsWorkspace
+
+            if isinstance(page, ModelsWorkspace):
+                page.use_model_requested.connect(self.use_model)
+
+    # --- typed access to the workspaces (None: it could not be opened; its page says why) ----
+    def chat(self) -> ChatWorkspace | None:
+        page = self.workspace("chat")
+        if "chat" in self._unavailable:
+            return self._unavailable_workspace("chat")
+        from desktop.ui.chat.view import ChatWorkspace
+
+        return page if isinstance(page, ChatWorkspace) else None
+
+    def images(self) -> ImagesWorkspace | None:
+        page = self.workspace("images")
+        if "images" in self._unavailable:
+            return self._unavailable_workspace("images")
+        from desktop.ui.images.view import ImagesWorkspace
+
+        return page if isinstance(page, ImagesWorkspace) else None
+
+    def models(self) -> ModelsWorkspace | None:
+        page = self.workspace("models")
+        if "models" in self._unavailable:
+            return self._unavailable_workspace("models")
+        from desktop.ui.models.view import ModelsWorkspace
+
+        return page if isinstance(page, ModelsWorkspace) else None
+
+    def _unavailable_workspace(self, key: str) -> None:
+        self.statusBar().showMessage(f"The {key} workspace is not available.", 10000)
+        return None
+
+    def show_catalog(self) -> None:
+        """Open the Models workspace on its Catalog (the "get a model" links lead there)."""
+        models = self.models()
+        if models is not None:
+            models.show_catalog()
+
+    # --- record and model actions (from the History and Models workspaces) ----------------
     def rerun_record(self, record) -> None:
         """Re-run a record exactly in Chat or Images, on the library's file with its model's sha256."""
-        from desktop.core.errors import GenLabError
         from desktop.core.history.rerun import rerun_model_path
 
-        key = {"text": "chat", "image": "images"}.get(record.kind)
-        if key is None:
+        if record.kind not in ("text", "image"):
             self.statusBar().showMessage(f"A {record.kind!r} record cannot be re-run.", 10000)
             return
         try:
@@ -217,22 +278,39 @@ class MainWindow(QMainWindow):
         except GenLabError as exc:
             self.statusBar().showMessage(str(exc), 15000)
             return
-        self._call_workspace(key, "rerun_record", record, path)
+        target = self.chat() if record.kind == "text" else self.images()
+        if target is not None:
+            target.rerun_record(record, path)
 
     def continue_record(self, record) -> None:
         """Continue a text record's conversation in Chat (its model is looked up by sha256 there)."""
-        self._call_workspace("chat", "continue_from_record", record, None)
+        chat = self.chat()
+        if chat is not None:
+            chat.continue_from_record(record, None)
 
     def reuse_record(self, record) -> None:
         """Fill the Images workspace with an image record's parameters."""
-        self._call_workspace("images", "reuse_parameters", record)
+        images = self.images()
+        if images is not None:
+            images.reuse_parameters(record)
 
-    def _call_workspace(self, key: str, method: str, *args) -> None:
-        fn = getattr(self.workspace(key), method, None)
-        if callable(fn):
-            fn(*args)
-        else:  # the workspace could not be opened; its page says why
-            self.statusBar().showMessage(f"The {key} workspace is not available.", 10000)
+    def use_model(self, kind: str, path: str) -> None:
+        """Start from a Library model: a text model loads in Chat, an image model is chosen in Images.
+
+        Images loads its pipeline on the first Generate (a large model can take a minute), so
+        choosing it there is the start; Chat loads at once, as its Load button does.
+        """
+        if kind == "text":
+            chat = self.chat()
+            if chat is not None:
+                chat.select_model(path)
+                chat.load_model(path)
+        elif kind == "image":
+            images = self.images()
+            if images is not None:
+                images.select_model(path)
+        else:
+            self.statusBar().showMessage(f"A {kind!r} model has no workspace to open it in.", 10000)
 
     def current_workspace(self) -> QWidget:
         return self.stack.currentWidget()
@@ -242,27 +320,25 @@ class MainWindow(QMainWindow):
         self.show_workspace(index)
         return self._pages[index]
 
-    def _call_current(self, method: str) -> bool:
-        fn = getattr(self.current_workspace(), method, None)
-        if callable(fn):
-            fn()
-            return True
-        return False
-
     def generate(self) -> None:
-        self._call_current("generate")
+        page = self.current_workspace()
+        if isinstance(page, Generating):
+            page.generate()
 
     def stop(self) -> None:
-        if not self._call_current("stop"):
-            for handle in self.runner.engine_jobs():
-                handle.cancel()
+        page = self.current_workspace()
+        if isinstance(page, Generating):
+            page.stop()
+            return
+        for handle in self.runner.engine_jobs():  # Esc elsewhere stops the engine's work
+            handle.cancel()
 
     def focus_search(self) -> None:
-        if not self._call_current("focus_search"):
-            history = self.workspace("history")
-            fn = getattr(history, "focus_search", None)
-            if callable(fn):
-                fn()
+        page = self.current_workspace()
+        if not isinstance(page, Searching):
+            page = self.workspace("history")
+        if isinstance(page, Searching):
+            page.focus_search()
 
     def update_incognito_indicator(self) -> None:
         self.incognito_label.setVisible(self.services.settings.history.incognito)

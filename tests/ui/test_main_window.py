@@ -203,3 +203,24 @@ def test_incognito_is_shown_in_every_workspace(qtbot, runner):
     off.history.incognito = False
     w.apply_settings(off)  # Preferences
     assert not w.incognito_label.isVisible()
+
+
+def test_a_text_model_from_the_library_opens_chat_and_loads(qtbot, window, tiny_gguf):
+    window.show_workspace(3)
+    models = window.current_workspace()
+    chat = window.chat()
+    with qtbot.waitSignal(chat.model_changed, timeout=60_000) as loaded:
+        models.use_model_requested.emit("text", str(tiny_gguf))
+        assert window.current_workspace() is chat
+    assert loaded.args[0] is not None and loaded.args[0].path == tiny_gguf
+    assert chat.model_bar.current_path() == str(tiny_gguf)
+
+
+def test_an_image_model_from_the_library_opens_images_with_it_chosen(qtbot, window, tiny_sd_pipeline):
+    window.show_workspace(3)
+    models = window.current_workspace()
+    models.use_model_requested.emit("image", str(tiny_sd_pipeline))
+    images = window.images()
+    assert window.current_workspace() is images
+    assert images.current_model() == str(tiny_sd_pipeline)
+    assert "Family" in images.card.text()  # the card of the chosen model, not an error

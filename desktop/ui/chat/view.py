@@ -32,7 +32,7 @@ under every reply.
 Signals:
     reply_finished(object): a TextResult, after the transcript shows it.
     model_changed(object): the LoadedModel now loaded, or None.
-    status_changed(str): a one-line status or error message.
+    status_message(str): a one-line status or error message.
     record_opened(object): a ChatThread seeded from a history record is on screen.
     open_models_requested(): the model bar's hint asked for the Models workspace (to get a model).
     threads_restored(int): the saved threads were read from the history and listed (how many).
@@ -93,7 +93,7 @@ SAVED_THREADS = 200  # threads read back at start; older ones stay in the Histor
 class ChatWorkspace(QWidget):
     reply_finished = Signal(object)
     model_changed = Signal(object)
-    status_changed = Signal(str)
+    status_message = Signal(str)
     record_opened = Signal(object)
     open_models_requested = Signal()
     threads_restored = Signal(int)
@@ -239,7 +239,7 @@ class ChatWorkspace(QWidget):
 
     def set_status(self, message: str) -> None:
         self.status.setText(message)
-        self.status_changed.emit(message)
+        self.status_message.emit(message)
 
     def show_banner(self, message: str, can_drop: bool = False) -> None:
         self.banner.setText(message)

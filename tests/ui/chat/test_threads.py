@@ -122,7 +122,7 @@ def test_rename_pin_search_and_delete(qtbot, runner, tiny_gguf):
     assert ws.thread_panel.visible_titles() == ["Greetings"]
     ws.thread_panel.filter.clear()
 
-    with qtbot.waitSignal(ws.status_changed, timeout=TIMEOUT,
+    with qtbot.waitSignal(ws.status_message, timeout=TIMEOUT,
                           check_params_cb=lambda message: message.startswith("Deleted the chat")):
         ws.delete_thread(older.id)
     assert older not in ws.threads
