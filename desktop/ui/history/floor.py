@@ -17,7 +17,7 @@ Signals:
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QSizePolicy, QWidget
 
 STEP = 0.05
 
@@ -25,16 +25,18 @@ STEP = 0.05
 class RelevanceFloor(QObject):
     changed = Signal()
 
-    def __init__(self, parent: QWidget) -> None:
+    def __init__(self, parent: QWidget, default: float = 0.0) -> None:
         super().__init__(parent)
         self.override: float | None = None  # None: the search's default floor
-        self._default = 0.0  # the default floor, as the last semantic/hybrid search applied it
+        self._default = default  # the default floor; then as the last semantic/hybrid search applied it
         self.spin = QDoubleSpinBox(parent)
         self.spin.setObjectName("relevanceFloor")
         self.spin.setRange(0.0, 1.0)
         self.spin.setSingleStep(STEP)
         self.spin.setDecimals(2)
         self.spin.setPrefix("Relevance ≥ ")
+        self.spin.setValue(default)
+        self.spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.spin.setToolTip("Meaning-based results scoring below this are not listed (every record is somewhat "
                              "similar to any query). 0 lists everything; keyword matches are always listed.")
         self.spin.valueChanged.connect(self._picked)

@@ -170,7 +170,9 @@ class HistoryWorkspace(QWidget):
         self.more.setMenu(menu)
         for w in (self.search_box,):
             top.addWidget(w, 1)
-        self.floor = RelevanceFloor(self)
+        from desktop.core.history.search import default_min_relevance
+
+        self.floor = RelevanceFloor(self, default_min_relevance(self.services.settings.history.embedder))
         for w in (self.mode, self.floor.spin, self.sort, self.grid_toggle, self.incognito, self.more):
             top.addWidget(w)
         layout.addLayout(top)

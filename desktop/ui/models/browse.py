@@ -67,14 +67,13 @@ def _paint_verdict(item: QTreeWidgetItem, column: int, verdict) -> None:
 
 def _paint_speed(item: QTreeWidgetItem, column: int, verdict, speed: SpeedEstimate | None) -> None:
     """A CPU verdict as the speed to expect (or "measuring" until the bandwidth is known)."""
-    need = f"needs ~{fmt_bytes(verdict.need_bytes)}"
     if speed is None:
-        item.setText(column, f"runs on CPU · measuring speed…: {need}")
+        item.setText(column, "runs on CPU · measuring speed…")
         item.setToolTip(column, verdict.detail)
         item.setForeground(column, QBrush(QColor(VERDICT_COLORS[RUNS_CPU])))
         return
-    item.setText(column, f"{speed.summary}: {need}")
-    item.setToolTip(column, f"{speed.detail}\n\n{verdict.detail}")
+    item.setText(column, speed.summary)  # the memory it needs is in the tooltip: the cell stays readable
+    item.setToolTip(column, f"{speed.detail}\n\nMemory: {verdict.detail}")
     item.setForeground(column, QBrush(QColor(PACE_COLORS[speed.pace])))
 
 

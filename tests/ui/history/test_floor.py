@@ -65,6 +65,7 @@ def test_the_floor_is_adjustable_and_clear_resets_it(qtbot, workspace):
 
 def test_keyword_search_is_never_cut_so_its_floor_is_disabled(qtbot, workspace):
     w = workspace
+    assert w.floor.spin.value() == pytest.approx(FLOOR)  # shown before any search by meaning
     assert w.floor.spin.isEnabled()
     with qtbot.waitSignal(w.results_shown, timeout=TIMEOUT):
         w.mode.setCurrentIndex(w.mode.findData("keyword"))
