@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord
 from desktop.core.services import Services
 from tests.ui.history.test_view import TIMEOUT, _prompts, open_workspace
@@ -13,7 +13,7 @@ from tests.ui.history.test_view import TIMEOUT, _prompts, open_workspace
 @pytest.fixture
 def services(genlab_home):
     s = Services()
-    s.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None)).save_many([
+    s.provide_history_store(HistoryStore(embedder=None)).save_many([
         GenerationRecord(kind="text", prompt="How do I bake sourdough bread?"),
         GenerationRecord(kind="text", prompt="Write a limerick about a boat"),
         GenerationRecord(kind="image", prompt="a lighthouse at dusk", image_path="/nonexistent/gone.png"),
@@ -28,7 +28,7 @@ def workspace(qtbot, services, runner):
 
 
 def _store(services):
-    return services.shared(HISTORY_SERVICE_KEY, lambda: None)
+    return services.opened_history_store
 
 
 def test_a_record_saved_while_the_list_is_shown_appears_in_it(qtbot, workspace, services):
@@ -53,7 +53,7 @@ def test_records_saved_while_hidden_appear_when_the_workspace_is_shown(qtbot, wo
 
 def test_the_first_generation_replaces_the_empty_state(qtbot, runner, genlab_home):
     empty = Services()
-    store = empty.shared(HISTORY_SERVICE_KEY, lambda: HistoryStore(embedder=None))
+    store = empty.provide_history_store(HistoryStore(embedder=None))
     try:
         w = open_workspace(qtbot, empty, runner)
         w.show()
