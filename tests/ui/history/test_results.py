@@ -102,13 +102,15 @@ def test_details_preview_loads_off_the_gui_thread_and_ignores_a_stale_one(qtbot,
     blue = image_hit(tmp_path, "blue", BLUE)
     panel = DetailsPanel()
     qtbot.addWidget(panel)
+    delivered = []
+    panel.previews.ready.connect(lambda key, image: delivered.append(key))
     panel.show_hit(red)
     assert panel.image.pixmap().isNull() and "Loading" in panel.image.text()
     panel.show_hit(blue)  # selected before the red preview arrived
     qtbot.waitUntil(lambda: not panel.image.pixmap().isNull(), timeout=TIMEOUT)
     assert close_to(center_rgb(panel.image.pixmap()), BLUE)
     assert panel.image.pixmap().height() <= 256
-    qtbot.wait(200)  # a late red delivery would land here
+    qtbot.waitUntil(lambda: len(delivered) == 2, timeout=TIMEOUT)  # the red one too, late or not
     assert close_to(center_rgb(panel.image.pixmap()), BLUE)
 
 
