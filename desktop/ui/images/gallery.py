@@ -9,6 +9,7 @@ Signals:
     reuse_requested(object): the GenerationRecord whose parameters to reuse.
     reuse_seed_requested(object): the seed (an int) to reuse.
     init_requested(str): use this image path as the img2img init image.
+    image_selected(object): this GenerationRecord's item was clicked or became current.
     deleted(str): this image file was deleted.
 """
 
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.image.output import delete_output
 from desktop.core.records import GenerationRecord
+from desktop.ui.icons import icon
 
 log = logging.getLogger(__name__)
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -101,6 +103,7 @@ class ImagesGallery(QWidget):
     reuse_requested = Signal(object)
     reuse_seed_requested = Signal(object)
     init_requested = Signal(str)
+    image_selected = Signal(object)
     deleted = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -112,13 +115,18 @@ class ImagesGallery(QWidget):
         self.grid.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.grid.setMovement(QListWidget.Movement.Static)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.reuse_button = QPushButton("Reuse all")
+        self.reuse_button = QPushButton(icon("arrow-counter-clockwise"), "Reuse all")
         self.reuse_button.setToolTip("Put every parameter of this image back in the panel")
-        self.seed_button = QPushButton("Reuse seed")
-        self.init_button = QPushButton("Use as init")
-        self.copy_button = QPushButton("Copy")
-        self.open_button = QPushButton("Open folder")
-        self.delete_button = QPushButton("Delete")
+        self.seed_button = QPushButton(icon("shuffle"), "Reuse seed")
+        self.seed_button.setToolTip("Put this image's seed back in the panel")
+        self.init_button = QPushButton(icon("image-square"), "Use as init")
+        self.init_button.setToolTip("Start an img2img run from this image")
+        self.copy_button = QPushButton(icon("copy"), "Copy")
+        self.copy_button.setToolTip("Copy the image to the clipboard")
+        self.open_button = QPushButton(icon("folder-open"), "Open folder")
+        self.open_button.setToolTip("Show the image file in its folder")
+        self.delete_button = QPushButton(icon("trash"), "Delete")
+        self.delete_button.setToolTip("Delete the image file (its history entry stays)")
         self.buttons = (self.reuse_button, self.seed_button, self.init_button, self.copy_button,
                         self.open_button, self.delete_button)
         row = QHBoxLayout()
@@ -139,6 +147,9 @@ class ImagesGallery(QWidget):
         self.grid.itemDoubleClicked.connect(lambda item: self.enlarge(item.data(RECORD_ROLE)))
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.itemSelectionChanged.connect(self._update_buttons)
+        self.grid.currentItemChanged.connect(
+            lambda item, _previous: item is not None and self.image_selected.emit(item.data(RECORD_ROLE)))
+        self.grid.itemClicked.connect(lambda item: self.image_selected.emit(item.data(RECORD_ROLE)))
         self._update_buttons()
 
     # --- content ------------------------------------------------------------------

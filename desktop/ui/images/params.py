@@ -1,10 +1,13 @@
 """The parameter panel of the Images workspace.
 
 Holds every field of an :class:`ImageParams`: prompt and negative prompt,
-steps, guidance, size (multiples of 8), seed (empty: random), scheduler,
-batch count, and the img2img init image with its strength.  Family defaults
-are applied when a model of another family is chosen; "reuse" actions fill
-the panel from a saved record.
+steps, guidance, size, seed (empty: random), scheduler, batch count, and the
+img2img init image with its strength.  The boxes only take what a model can
+make: sizes in steps of 8 within the family's range (a typed 100 becomes
+104 when the box is left), at least one step, guidance from 0, strength
+above 0 and at most 1.  A size preset combo offers the family's aspect
+ratios at its native size.  Family defaults are applied when a model of
+another family is chosen; "reuse" actions fill the panel from a saved record.
 
 Signals:
     changed(): any field changed.
@@ -15,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtGui import QRegularExpressionValidator, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,9 +34,48 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.image.params import MAX_BATCH, MAX_GUIDANCE, MAX_STEPS, ImageParams, defaults_for
+from desktop.core.image.params import (
+    MAX_BATCH,
+    MAX_GUIDANCE,
+    MAX_STEPS,
+    MIN_SIDE,
+    SIZE_MULTIPLE,
+    ImageParams,
+    defaults_for,
+)
 from desktop.core.image.pipeline import OFFLOAD_CHOICES
 from desktop.core.image.schedulers import SCHEDULER_NAMES
+from desktop.ui.icons import icon
+from desktop.ui.images.presets import SizePreset, presets_for
+
+CUSTOM_SIZE = "Custom"
+
+
+class SizeSpinBox(QSpinBox):
+    """A pixel size in steps of 8: a typed value that is not a multiple is rounded when the box is left."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(MIN_SIDE, 2048)
+        self.setSingleStep(SIZE_MULTIPLE)
+        self.setSuffix(" px")
+        self.setAccelerated(True)
+
+    def validate(self, text: str, pos: int):  # noqa: D102 - Qt override
+        state, text, pos = super().validate(text, pos)
+        if state == QValidator.State.Acceptable and self.valueFromText(text) % SIZE_MULTIPLE:
+            state = QValidator.State.Intermediate  # still typing, or fixed up on leaving
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:  # noqa: D102 - Qt override
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if not digits:
+            return super().fixup(text)
+        value = (int(digits) + SIZE_MULTIPLE // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE  # half up: 100 -> 104
+        return self.textFromValue(max(self.minimum(), min(self.maximum(), value)))
+
+    def setMaximum(self, value: int) -> None:  # noqa: N802 - Qt's name
+        super().setMaximum(value - value % SIZE_MULTIPLE)
 
 
 class ImagesParamsPanel(QWidget):
@@ -55,16 +97,17 @@ class ImagesParamsPanel(QWidget):
         self.guidance.setRange(0.0, MAX_GUIDANCE)
         self.guidance.setSingleStep(0.5)
         self.guidance.setDecimals(1)
-        self.width_box, self.height_box = QSpinBox(), QSpinBox()
-        for box in (self.width_box, self.height_box):
-            box.setRange(64, 4096)
-            box.setSingleStep(64)
-            box.setSuffix(" px")
+        self.width_box, self.height_box = SizeSpinBox(), SizeSpinBox()
+        self.width_box.setToolTip("Width, in steps of 8 pixels")
+        self.height_box.setToolTip("Height, in steps of 8 pixels")
+        self.size_preset = QComboBox()
+        self.size_preset.setToolTip("Aspect ratios at this model's native size")
+        self._presets: list[SizePreset] = []
         self.seed = QLineEdit()
         self.seed.setPlaceholderText("random")
         self.seed.setValidator(QRegularExpressionValidator(r"\d{0,20}"))
         self.random_seed = QToolButton()
-        self.random_seed.setText("Random")  # plain text: emoji fonts are not everywhere
+        self.random_seed.setIcon(icon("shuffle"))
         self.random_seed.setToolTip("Use a random seed")
         self.scheduler = QComboBox()
         self.scheduler.addItems(list(SCHEDULER_NAMES))
@@ -73,8 +116,9 @@ class ImagesParamsPanel(QWidget):
         self.init_image = QLineEdit()
         self.init_image.setPlaceholderText("none: text to image")
         self.init_browse = QPushButton("Choose…")
+        self.init_browse.setIcon(icon("image-square"))
         self.init_clear = QToolButton()
-        self.init_clear.setText("✕")
+        self.init_clear.setIcon(icon("x"))
         self.init_clear.setToolTip("Back to text to image")
         self.strength = QDoubleSpinBox()
         self.strength.setRange(0.01, 1.0)
@@ -85,9 +129,9 @@ class ImagesParamsPanel(QWidget):
         self.offload.setToolTip("auto: offload to the CPU only when VRAM is short (the reason is shown on the card)")
 
         size_row = QHBoxLayout()
-        size_row.addWidget(self.width_box)
+        size_row.addWidget(self.width_box, 1)
         size_row.addWidget(QLabel("×"))
-        size_row.addWidget(self.height_box)
+        size_row.addWidget(self.height_box, 1)
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.random_seed)
@@ -98,8 +142,9 @@ class ImagesParamsPanel(QWidget):
         form.addRow("Prompt", self.prompt)
         form.addRow("Negative", self.negative)
         form.addRow("Steps", self.steps)
-        form.addRow("Guidance", self.guidance)
+        form.addRow("Guidance scale", self.guidance)
         form.addRow("Size", size_row)
+        form.addRow("Aspect", self.size_preset)
         form.addRow("Seed", seed_row)
         form.addRow("Scheduler", self.scheduler)
         form.addRow("Batch count", self.batch)
@@ -111,6 +156,9 @@ class ImagesParamsPanel(QWidget):
         self.init_browse.clicked.connect(self._choose_init)
         self.init_clear.clicked.connect(self.init_image.clear)
         self.init_image.textChanged.connect(self._update_strength_enabled)
+        self.size_preset.activated.connect(self._preset_chosen)
+        self.width_box.valueChanged.connect(self._show_matching_preset)
+        self.height_box.valueChanged.connect(self._show_matching_preset)
         for signal in (self.prompt.textChanged, self.negative.textChanged, self.steps.valueChanged,
                        self.guidance.valueChanged, self.width_box.valueChanged, self.height_box.valueChanged,
                        self.seed.textChanged, self.scheduler.currentIndexChanged, self.batch.valueChanged,
@@ -160,6 +208,23 @@ class ImagesParamsPanel(QWidget):
         self.width_box.setValue(d.width)
         self.height_box.setValue(d.height)
         self.scheduler.setCurrentText(d.scheduler)
+        self._presets = presets_for(family, lcm=lcm)
+        self.size_preset.clear()
+        for preset in self._presets:
+            self.size_preset.addItem(preset.label)
+        self.size_preset.addItem(CUSTOM_SIZE)
+        self._show_matching_preset()
+
+    def _preset_chosen(self, index: int) -> None:
+        if 0 <= index < len(self._presets):
+            preset = self._presets[index]
+            self.width_box.setValue(preset.width)
+            self.height_box.setValue(preset.height)
+
+    def _show_matching_preset(self) -> None:
+        size = (self.width_box.value(), self.height_box.value())
+        index = next((i for i, p in enumerate(self._presets) if (p.width, p.height) == size), len(self._presets))
+        self.size_preset.setCurrentIndex(index)
 
     def _update_strength_enabled(self) -> None:
         self.strength.setEnabled(bool(self.init_image.text().strip()))

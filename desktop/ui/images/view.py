@@ -1,9 +1,15 @@
 """The Images workspace: Stable Diffusion on diffusers, with live previews.
 
 Left: model picker and model card, the parameter panel, Generate / Stop.
-Right: the live preview (a cheap latent->RGB image each step, scaled up),
-the progress bar with step i/N and ETA, and the gallery of this session's
-images with their actions.
+Right: before a model is chosen, a call to action (open a folder or a file,
+or go to Models); then the big pane, the progress bar with the step status
+under it ("Step 7 of 20 · 1.2 s/step") and the gallery of this session's
+images with their actions.  The big pane shows the live preview (a cheap
+latent->RGB image each step) while an image forms, the final image when a
+run ends, and the gallery item last clicked.
+
+An empty prompt asks before it runs.  The session (its gallery) and the
+last parameters come back after a restart (see ``images/session.py``).
 
 Every generation is one job on the runner's engine lane calling
 :meth:`ImageEngine.generate`; the workspace never touches the pipeline.
@@ -19,6 +25,8 @@ Signals:
     generation_failed(str): a job failed with this message.
     generation_stopped(): a job was stopped; nothing was saved for the unfinished image.
     status_changed(str): a one-line status or error message.
+    open_models_requested(): the empty state's "Models" was clicked.
+    gallery_restored(int): this many images of the last session are back in the gallery.
 """
 
 from __future__ import annotations
@@ -30,16 +38,18 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -49,7 +59,11 @@ from desktop.core.image.engine import ImageBatchResult, ImageEngine, ImageReques
 from desktop.core.image.params import ImageParams
 from desktop.core.image.preview import StepPreview
 from desktop.core.jobs import Job
-from desktop.core.records import GenerationRecord, NullSink, new_id
+from desktop.core.records import GenerationRecord, NullSink
+from desktop.ui import theme
+from desktop.ui.icons import icon
+from desktop.ui.images import session
+from desktop.ui.images.empty import ImagesEmptyState
 from desktop.ui.images.gallery import ImagesGallery
 from desktop.ui.images.params import ImagesParamsPanel
 
@@ -59,7 +73,7 @@ PREVIEW_SIDE = 384
 
 def shared_engine(services) -> ImageEngine:
     """The process's one image engine (it owns the GPU memory of the loaded pipeline)."""
-    return services.image_engine
+    return services.shared("image_engine", lambda: ImageEngine(services.settings.image))
 
 
 def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cancel, progress) -> ImageBatchResult:
@@ -70,6 +84,10 @@ def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cance
     return engine.generate(request, cancel=cancel, progress=progress, sink=services.history)
 
 
+def _session_images_job(services, session_id: str, *, cancel, progress) -> list[GenerationRecord]:
+    return session.session_images(services, session_id)
+
+
 class ImagesWorkspace(QWidget):
     preview_updated = Signal(int, int)
     image_added = Signal(object)
@@ -77,13 +95,18 @@ class ImagesWorkspace(QWidget):
     generation_failed = Signal(str)
     generation_stopped = Signal()
     status_changed = Signal(str)
+    open_models_requested = Signal()
+    gallery_restored = Signal(int)
 
     def __init__(self, services, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
         self.runner = runner
         self.engine = shared_engine(services)
-        self.session_id = new_id()
+        restoring = bool(services.settings.image.session_id)
+        self.session_id = session.session_id(services.settings.image)
+        self.shown_path: str | None = None  # the image file in the big pane; None: a preview or nothing
+        self._step_rate: float | None = None  # seconds per step of the running job
         self._handle = None
         self._added: set[str] = set()
         self._family: tuple[str, bool] | None = None
@@ -92,25 +115,28 @@ class ImagesWorkspace(QWidget):
         self.picker = QComboBox()
         self.picker.setPlaceholderText("Choose a Stable Diffusion model")
         self.picker.setMinimumContentsLength(12)
-        self.open_folder_button = QPushButton("Folder…")
+        self.open_folder_button = QPushButton(icon("folder-open"), "Folder…")
         self.open_folder_button.setToolTip("Open a diffusers model folder (with model_index.json)")
-        self.open_file_button = QPushButton("File…")
+        self.open_file_button = QPushButton(icon("file"), "File…")
         self.open_file_button.setToolTip("Open a single .safetensors checkpoint")
         self.card = QLabel("No model chosen.")
         self.card.setObjectName("modelCard")
+        theme.set_role(self.card, "card")
         self.card.setWordWrap(True)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.params_panel = ImagesParamsPanel()
         self.params_panel.offload.setCurrentText(services.settings.image.offload)
-        self.generate_button = QPushButton("Generate")
+        self.generate_button = QPushButton(icon("sparkle", QPalette.ColorRole.HighlightedText), "Generate")
         self.generate_button.setToolTip("Ctrl+Enter")
         self.generate_button.setDefault(True)
-        self.stop_button = QPushButton("Stop")
+        theme.set_role(self.generate_button, "primary")
+        self.stop_button = QPushButton(icon("stop"), "Stop")
         self.stop_button.setToolTip("Esc: stops before the next step; the unfinished image is discarded")
         self.stop_button.setEnabled(False)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
+        left_layout.setSpacing(theme.SPACE_M)
         pick_row = QHBoxLayout()
         pick_row.addWidget(self.open_folder_button)
         pick_row.addWidget(self.open_file_button)
@@ -137,19 +163,25 @@ class ImagesWorkspace(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("")
         self.status = QLabel("")
+        theme.set_role(self.status, "muted")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.gallery = ImagesGallery()
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
+        working = QWidget()
+        right_layout = QVBoxLayout(working)
+        right_layout.setSpacing(theme.SPACE_S)
         right_layout.addWidget(self.preview, 3)
         right_layout.addWidget(self.progress)
         right_layout.addWidget(self.status)
         right_layout.addWidget(self.gallery, 2)
+        self.empty_state = ImagesEmptyState()
+        self.right = QStackedWidget()
+        self.right.addWidget(self.empty_state)
+        self.right.addWidget(working)
 
         splitter = QSplitter()
         splitter.addWidget(left_scroll)
-        splitter.addWidget(right)
+        splitter.addWidget(self.right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([380, 720])
         outer = QVBoxLayout(self)
@@ -165,7 +197,15 @@ class ImagesWorkspace(QWidget):
         self.gallery.reuse_requested.connect(self.reuse_parameters)
         self.gallery.reuse_seed_requested.connect(self.params_panel.set_seed)
         self.gallery.init_requested.connect(self.params_panel.set_init_image)
+        self.gallery.image_selected.connect(self._show_record)
+        self.empty_state.open_folder_requested.connect(self._ask_folder)
+        self.empty_state.open_file_requested.connect(self._ask_file)
+        self.empty_state.models_requested.connect(self.open_models_requested)
         self.refresh_library()
+        self._restore_last_params()
+        self._update_empty_state()
+        if restoring:
+            self._restore_gallery()
 
     # --- models ---------------------------------------------------------------------
     def refresh_library(self) -> None:
@@ -196,6 +236,7 @@ class ImagesWorkspace(QWidget):
             self._model_chosen()
         else:
             self.picker.setCurrentIndex(index)
+        self._update_empty_state()
 
     def current_model(self) -> str:
         return self.picker.currentData() or ""
@@ -210,7 +251,7 @@ class ImagesWorkspace(QWidget):
             info = inspect_model(Path(path))
         except GenLabError as exc:
             self._family = None
-            self.card.setText(f"<span style='color:#c0392b'>{html.escape(str(exc))}</span>")
+            self.card.setText(f"<span style='color:{theme.colours().danger}'>{html.escape(str(exc))}</span>")
             return
         loaded = self.engine.loaded
         rows = [("Family", info.family_label), ("Layout", "diffusers folder" if info.layout == "folder"
@@ -220,7 +261,8 @@ class ImagesWorkspace(QWidget):
             rows += [("Device", f"{loaded.device.upper()} · {loaded.dtype}"), ("Memory", loaded.plan.reason),
                      ("sha256", loaded.identity.sha256[:16] + "…")]
         state = "<b>Loaded</b>" if len(rows) > 3 else "Loads on first Generate"
-        body = "".join(f"<tr><td style='color:gray; padding-right:8px'>{html.escape(k)}</td>"
+        muted = theme.colours().muted
+        body = "".join(f"<tr><td style='color:{muted}; padding-right:8px'>{html.escape(k)}</td>"
                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         self.card.setText(f"{state}<table>{body}</table>")
         family = (info.family, info.lcm)
@@ -242,6 +284,37 @@ class ImagesWorkspace(QWidget):
     def _offload_changed(self, value: str) -> None:
         self.services.settings.image.offload = value
 
+    def _update_empty_state(self) -> None:
+        """The call to action until a model is chosen (or the session already has images)."""
+        empty = not self.current_model() and self.gallery.count() == 0
+        self.right.setCurrentIndex(0 if empty else 1)
+
+    # --- the session across restarts -------------------------------------------------
+    def _restore_last_params(self) -> None:
+        data = self.services.settings.image.last_params
+        if not data:
+            return
+        params = ImageParams.from_dict(data)
+        if params.init_image and not Path(params.init_image).is_file():
+            params.init_image = ""
+        self.params_panel.set_params(params)
+
+    def _restore_gallery(self) -> None:
+        """Bring back the last session's images from the history, off the GUI thread."""
+        job = Job("Restoring the Images gallery",
+                  functools.partial(_session_images_job, self.services, self.session_id), kind="io")
+        handle = self.runner.submit(job)
+        handle.finished.connect(self._gallery_restored)
+        handle.failed.connect(lambda message, _tb: log.warning("gallery not restored: %s", message))
+
+    def _gallery_restored(self, records: list[GenerationRecord]) -> None:
+        for record in records:  # oldest first: the newest ends on top
+            if record.image_path not in self._added:
+                self._added.add(record.image_path)
+                self.gallery.add(record)
+        self.gallery_restored.emit(len(records))
+        self._update_empty_state()
+
     # --- generation -------------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -255,10 +328,24 @@ class ImagesWorkspace(QWidget):
         if not path:
             self._set_status("Choose a model first.", error=True)
             return
-        self._submit(path, self.params_panel.params())
+        params = self.params_panel.params()
+        if not params.prompt.strip() and not self._confirm_empty_prompt():
+            self._set_status("Not generated: the prompt is empty. Describe the image, or confirm the empty prompt.")
+            return
+        self._submit(path, params)
+
+    def _confirm_empty_prompt(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Empty prompt", "Generate with an empty prompt?\n\n"
+            "Without a prompt the model makes an unguided image.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _submit(self, path: str, params: ImageParams) -> None:
         self.services.settings.image.last_model = path
+        if not self.services.settings.history.incognito:  # an incognito prompt never reaches the data folder
+            self.services.settings.image.last_params = params.to_dict()
+        self._step_rate = None
         request = ImageRequest(path, params, session_id=self.session_id)
         incognito = self.services.settings.history.incognito  # the job's name reaches the log on a crash
         job = Job("Image (incognito)" if incognito else f"Image: {params.prompt[:40] or '(empty prompt)'}",
@@ -290,6 +377,7 @@ class ImagesWorkspace(QWidget):
                 last_preview = report
             elif isinstance(report.payload, ImageResult):
                 self._add_image(report.payload.record)
+                last_preview = None  # the saved image stays in the big pane, not an older preview
             elif report.message:
                 self._set_status(report.message)
             if report.fraction is not None:
@@ -297,20 +385,42 @@ class ImagesWorkspace(QWidget):
         if last_preview is not None:
             preview: StepPreview = last_preview.payload
             self.progress.setFormat(last_preview.message)
+            self._set_status(self._step_status(preview))
             if preview.rgb is not None:
                 self._show_rgb(preview.rgb)
             self.preview_updated.emit(preview.step, preview.total)
+
+    def _step_status(self, preview: StepPreview) -> str:
+        """ "Image 2 of 4 · Step 7 of 20 · 1.2 s/step · 16 s left".
+
+        The rate is the engine's mean step time (its ETA over the steps left), kept for the last step.
+        """
+        left = (preview.total - preview.step) + (preview.batch_count - preview.image_index - 1) * preview.total
+        if preview.eta_seconds is not None and left > 0:
+            self._step_rate = preview.eta_seconds / left
+        parts = [f"Image {preview.image_index + 1} of {preview.batch_count}"] if preview.batch_count > 1 else []
+        parts.append(f"Step {preview.step} of {preview.total}")
+        if self._step_rate is not None:
+            parts.append(f"{self._step_rate:.1f} s/step")
+        if preview.eta_seconds is not None and preview.eta_seconds >= 1:
+            parts.append(f"{preview.eta_seconds:.0f} s left")
+        return " · ".join(parts)
 
     def _show_rgb(self, rgb) -> None:
         h, w = rgb.shape[0], rgb.shape[1]
         image = QImage(rgb.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
         side = min(PREVIEW_SIDE, max(self.preview.width(), 64), max(self.preview.height(), 64))
+        self.shown_path = None
         self.preview.setPixmap(QPixmap.fromImage(image).scaled(
             side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+    def _show_record(self, record: GenerationRecord) -> None:
+        self._show_file(record.image_path)
 
     def _show_file(self, path: str) -> None:
         pixmap = QPixmap(path)
         if not pixmap.isNull():
+            self.shown_path = path
             side = min(PREVIEW_SIDE * 2, max(self.preview.width(), 64), max(self.preview.height(), 64))
             self.preview.setPixmap(pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
                                                  Qt.TransformationMode.SmoothTransformation))
@@ -319,13 +429,15 @@ class ImagesWorkspace(QWidget):
         if record.image_path in self._added:
             return
         self._added.add(record.image_path)
-        self.gallery.add(record)
-        self._show_file(record.image_path)
+        self.gallery.add(record)  # selecting it shows it in the big pane
+        self._update_empty_state()
         self.image_added.emit(record)
 
     def _on_finished(self, result: ImageBatchResult) -> None:
         for image in result.images:
             self._add_image(image.record)
+        if result.images:  # the run's last image, whatever preview came last
+            self._show_file(result.images[-1].record.image_path)
         self.progress.setValue(1000)
         self.progress.setFormat("Done")
         seeds = ", ".join(str(i.seed) for i in result.images)
@@ -357,7 +469,7 @@ class ImagesWorkspace(QWidget):
 
     def _set_status(self, text: str, error: bool = False) -> None:
         if error:
-            self.status.setText(f"<span style='color:#c0392b'>{html.escape(text)}</span>")
+            self.status.setText(f"<span style='color:{theme.colours().danger}'>{html.escape(text)}</span>")
         else:
             self.status.setText(html.escape(text).replace("\n", "<br>"))
         self.status_changed.emit(text)

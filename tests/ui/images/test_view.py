@@ -25,6 +25,7 @@ def workspace(qtbot, services, runner, tiny_sd_pipeline):
     panel.width_box.setValue(64)
     panel.height_box.setValue(64)
     panel.steps.setValue(4)
+    panel.prompt.setPlainText("a small test image")  # an empty prompt would ask first
     return ws
 
 
@@ -137,7 +138,8 @@ def test_bad_model_is_reported_and_the_workspace_keeps_working(qtbot, workspace,
     assert generate(qtbot, workspace).images
 
 
-def test_empty_prompt_warns_and_the_viewer_zooms(qtbot, workspace):
+def test_empty_prompt_warns_and_the_viewer_zooms(qtbot, workspace, monkeypatch):
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     workspace.params_panel.prompt.clear()
     workspace.params_panel.steps.setValue(1)
     generate(qtbot, workspace)
