@@ -130,7 +130,8 @@ class SelfTest:
 
     def export_import(self) -> str:
         from desktop.core.history import HistoryStore
-        from desktop.core.history.export import export_history, import_history
+        from desktop.core.history.export import export_history
+        from desktop.core.history.imports import import_history
 
         store = self.ctx["store"]
         target = self.root / "export" / "history.zip"

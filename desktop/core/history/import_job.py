@@ -3,7 +3,7 @@
 :func:`import_and_embed` is what the History workspace runs on a worker and
 what ``genlab history import`` runs in the terminal.  Its progress reports
 come in two phases: "Read N of M records, imported K" while the file is
-read (see :func:`~desktop.core.history.export.import_history`), then
+read (see :func:`~desktop.core.history.imports.import_history`), then
 "Embedding N of M records" while the records saved without a vector (the
 embedder was still loading) are embedded.  Both carry ``current`` and
 ``total``.  An embedder that cannot load leaves the records unembedded
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.core.history.export import ImportResult, import_history
+from desktop.core.history.imports import import_history
+from desktop.core.history.readers import ImportResult
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 
 POLL_S = 0.25  # how often a wait checks the cancel token and reports

@@ -11,7 +11,8 @@ import pytest
 
 from desktop.core import paths
 from desktop.core.history.errors import ImportFormatError
-from desktop.core.history.export import export_history, import_history
+from desktop.core.history.export import export_history
+from desktop.core.history.imports import import_history
 from desktop.core.history.store import HistoryStore
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import GenerationRecord, ModelIdentity
@@ -261,7 +262,7 @@ def test_an_import_holds_no_record_it_has_already_saved(store):
     import gc
     import weakref
 
-    from desktop.core.history.export import save_records
+    from desktop.core.history.imports import save_records
 
     made, alive = [], []
 

@@ -17,7 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from desktop.core.history.export import export_history, import_history, record_from_dict, save_records
+from desktop.core.history.export import export_history
+from desktop.core.history.fields import record_from_dict
+from desktop.core.history.imports import import_history, save_records
 from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord
 from tests.conftest import REPO_ROOT
@@ -181,7 +183,7 @@ def test_a_parquet_that_cannot_be_read_is_a_clear_error(store, tmp_path):
 
 FULL_DISK_IMPORT = textwrap.dedent("""
     import base64, json, os, resource, signal, sys
-    from desktop.core.history.export import import_history
+    from desktop.core.history.imports import import_history
     from desktop.core.history.store import HistoryStore
     root, first, second = sys.argv[1:4]
     store = HistoryStore(root, embedder=None)
