@@ -18,8 +18,11 @@ property): "title", "subtitle", "muted", "error", "card", "primary", "empty".
 
 from __future__ import annotations
 
+import os
 import string
+import tempfile
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
 from PySide6.QtCore import Qt
@@ -98,10 +101,25 @@ def palette_for(c: Colours) -> QPalette:
     return p
 
 
+def _arrow_files(colour: str) -> tuple[str, str]:
+    """Down and up caret SVGs in ``colour`` for spin boxes and combos (QSS takes images only as files)."""
+    folder = Path(tempfile.gettempdir()) / f"genlab-theme-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    folder.mkdir(exist_ok=True)
+    svg = resource_path("icons", "phosphor", "caret-down.svg").read_text(encoding="utf-8")
+    svg = svg.replace('fill="#000000"', f'fill="{colour}"')
+    down, up = folder / f"caret-down-{colour[1:]}.svg", folder / f"caret-up-{colour[1:]}.svg"
+    if not down.exists():
+        down.write_text(svg, encoding="utf-8")
+    if not up.exists():
+        up.write_text(svg.replace("<path ", '<path transform="rotate(180 128 128)" '), encoding="utf-8")
+    return down.as_posix(), up.as_posix()
+
+
 def stylesheet(c: Colours) -> str:
     """The app-wide QSS filled with ``c`` and the spacing/type scale."""
     template = string.Template(resource_path("styles", "genlab.qss").read_text(encoding="utf-8"))
-    scale = dict(space_xs=SPACE_XS, space_s=SPACE_S, space_m=SPACE_M, space_l=SPACE_L, space_xl=SPACE_XL,
+    arrow_down, arrow_up = _arrow_files(c.muted)
+    scale = dict(arrow_down=arrow_down, arrow_up=arrow_up, space_xs=SPACE_XS, space_s=SPACE_S, space_m=SPACE_M, space_l=SPACE_L, space_xl=SPACE_XL,
                  radius_s=RADIUS_S, radius_m=RADIUS_M, radius_l=RADIUS_L, font_small=FONT_SMALL,
                  font_body=FONT_BODY, font_subtitle=FONT_SUBTITLE, font_title=FONT_TITLE)
     return template.substitute(asdict(c), **scale)

@@ -36,7 +36,7 @@ class ImagesEmptyState(QWidget):
         self.detail = QLabel(DETAIL)
         theme.set_role(self.detail, "muted")
         self.detail.setWordWrap(True)
-        self.detail.setMaximumWidth(440)
+        self.detail.setFixedWidth(460)
         for label in (self.title, self.detail):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.folder_button = QPushButton(icon("folder-open"), "Open folder…")
@@ -54,7 +54,11 @@ class ImagesEmptyState(QWidget):
         layout.addStretch(2)
         layout.addWidget(picture)
         layout.addWidget(self.title)
-        layout.addWidget(self.detail, 0, Qt.AlignmentFlag.AlignHCenter)
+        detail_row = QHBoxLayout()  # a wrapped label keeps its height in a row, not with an alignment flag
+        detail_row.addStretch(1)
+        detail_row.addWidget(self.detail)
+        detail_row.addStretch(1)
+        layout.addLayout(detail_row)
         layout.addSpacing(theme.SPACE_S)
         layout.addLayout(buttons)
         layout.addStretch(3)

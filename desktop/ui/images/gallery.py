@@ -156,7 +156,9 @@ class ImagesGallery(QWidget):
     def add(self, record: GenerationRecord) -> QListWidgetItem:
         """Add a saved image (newest first) and select it."""
         icon_source = record.thumbnail_path if Path(record.thumbnail_path).is_file() else record.image_path
-        item = QListWidgetItem(QIcon(QPixmap(icon_source)), f"seed {record.seed}")
+        thumbnail = QIcon(QPixmap(icon_source))
+        thumbnail.addPixmap(QPixmap(icon_source), QIcon.Mode.Selected)  # not tinted: the selection is the frame
+        item = QListWidgetItem(thumbnail, f"seed {record.seed}")
         item.setData(RECORD_ROLE, record)
         item.setToolTip(f"{record.prompt[:200]}\n{Path(record.image_path).name}")
         self.grid.insertItem(0, item)

@@ -153,6 +153,8 @@ class ImagesWorkspace(QWidget):
         left_scroll = QScrollArea()
         left_scroll.setWidget(left)
         left_scroll.setWidgetResizable(True)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_scroll.setMinimumWidth(left.sizeHint().width() + left_scroll.verticalScrollBar().sizeHint().width())
 
         # right column
         self.preview = QLabel("The preview appears here while an image forms.")
@@ -183,7 +185,7 @@ class ImagesWorkspace(QWidget):
         splitter.addWidget(left_scroll)
         splitter.addWidget(self.right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 720])
+        splitter.setSizes([420, 720])
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(splitter)
