@@ -26,6 +26,7 @@ GGUF_MAGIC = b"GGUF"
 GGUF_VERSIONS = (2, 3)  # version 1 (mid-2023) is no longer read by llama.cpp either
 REDOWNLOAD = "Download the model again or choose another .gguf file."
 TOKENS_KEY = "tokenizer.ggml.tokens"
+TOKEN_TYPES_KEY = "tokenizer.ggml.token_type"  # kept: the text layer hides CONTROL tokens
 
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
@@ -47,9 +48,10 @@ class GgufTensor:
 class GgufFile:
     """A structurally sound GGUF file: its metadata and tensor table.
 
-    ``fields`` holds scalars and strings as values; numeric arrays (scores,
-    token types) and string arrays other than the vocabulary are skipped and
-    stored as their item count.  ``tokens`` is the vocabulary, or None.
+    ``fields`` holds scalars and strings as values, and the token types as a
+    list; other numeric arrays (scores) and string arrays other than the
+    vocabulary are skipped and stored as their item count.  ``tokens`` is the
+    vocabulary, or None.
     """
 
     path: Path
@@ -142,7 +144,7 @@ class _Cursor:
             raise _Damaged(f"a value at byte {self.pos:,} runs past the end of the file")
         self.pos += n
 
-    def value(self, vtype: int, key: str, keep_strings: bool) -> Any:
+    def value(self, vtype: int, key: str, keep_strings: bool, keep_numbers: bool = False) -> Any:
         if vtype in _SCALARS:
             return self.take(_SCALARS[vtype])
         if vtype == _STRING:
@@ -155,7 +157,11 @@ class _Cursor:
             width = struct.calcsize(_SCALARS[item])
             if count * width > self.size - self.pos:
                 raise _Damaged(f"the array {key!r} claims {count:,} items, past the end of the file")
-            self.skip(count * width)  # numeric arrays (scores, token types) are not needed
+            if keep_numbers:
+                values = list(struct.unpack_from(f"<{count}{_SCALARS[item].lstrip('<')}", self.buf, self.pos))
+                self.pos += count * width
+                return values
+            self.skip(count * width)  # other numeric arrays (scores) are not needed
             return count
         if item == _STRING:
             if count > self.size - self.pos:
@@ -208,7 +214,7 @@ def _parse(path: Path, size: int, buf: Any) -> GgufFile:
     for _ in range(kv_count):
         key = cur.string()
         vtype = cur.take("<I")
-        value = cur.value(vtype, key, keep_strings=key == TOKENS_KEY)
+        value = cur.value(vtype, key, keep_strings=key == TOKENS_KEY, keep_numbers=key == TOKEN_TYPES_KEY)
         if key == TOKENS_KEY:
             tokens = value if isinstance(value, list) else None
         fields[key] = value

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core.errors import ModelFileError
-from desktop.core.models.gguf import REDOWNLOAD, read_gguf_file
+from desktop.core.models.gguf import REDOWNLOAD, TOKEN_TYPES_KEY, read_gguf_file
 from desktop.core.models.memory import KvShape
 
 # Special-token roles as named in the GGUF tokenizer metadata.
 _SPECIAL_ROLES = ("bos", "eos", "eot", "unknown", "padding", "seperator")
+_CONTROL = 3  # tokenizer.ggml.token_type of a control token (<|im_start|>, <start_of_image>, ...)
+_MAX_CONTROL_LENGTH = 64  # longer "control" strings are not markers a display should hide
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class GgufInfo:
     tokenizer_model: str
     chat_template: str | None
     special_tokens: dict[str, str] = field(default_factory=dict)  # role -> token text
+    control_tokens: tuple[str, ...] = ()  # every token of type CONTROL, for hiding from the display
     tensor_count: int = 0
     head_count: int = 0  # attention heads
     head_count_kv: int = 0  # KV heads: fewer than head_count with grouped-query attention; 0 when not stated
@@ -56,6 +59,11 @@ class GgufInfo:
         kv_heads = self.head_count_kv or heads  # llama.cpp's default when head_count_kv is absent
         width = max(self.embedding_length // heads, 1)
         return KvShape(self.layer_count, kv_heads, self.key_length or width, self.value_length or width)
+
+    @property
+    def hidden_tokens(self) -> frozenset[str]:
+        """The token texts a transcript hides: the special roles' tokens and every control token."""
+        return frozenset(self.special_tokens.values()) | frozenset(self.control_tokens)
 
     @property
     def parameters_label(self) -> str:
@@ -98,6 +106,14 @@ def _check_vocabulary(path: Path, tokens: list[str]) -> None:
         seen.add(token)
 
 
+def _control_tokens(tokens: list[str], types: object) -> tuple[str, ...]:
+    """The vocabulary's CONTROL tokens, short ones only; none when the types are absent or do not match."""
+    if not isinstance(types, list) or len(types) != len(tokens):
+        return ()
+    return tuple(token for token, kind in zip(tokens, types)
+                 if kind == _CONTROL and 0 < len(token) <= _MAX_CONTROL_LENGTH)
+
+
 def read_gguf_info(path: Path) -> GgufInfo:
     """Read and validate a GGUF language model's metadata; raise ModelFileError if it is unusable."""
     path = Path(path)
@@ -120,6 +136,7 @@ def read_gguf_info(path: Path) -> GgufInfo:
             specials[role] = tokens[token_id]
     return GgufInfo(
         path=path,
+        control_tokens=_control_tokens(tokens, parsed.fields.get(TOKEN_TYPES_KEY)),
         file_size=parsed.size,
         version=parsed.version,
         architecture=arch,

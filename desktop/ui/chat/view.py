@@ -414,6 +414,7 @@ class ChatWorkspace(QWidget):
         self._save_settings()
         self._model_error = ""
         self.model_bar.show_card(loaded.info, loaded)
+        self.transcript.set_special_tokens(loaded.info.hidden_tokens)  # kept in the record, hidden on screen
         name = f"{model_title(loaded.info)} ({loaded.info.architecture})"
         if outcome.already_loaded:
             self.set_status(f"{name} is already loaded.")

@@ -104,3 +104,15 @@ def test_unsupported_version(tiny_gguf, tmp_path):
     bad.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="version"):
         read_gguf_info(bad)
+
+
+def test_every_control_token_is_listed_for_hiding(tiny_gguf):
+    info = read_gguf_info(tiny_gguf)
+    assert info.control_tokens == ("<s>", "</s>", "<|im_start|>", "<|im_end|>")
+    assert {"<|im_start|>", "<unk>"} <= info.hidden_tokens  # controls and the special roles' tokens
+
+
+def test_smollm2s_control_tokens_are_more_than_its_special_roles(smollm2):
+    info = read_gguf_info(smollm2)
+    assert "<file_sep>" not in info.special_tokens.values()  # a control token with no role
+    assert {"<|im_start|>", "<file_sep>", "<jupyter_code>"} <= info.hidden_tokens

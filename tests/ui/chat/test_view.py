@@ -558,3 +558,13 @@ def test_the_history_actions_are_a_collaborator_not_a_mixin(workspace):
 
     assert not issubclass(ChatWorkspace, ChatFromHistory)
     assert isinstance(workspace.history_actions, ChatFromHistory) and workspace.history_actions.host is workspace
+
+
+def test_a_reply_hides_the_loaded_models_control_tokens(qtbot, workspace, smollm2):
+    load(qtbot, workspace, smollm2)
+    thread = ChatThread()
+    user = thread.add("user", "hi", None)
+    thread.add("assistant", "<file_sep>Hello<|im_start|> there", user.id)  # <file_sep>: SmolLM2's, not generic
+    workspace.transcript.show_thread(thread)
+    text = workspace.transcript.toPlainText()
+    assert "Hello there" in text and "<file_sep>" not in text and "file_sep" not in text
