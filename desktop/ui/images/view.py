@@ -24,7 +24,7 @@ Signals:
     generation_finished(object): the ImageBatchResult of a finished job.
     generation_failed(str): a job failed with this message.
     generation_stopped(): a job was stopped; nothing was saved for the unfinished image.
-    status_changed(str): a one-line status or error message.
+    status_message(str): a one-line status or error message.
     open_models_requested(): the empty state's "Models" was clicked.
     gallery_restored(int): this many images of the last session are back in the gallery.
 """
@@ -73,7 +73,7 @@ PREVIEW_SIDE = 384
 
 def shared_engine(services) -> ImageEngine:
     """The process's one image engine (it owns the GPU memory of the loaded pipeline)."""
-    return services.shared("image_engine", lambda: ImageEngine(services.settings.image))
+    return services.image_engine
 
 
 def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cancel, progress) -> ImageBatchResult:
@@ -94,7 +94,7 @@ class ImagesWorkspace(QWidget):
     generation_finished = Signal(object)
     generation_failed = Signal(str)
     generation_stopped = Signal()
-    status_changed = Signal(str)
+    status_message = Signal(str)
     open_models_requested = Signal()
     gallery_restored = Signal(int)
 
@@ -474,7 +474,7 @@ class ImagesWorkspace(QWidget):
             self.status.setText(f"<span style='color:{theme.colours().danger}'>{html.escape(text)}</span>")
         else:
             self.status.setText(html.escape(text).replace("\n", "<br>"))
-        self.status_changed.emit(text)
+        self.status_message.emit(text)
 
     # --- reuse ------------------------------------------------------------------------
     def reuse_parameters(self, record: GenerationRecord) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.core.history.store import HISTORY_SERVICE_KEY, HistoryStore
+from desktop.core.history.store import HistoryStore
 from desktop.core.services import Services
 from desktop.core.settings import load_settings
 from desktop.ui.images.view import ImagesWorkspace
@@ -103,7 +103,7 @@ def test_the_big_pane_shows_the_final_image_then_the_clicked_one_and_the_status_
     ws.params_panel.prompt.setPlainText("two lighthouses")
     ws.params_panel.batch.setValue(2)
     statuses = []
-    ws.status_changed.connect(statuses.append)
+    ws.status_message.connect(statuses.append)
     result = generate(qtbot, ws)
     first, last = result.images
     assert ws.shown_path == last.record.image_path
@@ -150,7 +150,7 @@ def test_the_last_parameters_and_the_session_gallery_come_back_after_a_restart(q
     store = HistoryStore(embedder=None, idle_seconds=3600)
     first = Services(load_settings()[0])
     first.set_history(store)
-    first.shared(HISTORY_SERVICE_KEY, lambda: store)
+    first.provide_history_store(store)
     ws = make_workspace(qtbot, first, runner, tiny_sd_pipeline)
     ws.params_panel.prompt.setPlainText("a harbour at dawn")
     ws.params_panel.negative.setPlainText("fog")
@@ -160,7 +160,7 @@ def test_the_last_parameters_and_the_session_gallery_come_back_after_a_restart(q
     first.save_settings()  # what closing the window does
 
     again = Services(load_settings()[0])
-    again.shared(HISTORY_SERVICE_KEY, lambda: store)
+    again.provide_history_store(store)
     restored = ImagesWorkspace(again, runner)
     qtbot.addWidget(restored)
     with qtbot.waitSignal(restored.gallery_restored, timeout=TIMEOUT) as blocker:
