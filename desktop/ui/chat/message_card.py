@@ -23,6 +23,7 @@ from desktop.core.text.thread import Turn
 from desktop.ui.chat.message_body import MessageBody
 from desktop.ui.chat.message_icons import MessageIcon, message_icon
 from desktop.ui.chat.message_text import prose_css
+from desktop.ui.chat.stats import stats_line
 
 SHOWN_CHARS = 20_000  # longer messages show their start; copy still gives all of it
 
@@ -138,7 +139,7 @@ class MessageCard(QFrame):
         self.show_text("" if streaming else turn.content)
         for button in self.buttons.values():  # no copying or deleting half a reply
             button.setVisible(not streaming)
-        extra = [] if streaming else [s for s in (turn.note, stats_text(turn.stats)) if s]
+        extra = [] if streaming else [s for s in (turn.note, stats_line(turn.stats)) if s]
         self.stats_label.setText(" · ".join(extra))
         self.stats_label.setVisible(bool(extra))
 
@@ -166,20 +167,3 @@ class MessageCard(QFrame):
         if self.limit_shown:
             lines.append(self.limit_label.text())
         return "\n".join(lines)
-
-
-
-def stats_text(stats: dict) -> str:
-    """The one-line stats summary shown under a reply and in the status line."""
-    if not stats:
-        return ""
-    parts = []
-    if "ttft_s" in stats:
-        parts.append(f"first token {stats['ttft_s'] * 1000:.0f} ms")
-    if "tokens_per_s" in stats:
-        parts.append(f"{stats['tokens_per_s']:.1f} tok/s")
-    if "prompt_tokens" in stats and "completion_tokens" in stats:
-        parts.append(f"{stats['prompt_tokens']} prompt + {stats['completion_tokens']} generated tokens")
-    if "n_ctx" in stats and "prompt_tokens" in stats:
-        parts.append(f"context {stats['prompt_tokens'] + stats.get('completion_tokens', 0)} / {stats['n_ctx']}")
-    return " · ".join(parts)

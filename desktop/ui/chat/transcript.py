@@ -28,10 +28,10 @@ from PySide6.QtWidgets import QApplication, QFrame, QScrollArea, QVBoxLayout, QW
 
 from desktop.core.text.thread import ChatThread, Turn
 from desktop.ui.chat.code_block import mono_family
-from desktop.ui.chat.message_card import SHOWN_CHARS, MessageCard, MessageRenderer, stats_text
+from desktop.ui.chat.message_card import SHOWN_CHARS, MessageCard, MessageRenderer
 from desktop.ui.chat.message_style import TranscriptStyle
 
-__all__ = ["SHOWN_CHARS", "ChatTranscript", "stats_text"]
+__all__ = ["SHOWN_CHARS", "ChatTranscript"]
 
 ACTIONS = ("copy", "edit", "delete", "regenerate", "prev", "next")
 STREAM_RENDER_MS = 60  # streamed text is rendered again at most this often
