@@ -72,13 +72,14 @@ def test_a_batch_is_one_history_session_and_each_command_another(tiny_sd_pipelin
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--width", "7"], "Width 7"),
-    (["--width", "100000"], "Width 100000"),
+    (["--width", "7"], "Width 7 must be between 64 and 2048 px"),
+    (["--width", "100000"], "Width 100000 must be between 64 and 2048 px"),
+    (["--width", "100", "--height", "70"], "Width 100 and Height 70 must be multiples of 8 (try 104 × 72)"),
     (["--steps", "0"], "Steps must be between 1 and 150"),
     (["--steps", "10000"], "Steps must be between 1 and 150"),
     (["--guidance", "nan"], "Guidance scale must be a number"),
-    (["--guidance", "-1"], "Guidance scale -1"),
-    (["--scheduler", "Bogus"], "Unknown scheduler"),
+    (["--guidance", "-1"], "Guidance scale must be between 0 and 30 (got -1)"),
+    (["--scheduler", "Bogus"], "Scheduler must be one GenLab knows (got 'Bogus')"),
 ])
 def test_bad_parameters_exit_2_with_one_line(tiny_sd_pipeline, capsys, extra, message):
     rc = run_cli("--model", str(tiny_sd_pipeline), "--prompt", "x", "--no-history", *extra)

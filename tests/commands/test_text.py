@@ -90,9 +90,10 @@ def test_completion_flag_and_no_history(tiny_gguf, capsys, genlab_home):
 
 @pytest.mark.parametrize("extra, message", [
     (["--prompt", ""], "prompt is empty"),
-    (["--prompt", "x", "--temperature", "-1"], "temperature is -1.0"),
-    (["--prompt", "x", "--top-p", "1.5"], "top_p is 1.5"),
-    (["--prompt", "x", "--max-tokens", "0"], "max_tokens is 0"),
+    (["--prompt", "x", "--temperature", "-1"], "Temperature must be between 0 and 10 (got -1)"),
+    (["--prompt", "x", "--top-p", "1.5"], "Top-p must be above 0 and at most 1 (got 1.5)"),
+    (["--prompt", "x", "--max-tokens", "0"], "Max tokens must be at least 1 (got 0)"),
+    (["--prompt", "x", "--ctx", "10"], "Context must be 0 (automatic) or between 64"),
 ])
 def test_bad_input_is_one_error_line_and_exit_2(tiny_gguf, capsys, extra, message):
     code, out, err = run_cli(capsys, "--model", str(tiny_gguf), "--no-history", *extra)

@@ -4,7 +4,9 @@
 model family decides the defaults (SD 1.x 512 px, SDXL 1024 px, Turbo models
 1 step with guidance 0, LCM a few steps with low guidance) and the sensible
 size range.  :func:`validate_params` raises :class:`InvalidParameter` with a
-message naming the bad value and what to do, and returns soft warnings (an
+message naming the bad value by the Images panel's label (Width, Steps,
+Guidance scale...; the CLI flags are the same words), the allowed range and
+what to do, and returns soft warnings (an
 empty prompt, too many steps for a Turbo model) that the caller shows.
 """
 
@@ -107,18 +109,39 @@ def random_seed() -> int:
     return secrets.randbelow(2**32)
 
 
-def _check_side(name: str, value: Any, max_side: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameter(f"{name.capitalize()} must be a whole number of pixels, not {value!r}.")
-    if value < MIN_SIDE or value > max_side:
-        raise InvalidParameter(
-            f"{name.capitalize()} {value} is outside the range this model can make ({MIN_SIDE}–{max_side} px).",
-            f"Choose a {name} between {MIN_SIDE} and {max_side}, a multiple of {SIZE_MULTIPLE}.")
-    if value % SIZE_MULTIPLE:
+def _nearest_multiple(value: int, max_side: int) -> int:
+    """The size the Size boxes round a typed value to: half up, so 100 becomes 104."""
+    rounded = (value + SIZE_MULTIPLE // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE
+    return max(MIN_SIDE, min(max_side - max_side % SIZE_MULTIPLE, rounded))
+
+
+def _named(sides: list[tuple[str, int]]) -> str:
+    return " and ".join(f"{label} {value}" for label, value in sides)
+
+
+def _check_size(width: Any, height: Any, family: str, max_side: int) -> None:
+    """Refuse a bad size in one message naming every wrong side (Width 100 and Height 70 ...)."""
+    sides = [("Width", width), ("Height", height)]
+    for label, value in sides:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidParameter(f"{label} must be a whole number of pixels (got {value!r}).")
+    outside = [(label, v) for label, v in sides if not MIN_SIDE <= v <= max_side]
+    uneven = [(label, v) for label, v in sides if MIN_SIDE <= v <= max_side and v % SIZE_MULTIPLE]
+    problems = []
+    if outside:
+        model = FAMILY_LABELS.get(family, "this model")
+        problems.append(f"{_named(outside)} must be between {MIN_SIDE} and {max_side} px for {model}")
+    if len(uneven) == 2:
+        tries = " × ".join(str(_nearest_multiple(v, max_side)) for _, v in uneven)
+        problems.append(f"{_named(uneven)} must be multiples of {SIZE_MULTIPLE} (try {tries})")
+    elif uneven:
+        value = uneven[0][1]
         lower = value - value % SIZE_MULTIPLE
-        raise InvalidParameter(
-            f"{name.capitalize()} {value} is not a multiple of {SIZE_MULTIPLE}.",
-            f"Use {max(lower, MIN_SIDE)} or {lower + SIZE_MULTIPLE} instead.")
+        tries = " or ".join(str(v) for v in (lower, lower + SIZE_MULTIPLE) if MIN_SIDE <= v <= max_side)
+        problems.append(f"{_named(uneven)} must be a multiple of {SIZE_MULTIPLE} (try {tries})")
+    if problems:
+        raise InvalidParameter(", and ".join(problems) + ".",
+                               f"Sizes go in steps of {SIZE_MULTIPLE} pixels.")
 
 
 @dataclass
@@ -136,44 +159,44 @@ def validate_params(params: ImageParams, family: str = SD1, *, lcm: bool = False
     warnings: list[str] = []
     if not isinstance(params.prompt, str) or not params.prompt.strip():
         warnings.append("The prompt is empty: the model will make an unguided image.")
-    _check_side("width", params.width, d.max_side)
-    _check_side("height", params.height, d.max_side)
+    _check_size(params.width, params.height, family, d.max_side)
     steps = params.steps
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise InvalidParameter(f"Steps must be between 1 and {MAX_STEPS}, not {steps!r}.",
+        raise InvalidParameter(f"Steps must be between 1 and {MAX_STEPS} (got {steps!r}).",
                                f"{d.steps} steps is a good start for this model.")
     if steps > d.max_recommended_steps:
         warnings.append(f"This model is made for at most {d.max_recommended_steps} steps; "
                         f"{steps} steps cost time and may not look better.")
     g = params.guidance
     if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g):
-        raise InvalidParameter(f"Guidance scale must be a number, not {g!r}.",
+        raise InvalidParameter(f"Guidance scale must be a number (got {g!r}).",
                                f"Use a value between 0 and {MAX_GUIDANCE:g}; {d.guidance:g} suits this model.")
     if not 0 <= g <= MAX_GUIDANCE:
-        raise InvalidParameter(f"Guidance scale {g:g} is outside 0–{MAX_GUIDANCE:g}.",
+        raise InvalidParameter(f"Guidance scale must be between 0 and {MAX_GUIDANCE:g} (got {g:g}).",
                                f"{d.guidance:g} suits this model.")
     b = params.batch_count
     if isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= MAX_BATCH:
-        raise InvalidParameter(f"Batch count must be between 1 and {MAX_BATCH}, not {b!r}.")
+        raise InvalidParameter(f"Batch count must be between 1 and {MAX_BATCH} (got {b!r}).",
+                               "Each image of a batch gets the next seed.")
     seed = params.seed
     if seed is None:
         seed = random_seed()
     elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InvalidParameter(f"Seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}.",
+        raise InvalidParameter(f"Seed must be a whole number from 0 to {MAX_SEED} (got {seed!r}).",
                                "Leave it empty for a random seed.")
     if known_schedulers and params.scheduler not in known_schedulers:
-        raise InvalidParameter(f"Unknown scheduler {params.scheduler!r}.",
+        raise InvalidParameter(f"Scheduler must be one GenLab knows (got {params.scheduler!r}).",
                                "Choose one of: " + ", ".join(known_schedulers) + ".")
     if params.init_image:
         s = params.strength
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or not 0 < s <= 1:
-            raise InvalidParameter(f"Strength must be above 0 and at most 1, not {s!r}.",
+            raise InvalidParameter(f"Strength must be above 0 and at most 1 (got {s!r}).",
                                    "0.3 keeps most of the init image, 0.8 changes most of it.")
         if int(steps * s) < 1:
             raise InvalidParameter(
-                f"With strength {s:g}, {steps} steps leave no denoising step to run.",
+                f"Steps {steps} at Strength {s:g} leave no denoising step to run.",
                 f"Use at least {math.ceil(1 / s)} steps or a higher strength.")
         if not Path(params.init_image).is_file():
-            raise InvalidParameter(f"The init image {params.init_image} does not exist.",
+            raise InvalidParameter(f"Init image {params.init_image} does not exist.",
                                    "Pick an existing image file.")
     return Validated(replace(params, seed=seed), warnings)

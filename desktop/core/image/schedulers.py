@@ -61,7 +61,7 @@ def make_scheduler(choice: str, original_config: Any) -> Any:
     if choice not in SCHEDULERS:
         from desktop.core.errors import InvalidParameter
 
-        raise InvalidParameter(f"Unknown scheduler {choice!r}.",
+        raise InvalidParameter(f"Scheduler must be one GenLab knows (got {choice!r}).",
                                "Choose one of: " + ", ".join(SCHEDULER_NAMES) + ".")
     cls_name, overrides = SCHEDULERS[choice]
     cls = getattr(diffusers, cls_name)

@@ -56,15 +56,18 @@ class LoadOptions:
     n_gpu_layers: int = AUTO  # -2 automatic, -1 all, N exactly N
 
     def validated(self) -> "LoadOptions":
+        # Worded with the Chat panel's labels (Context, Threads, GPU offload), like SamplingParams.
         if not isinstance(self.n_ctx, int) or (self.n_ctx != 0 and not MIN_CONTEXT <= self.n_ctx <= 1_048_576):
-            raise InvalidParameter(f"Context size {self.n_ctx!r} is out of range.",
-                                   f"Use 0 (automatic) or a size between {MIN_CONTEXT} and 1,048,576 tokens.")
+            raise InvalidParameter(
+                f"Context must be 0 (automatic) or between {MIN_CONTEXT} and 1,048,576 tokens (got {self.n_ctx!r}).",
+                "Leave it automatic, or use 2048 or more for a conversation.")
         if not isinstance(self.n_threads, int) or not 0 <= self.n_threads <= 1024:
-            raise InvalidParameter(f"Thread count {self.n_threads!r} is out of range.",
-                                   "Use 0 (automatic) or a positive number of threads.")
+            raise InvalidParameter(f"Threads must be 0 (automatic) or between 1 and 1024 (got {self.n_threads!r}).",
+                                   "0 lets llama.cpp choose.")
         if not isinstance(self.n_gpu_layers, int) or self.n_gpu_layers < AUTO:
-            raise InvalidParameter(f"GPU layers {self.n_gpu_layers!r} is out of range.",
-                                   "Use automatic, all, or a number of layers (0 = CPU only).")
+            raise InvalidParameter(
+                f"GPU offload must be automatic (-2), all layers (-1) or a number of layers (got {self.n_gpu_layers!r}).",
+                "0 runs on the CPU only.")
         return self
 
 

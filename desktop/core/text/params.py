@@ -1,8 +1,8 @@
 """Sampling parameters for text generation, their validation and named presets.
 
 :class:`SamplingParams` holds what llama.cpp's sampler takes; ``validated()``
-refuses out-of-range values with a message naming the field, the value and
-the allowed range.  Presets are plain dicts kept in
+refuses out-of-range values with a message naming the field by its on-screen
+label (Top-p, Max tokens...), the allowed range and the value given.  Presets are plain dicts kept in
 ``settings.text.presets`` next to a few built-in ones that cannot be deleted.
 """
 
@@ -22,6 +22,25 @@ RANDOM_SEED_MAX = 2**31 - 1
 MAX_STOP_STRINGS = 16
 
 
+# The names the Chat panel shows; the CLI flags are the same words (--top-p, --max-tokens...),
+# so one message reads right in both.
+LABELS = {
+    "temperature": "Temperature", "top_k": "Top-k", "top_p": "Top-p", "min_p": "Min-p",
+    "repeat_penalty": "Repeat penalty", "max_tokens": "Max tokens", "seed": "Seed", "stop": "Stop strings",
+}
+
+
+def _shown(value: Any) -> str:
+    """A value as a person typed it: 0 rather than 0.0, text in quotes."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:g}"
+    return repr(value)
+
+
+def _refused(name: str, value: Any, allowed: str, hint: str = "") -> InvalidParameter:
+    return InvalidParameter(f"{LABELS[name]} must be {allowed} (got {_shown(value)}).", hint)
+
+
 @dataclass
 class SamplingParams:
     """How the next token is chosen.  ``temperature == 0`` is greedy and deterministic;
@@ -38,38 +57,37 @@ class SamplingParams:
 
     def validated(self) -> "SamplingParams":
         """This object if every value is in range; else raise InvalidParameter."""
-        def bad(name: str, value: Any, allowed: str) -> InvalidParameter:
-            return InvalidParameter(f"{name} is {value!r}, but it must be {allowed}.",
-                                    f"Set {name} to a value {allowed}.")
-
         for name in ("temperature", "top_p", "min_p", "repeat_penalty"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise bad(name, value, "a finite number")
+                raise _refused(name, value, "a finite number")
         for name in ("top_k", "max_tokens", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise bad(name, value, "a whole number")
+                raise _refused(name, value, "a whole number")
         if not 0 <= self.temperature <= 10:
-            raise bad("temperature", self.temperature, "between 0 and 10 (0 is greedy)")
+            raise _refused("temperature", self.temperature, "between 0 and 10", "0 is greedy: the same reply every time.")
         if not 0 < self.top_p <= 1:
-            raise bad("top_p", self.top_p, "greater than 0 and at most 1")
+            raise _refused("top_p", self.top_p, "above 0 and at most 1", "1 is off; 0.95 is a usual choice.")
         if not 0 <= self.min_p <= 1:
-            raise bad("min_p", self.min_p, "between 0 and 1")
+            raise _refused("min_p", self.min_p, "between 0 and 1", "0 is off; 0.05 is a usual choice.")
         if self.top_k < 0:
-            raise bad("top_k", self.top_k, "0 (off) or more")
+            raise _refused("top_k", self.top_k, "0 (off) or more", "40 is a usual choice.")
         if not 0 < self.repeat_penalty <= 10:
-            raise bad("repeat_penalty", self.repeat_penalty, "greater than 0 and at most 10 (1 is off)")
+            raise _refused("repeat_penalty", self.repeat_penalty, "above 0 and at most 10", "1 is off.")
         if self.max_tokens < 1:
-            raise bad("max_tokens", self.max_tokens, "at least 1")
+            raise _refused("max_tokens", self.max_tokens, "at least 1",
+                           "It is the longest reply in tokens; 512 is a usual choice.")
         if not -1 <= self.seed <= MAX_SEED:
-            raise bad("seed", self.seed, f"-1 (random) or between 0 and {MAX_SEED}")
+            raise _refused("seed", self.seed, f"-1 (random) or between 0 and {MAX_SEED}")
         if not isinstance(self.stop, list) or not all(isinstance(s, str) for s in self.stop):
-            raise bad("stop", self.stop, "a list of strings")
+            raise _refused("stop", self.stop, "a list of texts")
         if any(s == "" for s in self.stop):
-            raise InvalidParameter("A stop string is empty.", "Remove the empty stop string.")
+            raise InvalidParameter("One of the Stop strings is empty.", "Remove the empty stop string.")
         if len(self.stop) > MAX_STOP_STRINGS:
-            raise bad("stop", f"{len(self.stop)} strings", f"at most {MAX_STOP_STRINGS} strings")
+            raise InvalidParameter(
+                f"Stop strings must be at most {MAX_STOP_STRINGS} (got {len(self.stop)}).",
+                "Remove some of them.")
         return self
 
     def with_seed(self) -> "SamplingParams":

@@ -302,9 +302,9 @@ def test_history_failure_keeps_the_reply(tiny_gguf):
 
 
 def test_invalid_load_options(tiny_gguf, engine):
-    with pytest.raises(InvalidParameter, match="Context size"):
+    with pytest.raises(InvalidParameter, match="Context must be 0 "):
         engine.load(tiny_gguf, LoadOptions(n_ctx=3))
-    with pytest.raises(InvalidParameter, match="Thread count"):
+    with pytest.raises(InvalidParameter, match="Threads must be 0 "):
         engine.load(tiny_gguf, LoadOptions(n_threads=-1))
 
 

@@ -22,13 +22,27 @@ def test_defaults_are_valid():
 
 def test_messages_name_field_value_and_range():
     with pytest.raises(InvalidParameter) as info:
-        SamplingParams(top_p=1.5).validated()
-    assert "top_p is 1.5" in str(info.value) and "at most 1" in str(info.value)
+        SamplingParams(top_p=0.0).validated()
+    assert str(info.value).startswith("Top-p must be above 0 and at most 1 (got 0).")
+
+
+@pytest.mark.parametrize("bad, label", [
+    (dict(temperature=11.0), "Temperature"), (dict(top_k=-1), "Top-k"), (dict(top_p=1.5), "Top-p"),
+    (dict(min_p=-0.5), "Min-p"), (dict(repeat_penalty=0.0), "Repeat penalty"), (dict(max_tokens=0), "Max tokens"),
+    (dict(seed=-2), "Seed"), (dict(stop=["x"] * 17), "Stop strings"), (dict(stop=[""]), "Stop strings"),
+])
+def test_every_message_uses_the_on_screen_label(bad, label):
+    """The Chat panel's label, never the field name (top_p, max_tokens), and the value given."""
+    with pytest.raises(InvalidParameter) as info:
+        SamplingParams(**bad).validated()
+    message = str(info.value)
+    assert label in message and "_" not in message
+    assert "(got" in message or "empty" in message
 
 
 @pytest.mark.parametrize("value", ["0.5", True, None])
 def test_wrong_types_are_refused(value):
-    with pytest.raises(InvalidParameter, match="temperature"):
+    with pytest.raises(InvalidParameter, match="Temperature must be a finite number"):
         SamplingParams(temperature=value).validated()
 
 
@@ -62,7 +76,7 @@ def test_builtin_presets_are_protected_and_invalid_presets_refused():
         delete_preset(settings, "Creative")
     with pytest.raises(InvalidParameter, match="needs a name"):
         save_preset(settings, "  ", SamplingParams())
-    with pytest.raises(InvalidParameter, match="max_tokens"):
+    with pytest.raises(InvalidParameter, match="Max tokens"):
         save_preset(settings, "bad", SamplingParams(max_tokens=0))
     assert settings.text.presets == {}
     assert load_preset(settings, "Precise (greedy)").temperature == 0
