@@ -3,7 +3,8 @@
 In a temporary data root it writes a tiny GGUF and a tiny diffusers pipeline,
 generates text and a 1-step image through the real engines, saves both to the
 history, finds them again by keyword and by meaning, exports the history and
-imports it into a fresh one.  One ``PASS``/``FAIL`` line per check; exit code
+imports it into a fresh one, renders a Markdown reply with a highlighted code
+block, and downloads a file over HTTP from 127.0.0.1 through the real transfer.  One ``PASS``/``FAIL`` line per check; exit code
 0 only if every check passes.  Used on the frozen bundle by
 ``python -m bench package`` and the packaging test.
 """
@@ -150,6 +151,61 @@ class SelfTest:
                 raise AssertionError(f"record {rid} changed on the round trip")
         return f"{exported.records} records and {exported.images} images exported, {imported.imported} imported"
 
+    def chat_rendering(self) -> str:
+        from desktop.core.text.markdown import CodeBlock, render_blocks
+
+        reply = ("Steps:\n\n1. boil water\n2. add tea\n\n```python\ndef brew(minutes):\n"
+                 "    return minutes * 60\n```\n\n<b>not markup</b>")
+        blocks = render_blocks(reply)
+        code = [b for b in blocks if isinstance(b, CodeBlock)]
+        if len(code) != 1 or code[0].language != "python":
+            raise AssertionError(f"expected one python code block, got {blocks}")
+        if "<span" not in code[0].html or "def" not in code[0].html:
+            raise AssertionError("the code block was not highlighted (Pygments lexers missing?)")
+        prose = "".join(getattr(b, "html", "") for b in blocks if not isinstance(b, CodeBlock))
+        if "<ol" not in prose or "&lt;b&gt;" not in prose:
+            raise AssertionError("the list was not rendered or raw HTML was not escaped")
+        return f"{len(blocks)} blocks, python highlighted, raw HTML escaped"
+
+    def download(self) -> str:
+        import hashlib
+        import http.server
+        import threading
+
+        from desktop.core.hub.transfer import HashPipe, RetryPolicy, TransferStats, transfer
+        from desktop.core.jobs import CancelToken
+
+        served = self.root / "served"
+        served.mkdir()
+        payload = os.urandom(3 * 1024 * 1024 + 17)
+        (served / "blob.bin").write_bytes(payload)
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(served), **kwargs)
+
+            def log_message(self, *args: Any) -> None:  # a windowed app has no stderr
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/blob.bin"
+            part = self.root / "blob.bin.part"
+            hasher = HashPipe()
+            stats = TransferStats()
+            transfer(url, part, len(payload), hasher, cancel=CancelToken(), policy=RetryPolicy(max_failures=2),
+                     auth_header=lambda _url: {}, hub_host="127.0.0.1", refresh_url=lambda: url,
+                     on_bytes=lambda _done, _delta: None, stats=stats)
+            sha256, _sha1 = hasher.finish()
+        finally:
+            server.shutdown()
+            server.server_close()
+        if sha256 != hashlib.sha256(payload).hexdigest() or part.read_bytes() != payload:
+            raise AssertionError("the downloaded bytes differ from the served file")
+        return f"{len(payload)} bytes over HTTP from 127.0.0.1, sha256 verified"
+
     def close(self) -> None:
         for key in ("text_engine", "image_engine", "fresh", "store"):
             obj = self.ctx.get(key)
@@ -182,6 +238,8 @@ def run_self_test() -> int:
         test.check("keyword search", test.keyword, needs=("saved",))
         test.check("semantic search", test.meaning, needs=("saved",))
         test.check("export and import", test.export_import, needs=("saved",))
+        test.check("chat rendering", test.chat_rendering)
+        test.check("download", test.download)
     finally:
         test.close()
         shutil.rmtree(root, ignore_errors=True)
