@@ -295,11 +295,7 @@ class MainWindow(QMainWindow):
             images.reuse_parameters(record)
 
     def use_model(self, kind: str, path: str) -> None:
-        """Start from a Library model: a text model loads in Chat, an image model is chosen in Images.
-
-        Images loads its pipeline on the first Generate (a large model can take a minute), so
-        choosing it there is the start; Chat loads at once, as its Load button does.
-        """
+        """Start from a Library model: it opens in Chat or Images and starts loading at once."""
         if kind == "text":
             chat = self.chat()
             if chat is not None:
@@ -308,7 +304,7 @@ class MainWindow(QMainWindow):
         elif kind == "image":
             images = self.images()
             if images is not None:
-                images.select_model(path)
+                images.load_model(path)
         else:
             self.statusBar().showMessage(f"A {kind!r} model has no workspace to open it in.", 10000)
 

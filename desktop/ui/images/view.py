@@ -13,6 +13,9 @@ last parameters come back after a restart (see ``images/session.py``).
 
 Every generation is one job on the runner's engine lane calling
 :meth:`ImageEngine.generate`; the workspace never touches the pipeline.
+A model started from the Library (:meth:`load_model`) loads at once, as one
+such job, with its steps ("Checking…", "Loading … on CPU…") in the status
+line, so the first Generate does not wait for it.
 Previews and finished images arrive through the handle's coalesced
 ``progressed`` batches; the job's ``finished``/``failed``/``cancelled``
 signals end it.  Stop cancels the job: the engine stops before the next
@@ -24,6 +27,7 @@ Signals:
     generation_finished(object): the ImageBatchResult of a finished job.
     generation_failed(str): a job failed with this message.
     generation_stopped(): a job was stopped; nothing was saved for the unfinished image.
+    model_loaded(object): load_model's job loaded this LoadedModel.
     status_message(str): a one-line status or error message.
     open_models_requested(): the empty state's "Models" was clicked.
     gallery_restored(int): this many images of the last session are back in the gallery.
@@ -57,9 +61,11 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import GenLabError
 from desktop.core.image.engine import ImageBatchResult, ImageEngine, ImageRequest, ImageResult
 from desktop.core.image.params import ImageParams
+from desktop.core.image.pipeline import LoadedModel
 from desktop.core.image.preview import StepPreview
 from desktop.core.jobs import Job
 from desktop.core.records import GenerationRecord, NullSink
+from desktop.core.units import format_duration
 from desktop.ui import theme
 from desktop.ui.icons import icon
 from desktop.ui.images import session
@@ -84,6 +90,10 @@ def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cance
     return engine.generate(request, cancel=cancel, progress=progress, sink=services.history)
 
 
+def _load_job(engine: ImageEngine, path: str, *, cancel, progress) -> LoadedModel:
+    return engine.load(path, cancel=cancel, progress=progress)
+
+
 def _session_images_job(services, session_id: str, *, cancel, progress) -> list[GenerationRecord]:
     return session.session_images(services, session_id)
 
@@ -94,6 +104,7 @@ class ImagesWorkspace(QWidget):
     generation_finished = Signal(object)
     generation_failed = Signal(str)
     generation_stopped = Signal()
+    model_loaded = Signal(object)
     status_message = Signal(str)
     open_models_requested = Signal()
     gallery_restored = Signal(int)
@@ -240,6 +251,27 @@ class ImagesWorkspace(QWidget):
             self.picker.setCurrentIndex(index)
         self._update_empty_state()
 
+    def load_model(self, path: str) -> None:
+        """Choose ``path`` and load its pipeline now, as one engine job (Generate would load it too)."""
+        self.select_model(path)
+        if self.busy:
+            self._set_status("Wait for the current job to finish or stop it first.")
+            return
+        name = Path(path).name
+        handle = self._start(Job(f"Load {name}", functools.partial(_load_job, self.engine, path), kind="engine"))
+        handle.finished.connect(self._on_loaded)
+        handle.cancelled.connect(lambda: self._stopped(f"Stopped loading {name}."))
+        self.progress.setFormat("Loading model…")
+        self._set_status(f"Loading {name}…")
+
+    def _on_loaded(self, loaded: LoadedModel) -> None:
+        self.services.settings.image.last_model = str(loaded.info.path)
+        self.progress.setFormat("Model ready")
+        self._set_status(f"Loaded {loaded.info.name} on {loaded.device.upper()} in "
+                         f"{format_duration(loaded.load_seconds)}.")
+        self._model_chosen()  # the card now shows device, memory plan and hash
+        self.model_loaded.emit(loaded)
+
     def current_model(self) -> str:
         return self.picker.currentData() or ""
 
@@ -352,18 +384,23 @@ class ImagesWorkspace(QWidget):
         incognito = self.services.settings.history.incognito  # the job's name reaches the log on a crash
         job = Job("Image (incognito)" if incognito else f"Image: {params.prompt[:40] or '(empty prompt)'}",
                   functools.partial(_generate_job, self.engine, request, self.services), kind="engine")
+        handle = self._start(job)
+        handle.finished.connect(self._on_finished)
+        handle.cancelled.connect(self._on_cancelled)
+        self._set_status("Waiting for the engine…")
+
+    def _start(self, job: Job):
+        """Submit an engine job (a load or a generation); the Generate button waits for its end."""
         handle = self.runner.submit(job)
         self._handle = handle
         handle.progressed.connect(self._on_progress)
-        handle.finished.connect(self._on_finished)
         handle.failed.connect(self._on_failed)
-        handle.cancelled.connect(self._on_cancelled)
         handle.ended.connect(self._on_ended)
         self.generate_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.progress.setValue(0)
         self.progress.setFormat("Queued…")
-        self._set_status("Waiting for the engine…")
+        return handle
 
     def stop(self) -> None:
         """Stop the running generation (Esc); the unfinished image is discarded."""
@@ -460,9 +497,12 @@ class ImagesWorkspace(QWidget):
         self.generation_failed.emit(message)
 
     def _on_cancelled(self) -> None:
-        self.progress.setFormat("Stopped")
-        self._set_status("Stopped. The unfinished image was discarded; nothing was saved for it.")
+        self._stopped("Stopped. The unfinished image was discarded; nothing was saved for it.")
         self.generation_stopped.emit()
+
+    def _stopped(self, text: str) -> None:
+        self.progress.setFormat("Stopped")
+        self._set_status(text)
 
     def _on_ended(self) -> None:
         self._handle = None

@@ -77,3 +77,24 @@ def test_last_used_is_current_when_the_library_is_shown_again(qtbot, workspace, 
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(Library().get(model.id).last_used))
     assert _row(tab, model.id).text(column) == stamp
     assert tab.selected_id() == model.id  # the refresh keeps the selection
+
+
+def test_generate_with_this_loads_the_image_model_at_once(qtbot, runner, tiny_sd_pipeline):
+    """As Chat does: the pipeline loads as one engine job without Generate being pressed."""
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow(Services(), runner, start_services=False)
+    qtbot.addWidget(window)
+    window.show_workspace(3)
+    models = window.current_workspace()
+    images = window.images()
+    with qtbot.waitSignal(images.model_loaded, timeout=60_000) as loaded:
+        models.use_model_requested.emit("image", str(tiny_sd_pipeline))
+        assert window.current_workspace() is images
+        assert images.status.text().startswith("Loading tiny-sd")
+        assert images.busy and not images.generate_button.isEnabled()
+    engine = images.engine
+    assert engine.loaded is loaded.args[0] and engine.loaded.info.path == Path(tiny_sd_pipeline)
+    qtbot.waitUntil(lambda: not images.busy, timeout=10_000)
+    assert images.generate_button.isEnabled() and images.status.text().startswith("Loaded ")
+    assert "sha256" in images.card.text()  # the card of the loaded model
