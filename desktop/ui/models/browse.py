@@ -10,14 +10,16 @@ offline shows the offline message and nothing else.  The Catalog tab marks
 the variants the library already holds, whatever their source, with where
 they are; :meth:`CatalogTab.refresh_installed` re-reads the library.
 
-On a CPU the Catalog shows an expected speed instead of a bare "runs on
-CPU": tokens per second from GenLab's own records of that model when there
+On a CPU the Catalog, like the Hub's GGUF results and files, shows an
+expected speed instead of a bare "runs on CPU": tokens per second from GenLab's own records of that model when there
 are some, else estimated from the model's size and this machine's memory
 bandwidth (:mod:`desktop.core.models.speed`; measured once by an ``io`` job
 and cached).  Fast models are green, usable ones amber, slow ones orange.
 Recommended first picks carry a "★ Recommended" badge.
 
 Signals (both tabs): status(str): a message for the workspace's status line.
+CatalogTab also has speed_measured(object): the (bandwidth, measured speeds)
+pair, once known, that :meth:`HubTab.set_speed` takes.
 """
 
 from __future__ import annotations
@@ -77,6 +79,14 @@ def _paint_speed(item: QTreeWidgetItem, column: int, verdict, speed: SpeedEstima
     item.setForeground(column, QBrush(QColor(PACE_COLORS[speed.pace])))
 
 
+def _paint_fit(item: QTreeWidgetItem, column: int, verdict, text_model: bool, speed: SpeedEstimate | None) -> None:
+    """A text model that would run on the CPU shows its speed; anything else its fit verdict."""
+    if text_model and verdict.verdict == RUNS_CPU:
+        _paint_speed(item, column, verdict, speed)
+    else:
+        _paint_verdict(item, column, verdict)
+
+
 class CatalogTab(QWidget):
     """The curated catalog: every variant with its fit (or speed) on this machine; see the module docstring.
 
@@ -86,6 +96,7 @@ class CatalogTab(QWidget):
     """
 
     status = Signal(str)
+    speed_measured = Signal(object)
 
     def __init__(self, controller: DownloadsController, machine: MachineInfo, context: int = 4096,
                  parent: QWidget | None = None, *, runner=None, history: Callable[[], object] = lambda: None) -> None:
@@ -144,6 +155,7 @@ class CatalogTab(QWidget):
     def _speed_known(self, answer) -> None:
         self.bandwidth, self.measured_speeds = answer
         self.populate()
+        self.speed_measured.emit(answer)
 
     def refresh_installed(self) -> None:
         """Re-read which variants the library holds, then redraw."""
@@ -171,13 +183,10 @@ class CatalogTab(QWidget):
                 child = QTreeWidgetItem(["", variant.quantization, size, "", ""])
                 child.setData(0, Qt.ItemDataRole.UserRole, (entry.id, variant.quantization))
                 verdict = fit_catalog_variant(entry, variant, self.machine, self.context_spin.value())
-                if entry.kind == "text" and verdict.verdict == RUNS_CPU:
-                    main = variant.main_file
-                    _paint_speed(child, 4, verdict, estimate_speed(
-                        variant.size, bandwidth=self.bandwidth, sha256=main.sha256, file=main.name,
-                        measured=self.measured_speeds))
-                else:
-                    _paint_verdict(child, 4, verdict)
+                main = variant.main_file
+                _paint_fit(child, 4, verdict, entry.kind == "text", estimate_speed(
+                    variant.size, bandwidth=self.bandwidth, sha256=main.sha256, file=main.name,
+                    measured=self.measured_speeds))
                 model = self.installed.get((entry.id, variant.quantization))
                 if model is not None:
                     origin = "" if model.source in ("catalog", "hub") else f" ({model.source})"
@@ -216,7 +225,9 @@ class HubTab(QWidget):
 
     The box opens the repo a hub URL or an exact repo id names; other text,
     ``owner/name`` that is no repo included, is searched for
-    (:func:`desktop.core.hub.search.open_or_search`).
+    (:func:`desktop.core.hub.search.open_or_search`).  A GGUF result or
+    file that would run on the CPU shows its expected speed, as the Catalog
+    does, once :meth:`set_speed` has the bandwidth (until then "measuring").
     """
 
     status = Signal(str)
@@ -226,6 +237,11 @@ class HubTab(QWidget):
         super().__init__(parent)
         self.controller, self.machine, self.runner, self.context = controller, machine, runner, context
         self.handle = None
+        self.bandwidth: float | None = None  # bytes/s, from the Catalog's measurement
+        self.measured_speeds: dict[str, float] = {}
+        # Rows whose fit column shows a speed, repainted when the bandwidth arrives:
+        # (tree, item, verdict, file name, sha256).
+        self._speed_rows: list[tuple[QTreeWidget, QTreeWidgetItem, object, str, str]] = []
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.query_edit = QLineEdit(placeholderText="Search GGUF / diffusers models, or paste a repo id or hub URL")
@@ -327,6 +343,7 @@ class HubTab(QWidget):
         if lookup.ref is not None:
             self.repo_id, self.revision = lookup.ref.repo_id, lookup.ref.revision
             self.results.clear()
+            self._forget_speed_rows(self.results)
             self._on_files(lookup.files)
             for i in range(self.files.topLevelItemCount()):  # a URL to one file: that file, ready to download
                 item = self.files.topLevelItem(i)
@@ -356,14 +373,32 @@ class HubTab(QWidget):
         self.message.setText(text)
         self.status.emit(text)
 
+    def set_speed(self, answer: tuple[float, dict[str, float]]) -> None:
+        """The memory bandwidth and GenLab's measured speeds (the Catalog's ``speed_measured``)."""
+        self.bandwidth, self.measured_speeds = answer
+        for tree, item, verdict, file, sha256 in self._speed_rows:
+            self._paint_text_fit(tree, item, verdict, file, sha256)
+
+    def _paint_text_fit(self, tree: QTreeWidget, item: QTreeWidgetItem, verdict, file: str, sha256: str = "") -> None:
+        column = tree.columnCount() - 1
+        _paint_fit(item, column, verdict, True, estimate_speed(
+            verdict.weights, bandwidth=self.bandwidth, sha256=sha256, file=file, measured=self.measured_speeds))
+
+    def _forget_speed_rows(self, tree: QTreeWidget) -> None:
+        self._speed_rows = [row for row in self._speed_rows if row[0] is not tree]
+
     def _on_results(self, result) -> None:
         self.results.clear()
+        self._forget_speed_rows(self.results)
         self._show(result.message)
         for model in result.models:
             item = QTreeWidgetItem([model.repo_id, _count(model.downloads), _count(model.likes),
                                     model.kind + (" (gated)" if model.gated else ""), CHOOSE_A_FILE])
             verdict = search_result_fit(model, self.machine, self.context)
-            if verdict is not None:
+            if verdict is not None and model.kind == "text":
+                self._paint_text_fit(self.results, item, verdict, "")
+                self._speed_rows.append((self.results, item, verdict, "", ""))
+            elif verdict is not None:
                 _paint_verdict(item, 4, verdict)
             item.setToolTip(1, f"{model.downloads:,} downloads")
             item.setToolTip(2, f"{model.likes:,} likes")
@@ -380,6 +415,7 @@ class HubTab(QWidget):
 
     def _on_files(self, files) -> None:
         self.files.clear()
+        self._forget_speed_rows(self.files)
         choices = {c.label: c for c in repo_choices(files, self.machine, self.context)}
         pipeline = next((c for c in choices.values() if len(c.files) > 1), None)
         if pipeline is not None:  # the one choice that is not a single file: first, in bold
@@ -394,8 +430,12 @@ class HubTab(QWidget):
         for f in files:
             item = QTreeWidgetItem([f.path, fmt_bytes(f.size), f.quantization, ""])
             item.setData(0, Qt.ItemDataRole.UserRole, [f.path])
-            if f.path in choices:
-                _paint_verdict(item, 3, choices[f.path].verdict)
+            verdict = choices[f.path].verdict if f.path in choices else None
+            if verdict is not None and f.path.endswith(".gguf"):
+                self._paint_text_fit(self.files, item, verdict, f.path, f.sha256)
+                self._speed_rows.append((self.files, item, verdict, f.path, f.sha256))
+            elif verdict is not None:
+                _paint_verdict(item, 3, verdict)
             self.files.addTopLevelItem(item)
         models = sum(1 for f in files if f.is_model_file)
         self._show(f"{self.repo_id}: {len(files)} file(s), {models} model file(s).")

@@ -281,6 +281,9 @@ class ModelsWorkspace(QWidget):
         self.catalog_tab = CatalogTab(self.downloads, machine, settings.text.context_size or 4096, runner=runner,
                                       history=lambda: services.opened_history_store)
         self.hub_tab = HubTab(self.downloads, machine, runner, settings.text.context_size or 4096)
+        self.catalog_tab.speed_measured.connect(self.hub_tab.set_speed)  # one measurement for both tabs
+        if self.catalog_tab.bandwidth is not None:
+            self.hub_tab.set_speed((self.catalog_tab.bandwidth, self.catalog_tab.measured_speeds))
         self.downloads_panel = DownloadsPanel(self.downloads)
         self.tabs.addTab(self.library_tab, "Library")
         self.tabs.addTab(self.catalog_tab, "Catalog")

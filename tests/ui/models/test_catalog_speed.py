@@ -1,4 +1,4 @@
-"""The Catalog says how fast a text model will run on this CPU, and marks a few first picks."""
+"""The Catalog (and the Hub's GGUF rows) say how fast a text model will run on this CPU; first picks are marked."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from desktop.core.history.store import HistoryStore
 from desktop.core.models.speed import CACHE_NAME, _machine_key
 from desktop.core.records import GenerationRecord, ModelIdentity
 from desktop.core.services import Services
-from desktop.ui.models.browse import PACE_COLORS, RECOMMENDED_BADGE, CatalogTab
+from desktop.ui.models.browse import PACE_COLORS, RECOMMENDED_BADGE, CatalogTab, HubTab, current_machine
 from desktop.ui.models.downloads import downloads_controller
+from desktop.ui.models.view import ModelsWorkspace
+from tests.support.hub_server import gguf_file_bytes
 
 CPU_ONLY = MachineInfo(ram_total=64 * 1024 ** 3, ram_available=48 * 1024 ** 3, cpu_count=8)  # no GPU
 
@@ -75,3 +77,34 @@ def test_recommended_first_picks_carry_a_badge(qtbot, services, runner):
     for entry in tab.entries:
         parent, _ = variant_row(tab, entry.id, entry.variants[0].quantization)
         assert (RECOMMENDED_BADGE in parent.text(0)) == (entry.id in picks), entry.id
+
+
+def test_hub_gguf_results_and_files_show_the_expected_speed_too(qtbot, hub, services, runner):
+    hub.add_repo("someone/Small-GGUF", {"small-Q4_K_M.gguf": gguf_file_bytes(100_000)},
+                 tags=["gguf"], library_name="gguf")
+    tab = HubTab(downloads_controller(services, runner), CPU_ONLY, runner)
+    qtbot.addWidget(tab)
+    tab.list_files("someone/Small-GGUF")
+    qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 1, timeout=10000)
+    row = tab.files.topLevelItem(0)
+    assert row.text(3) == "runs on CPU · measuring speed…"  # until the Catalog's measurement arrives
+    tab.set_speed((10e9, {}))
+    assert row.text(3).startswith("~") and row.text(3).endswith("tok/s on CPU")
+    assert row.foreground(3).color().name() == PACE_COLORS["fast"]
+    assert "memory bandwidth" in row.toolTip(3) and "Memory:" in row.toolTip(3)
+    tab.set_speed((10e9, {"small-q4_k_m.gguf": 42.0}))  # GenLab's own replies with this file
+    assert row.text(3) == "42 tok/s measured"
+
+    tab.query_edit.setText("small")
+    tab.search()
+    qtbot.waitUntil(lambda: tab.results.topLevelItemCount() == 1, timeout=10000)
+    assert tab.results.topLevelItem(0).text(4).endswith("tok/s on CPU")
+
+
+def test_the_hub_tab_gets_the_catalog_s_measurement(qtbot, services, runner, genlab_home):
+    (genlab_home / CACHE_NAME).write_text(json.dumps({"machine": _machine_key(current_machine()),
+                                                      "bytes_per_s": 12e9}))
+    workspace = ModelsWorkspace(services, runner)
+    qtbot.addWidget(workspace)
+    qtbot.waitUntil(lambda: workspace.hub_tab.bandwidth is not None, timeout=30000)
+    assert workspace.hub_tab.bandwidth == workspace.catalog_tab.bandwidth == 12e9

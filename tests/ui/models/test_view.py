@@ -92,7 +92,8 @@ def test_hub_search_lists_results_and_files(qtbot, hub, make_workspace):
     qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 2, timeout=10000)
     gguf_row = tab.files.topLevelItem(0)
     assert gguf_row.text(0) == "small-Q4_K_M.gguf" and gguf_row.text(2) == "Q4_K_M"
-    assert gguf_row.text(3).split(": ")[0] in ("fits on GPU", "runs on CPU (slow)", "won't fit")
+    fit = gguf_row.text(3)  # on a CPU the expected speed, as in the Catalog
+    assert fit.split(": ")[0] in ("fits on GPU", "won't fit") or "tok/s" in fit or "measuring speed" in fit
 
 
 def test_hub_search_offline_shows_offline(qtbot, monkeypatch, make_workspace):
