@@ -18,7 +18,6 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -40,23 +39,17 @@ from desktop.core.text.params import (
     BUILTIN_PRESETS,
     MAX_SEED,
     MAX_STOP_STRINGS,
+    RANDOM_SEED_MAX,
     SamplingParams,
     delete_preset,
     load_preset,
     preset_names,
     save_preset,
 )
+from desktop.ui.widgets import double_spin_box, spin_box
 
 MODES = [("Auto", "auto"), ("Chat", "chat"), ("Completion", "completion")]
 GPU_CHOICES = [("Automatic", -2), ("All layers", -1), ("CPU only", 0), ("Custom", 1)]
-
-
-def _double(lo: float, hi: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    box.setDecimals(decimals)
-    return box
 
 
 class ContextSpinBox(QSpinBox):
@@ -127,20 +120,15 @@ class ChatSettingsPanel(QScrollArea):
         group = QGroupBox("Sampling")
         form = _form(group)
         # The ranges are SamplingParams.validated()'s, so a box cannot hold a value the engine refuses.
-        self.temperature = _double(0, 10, 0.05)
+        self.temperature = double_spin_box(0, 10, 0.05)
         self.temperature.setToolTip("0 is greedy: the same reply every time")
-        self.top_k = QSpinBox()
-        self.top_k.setRange(0, 100_000)
-        self.top_k.setSpecialValueText("off")
-        self.top_p = _double(0.01, 1, 0.01)
-        self.min_p = _double(0, 1, 0.01)
-        self.repeat_penalty = _double(0.01, 10, 0.05)
+        self.top_k = spin_box(0, 100_000, special="off")
+        self.top_p = double_spin_box(0.01, 1, 0.01)
+        self.min_p = double_spin_box(0, 1, 0.01)
+        self.repeat_penalty = double_spin_box(0.01, 10, 0.05)
         self.repeat_penalty.setToolTip("1 is off")
-        self.max_tokens = QSpinBox()
-        self.max_tokens.setRange(1, 1_000_000)
-        self.seed = QSpinBox()
-        self.seed.setRange(-1, 2**31 - 1)
-        self.seed.setSpecialValueText("random")
+        self.max_tokens = spin_box(1, 1_000_000)
+        self.seed = spin_box(-1, RANDOM_SEED_MAX, special="random")
         self.stop_strings = QLineEdit()
         self.stop_strings.setPlaceholderText(r"e.g. \n\n | User:   (separate with |)")
         for label, widget in (("Temperature", self.temperature), ("Top-k", self.top_k), ("Top-p", self.top_p),
@@ -182,17 +170,14 @@ class ChatSettingsPanel(QScrollArea):
         self.context.setValue(text.context_size)
         self.context.setToolTip(f"automatic: the model's training context, at most 8192 tokens; "
                                 f"else {MIN_CONTEXT} tokens or more")
-        self.threads = QSpinBox()
-        self.threads.setRange(0, 256)
-        self.threads.setSpecialValueText("automatic")
+        self.threads = spin_box(0, 256, special="automatic")
         self.threads.setValue(text.threads)
         self.gpu = QComboBox()
         for label, value in GPU_CHOICES:
             self.gpu.addItem(label, value)
         self.gpu.setToolTip("Layers to offload to the GPU. A CPU-only llama.cpp build runs every layer "
                             "on the CPU whatever is chosen here; the model card says where it runs.")
-        self.gpu_layers = QSpinBox()
-        self.gpu_layers.setRange(1, 1000)
+        self.gpu_layers = spin_box(1, 1000)
         self.gpu_layers.setToolTip("How many layers to offload to the GPU")
         self.gpu_layers.valueChanged.connect(self._pluralise_layers)
         self._pluralise_layers(self.gpu_layers.value())
@@ -240,7 +225,7 @@ class ChatSettingsPanel(QScrollArea):
         self.min_p.setValue(params.min_p)
         self.repeat_penalty.setValue(params.repeat_penalty)
         self.max_tokens.setValue(params.max_tokens)
-        self.seed.setValue(min(params.seed, 2**31 - 1))
+        self.seed.setValue(min(params.seed, RANDOM_SEED_MAX))
         self.stop_strings.setText(" | ".join(s.encode("unicode_escape").decode("ascii") for s in params.stop))
 
     def check(self) -> None:

@@ -2,21 +2,22 @@
 
 :func:`empty_state_text` words the three cases: a search with no matches
 ("No results for “x”", how it searched, the filters), filters that match
-nothing, and an empty history (what will appear here).  :class:`EmptyState`
+nothing, and an empty history (what will appear here).  :class:`HistoryEmptyState`
 shows the words and, when filters are set, a "Clear filters" button.
 
-Signals (EmptyState):
+Signals (HistoryEmptyState):
     clear_filters_requested(): the person asked to clear the filters.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from typing import cast
 
-from desktop.ui.history.style import secondary_text_color
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QPushButton, QWidget
+
 from desktop.ui.incognito import INCOGNITO_LINE
+from desktop.ui.widgets import EmptyState
 
 MODE_WORDS = {"keyword": "by keyword", "semantic": "by meaning", "hybrid": "by meaning and keyword"}
 
@@ -43,39 +44,20 @@ def empty_state_text(query: str, mode: str, filters: list[str], incognito: bool 
     return "Nothing recorded yet", detail
 
 
-class EmptyState(QWidget):
+class HistoryEmptyState(EmptyState):
+    """The shared :class:`~desktop.ui.widgets.EmptyState` with a "Clear filters" button, shown when filters are set."""
+
     clear_filters_requested = Signal()
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("clock-counter-clockwise", "", "", "Clear filters", parent=parent)
         self.setObjectName("historyEmptyState")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 32, 24, 24)
-        self.title = QLabel()
-        self.title.setObjectName("emptyTitle")
-        self.title.setWordWrap(True)
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        font.setBold(True)
-        self.title.setFont(font)
-        self.detail = QLabel()
-        self.detail.setObjectName("emptyDetail")
-        self.detail.setWordWrap(True)
-        self.detail.setTextFormat(Qt.TextFormat.PlainText)
-        self.detail.setStyleSheet(f"color:{secondary_text_color(self.palette(), QPalette.ColorRole.Window)}")
-        self.clear_button = QPushButton("Clear filters")
-        self.clear_button.clicked.connect(self.clear_filters_requested)
-        button_row = QHBoxLayout()
-        button_row.addWidget(self.clear_button)
-        button_row.addStretch(1)
-        layout.addWidget(self.title)
-        layout.addWidget(self.detail)
-        layout.addSpacing(8)
-        layout.addLayout(button_row)
-        layout.addStretch(1)
+        self.action_requested.connect(self.clear_filters_requested)
+
+    @property
+    def clear_button(self) -> QPushButton:
+        return cast(QPushButton, self.button)  # made in __init__: the action is given
 
     def show_state(self, title: str, detail: str, can_clear: bool) -> None:
-        self.title.setText(title)
-        self.detail.setText(detail)
-        self.clear_button.setVisible(can_clear)
+        self.set_text(title, detail)
+        self.set_action_visible(can_clear)

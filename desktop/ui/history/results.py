@@ -16,7 +16,7 @@ Both views allow extended selection (Ctrl/Shift-click, Ctrl+A) of several
 results, e.g. to export them; day headers (bold, in the normal text colour) and
 session rows cannot be selected.  Secondary text (reply previews, session names)
 is a palette-derived grey readable in light and dark themes.  With no hits the
-view shows its :class:`~desktop.ui.history.empty.EmptyState` (``empty``), worded
+view shows its :class:`~desktop.ui.history.empty.HistoryEmptyState` (``empty``), worded
 by the workspace through :meth:`ResultsView.set_empty_state`.
 Clicking a session row asks to show that session; the context menu of a
 session row or a result offers "Show this session" and "Delete this session…".
@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.history.record_text import whole_word_spans
 from desktop.core.history.sessions import SessionGroup, group_by_day, summaries_from_records
-from desktop.ui.history.empty import EmptyState
+from desktop.ui.history.empty import HistoryEmptyState
 from desktop.ui.history.style import secondary_text_color
 from desktop.ui.thumbnails import ThumbnailLoader
 
@@ -136,7 +136,7 @@ class ResultsView(QStackedWidget):
         self.grid.setIconSize(QSize(THUMB, THUMB))
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
         self.grid.setGridSize(QSize(THUMB + 24, THUMB + 40))
-        self.empty = EmptyState()
+        self.empty = HistoryEmptyState()
         self.addWidget(self.list)
         self.addWidget(self.grid)
         self.addWidget(self.empty)

@@ -21,7 +21,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QRegularExpressionValidator, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -47,6 +46,7 @@ from desktop.core.image.pipeline import OFFLOAD_CHOICES
 from desktop.core.image.schedulers import SCHEDULER_NAMES
 from desktop.ui.icons import icon
 from desktop.ui.images.presets import SizePreset, presets_for
+from desktop.ui.widgets import double_spin_box, spin_box
 
 CUSTOM_SIZE = "Custom"
 
@@ -91,12 +91,8 @@ class ImagesParamsPanel(QWidget):
         self.negative = QPlainTextEdit()
         self.negative.setPlaceholderText("What to avoid (optional)")
         self.negative.setFixedHeight(48)
-        self.steps = QSpinBox()
-        self.steps.setRange(1, MAX_STEPS)
-        self.guidance = QDoubleSpinBox()
-        self.guidance.setRange(0.0, MAX_GUIDANCE)
-        self.guidance.setSingleStep(0.5)
-        self.guidance.setDecimals(1)
+        self.steps = spin_box(1, MAX_STEPS)
+        self.guidance = double_spin_box(0.0, MAX_GUIDANCE, 0.5, decimals=1)
         self.width_box, self.height_box = SizeSpinBox(), SizeSpinBox()
         self.width_box.setToolTip("Width, in steps of 8 pixels")
         self.height_box.setToolTip("Height, in steps of 8 pixels")
@@ -111,8 +107,7 @@ class ImagesParamsPanel(QWidget):
         self.random_seed.setToolTip("Use a random seed")
         self.scheduler = QComboBox()
         self.scheduler.addItems(list(SCHEDULER_NAMES))
-        self.batch = QSpinBox()
-        self.batch.setRange(1, MAX_BATCH)
+        self.batch = spin_box(1, MAX_BATCH)
         self.init_image = QLineEdit()
         self.init_image.setPlaceholderText("none: text to image")
         self.init_browse = QPushButton("Choose…")
@@ -120,9 +115,7 @@ class ImagesParamsPanel(QWidget):
         self.init_clear = QToolButton()
         self.init_clear.setIcon(icon("x"))
         self.init_clear.setToolTip("Back to text to image")
-        self.strength = QDoubleSpinBox()
-        self.strength.setRange(0.01, 1.0)
-        self.strength.setSingleStep(0.05)
+        self.strength = double_spin_box(0.01, 1.0, 0.05)
         self.strength.setValue(0.75)
         self.offload = QComboBox()
         self.offload.addItems(list(OFFLOAD_CHOICES))

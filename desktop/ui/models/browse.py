@@ -53,8 +53,7 @@ from desktop.core.models.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant
 from desktop.core.models.library import Library, LibraryModel, installed_variant
 from desktop.core.models.speed import SpeedEstimate, estimate_speed, machine_bandwidth, store_speeds
 from desktop.ui.models.downloads import DownloadsController
-from desktop.ui.models.empty import EmptyPane
-from desktop.ui.widgets import size_columns
+from desktop.ui.widgets import EmptyState, size_columns
 
 VERDICT_COLORS = {FITS_GPU: "#2e7d32", RUNS_CPU: "#b26a00"}
 PACE_COLORS = {"fast": "#2e7d32", "usable": "#8d6e00", "slow": "#b26a00"}
@@ -273,10 +272,10 @@ class HubTab(QWidget):
         self.files.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
         splitter.addWidget(self.results)
         splitter.addWidget(self.files)
-        self.empty = EmptyPane("Find a model on the Hugging Face Hub",
-                               "Type a name above (for example “qwen3 gguf” or “sdxl”), or paste a repo id or a "
-                               "hub URL, then double-click a result to see its files.",
-                               "Search the Hugging Face Hub")
+        self.empty = EmptyState("magnifying-glass", "Find a model on the Hugging Face Hub",
+                                "Type a name above (for example “qwen3 gguf” or “sdxl”), or paste a repo id or a "
+                                "hub URL, then double-click a result to see its files.",
+                                "Search the Hugging Face Hub", action_icon="magnifying-glass")
         self.empty.action_requested.connect(self._empty_action)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty)

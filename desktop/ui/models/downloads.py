@@ -56,9 +56,8 @@ from desktop.core.hub.download import DownloadProgress, FileRef, transfer_elsewh
 from desktop.core.hub.queue import WAITING_NETWORK, DownloadEntry, DownloadList, refuse_if_elsewhere, run_entry
 from desktop.core.jobs import Job
 from desktop.core.models.errors import DownloadBusy
-from desktop.ui.models.empty import EmptyPane
 from desktop.ui.runner import DONE, JobHandle, JobRunner
-from desktop.ui.widgets import size_columns
+from desktop.ui.widgets import EmptyState, size_columns
 
 # Seconds between checks of the hub while downloads wait for the network; the last one repeats.
 NETWORK_RETRY_DELAYS = (5.0, 15.0, 30.0, 60.0, 120.0)
@@ -367,10 +366,10 @@ class DownloadsPanel(QWidget):
         size_columns(self.tree, stretch=0)  # the file name gets the room; the rest as wide as needed
         self.tree.setRootIsDecorated(False)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
-        self.empty = EmptyPane("No downloads yet",
-                               "Models you download from the Catalog or the Hub are listed here while they "
-                               "download, with their speed; they can be paused and resumed.",
-                               "Browse the catalog")
+        self.empty = EmptyState("download-simple", "No downloads yet",
+                                "Models you download from the Catalog or the Hub are listed here while they "
+                                "download, with their speed; they can be paused and resumed.",
+                                "Browse the catalog", action_icon="cube")
         self.empty.action_requested.connect(self.browse_catalog_requested)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty)
