@@ -231,15 +231,15 @@ def test_overflowing_conversation_offers_and_drops_oldest_turns(tiny_gguf, engin
 
 
 @pytest.mark.parametrize("params, field", [
-    (SamplingParams(temperature=-0.5), "temperature"),
-    (SamplingParams(top_p=1.5), "top_p"),
-    (SamplingParams(max_tokens=0), "max_tokens"),
-    (SamplingParams(top_k=-1), "top_k"),
-    (SamplingParams(min_p=2.0), "min_p"),
-    (SamplingParams(repeat_penalty=0), "repeat_penalty"),
-    (SamplingParams(seed=2**40), "seed"),
-    (SamplingParams(temperature=float("nan")), "temperature"),
-    (SamplingParams(stop=[""]), "stop string"),
+    (SamplingParams(temperature=-0.5), "Temperature must be"),
+    (SamplingParams(top_p=1.5), "Top-p must be"),
+    (SamplingParams(max_tokens=0), "Max tokens must be"),
+    (SamplingParams(top_k=-1), "Top-k must be"),
+    (SamplingParams(min_p=2.0), "Min-p must be"),
+    (SamplingParams(repeat_penalty=0), "Repeat penalty must be"),
+    (SamplingParams(seed=2**40), "Seed must be"),
+    (SamplingParams(temperature=float("nan")), "Temperature must be"),
+    (SamplingParams(stop=[""]), "Stop strings is empty"),
 ])
 def test_invalid_sampling_values_are_refused_clearly(tiny_gguf, engine, sink, params, field):
     engine.load(tiny_gguf)
