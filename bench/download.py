@@ -10,7 +10,12 @@ with
   sha256 while receiving, verification against the hub's hash, rename into
   place;
 - ``bare``: an ``httpx2`` streaming GET of the same bytes into a file (the
-  HTTP client huggingface_hub itself uses), no hashing;
+  HTTP client huggingface_hub itself uses), no hashing, with the library's
+  own 64 KiB socket reads (GenLab raises httpcore2's read size for its
+  process, ``desktop/core/hub/transfer.py``; ``bare`` and ``hub`` run with
+  the library as shipped);
+- ``bare_big_reads``: the same GET with GenLab's read size, so the run shows
+  how much of the gap is the read size alone (reference only);
 - ``hub``: huggingface_hub's own ``hf_hub_download`` (what GenLab's
   downloader replaces: metadata request, streaming GET into its cache), no
   hashing;
@@ -51,9 +56,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+import httpcore2
 
 MB = 1024 * 1024
+LIBRARY_READ = httpcore2.HTTP11Connection.READ_NUM_BYTES  # before GenLab's transfer module raises it
+
+
+@contextmanager
+def _reads_of(size: int) -> Iterator[None]:
+    """Run with httpcore2 reading at most ``size`` bytes per socket read (process-wide; runs are sequential)."""
+    saved = httpcore2.HTTP11Connection.READ_NUM_BYTES
+    httpcore2.HTTP11Connection.READ_NUM_BYTES = size
+    try:
+        yield
+    finally:
+        httpcore2.HTTP11Connection.READ_NUM_BYTES = saved
 
 
 def _make_file(path: Path, size: int) -> None:
@@ -65,10 +86,10 @@ def _make_file(path: Path, size: int) -> None:
             left -= len(block)
 
 
-def _bare_get(url: str, dest: Path) -> None:
+def _bare_get(url: str, dest: Path, read_size: int = LIBRARY_READ) -> None:
     import httpx2
 
-    with httpx2.Client(timeout=60, follow_redirects=True) as client:
+    with _reads_of(read_size), httpx2.Client(timeout=60, follow_redirects=True) as client:
         with client.stream("GET", url) as resp:
             resp.raise_for_status()
             with open(dest, "wb") as fh:
@@ -91,7 +112,8 @@ def _hub_get(endpoint: str, ref, dest: Path) -> None:
     from huggingface_hub import hf_hub_download
 
     cache = dest.parent / "hf-cache"
-    path = hf_hub_download(ref.repo_id, ref.filename, cache_dir=cache, endpoint=endpoint)
+    with _reads_of(LIBRARY_READ):
+        path = hf_hub_download(ref.repo_id, ref.filename, cache_dir=cache, endpoint=endpoint)
     os.replace(Path(path).resolve(), dest)
     shutil.rmtree(cache)
 
@@ -226,6 +248,7 @@ def main(argv: list[str]) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     os.environ.pop("HF_HUB_OFFLINE", None)
     from desktop.core.hub.download import FileRef
+    from desktop.core.hub.transfer import NETWORK_READ
 
     size = args.size_mb * MB
     with tempfile.TemporaryDirectory(prefix="genlab-bench-") as tmp:
@@ -237,8 +260,9 @@ def main(argv: list[str]) -> int:
         try:
             os.environ["HF_ENDPOINT"] = where["url"]
             ref, cdn_url = FileRef("bench/big-GGUF", source.name), where["cdn"]
-            names = ("genlab", "bare", "stdlib", "hub", "stdlib_then_sha256")
+            names = ("genlab", "bare", "stdlib", "hub", "stdlib_then_sha256", "bare_big_reads")
             fetch = {"genlab": lambda dest: _genlab_get(ref, dest), "bare": lambda dest: _bare_get(cdn_url, dest),
+                     "bare_big_reads": lambda dest: _bare_get(cdn_url, dest, NETWORK_READ),
                      "hub": lambda dest: _hub_get(where["url"], ref, dest),
                      "stdlib": lambda dest: _stdlib_get(cdn_url, dest),
                      "stdlib_then_sha256": lambda dest: _stdlib_then_sha256(cdn_url, dest)}
@@ -266,6 +290,7 @@ def main(argv: list[str]) -> int:
             print(f"runs={args.runs}")
             print(f"server_rate_MBps={args.rate_mb or 'unlimited'}")
             print(f"cpu_cores={os.cpu_count()}")
+            print(f"network_read_bytes=genlab:{NETWORK_READ},bare:{LIBRARY_READ},hub:{LIBRARY_READ}")
             print(f"loadavg_1min_before={load_before:.2f}")
             print(f"loadavg_1min_after={load_after:.2f}")
             for name in names:
@@ -283,6 +308,7 @@ def main(argv: list[str]) -> int:
             print(f"download_ratio_vs_stdlib={stdlib / genlab:.3f}")
             print(f"download_ratio_vs_stdlib_then_sha256={median['stdlib_then_sha256'] / genlab:.3f}")
             print(f"download_ratio_vs_verified_bound={verified_bound / genlab:.3f}")
+            print(f"download_ratio_vs_bare_big_reads={median['bare_big_reads'] / genlab:.3f}")
             print(f"download_ratio={bare / genlab:.3f}")
             if args.gui:
                 idle, busy = _gui_stall(ref)

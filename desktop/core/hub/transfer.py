@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
+import httpcore2
 import httpx2
 
 from desktop.core.hub.access import TOKEN_HELP
@@ -57,7 +58,7 @@ from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.models.errors import DiskFull, DownloadError, RetriesExhausted, TokenRequired
 
 READ_SIZE = 1024 * 1024  # one buffer: one write, one hash hand-over, one cancel check
-NETWORK_READ = 64 * 1024  # the most httpx2 (httpcore2) takes from the socket at once
+NETWORK_READ = READ_SIZE  # the most httpx2 (httpcore2) takes from the socket at once, see below
 # Read from the network but not yet on disk, at most: the buffer being filled
 # and the rest of the network read that overflowed it.
 MAX_UNWRITTEN = READ_SIZE + NETWORK_READ
@@ -67,6 +68,15 @@ FILL_SECONDS = 0.2  # a buffer is handed on after this long even when not full (
 HASH_BUFFERS = 8  # buffers in flight between the receiver and the hash thread
 USER_AGENT = "GenLab-downloader/1.0"
 DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+# httpcore2 reads at most READ_NUM_BYTES (64 KiB) per socket read; above about
+# 400 MB/s the per-read work (h11 parsing, one bytes object per read) then
+# costs GenLab more than the hashing does.  httpx2 has no per-client option for
+# it, so the public class attribute is raised for the whole process (the hub's
+# own httpx2 client reads up to 1 MiB at once too; a smaller answer still comes
+# in one read).  Over TLS a read returns one record (16 KiB) whatever the size
+# asked for, so this only speeds up plain-http transfers (loopback, mirrors).
+httpcore2.HTTP11Connection.READ_NUM_BYTES = NETWORK_READ
 
 
 @dataclass

@@ -166,3 +166,21 @@ def test_a_redirect_from_https_to_http_is_refused(https_server, tmp_path, monkey
     with pytest.raises(DownloadError, match=r"redirected from https://127\.0\.0\.1:\d+ to http://127\.0\.0\.1:9"):
         _fetch(url + "/to-http", part)
     assert part.stat().st_size == 0
+
+
+def test_plain_http_bodies_are_read_up_to_a_buffer_at_a_time():
+    """httpcore2 takes 64 KiB per socket read unless its public class attribute says otherwise; the
+    transfer raises it so a fast plain-http link is not held back by per-read work.  This fails loudly
+    if httpcore2 stops reading that attribute on every read or builds its HTTP/1.1 connections from
+    another class."""
+    import inspect
+
+    import httpcore2
+    from httpcore2._sync import connection, http11
+
+    from desktop.core.hub.transfer import MAX_UNWRITTEN, NETWORK_READ, READ_SIZE
+
+    assert connection.HTTP11Connection is http11.HTTP11Connection is httpcore2.HTTP11Connection
+    assert "self._network_stream.read(self.READ_NUM_BYTES" in inspect.getsource(http11.HTTP11Connection._receive_event)
+    assert httpcore2.HTTP11Connection.READ_NUM_BYTES == NETWORK_READ == READ_SIZE
+    assert MAX_UNWRITTEN == READ_SIZE + NETWORK_READ  # what a kill can lose (test_download_faults)
