@@ -25,9 +25,10 @@ from typing import Any
 from desktop.core import paths
 from desktop.core.errors import GenLabError, ModelFileError
 from desktop.core.hardware import fmt_bytes
-from desktop.core.image.model_files import ModelInfo, read_safetensors_header
+from desktop.core.image.model_files import ModelInfo
 from desktop.core.image.params import SD2
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
+from desktop.core.models.headers import read_safetensors_header
 from desktop.core.records import ModelIdentity
 
 OFFLOAD_CHOICES = ("auto", "none", "model", "sequential")
