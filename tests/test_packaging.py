@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.bundle import SIZE_GOAL, build, executable, self_test, tree_size
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.slow]  # slow too: `-m "not slow"` replaces the default `-m`
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from desktop.core.history.store import HistoryStore
 from tests.conftest import REPO_ROOT
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the kill -9 helper forks (POSIX only)")
 def test_kill_9_during_writes_loses_nothing_reported_saved(tmp_path):
     root, ack = tmp_path / "history", tmp_path / "acks.txt"

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from desktop.core.history.schema import embed_text_of
 from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
 from desktop.core.records import GenerationRecord
 from tests.support.history_data import HELDOUT_TSV, QUERIES_TSV, load_queries
+
+pytestmark = pytest.mark.slow  # embeds 848 prompts and runs 130 queries in each mode
 
 
 def test_hybrid_is_at_least_as_good_as_keyword_or_semantic_alone(genlab_home, prompts_csv, embedder):

@@ -83,6 +83,7 @@ def _wait_until_read(port: int, child: subprocess.Popen) -> None:
         time.sleep(0.005)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads the kernel's socket queues (Linux)")
 def test_sigkill_ten_times_then_restart_completes_verified(hub):
     """Each kill lands mid-buffer while the server holds the connection open, once the client process has

@@ -15,7 +15,7 @@ from desktop.core.image.params import SDXL, SDXL_TURBO, ImageParams
 from desktop.core.image.preview import StepPreview
 from desktop.core.tiny_models.diffusion import build_tiny_sdxl_pipeline
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")

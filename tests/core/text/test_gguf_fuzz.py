@@ -17,6 +17,7 @@ from tests.support.gguf_fuzz import KINDS, layout_of, mutate, probe_crashed, run
 pytest.importorskip("llama_cpp")
 
 
+@pytest.mark.slow
 def test_two_hundred_mutations_load_or_fail_clearly(tiny_gguf):
     report = run_mutations(tiny_gguf, count=200, seed=0)
     assert len(report.outcomes) == 200
