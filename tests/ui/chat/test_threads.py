@@ -40,36 +40,19 @@ def stop(qtbot, ws, services):
     services.close()  # commits the queued records and closes the store
 
 
-def load(qtbot, ws, path):
-    ws.model_bar.select_path(str(path))
-    with qtbot.waitSignal(ws.model_changed, timeout=TIMEOUT):
-        ws.model_bar.load_button.click()
-    qtbot.waitUntil(lambda: not ws.busy, timeout=TIMEOUT)
-
-
-def send(qtbot, ws, text, max_tokens=6):
-    ws.settings_panel.apply_preset("Precise (greedy)")
-    ws.settings_panel.max_tokens.setValue(max_tokens)
-    ws.input.setPlainText(text)
-    with qtbot.waitSignal(ws.reply_finished, timeout=TIMEOUT) as blocker:
-        ws.generate()
-    qtbot.waitUntil(lambda: not ws.busy, timeout=TIMEOUT)
-    return blocker.args[0]
-
-
-def test_threads_come_back_after_a_restart_newest_first_with_branches(qtbot, runner, tiny_gguf):
+def test_threads_come_back_after_a_restart_newest_first_with_branches(qtbot, runner, tiny_gguf, load, send):
     services, store, ws = start(qtbot, runner, Settings())
     assert ws.thread_panel.visible_titles() == ["New chat"]
-    load(qtbot, ws, tiny_gguf)
-    send(qtbot, ws, "A first chat about cats")
+    load(ws, tiny_gguf)
+    send(ws, "A first chat about cats", max_tokens=6)
     first = ws.thread
     ws.settings_panel.seed.setValue(7)
     with qtbot.waitSignal(ws.reply_finished, timeout=TIMEOUT):
         ws.regenerate(first.last.id)  # a second branch of the reply
     qtbot.waitUntil(lambda: not ws.busy, timeout=TIMEOUT)
     ws.new_chat()
-    send(qtbot, ws, "A second chat about dogs")
-    send(qtbot, ws, "and then?")
+    send(ws, "A second chat about dogs", max_tokens=6)
+    send(ws, "and then?", max_tokens=6)
     settings = services.settings
     stop(qtbot, ws, services)
 
@@ -86,7 +69,7 @@ def test_threads_come_back_after_a_restart_newest_first_with_branches(qtbot, run
     # the last used model loads again (TextSettings.chat_reload_last_model is on by default)
     qtbot.waitUntil(lambda: ws.engine.loaded is not None and not ws.busy, timeout=TIMEOUT)
     assert str(ws.engine.loaded.path) == str(tiny_gguf)
-    send(qtbot, ws, "one more")  # the restored thread goes on in the same history session
+    send(ws, "one more", max_tokens=6)  # the restored thread goes on in the same history session
     store.flush(timeout=30)
     assert store.get(ws.thread.last.record_id).session_id == dogs.id
     stop(qtbot, ws, services)
@@ -101,16 +84,16 @@ def test_the_last_model_is_not_loaded_when_the_setting_is_off(qtbot, runner, tin
     stop(qtbot, ws, services)
 
 
-def test_rename_pin_search_and_delete(qtbot, runner, tiny_gguf):
+def test_rename_pin_search_and_delete(qtbot, runner, tiny_gguf, load, send):
     services, store, ws = start(qtbot, runner, Settings())
-    load(qtbot, ws, tiny_gguf)
-    send(qtbot, ws, "hello there")
+    load(ws, tiny_gguf)
+    send(ws, "hello there", max_tokens=6)
     older = ws.thread
     ws.new_chat()
-    send(qtbot, ws, "hello there")
+    send(ws, "hello there", max_tokens=6)
     newer = ws.thread
     ws.new_chat()
-    send(qtbot, ws, "something else")
+    send(ws, "something else", max_tokens=6)
     titles = ws.thread_panel.visible_titles()
     same = [t for t in titles if t.startswith("hello there")]
     assert len(same) == 2 and all(" · " in t for t in same)  # told apart by their date
