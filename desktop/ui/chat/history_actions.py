@@ -6,6 +6,11 @@ workspace it uses (open a thread with a record's settings, load a model,
 reply, say something).  A record's earlier turns are read from the history
 on the io lane; the model loads on the engine lane first when it is not the
 loaded one.
+
+An exact re-run says before it runs when it may not give the recorded reply
+(another device or library version than recorded, earlier turns missing:
+the host asks "Run anyway"), and after it whether it did (the host shows
+the differences when not).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from desktop.core.history.chat_replay import RecordChain, read_chain_job, rerun_
 from desktop.core.history.rerun import TextReplay
 from desktop.core.jobs import Job
 from desktop.core.records import GenerationRecord
-from desktop.core.text.engine import TextEngine
+from desktop.core.text.engine import TextEngine, TextResult
 from desktop.core.text.prompt import TextRequest
 from desktop.core.text.thread import ChatThread, Turn
 from desktop.ui.chat.jobs import submit_connected
@@ -44,7 +49,12 @@ class ChatHost(Protocol):
 
     def load_model(self, path: str, then: Callable[[], None] | None = None) -> None: ...
 
-    def reply_to(self, user: Turn, request: TextRequest, *, rerender: bool) -> None: ...
+    def reply_to(self, user: Turn, request: TextRequest, *, rerender: bool,
+                 then: Callable[[TextResult], None] | None = None) -> None: ...  # then(result) once it came
+
+    def confirm_rerun(self, warnings: list[str], run: Callable[[], None]) -> None: ...  # ask; run() if yes
+
+    def show_rerun_diff(self, recorded: str, new: str) -> None: ...
 
     def set_status(self, message: str) -> None: ...
 
@@ -122,12 +132,9 @@ class ChatFromHistory:
             thread, user = self._open_chain(chain)
             if thread is None:
                 return
-            note = []
-            if not chain.complete or (replay.history_messages is not None
-                                      and replay.history_messages != 2 * (len(chain.records) - 1)):
-                note.append("Some earlier turns of this conversation are no longer in the history, "
-                            "so the re-run may differ.")
-            self.host.show_banner(" ".join(note))
+            missing = not chain.complete or (replay.history_messages is not None
+                                             and replay.history_messages != 2 * (len(chain.records) - 1))
+            self.host.show_banner("")
             self._opened(thread)
 
             def regenerate() -> None:
@@ -135,15 +142,45 @@ class ChatFromHistory:
                     self.host.set_status("The re-run did not start: the chat changed while the model loaded.")
                     return
                 request = rerun_request(thread, user, record, replay, self.host.keep_partial)
-                self.host.reply_to(user, request, rerender=True)
+                self.host.reply_to(user, request, rerender=True, then=lambda result: self._check(record, result))
+
+            def ask_then_regenerate() -> None:
+                # The device is known once the model is loaded, so this asks after a load, before generating.
+                warnings = self._exactness_warnings(record)
+                if missing:
+                    warnings.insert(0, "Some earlier turns of this conversation are no longer in the history, "
+                                       "so the output may differ.")
+                if warnings:
+                    self.host.confirm_rerun(warnings, regenerate)
+                else:
+                    regenerate()
 
             if self._has_model(record, model_path):
-                regenerate()
+                ask_then_regenerate()
             else:
                 self.host.select_model(model_path)
-                self.host.load_model(model_path, then=regenerate)
+                self.host.load_model(model_path, then=ask_then_regenerate)
 
         self._read_chain(record, opened)
+
+    def _exactness_warnings(self, record: GenerationRecord) -> list[str]:
+        from desktop.core.history.rerun import exactness_warnings
+        from desktop.core.text.engine import versions
+
+        loaded = self.engine.loaded
+        return exactness_warnings(record, versions=versions(), device=loaded.device if loaded else None)
+
+    def _check(self, record: GenerationRecord, result: TextResult) -> None:
+        """Say whether the re-run gave the recorded reply; show the differences when not."""
+        from desktop.core.history.rerun import compare_text
+
+        if result.finish_reason == "cancelled":
+            self.host.set_status("The re-run was stopped, so it was not compared with the recorded reply.")
+        elif compare_text(record.output_text, result.text).matches:
+            self.host.set_status("The re-run matches the recorded reply exactly.")
+        else:
+            self.host.set_status("The re-run differs from the recorded reply (the differences are shown).")
+            self.host.show_rerun_diff(record.output_text, result.text)
 
     def _can_open(self, record: GenerationRecord) -> bool:
         if record.kind != "text":

@@ -3,7 +3,9 @@
 The picker lists the library's GGUF models plus any file opened with
 "Open…".  Choosing one emits ``selection_changed``; the workspace reads the
 file's metadata on the io lane and calls ``show_card``.  "Load" asks the
-workspace to load it on the engine lane.
+workspace to load it on the engine lane.  A file that is not in the library
+and fails to open is taken off the list again (``forget_path``), and the
+model picked before it is picked again.
 
 Before loading, the whole card shows, to help choose.  Once the model is
 loaded the card collapses to one line (name, context, device, last speed),
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -78,6 +81,8 @@ class ChatModelBar(QWidget):
         super().__init__(parent)
         self._settings = text_settings
         self._listed: list[tuple[str, str]] | None = None  # the library's models, as last put in the picker
+        self._picked_before: dict[str, str] = {}  # a path added to the picker -> the path picked before it
+        self.error_box: QMessageBox | None = None  # the "could not open" message, while open
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -157,13 +162,66 @@ class ChatModelBar(QWidget):
             return
         index = self.picker.findData(path)
         if index < 0:
+            self._picked_before[path] = self.current_path()
             self.picker.addItem(Path(path).name, path)
             index = self.picker.count() - 1
-        self.picker.setCurrentIndex(index)
-        self._show_selected_card()
+        if self.picker.currentIndex() == index:
+            self._show_selected_card()  # picked again: read its card again
+        else:
+            self.picker.setCurrentIndex(index)  # currentIndexChanged shows its card
 
     def current_path(self) -> str:
         return self.picker.currentData() or ""
+
+    def is_library_path(self, path: str) -> bool:
+        """Whether ``path`` is listed because it is in the model library (not opened with "Open…")."""
+        return any(p == path for _name, p in self._listed or ())
+
+    def report_failure(self, path: str, message: str) -> bool:
+        """Say once that ``path`` could not be read or loaded; False when that is left to the caller.
+
+        A library model stays listed and its card says why (False when its
+        card is not on screen).  A file opened with "Open…" (or the last used
+        one) leaves the picker, the model picked before it comes back, and a
+        message box says why; a file that had already left was said then.
+        """
+        if self.is_library_path(path):
+            if self.current_path() != path:
+                return False
+            self.show_error(message)
+            return True
+        if self.forget_path(path):
+            box = QMessageBox(QMessageBox.Icon.Warning, "Could not open the model", message,
+                              QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("modelErrorBox")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.destroyed.connect(lambda: setattr(self, "error_box", None))
+            box.open()  # window-modal, returns at once
+            self.error_box = box
+        return True
+
+    def forget_path(self, path: str) -> bool:
+        """Take ``path`` off the picker and pick what was picked before it; False when it was not listed."""
+        index = self.picker.findData(path)
+        if index < 0:
+            return False
+        before = self._picked_before.pop(path, "")
+        if self.picker.currentIndex() != index:
+            self.picker.blockSignals(True)  # what is picked stays picked
+            self.picker.removeItem(index)
+            self.picker.blockSignals(False)
+            return True
+        self.picker.blockSignals(True)
+        self.picker.removeItem(index)
+        self.picker.setCurrentIndex(-1)
+        self.picker.blockSignals(False)
+        if before and self.picker.findData(before) >= 0:
+            self.select_path(before)
+        else:
+            self.card.setText("")
+            self._showing_loaded = False
+            self._update_card()
+        return True
 
     # --- card ---------------------------------------------------------------------
     @property

@@ -24,7 +24,13 @@ is on.
 From the History workspace (:class:`~desktop.ui.chat.history_actions.ChatFromHistory`,
 a collaborator this workspace owns): ``continue_from_record`` opens a new
 thread seeded with a record's conversation and ``rerun_record`` regenerates a
-record exactly, as a new branch beside its reply.
+record exactly, as a new branch beside its reply; when another device or
+library version may change it, a question asks first, and the status says
+after whether it matched (a dialog shows the differing words when not).
+
+A file that fails to open leaves the model picker and is said once (the
+model bar's ``report_failure``); the jobs here say their own failures, so
+the window does not repeat them.
 
 A model without a chat template says so once, on the model card, not
 under every reply.
@@ -51,6 +57,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -80,6 +87,7 @@ from desktop.ui.chat.jobs import (
     submit_connected,
 )
 from desktop.ui.chat.model_bar import ChatModelBar, model_title
+from desktop.ui.chat.rerun_diff import RerunDiffDialog
 from desktop.ui.chat.settings import ChatSettingsPanel
 from desktop.ui.chat.stats import live_line, stats_line
 from desktop.ui.chat.threads import ThreadList
@@ -88,6 +96,7 @@ from desktop.ui.chat.transcript import ChatTranscript
 log = logging.getLogger(__name__)
 
 SAVED_THREADS = 200  # threads read back at start; older ones stay in the History workspace
+WAITING_FOR_QUEUE = "Waiting for the running job"
 
 
 class ChatWorkspace(QWidget):
@@ -111,7 +120,10 @@ class ChatWorkspace(QWidget):
         self._max_tokens = 0  # of the reply being generated
         self._editing: Turn | None = None
         self._overflow: Overflow | None = None
-        self._model_error = ""  # the last load failure, while the status shows it
+        self._after_reply: Callable[[TextResult], None] | None = None  # of the reply being generated
+        self._loading = ""  # the path a running load job loads
+        self.rerun_question: QMessageBox | None = None  # the "Run anyway?" question of the last re-run
+        self.rerun_diff: RerunDiffDialog | None = None  # the last re-run's differences
         self.labels = ThreadLabels()
         self._build()
         self.history_actions = ChatFromHistory(self, services, runner, self.engine, self.record_opened.emit)
@@ -241,6 +253,12 @@ class ChatWorkspace(QWidget):
         self.status.setText(message)
         self.status_message.emit(message)
 
+    def _clear_status(self, only: str = "") -> None:
+        """Clear a status line that is old news now (another chat, a new reply, a job that started);
+        with ``only``, just while the line still begins with it, so a newer message stays."""
+        if self.status.text() and self.status.text().startswith(only):
+            self.set_status("")
+
     def show_banner(self, message: str, can_drop: bool = False) -> None:
         self.banner.setText(message)
         self.banner.setVisible(bool(message))
@@ -279,7 +297,7 @@ class ChatWorkspace(QWidget):
             self.set_status("Stop the reply before starting a new chat.")
             return
         self._add_thread(ChatThread())
-        self.set_status("")
+        self._clear_status()
         self.input.setFocus()
 
     def _select_thread(self, thread: ChatThread) -> None:
@@ -288,7 +306,7 @@ class ChatWorkspace(QWidget):
             self.set_status("Stop the reply before switching chats.")
             return
         self._show(thread)
-        self.set_status("")
+        self._clear_status()
 
     def _show(self, thread: ChatThread) -> None:
         self.thread = thread
@@ -399,8 +417,9 @@ class ChatWorkspace(QWidget):
         text = self.services.settings.text
         text.context_size, text.threads, text.n_gpu_layers = options.n_ctx, options.n_threads, options.n_gpu_layers
         self.set_status(f"Loading {path}…")
+        self._loading = path
         job = Job(f"Load {path.rsplit('/', 1)[-1]}", functools.partial(load_job, self.engine, path, options),
-                  kind="engine")
+                  kind="engine", reports_failure=True)  # _on_failed says it, once
         if then is None:
             self._start("load", job, on_finished=self._on_loaded)
             return
@@ -412,7 +431,6 @@ class ChatWorkspace(QWidget):
         loaded = outcome.model
         self.services.settings.text.last_model = str(loaded.path)
         self._save_settings()
-        self._model_error = ""
         self.model_bar.show_card(loaded.info, loaded)
         self.transcript.set_special_tokens(loaded.info.hidden_tokens)  # kept in the record, hidden on screen
         name = f"{model_title(loaded.info)} ({loaded.info.architecture})"
@@ -425,7 +443,8 @@ class ChatWorkspace(QWidget):
     def unload_model(self) -> None:
         if self.busy:
             return
-        job = Job("Unload model", lambda *, cancel, progress: self.engine.unload(), kind="engine")
+        job = Job("Unload model", lambda *, cancel, progress: self.engine.unload(), kind="engine",
+                  reports_failure=True)
         self._start("load", job, on_finished=lambda _: self._on_unloaded())
 
     def _on_unloaded(self) -> None:
@@ -472,12 +491,29 @@ class ChatWorkspace(QWidget):
             sampling=panel.sampling(), thread_id=self.thread.id,
             parent_id=self.thread.previous_reply_record(user.id), keep_partial=panel.keep_partial.isChecked())
 
-    def reply_to(self, user: Turn, request: TextRequest | None = None, *, rerender: bool = False) -> None:
-        """Generate a reply to ``user`` (a new assistant turn under it)."""
+    def reply_to(self, user: Turn, request: TextRequest | None = None, *, rerender: bool = False,
+                 then: Callable[[TextResult], None] | None = None) -> None:
+        """Generate a reply to ``user`` (a new assistant turn under it); ``then(result)`` once it came."""
         self._reply_to(user, request, rerender)
+        self._after_reply = then
+
+    def confirm_rerun(self, warnings: list[str], run: Callable[[], None]) -> None:
+        """Ask whether to re-run although the output may differ (``warnings`` say why)."""
+        from desktop.ui.rerun_notice import ask_run_anyway
+
+        self.rerun_question = ask_run_anyway(self, warnings, run,
+                                             cancelled=lambda: self.set_status("Re-run cancelled."))
+
+    def show_rerun_diff(self, recorded: str, new: str) -> None:
+        """Show the recorded reply beside the re-run's, the differing words marked."""
+        if self.rerun_diff is not None:
+            self.rerun_diff.close()
+        self.rerun_diff = RerunDiffDialog(recorded, new, self)
+        self.rerun_diff.show()
 
     def _reply_to(self, user: Turn, request: TextRequest | None = None, rerender: bool = False) -> None:
         request = request or self._request_for(user)
+        self._after_reply = None
         self._pending = self.thread.add("assistant", "", user.id)
         self._continuing = False
         if rerender:  # the selected branch changed above the reply
@@ -487,10 +523,11 @@ class ChatWorkspace(QWidget):
         self._submit_reply(request)
 
     def _submit_reply(self, request: TextRequest) -> None:
-        self.set_status("")  # "stopped", a note or an error of the reply before is old news now
+        self._clear_status()  # "stopped", a note or an error of the reply before is old news now
         self._max_tokens = request.sampling.max_tokens
         self.stats.setText("Waiting for the first token…")
-        job = Job("Chat reply", functools.partial(generate_job, self.engine, request), kind="engine")
+        job = Job("Chat reply", functools.partial(generate_job, self.engine, request), kind="engine",
+                  reports_failure=True)
         self._start("reply", job, on_finished=self._on_reply, on_progress=self._on_stream)
 
     def continue_reply(self) -> None:
@@ -578,38 +615,32 @@ class ChatWorkspace(QWidget):
         handle = submit_connected(self.runner, job, connect)
         self._handle, self._job = handle, kind
         if handle.state == "queued" and len(self.runner.engine_jobs()) > 1:
-            self.set_status("Waiting for the running job (see the queue) to finish…")
+            self.set_status(f"{WAITING_FOR_QUEUE} (see the queue) to finish…")
         self._update_buttons()
         return handle
 
     def _on_started(self) -> None:
-        if self.status.text().startswith("Waiting for the running job"):
-            self.set_status("")
+        self._clear_status(only=WAITING_FOR_QUEUE)
 
     # --- model card (read on the io lane) ---------------------------------------------------------
     def _inspect(self, path: str) -> None:
-        if self._model_error and self.status.text() == self._model_error:
-            self.set_status("")  # another model was picked: the last one's load error is old news
-        self._model_error = ""
-
         def show(info) -> None:
             if self.model_bar.current_path() == path:
                 loaded = self.engine.loaded
                 self.model_bar.show_card(info, loaded if loaded is not None and str(loaded.path) == path else None)
 
         def fail(message: str, _tb: str) -> None:
-            if self.model_bar.current_path() == path:
-                self.model_bar.show_error(message)
+            self._model_failed(path, message)
 
         def connect(handle) -> None:
             handle.finished.connect(show)
             handle.failed.connect(fail)
 
-        job = Job("Read model info", functools.partial(read_info_job, path), kind="io")
+        job = Job("Read model info", functools.partial(read_info_job, path), kind="io", reports_failure=True)
         submit_connected(self.runner, job, connect)
 
     def _on_ended(self) -> None:
-        self._handle, self._job = None, ""
+        self._handle, self._job, self._loading = None, "", ""
         self._update_buttons()
 
     def _on_stream(self, batch: list) -> None:
@@ -646,6 +677,9 @@ class ChatWorkspace(QWidget):
         self.model_bar.show_speed(result.tokens_per_s)
         self.set_status(reply.note or "")
         self.thread_panel.touch(self.thread)
+        after, self._after_reply = self._after_reply, None
+        if after is not None:
+            after(result)
         self.reply_finished.emit(result)
 
     def _reply_note(self, result: TextResult) -> str:
@@ -654,6 +688,7 @@ class ChatWorkspace(QWidget):
 
     def _drop_pending(self, reply: Turn | None) -> None:
         """The reply did not come: remove its empty turn (a continued reply keeps its text)."""
+        self._after_reply = None
         if reply is not None and not self._continuing and reply.id in self.thread.turns:
             self.thread.delete(reply.id)
         self._continuing = False
@@ -664,12 +699,20 @@ class ChatWorkspace(QWidget):
         if self._job == "reply":
             self._drop_pending(self._pending)
             self._pending = None
+            self.set_status(message)
+            return
+        if self.engine.loaded is None:  # a failed load may have freed the old model first
+            self.model_bar.show_unloaded()
+        if self._loading:
+            self._clear_status(only="Loading ")
+            self._model_failed(self._loading, message)
         else:
-            if self.engine.loaded is None:  # a failed load may have freed the old model first
-                self.model_bar.show_unloaded()
-            self.model_bar.show_error(message)
-            self._model_error = message
-        self.set_status(message)
+            self.set_status(message)
+
+    def _model_failed(self, path: str, message: str) -> None:
+        """Say once that ``path`` could not be read or loaded (see ChatModelBar.report_failure)."""
+        if not self.model_bar.report_failure(path, message):
+            self.set_status(message)  # a library model whose card is not on screen
 
     def _on_cancelled(self) -> None:
         if self._job == "reply":

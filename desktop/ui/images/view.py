@@ -119,6 +119,8 @@ class ImagesWorkspace(QWidget):
         self.shown_path: str | None = None  # the image file in the big pane; None: a preview or nothing
         self._step_rate: float | None = None  # seconds per step of the running job
         self._handle = None
+        self._rerun_of: GenerationRecord | None = None  # the record the running generation re-runs
+        self.rerun_question: QMessageBox | None = None  # the "Run anyway?" question of the last re-run
         self._added: set[str] = set()
         self._family: tuple[str, bool] | None = None
 
@@ -251,18 +253,20 @@ class ImagesWorkspace(QWidget):
             self.picker.setCurrentIndex(index)
         self._update_empty_state()
 
-    def load_model(self, path: str) -> None:
-        """Choose ``path`` and load its pipeline now, as one engine job (Generate would load it too)."""
+    def load_model(self, path: str):
+        """Choose ``path`` and load its pipeline now, as one engine job (Generate would load it too);
+        the job's handle, or None when another job runs."""
         self.select_model(path)
         if self.busy:
             self._set_status("Wait for the current job to finish or stop it first.")
-            return
+            return None
         name = Path(path).name
         handle = self._start(Job(f"Load {name}", functools.partial(_load_job, self.engine, path), kind="engine"))
         handle.finished.connect(self._on_loaded)
         handle.cancelled.connect(lambda: self._stopped(f"Stopped loading {name}."))
         self.progress.setFormat("Loading model…")
         self._set_status(f"Loading {name}…")
+        return handle
 
     def _on_loaded(self, loaded: LoadedModel) -> None:
         self.services.settings.image.last_model = str(loaded.info.path)
@@ -487,16 +491,25 @@ class ImagesWorkspace(QWidget):
             text += f" · {per_step:.2f} s/step"
         for warning in result.warnings:
             text += f"\nWarning: {warning}"
+        rerun_of, self._rerun_of = self._rerun_of, None
+        if rerun_of is not None and result.images:
+            from desktop.core.history.rerun import compare_images
+
+            check = compare_images(rerun_of.image_path, result.images[0].record.image_path)
+            text += ("\nPixel-identical to the recorded image." if check.matches
+                     else f"\nThe re-run differs from the recorded image: {check.diff}")
         self._set_status(text)
         self._model_chosen()  # the card now shows device, memory plan and hash
         self.generation_finished.emit(result)
 
     def _on_failed(self, message: str, _traceback: str) -> None:
+        self._rerun_of = None
         self.progress.setFormat("Failed")
         self._set_status(message, error=True)
         self.generation_failed.emit(message)
 
     def _on_cancelled(self) -> None:
+        self._rerun_of = None
         self._stopped("Stopped. The unfinished image was discarded; nothing was saved for it.")
         self.generation_stopped.emit()
 
@@ -534,7 +547,10 @@ class ImagesWorkspace(QWidget):
 
         The panel shows the record's parameters, but the job takes them from the
         record itself, so values the panel rounds (guidance has one decimal) stay
-        exact.  The new image is a new record in this workspace's session.
+        exact.  The new image is a new record in this workspace's session.  Once
+        the model is loaded, a question asks first when another device or library
+        version than recorded may change the pixels; the status then says whether
+        the image is pixel-identical to the recorded one.
         """
         if record.kind != "image":
             self._set_status("Only image records can be re-run in Images.", error=True)
@@ -542,10 +558,46 @@ class ImagesWorkspace(QWidget):
         if self.busy:
             self._set_status("Wait for the running generation to finish or stop it first.", error=True)
             return
-        params = ImageParams.from_dict(record.parameters)
-        params.prompt, params.negative_prompt = record.prompt, record.negative_prompt
-        params.seed = record.seed
-        params.batch_count = 1
+        from desktop.core.history.rerun import image_rerun_params
+
+        params = image_rerun_params(record)
         self.select_model(model_path)
         self.params_panel.set_params(params)
-        self._submit(model_path, params)
+        if self._holds(model_path):
+            self._ask_then_rerun(record, model_path, params)
+            return
+        handle = self.load_model(model_path)  # the device and library versions are known once it is loaded
+        if handle is None:
+            return
+
+        def loaded() -> None:  # on ended: after _on_ended, so the workspace is free again
+            if self._holds(model_path):
+                self._ask_then_rerun(record, model_path, params)
+
+        handle.ended.connect(loaded)
+
+    def _holds(self, path: str) -> bool:
+        loaded = self.engine.loaded
+        return loaded is not None and loaded.info.path.resolve() == Path(path).resolve()
+
+    def _ask_then_rerun(self, record: GenerationRecord, path: str, params: ImageParams) -> None:
+        """Re-run now, or first ask when another device or library version could change the pixels."""
+        from desktop.core.history.rerun import exactness_warnings
+        from desktop.ui.rerun_notice import ask_run_anyway
+
+        loaded = self.engine.loaded
+        assert loaded is not None
+        warnings = exactness_warnings(record, versions=dict(loaded.versions), device=loaded.device)
+
+        def run() -> None:
+            if self.busy:
+                self._set_status("Wait for the running generation to finish or stop it first.", error=True)
+                return
+            self._rerun_of = record
+            self._submit(path, params)
+
+        if warnings:
+            self.rerun_question = ask_run_anyway(self, warnings, run,
+                                                 cancelled=lambda: self._set_status("Re-run cancelled."))
+        else:
+            run()

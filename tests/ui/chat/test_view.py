@@ -14,42 +14,15 @@ TIMEOUT = 30_000
 
 
 @pytest.fixture
-def workspace(qtbot, services, runner):
-    ws = ChatWorkspace(services, runner)
-    qtbot.addWidget(ws)
-    ws.resize(1100, 700)
-    return ws
-
-
-def load(qtbot, ws, path):
-    ws.model_bar.select_path(str(path))
-    with qtbot.waitSignal(ws.model_changed, timeout=TIMEOUT) as blocker:
-        ws.model_bar.load_button.click()
-    assert blocker.args[0] is not None
-    qtbot.waitUntil(lambda: not ws.busy, timeout=TIMEOUT)
-    return blocker.args[0]
-
-
-def send(qtbot, ws, text, max_tokens=12):
-    ws.settings_panel.apply_preset("Precise (greedy)")
-    ws.settings_panel.max_tokens.setValue(max_tokens)
-    ws.input.setPlainText(text)
-    with qtbot.waitSignal(ws.reply_finished, timeout=TIMEOUT) as blocker:
-        ws.generate()
-    qtbot.waitUntil(lambda: not ws.busy, timeout=TIMEOUT)
-    return blocker.args[0]
-
-
-@pytest.fixture
-def loaded(qtbot, workspace, tiny_gguf):
-    load(qtbot, workspace, tiny_gguf)
+def loaded(qtbot, workspace, tiny_gguf, load):
+    load(workspace, tiny_gguf)
     return workspace
 
 
-def test_send_is_disabled_until_model_and_text(qtbot, workspace, tiny_gguf):
+def test_send_is_disabled_until_model_and_text(qtbot, workspace, tiny_gguf, load):
     workspace.input.setPlainText("hello")
     assert not workspace.send_button.isEnabled()  # no model yet
-    load(qtbot, workspace, tiny_gguf)
+    load(workspace, tiny_gguf)
     assert workspace.send_button.isEnabled()
     workspace.input.setPlainText("   ")
     assert not workspace.send_button.isEnabled()
@@ -75,14 +48,14 @@ def test_model_card_before_loading(qtbot, workspace, stories260k):
     assert "stories260K.gguf" in card and "none: completion mode" in card and "2,048 tokens" in card
 
 
-def test_model_card_shows_metadata(qtbot, workspace, tiny_gguf):
-    loaded_model = load(qtbot, workspace, tiny_gguf)
+def test_model_card_shows_metadata(qtbot, workspace, tiny_gguf, load):
+    loaded_model = load(workspace, tiny_gguf)
     card = workspace.model_bar.card.text()
     for fragment in ("Loaded", "llama", "F32", "2,048 tokens", "yes (from the file)", loaded_model.gpu.reason):
         assert fragment in card
 
 
-def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, workspace, tiny_gguf):
+def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, workspace, tiny_gguf, load, send):
     workspace.resize(900 - 150, 600 - 60)  # the workspace's share of a 900x600 window
     workspace.show()
     qtbot.waitExposed(workspace)
@@ -90,7 +63,7 @@ def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, worksp
     bar.select_path(str(tiny_gguf))
     qtbot.waitUntil(lambda: "Not loaded" in bar.card.text(), timeout=TIMEOUT)
     assert bar.card.isVisible() and not bar.summary.isVisible()  # the whole card helps to choose
-    load(qtbot, workspace, tiny_gguf)
+    load(workspace, tiny_gguf)
     assert bar.collapsed and not bar.card.isVisible() and bar.summary.isVisible()
     assert bar.summary.text() == "tiny-llama · 2,048 ctx · CPU"
     assert "F32" in bar.summary.toolTip()  # the whole card, on hover
@@ -100,14 +73,14 @@ def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, worksp
     assert bar.card.isVisible() and not bar.collapsed
     bar.details_button.click()
     assert not bar.card.isVisible()
-    send(qtbot, workspace, "hello")
+    send(workspace, "hello")
     assert " tok/s" in bar.summary.text()
 
 
-def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gguf):
+def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gguf, load):
     import re
 
-    load(qtbot, workspace, tiny_gguf)
+    load(workspace, tiny_gguf)
     match = re.fullmatch(r"Loaded tiny-llama \(llama\) in (\d+ ms|\d+\.\d s|\d+ s)\. CPU: .*",
                          workspace.status.text())
     assert match and match.group(1) != "0 ms"  # the whole load (hash, test load), not 0
@@ -117,13 +90,13 @@ def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gg
     assert workspace.status.text() == "tiny-llama (llama) is already loaded."
 
 
-def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path):
+def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path, load, send):
     from desktop.core.text.prompt import NO_TEMPLATE_NOTE
     from desktop.core.tiny_models import write_tiny_gguf
 
-    load(qtbot, workspace, write_tiny_gguf(tmp_path / "plain.gguf", chat_template=False))
-    first = send(qtbot, workspace, "one")
-    send(qtbot, workspace, "two")
+    load(workspace, write_tiny_gguf(tmp_path / "plain.gguf", chat_template=False))
+    first = send(workspace, "one")
+    send(workspace, "two")
     assert NO_TEMPLATE_NOTE in first.note  # the record keeps it; the screen says it once
     bar = workspace.model_bar
     shown = [workspace.transcript.toPlainText(), workspace.status.text(), workspace.stats.text(),
@@ -132,14 +105,14 @@ def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path):
     assert NO_TEMPLATE_NOTE in bar.card.text() and "no chat template" in bar.summary.text()
 
 
-def test_empty_hint_points_to_the_models_workspace(qtbot, workspace, tiny_gguf):
+def test_empty_hint_points_to_the_models_workspace(qtbot, workspace, tiny_gguf, load):
     workspace.show()
     hint = workspace.model_bar.hint
     assert hint.isVisible() and "Models → Catalog" in hint.text() and "No chat model yet" in hint.text()
     assert not workspace.model_bar.card.isVisible()  # nothing picked: the hint alone says what to do
     with qtbot.waitSignal(workspace.open_models_requested, timeout=1000):
         hint.linkActivated.emit("models")  # what clicking the link emits
-    load(qtbot, workspace, tiny_gguf)
+    load(workspace, tiny_gguf)
     assert not hint.isVisible()
     with qtbot.waitSignal(workspace.model_changed, timeout=TIMEOUT) as blocker:
         workspace.model_bar.unload_button.click()
@@ -174,8 +147,8 @@ def test_long_thread_titles_elide_instead_of_scrolling(qtbot, workspace):
     assert not listing.horizontalScrollBar().isVisible()
 
 
-def test_send_streams_reply_records_history_and_shows_stats(qtbot, loaded, services):
-    result = send(qtbot, loaded, "Tell me a story", max_tokens=16)
+def test_send_streams_reply_records_history_and_shows_stats(qtbot, loaded, services, send):
+    result = send(loaded, "Tell me a story", max_tokens=16)
     assert result.completion_tokens == 16 and result.mode == "chat"
     path = loaded.thread.path()
     assert [t.role for t in path] == ["user", "assistant"]
@@ -187,9 +160,9 @@ def test_send_streams_reply_records_history_and_shows_stats(qtbot, loaded, servi
     assert record.output_text == result.text
 
 
-def test_second_turn_links_to_the_previous_record(qtbot, loaded, services):
-    first = send(qtbot, loaded, "one")
-    second = send(qtbot, loaded, "two")
+def test_second_turn_links_to_the_previous_record(qtbot, loaded, services, send):
+    first = send(loaded, "one")
+    second = send(loaded, "two")
     assert services.history.records[-1].parent_id == first.record_id
     assert second.prompt_tokens > first.prompt_tokens  # the first exchange is in the prompt
 
@@ -224,8 +197,8 @@ def test_stop_can_discard_partial(qtbot, loaded, services):
     assert len(services.history.records) == before
 
 
-def test_regenerate_keeps_the_old_reply_as_a_branch(qtbot, loaded):
-    send(qtbot, loaded, "hello")
+def test_regenerate_keeps_the_old_reply_as_a_branch(qtbot, loaded, send):
+    send(loaded, "hello")
     old = loaded.thread.last
     loaded.settings_panel.seed.setValue(1)
     loaded.settings_panel.temperature.setValue(1.5)
@@ -240,8 +213,8 @@ def test_regenerate_keeps_the_old_reply_as_a_branch(qtbot, loaded):
     assert old.content.strip()[:10] in loaded.transcript.toPlainText()
 
 
-def test_edit_and_resend_creates_a_branch(qtbot, loaded):
-    send(qtbot, loaded, "first version")
+def test_edit_and_resend_creates_a_branch(qtbot, loaded, send):
+    send(loaded, "first version")
     user = loaded.thread.path()[0]
     loaded.transcript.action.emit("edit", user.id)
     assert loaded.input.toPlainText() == "first version" and loaded.banner.isVisible() is not None
@@ -257,10 +230,10 @@ def test_edit_and_resend_creates_a_branch(qtbot, loaded):
     assert len(loaded.thread.path()) == 2  # the old reply is still there
 
 
-def test_copy_and_delete_a_turn(qtbot, loaded):
+def test_copy_and_delete_a_turn(qtbot, loaded, send):
     from PySide6.QtWidgets import QApplication
 
-    result = send(qtbot, loaded, "copy me")
+    result = send(loaded, "copy me")
     reply = loaded.thread.last
     loaded.transcript.action.emit("copy", reply.id)
     assert QApplication.clipboard().text() == result.text
@@ -269,8 +242,8 @@ def test_copy_and_delete_a_turn(qtbot, loaded):
     assert "Deleted 1 message" in loaded.status.text()
 
 
-def test_new_chat_starts_an_empty_thread(qtbot, loaded):
-    send(qtbot, loaded, "first chat")
+def test_new_chat_starts_an_empty_thread(qtbot, loaded, send):
+    send(loaded, "first chat")
     first = loaded.thread
     loaded.new_chat()
     assert loaded.thread is not first and loaded.thread.path() == []
@@ -311,9 +284,9 @@ def test_out_of_range_sampling_cannot_be_typed_and_what_is_left_is_said_in_scree
     assert loaded.thread.path() == [] and not loaded.busy
 
 
-def test_overflow_offers_to_drop_oldest_turns(qtbot, workspace, tiny_gguf):
+def test_overflow_offers_to_drop_oldest_turns(qtbot, workspace, tiny_gguf, load):
     workspace.settings_panel.context.setValue(128)
-    load(qtbot, workspace, tiny_gguf)
+    load(workspace, tiny_gguf)
     thread = workspace.thread
     parent = None
     for i in range(10):
@@ -333,32 +306,21 @@ def test_overflow_offers_to_drop_oldest_turns(qtbot, workspace, tiny_gguf):
     assert "Dropped the" in blocker.args[0].note and blocker.args[0].completion_tokens == 16
 
 
-def test_megabyte_prompt_says_it_does_not_fit(qtbot, loaded, services):
+def test_megabyte_prompt_says_it_does_not_fit(qtbot, loaded, services, send):
     loaded.input.setPlainText("the cat sat. " * 80_000)
     loaded.generate()
     qtbot.waitUntil(lambda: not loaded.busy and loaded.banner.isVisibleTo(loaded), timeout=TIMEOUT)
     assert "more than the model's context of 2,048 tokens" in loaded.banner.text()
     assert not loaded.banner_action.isVisibleTo(loaded)  # no older turns to drop
     assert services.history.records == []
-    send(qtbot, loaded, "short one")  # the chat still works
+    send(loaded, "short one")  # the chat still works
     assert services.history.records[-1].prompt == "short one"
 
 
-def test_nul_and_emoji_prompt(qtbot, loaded, services):
-    result = send(qtbot, loaded, "a\x00b 😀🎉")
+def test_nul_and_emoji_prompt(qtbot, loaded, services, send):
+    result = send(loaded, "a\x00b 😀🎉")
     assert result.completion_tokens == 12
     assert services.history.records[-1].prompt == "a\x00b 😀🎉"
-
-
-def test_bad_model_file_keeps_the_app_running(qtbot, workspace, tmp_path, tiny_gguf):
-    fake = tmp_path / "fake.gguf"
-    fake.write_text("not a model at all")
-    workspace.model_bar.select_path(str(fake))
-    qtbot.waitUntil(lambda: "not a GGUF model" in workspace.model_bar.card.text(), timeout=TIMEOUT)
-    workspace.load_model(str(fake))
-    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
-    assert "not a GGUF model" in workspace.status.text() and workspace.engine.loaded is None
-    load(qtbot, workspace, tiny_gguf)  # still works afterwards
 
 
 def test_stop_during_load(qtbot, workspace, tmp_path):
@@ -403,7 +365,7 @@ def test_the_library_is_read_once_at_start_and_again_when_the_workspace_comes_ba
     qtbot.addWidget(ws)
     ws.show()  # shown at once, as the main window does with its first workspace
     assert len(reads) == 1
-    qtbot.wait(20)  # the event loop runs on
+    qtbot.waitUntil(lambda: not ws._library_fresh, timeout=TIMEOUT)  # the start's read is no longer fresh
     ws.hide()
     added = Library().import_path(tiny_gguf, "link")  # added in the Models workspace meanwhile
     reads.clear()
@@ -478,8 +440,8 @@ def test_stopped_is_cleared_when_regenerating(qtbot, loaded):
     qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
 
 
-def test_a_new_chat_does_not_show_the_previous_chats_stats(qtbot, loaded):
-    send(qtbot, loaded, "hello")
+def test_a_new_chat_does_not_show_the_previous_chats_stats(qtbot, loaded, send):
+    send(loaded, "hello")
     assert "tok/s" in loaded.stats.text()
     first = loaded.thread
     loaded.new_chat()
@@ -487,17 +449,6 @@ def test_a_new_chat_does_not_show_the_previous_chats_stats(qtbot, loaded):
     loaded.thread_panel.select(first)
     loaded.thread_panel.selected.emit(first)  # what picking its row emits
     assert "tok/s" in loaded.stats.text()  # each chat shows its own
-
-
-def test_a_model_error_goes_when_another_model_is_picked(qtbot, workspace, tmp_path, tiny_gguf):
-    fake = tmp_path / "fake.gguf"
-    fake.write_text("not a model at all")
-    workspace.load_model(str(fake))
-    qtbot.waitUntil(lambda: not workspace.busy, timeout=TIMEOUT)
-    assert "not a GGUF model" in workspace.status.text()
-    workspace.model_bar.select_path(str(tiny_gguf))
-    assert "not a GGUF model" not in workspace.status.text()
-    qtbot.waitUntil(lambda: "Not loaded" in workspace.model_bar.card.text(), timeout=TIMEOUT)
 
 
 def test_a_refused_send_does_not_keep_waiting_for_the_first_token(qtbot, loaded):
@@ -517,9 +468,9 @@ def test_durations_over_a_second_read_in_seconds():
 
 # --- a reply cut by Max tokens --------------------------------------------------------------------
 
-def test_a_reply_cut_by_max_tokens_says_so_and_continues_the_same_reply(qtbot, loaded, services):
+def test_a_reply_cut_by_max_tokens_says_so_and_continues_the_same_reply(qtbot, loaded, services, send):
     loaded.show()
-    first = send(qtbot, loaded, "Tell me a story", max_tokens=8)
+    first = send(loaded, "Tell me a story", max_tokens=8)
     assert first.finish_reason == "length"
     card = loaded.transcript.cards()[-1]
     assert card.limit_shown and card.limit_label.text() == "Stopped at the 8-token limit"
@@ -536,6 +487,18 @@ def test_a_reply_cut_by_max_tokens_says_so_and_continues_the_same_reply(qtbot, l
     assert record.output_text == result.text and record.parameters["continues"] == first.record_id
     assert record.parent_id == services.history.records[-2].parent_id  # answers the same message
     assert loaded.transcript.cards()[-1].limit_shown  # cut again, at 8 more
+
+
+def test_the_token_limit_is_said_only_in_the_cards_continue_row(qtbot, loaded, send):
+    from PySide6.QtWidgets import QLabel
+
+    loaded.show()
+    send(loaded, "Tell me a story", max_tokens=8)
+    card = loaded.transcript.cards()[-1]
+    assert "limit" not in loaded.stats.text() and "limit" not in card.stats_label.text()
+    assert "limit" not in loaded.status.text() and "limit" not in loaded.thread.last.note
+    saying = [w for w in loaded.findChildren(QLabel) if "limit" in w.text().lower()]
+    assert saying == [card.limit_label] and card.limit_shown
 
 
 def test_a_whole_reply_offers_no_continue(qtbot, loaded):
@@ -560,8 +523,8 @@ def test_the_history_actions_are_a_collaborator_not_a_mixin(workspace):
     assert isinstance(workspace.history_actions, ChatFromHistory) and workspace.history_actions.host is workspace
 
 
-def test_a_reply_hides_the_loaded_models_control_tokens(qtbot, workspace, smollm2):
-    load(qtbot, workspace, smollm2)
+def test_a_reply_hides_the_loaded_models_control_tokens(qtbot, workspace, smollm2, load):
+    load(workspace, smollm2)
     thread = ChatThread()
     user = thread.add("user", "hi", None)
     thread.add("assistant", "<file_sep>Hello<|im_start|> there", user.id)  # <file_sep>: SmolLM2's, not generic
