@@ -453,9 +453,7 @@ class MainWindow(QMainWindow):
     def _open_history(self) -> None:
         """Open the history store off the GUI thread; until then results are kept in memory."""
         def open_store(*, cancel, progress):
-            from desktop.core.history.store import shared_history
-
-            return shared_history(self.services)
+            return self.services.history_store
 
         handle = self.runner.submit(Job("Opening history", open_store, kind="io", reports_failure=True))
         handle.finished.connect(self._history_ready)

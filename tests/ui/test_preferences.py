@@ -41,7 +41,6 @@ def test_accepting_the_dialog_returns_edited_settings(qtbot, services):
 
 
 def test_apply_settings_updates_in_place_saves_and_switches_embedder(qtbot, services, runner):
-    from desktop.core.history.store import shared_history
     from desktop.core.records import GenerationRecord
 
     copy_dir = paths.models_dir() / "minilm-copy"
@@ -49,7 +48,7 @@ def test_apply_settings_updates_in_place_saves_and_switches_embedder(qtbot, serv
     copy_dir.symlink_to(packaged_model_dir(), target_is_directory=True)
     assert "minilm-copy" in available_embedders()
 
-    store = shared_history(services)
+    store = services.history_store
     store.save_and_wait(GenerationRecord(kind="text", prompt="a lighthouse in a storm"))
     window = MainWindow(services, runner, start_services=False)
     qtbot.addWidget(window)

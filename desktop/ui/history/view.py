@@ -1,7 +1,7 @@
 """The History workspace: search everything ever generated, look at it, act on it.
 
 ``HistoryWorkspace(services, runner)`` opens the shared history store (an
-``io`` job; see ``desktop.core.history.store.shared_history``), then shows
+``io`` job; ``Services.history_store``), then shows
 recent records grouped by day and, within a day, by session (a session row
 names it: time span, kind, model, first prompt, size).  Typing in the search box searches after a
 short pause (debounced); every search, update, delete, import and export is
@@ -321,11 +321,9 @@ class HistoryWorkspace(QWidget):
 
     # --- store and searching ---------------------------------------------------------
     def _open_store(self) -> None:
-        from desktop.core.history.store import shared_history
-
         services = self.services
         self.notice.setText("Opening the history…")
-        handle = self.runner.submit(Job("Open history", lambda cancel, progress: shared_history(services), kind="io"))
+        handle = self.runner.submit(Job("Open history", lambda cancel, progress: services.history_store, kind="io"))
         handle.finished.connect(self._store_opened)
         handle.failed.connect(lambda msg, _tb: self._show_error(msg))
 

@@ -188,10 +188,8 @@ def test_unfinished_downloads_resume_when_the_workspace_starts(qtbot, hub, runne
 
 
 def test_delete_refuses_a_model_this_window_has_loaded_then_frees_space(qtbot, runner, services, tiny_gguf):
-    from desktop.ui.chat.jobs import shared_engine
-
     model = Library().import_path(tiny_gguf, "copy")
-    engine = shared_engine(services)  # the engine the Chat workspace uses
+    engine = services.text_engine  # the engine the Chat workspace uses
     engine.load(Path(model.path))
     workspace = ModelsWorkspace(services, runner)
     qtbot.addWidget(workspace)
