@@ -1,7 +1,7 @@
 """The ``genlab`` command.
 
 ``genlab`` with no subcommand launches the GUI; ``genlab doctor|text|image|
-models|history ...`` run headless.  Only the module of the subcommand being
+models|history|serve ...`` run headless.  Only the module of the subcommand being
 run is imported, so launching the GUI imports none of them.
 """
 
@@ -20,6 +20,7 @@ COMMANDS = {
     "image": "desktop.commands.image",
     "models": "desktop.commands.models",
     "history": "desktop.commands.history",
+    "serve": "desktop.commands.serve",
 }
 
 

@@ -2,7 +2,7 @@
 
     genlab history search QUERY [--mode hybrid|keyword|semantic] [--limit N] [--sort relevance|date] [--json]
                                 [--kind text|image] [--model M] [--since DATE] [--until DATE] [--rating N]
-                                [--tag T] [--session S] [--origin generated|imported] [--filter FIELD=VALUE]
+                                [--tag T] [--session S] [--origin generated|imported|api] [--filter FIELD=VALUE]
     genlab history search --queries FILE [...]     # one JSON array per line of FILE
     genlab history embed                           # embed records that have no embedding yet
     genlab history show ID
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import GenLabError
+from desktop.core.records import ORIGINS
 
 # What a search may spend embedding a backlog before it answers.
 EMBED_BUDGET_RECORDS = 200
@@ -81,7 +82,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     filters.add_argument("--rating", type=int, metavar="N", help="rated N (0-5) or higher")
     filters.add_argument("--tag", metavar="T", help="tagged T")
     filters.add_argument("--session", metavar="S", help="in the session / thread with this id")
-    filters.add_argument("--origin", choices=("generated", "imported"))
+    filters.add_argument("--origin", choices=ORIGINS)
     filters.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
                          help="any search filter by its field name (kind, model, date_from, date_to, rating, "
                               "tag, session, origin); repeatable")

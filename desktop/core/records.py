@@ -14,6 +14,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+# Where a record came from: made here, imported from a file, or served to another app over the API.
+ORIGINS = ("generated", "imported", "api")
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -58,7 +61,7 @@ class GenerationRecord:
     rating: int = 0
     tags: list[str] = field(default_factory=list)
     note: str = ""
-    origin: str = "generated"  # "generated" | "imported"
+    origin: str = "generated"  # one of ORIGINS
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

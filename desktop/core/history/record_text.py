@@ -37,7 +37,7 @@ MAIN_PARAMETERS = {
 }
 VERSION_LABELS = {"genlab": "GenLab", "llama_cpp_python": "llama-cpp-python"}
 KIND_LABELS = {"text": "Text", "image": "Image"}
-ORIGIN_LABELS = {"generated": "generated here", "imported": "imported"}
+ORIGIN_LABELS = {"generated": "generated here", "imported": "imported", "api": "served over the API"}
 
 
 # Endings the keyword index's English stemmer folds into the word: "bake" also finds "bakes", "baked".

@@ -13,6 +13,7 @@ from datetime import time as dtime
 from typing import Any
 
 from desktop.core.history.errors import InvalidFilter
+from desktop.core.records import ORIGINS
 
 FILTERS = ("kind", "model", "date_from", "date_to", "rating", "tag", "session", "origin")
 
@@ -79,8 +80,8 @@ def build_where(filters: dict[str, Any]) -> str | None:
                 raise InvalidFilter(f"kind must be 'text' or 'image', not {value!r}.")
             parts.append(f"kind = {sql_str(value)}")
         elif key == "origin":
-            if value not in ("generated", "imported"):
-                raise InvalidFilter(f"origin must be 'generated' or 'imported', not {value!r}.")
+            if value not in ORIGINS:
+                raise InvalidFilter(f"origin must be one of {', '.join(ORIGINS)}, not {value!r}.")
             parts.append(f"origin = {sql_str(value)}")
         elif key == "model":
             parts.append(_model_condition(str(value)))

@@ -311,8 +311,11 @@ class TextEngine:
             return self._builder.build(request)
 
     def generate(self, request: TextRequest, *, cancel: CancelToken | None = None,
-                 progress: ProgressCallback = no_progress) -> TextResult:
-        """Stream a reply; a job function.  Progress payloads are StreamChunks."""
+                 progress: ProgressCallback = no_progress, sink: HistorySink | None = None) -> TextResult:
+        """Stream a reply; a job function.  Progress payloads are StreamChunks.
+
+        ``sink``: where this one reply's record goes instead of the engine's history (a served request's).
+        """
         cancel = cancel or CancelToken()
         request.validated()
         params = request.sampling.with_seed()
@@ -339,7 +342,7 @@ class TextEngine:
         record = self._record(request, params, plan, outcome, loaded)
         result.record, result.record_id = record, record.id
         try:
-            self._sink().save(record)
+            (sink if sink is not None else self._sink()).save(record)
         except Exception as exc:  # a full disk must not lose the reply on screen
             log.exception("could not save the generation to the history")
             result.other_note = f"{result.other_note} Not saved to the history: {exc}".strip()
