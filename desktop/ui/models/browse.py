@@ -167,7 +167,9 @@ class CatalogTab(QWidget):
     def populate(self) -> None:
         self.tree.clear()
         query = self.filter_edit.text().lower()
-        for entry in self.entries:
+        # The first picks lead, so a newcomer sees them without scrolling; the
+        # catalog's own order is kept within each group (sorted is stable).
+        for entry in sorted(self.entries, key=lambda e: not e.recommended):
             if query and query not in f"{entry.name} {entry.family} {entry.kind}".lower():
                 continue
             name = f"{entry.name}   {RECOMMENDED_BADGE}" if entry.recommended else entry.name

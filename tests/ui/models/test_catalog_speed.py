@@ -77,6 +77,9 @@ def test_recommended_first_picks_carry_a_badge(qtbot, services, runner):
     for entry in tab.entries:
         parent, _ = variant_row(tab, entry.id, entry.variants[0].quantization)
         assert (RECOMMENDED_BADGE in parent.text(0)) == (entry.id in picks), entry.id
+    # The first picks come first, before every other entry.
+    badges = [RECOMMENDED_BADGE in tab.tree.topLevelItem(i).text(0) for i in range(tab.tree.topLevelItemCount())]
+    assert badges == sorted(badges, reverse=True) and badges[0]
 
 
 def test_hub_gguf_results_and_files_show_the_expected_speed_too(qtbot, hub, services, runner):
