@@ -62,7 +62,7 @@ def test_past_its_share_a_client_gets_429_and_past_the_bound_everyone_gets_503(q
     gate = Gate()
     queue.submit(gate.job(), "someone")
     assert gate.started.wait(10)
-    for i in range(3):
+    for _ in range(3):
         queue.submit(Gate().job(), "greedy")
     with pytest.raises(QueueFull) as mine:
         queue.submit(Gate().job(), "greedy")
