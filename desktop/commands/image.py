@@ -2,7 +2,8 @@
 
     genlab image --model PATH_OR_LIBRARY_ID --prompt TEXT [--negative TEXT] [--steps N]
                  [--guidance G] [--width W --height H] [--seed S] [--scheduler NAME]
-                 [--batch N] [--init IMAGE --strength X] [--out FILE] [--no-history] [--json]
+                 [--batch N] [--init IMAGE --strength X] [--lora NAME_OR_PATH[:WEIGHT]]...
+                 [--out FILE] [--no-history] [--json]
 
 Unset options take the model family's defaults (SDXL 1024 px, Turbo 1 step
 with guidance 0...).  Progress goes to stderr; the saved path(s), or one JSON
@@ -12,6 +13,9 @@ object with ``--json``, go to stdout.  Bad input exits with status 2 and one
 With incognito on (in the app's settings) nothing is recorded and the PNG
 carries no prompt or parameters; GenLab keeps no image of its own then, so
 ``--out`` must name the file.
+
+``--lora`` (repeatable) applies a LoRA at a weight (1 when omitted), like
+``<lora:name:0.8>`` in the prompt, which works too.
 
 Each command is one history session: the images of a ``--batch`` share its id.
 """
@@ -29,6 +33,19 @@ from desktop.core.jobs import CancelToken, Progress
 from desktop.core.records import NullSink, new_id
 
 
+def lora_option(text: str):
+    """``NAME_OR_PATH[:WEIGHT]`` -> a LoraChoice (a colon not followed by a number is part of the path)."""
+    from desktop.core.image.params import LoraChoice
+
+    head, sep, tail = text.rpartition(":")
+    if sep and head:
+        try:
+            return LoraChoice(path=head, weight=float(tail), name=head)
+        except ValueError:
+            pass
+    return LoraChoice(path=text, weight=1.0, name=text)
+
+
 def _params_from_args(args: argparse.Namespace, model: Path):
     from desktop.core.image.model_files import inspect_model
     from desktop.core.image.params import default_params
@@ -37,6 +54,7 @@ def _params_from_args(args: argparse.Namespace, model: Path):
     overrides = {
         "prompt": args.prompt, "negative_prompt": args.negative or "", "seed": args.seed,
         "batch_count": args.batch, "init_image": args.init or "",
+        "loras": [lora_option(text) for text in args.lora or []],
     }
     for name, value in (("steps", args.steps), ("guidance", args.guidance), ("width", args.width),
                         ("height", args.height), ("scheduler", args.scheduler), ("strength", args.strength)):
@@ -135,6 +153,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=int, default=1, help="number of images (seeds S, S+1, ...)")
     p.add_argument("--init", help="init image for image-to-image")
     p.add_argument("--strength", type=float, help="img2img strength, 0 < X <= 1")
+    p.add_argument("--lora", action="append", metavar="NAME_OR_PATH[:WEIGHT]",
+                   help="apply a LoRA (.safetensors path or library name) at WEIGHT (default 1); repeatable")
     p.add_argument("--out", help="save the PNG here instead of the outputs folder")
     p.add_argument("--no-history", action="store_true", help="do not record in the history")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")

@@ -28,12 +28,20 @@ import gc
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from desktop.core.errors import GenLabError, InvalidParameter
 from desktop.core.hardware import machine_info
+from desktop.core.image.lora import (
+    LoraSlots,
+    ResolvedLora,
+    a1111_prompt,
+    check_family,
+    resolve_loras,
+    split_prompt_loras,
+)
 from desktop.core.image.model_files import ModelInfo, inspect_model
 from desktop.core.image.output import (
     SavedImage,
@@ -158,6 +166,7 @@ class ImageEngine:
         # Where loaded models are listed (Services passes its one; None: the data root's at load).
         self.library = library
         self.loaded: LoadedModel | None = None
+        self._loras: LoraSlots | None = None  # the adapters loaded into self.loaded's pipeline
         self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
         self._lock = threading.RLock()
 
@@ -217,6 +226,7 @@ class ImageEngine:
             if self.loaded is None:
                 return
             self.loaded = None
+            self._loras = None
             hold, self._hold = self._hold, None
         _free_device_memory()
         if hold is not None:
@@ -241,17 +251,22 @@ class ImageEngine:
         checked = validate_params(request.params, info.family, lcm=info.lcm, known_schedulers=SCHEDULER_NAMES)
         params = checked.params
         init = load_init_image(params.init_image, params.width, params.height) if params.is_img2img else None
+        _, tags = split_prompt_loras(params.prompt)
+        loras = resolve_loras(params.loras, tags if params.lora_tags else [], self.library or Library())
+        for lora in loras:
+            check_family(lora, info.family, info.name)
         with self._lock:
             was_loaded = self.loaded is not None and self.loaded.info.path.resolve() == info.path.resolve()
             loaded = self._ensure_loaded(info, cancel, progress)
             load_s = 0.0 if was_loaded else loaded.load_seconds
+            self.lora_slots(loaded).apply(loras)
             result = ImageBatchResult(warnings=list(checked.warnings), model_card=loaded.describe())
             session = request.session_id or new_id()
             first_seed = int(params.seed or 0)  # validate_params filled it in
             for index in range(params.batch_count):
                 cancel.raise_if_cancelled()
                 one = params.with_seed((first_seed + index) % 2**64)
-                image_result = self._generate_one(loaded, request, one, init, index, params.batch_count,
+                image_result = self._generate_one(loaded, request, one, init, loras, index, params.batch_count,
                                                   session, load_s if index == 0 else 0.0, cancel, progress)
                 sink.save(image_result.record)
                 result.images.append(image_result)
@@ -259,9 +274,15 @@ class ImageEngine:
                                   index + 1, params.batch_count, payload=image_result))
             return result
 
+    def lora_slots(self, loaded: LoadedModel) -> LoraSlots:
+        """The LoRA adapters of ``loaded``'s pipeline (new for each loaded pipeline)."""
+        if self._loras is None or self._loras.pipe is not loaded.pipe:
+            self._loras = LoraSlots(loaded.pipe)
+        return self._loras
+
     def _generate_one(self, loaded: LoadedModel, request: ImageRequest, params: ImageParams, init: Any,
-                      index: int, batch: int, session: str, load_s: float, cancel: CancelToken,
-                      progress: ProgressCallback) -> ImageResult:
+                      loras: list[ResolvedLora], index: int, batch: int, session: str, load_s: float,
+                      cancel: CancelToken, progress: ProgressCallback) -> ImageResult:
         import torch
 
         seed = int(params.seed or 0)  # set by generate() for each image
@@ -292,7 +313,7 @@ class ImageEngine:
             return kwargs
 
         call: dict[str, Any] = dict(
-            prompt=params.prompt, negative_prompt=params.negative_prompt or None,
+            prompt=split_prompt_loras(params.prompt)[0], negative_prompt=params.negative_prompt or None,
             num_inference_steps=params.steps, guidance_scale=float(params.guidance),
             generator=torch.Generator("cpu").manual_seed(seed),
             callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
@@ -314,7 +335,7 @@ class ImageEngine:
             raise JobCancelled()  # the decoded half-made image is discarded
         finished = time.perf_counter()
         image = output.images[0]
-        record = self._record(loaded, request, params, init is not None, index, session)
+        record = self._record(loaded, request, params, init is not None, loras, index, session)
         sampler = sampler_name(params.scheduler, loaded.scheduler_config.get("_class_name", ""),
                                loaded.scheduler_config)
         record.parameters["sampler"] = sampler
@@ -329,7 +350,7 @@ class ImageEngine:
         if request.private:
             saved: SavedImage = save_png(image, target, None, None, thumbnail=False)
         else:
-            saved = save_png(image, target, a1111_text(record, sampler),
+            saved = save_png(image, target, a1111_text(record, sampler, loras),
                              json.dumps(record.to_dict(), ensure_ascii=False))
         record.image_sha256 = saved.sha256
         record.timings["save_s"] = round(time.perf_counter() - finished, 4)
@@ -350,8 +371,12 @@ class ImageEngine:
 
     @staticmethod
     def _record(loaded: LoadedModel, request: ImageRequest, params: ImageParams, img2img: bool,
-                index: int, session: str) -> GenerationRecord:
+                loras: list[ResolvedLora], index: int, session: str) -> GenerationRecord:
         parameters = params.to_dict()
+        # Every LoRA applied, by sha256, from the tags and the explicit list alike: the list is complete,
+        # so making this image again reads no tags (a tag's name may mean another file by then).
+        parameters["loras"] = [asdict(lora.choice()) for lora in loras]
+        parameters["lora_tags"] = False
         if not img2img:
             parameters.pop("strength", None)
         parameters.update(
@@ -364,7 +389,7 @@ class ImageEngine:
                                 seed=params.seed, device=loaded.device, versions=dict(loaded.versions))
 
 
-def a1111_text(record: GenerationRecord, sampler: str) -> str:
+def a1111_text(record: GenerationRecord, sampler: str, loras: Sequence[ResolvedLora] = ()) -> str:
     p = record.parameters
     fields: dict[str, Any] = {
         "Steps": p["steps"], "Sampler": sampler, "CFG scale": f"{float(p['guidance']):g}",
@@ -375,4 +400,4 @@ def a1111_text(record: GenerationRecord, sampler: str) -> str:
         fields["Denoising strength"] = f"{float(p['strength']):g}"
     fields["Version"] = (f"GenLab {record.versions.get('genlab', '')} "
                          f"(diffusers {record.versions.get('diffusers', '')})")
-    return a1111_parameters(record.prompt, record.negative_prompt, fields)
+    return a1111_parameters(a1111_prompt(record.prompt, list(loras)), record.negative_prompt, fields)

@@ -34,6 +34,22 @@ MAX_STEPS = 150
 MAX_GUIDANCE = 30.0
 MAX_BATCH = 100
 MAX_SEED = 2**64 - 1
+MAX_LORA_WEIGHT = 5.0  # A1111 takes any number; past this a LoRA only makes noise
+
+
+@dataclass
+class LoraChoice:
+    """One LoRA chosen for a request: a file (or library name) and its weight.
+
+    ``sha256`` is filled in when the file was resolved (records keep it, so a
+    re-run finds that exact file again); ``name`` is what the person typed or
+    the file's stem.
+    """
+
+    path: str
+    weight: float = 1.0
+    sha256: str = ""
+    name: str = ""
 
 
 @dataclass
@@ -51,6 +67,8 @@ class ImageParams:
     batch_count: int = 1
     init_image: str = ""  # path of an image for img2img; empty for text-to-image
     strength: float = 0.75
+    loras: list[LoraChoice] = field(default_factory=list)  # besides the prompt's <lora:name:w> tags
+    lora_tags: bool = True  # read <lora:...> tags from the prompt (a re-run takes the recorded list instead)
 
     @property
     def is_img2img(self) -> bool:
@@ -62,6 +80,8 @@ class ImageParams:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ImageParams":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["loras"] = [LoraChoice(**{k: v for k, v in item.items() if k in LoraChoice.__dataclass_fields__})
+                          if isinstance(item, dict) else item for item in known.get("loras") or []]
         return cls(**known)
 
     def with_seed(self, seed: int) -> "ImageParams":
@@ -187,6 +207,13 @@ def validate_params(params: ImageParams, family: str = SD1, *, lcm: bool = False
     if known_schedulers and params.scheduler not in known_schedulers:
         raise InvalidParameter(f"Scheduler must be one GenLab knows (got {params.scheduler!r}).",
                                "Choose one of: " + ", ".join(known_schedulers) + ".")
+    for lora in params.loras:
+        w = lora.weight
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) \
+                or not -MAX_LORA_WEIGHT <= w <= MAX_LORA_WEIGHT:
+            raise InvalidParameter(f"The weight of LoRA {lora.name or Path(lora.path).name} must be a number "
+                                   f"from {-MAX_LORA_WEIGHT:g} to {MAX_LORA_WEIGHT:g} (got {w!r}).",
+                                   "1 applies it fully, 0.5 half, 0 not at all.")
     if params.init_image:
         s = params.strength
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or not 0 < s <= 1:
