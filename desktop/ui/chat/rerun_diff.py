@@ -66,16 +66,33 @@ class RerunDiffDialog(QDialog):
         self.recorded_view.setHtml(left)
         self.new_view.setHtml(right)
         gone, added = changed_words(recorded, new)
-        summary = QLabel(f"{len(gone)} word(s) of the recorded reply differ from {len(added)} in the re-run."
-                         if gone or added else "Only white space or line breaks differ.")
-        summary.setWordWrap(True)
+        self.summary = QLabel(_summary(gone, added))
+        self.summary.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QGridLayout(self)
-        layout.addWidget(summary, 0, 0, 1, 2)
+        layout.addWidget(self.summary, 0, 0, 1, 2)
         layout.addWidget(QLabel("Recorded"), 1, 0)
         layout.addWidget(QLabel("Re-run"), 1, 1)
         layout.addWidget(self.recorded_view, 2, 0)
         layout.addWidget(self.new_view, 2, 1)
         layout.addWidget(buttons, 3, 0, 1, 2)
         self.resize(760, 420)
+
+
+def _words(n: int) -> str:
+    return f"{n} word" if n == 1 else f"{n} words"
+
+
+def _summary(gone: list[str], added: list[str]) -> str:
+    """One sentence saying how much changed and how it is marked."""
+    if not gone and not added:
+        return "Only white space or line breaks differ."
+    parts = []
+    if gone:
+        parts.append(f"{_words(len(gone))} of the recorded reply (struck through) are not in the re-run"
+                     if len(gone) > 1 else "1 word of the recorded reply (struck through) is not in the re-run")
+    if added:
+        parts.append(f"the re-run has {_words(len(added))} of its own (underlined)")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."

@@ -95,6 +95,8 @@ def test_a_rerun_that_differs_shows_the_changed_words(qtbot, chat, services, smo
     recorded_html, new_html = diff.recorded_view.toHtml(), diff.new_view.toHtml()
     assert "aubergine" in recorded_html and "line-through" in recorded_html
     assert "aubergine" not in new_html and "underline" in new_html
+    assert diff.summary.text() == ("1 word of the recorded reply (struck through) is not in the re-run; "
+                                   "the re-run has 1 word of its own (underlined).")
 
 
 # --- Images ---------------------------------------------------------------------------------------
