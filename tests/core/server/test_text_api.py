@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from desktop.core.history.search import SearchQuery
-from tests.core.server.conftest import SMOL
+from tests.core.server.conftest import SMOL, openai_client, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -171,3 +171,18 @@ def test_a_prompt_longer_than_the_context_is_a_422_naming_the_limit(served):
     with pytest.raises(openai.UnprocessableEntityError) as caught:
         served.client().chat.completions.create(model=SMOL, messages=HI, max_tokens=1_000_000)
     assert "context" in caught.value.message.lower()
+
+
+def test_without_model_switching_a_request_for_another_model_is_refused_while_one_is_loaded(served, stories260k):
+    served.client().chat.completions.create(model=SMOL, messages=HI, max_tokens=1)  # SmolLM2 is loaded
+    other = served.shared.library.add_path(stories260k, source="found", owned=False)
+    server = start_server(served.shared, switch_models=False)
+    try:
+        with pytest.raises(openai.ConflictError) as caught:
+            openai_client(server).completions.create(model=other.name, prompt="Once", max_tokens=2)
+        kept = openai_client(server).completions.create(model=SMOL, prompt="Once", max_tokens=2)
+    finally:
+        server.stop()
+    assert caught.value.code == "model_not_loaded" and SMOL in caught.value.message
+    assert kept.usage.completion_tokens == 2
+    assert served.shared.text_engine.loaded.path.name == SMOL
