@@ -87,3 +87,12 @@ def experiment_records(history, experiment_id: str) -> list[GenerationRecord]:
     records = [r for r in history.iter_records(f"session_id = {sql_str(experiment_id)}")
                if (tag := CellTag.of(r)) is not None and tag.id == experiment_id]
     return sorted(records, key=lambda r: (CellTag.of(r).cell, r.created_at))  # type: ignore[union-attr]
+
+
+def delete_experiment(experiments, history, experiment_id: str, *, with_records: bool) -> int:
+    """Delete an experiment; with ``with_records`` its cells' records too, leaving no trace of either
+    (the history's own deletion: rows, old versions, index entries, images).  Returns the records deleted."""
+    experiment = experiments.get(experiment_id)
+    deleted = history.delete(session=experiment.id) if with_records else 0
+    experiments.delete(experiment.id)
+    return deleted
