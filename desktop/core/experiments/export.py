@@ -18,6 +18,7 @@ from desktop.core.experiments.plan import plan_cells
 from desktop.core.experiments.records import CellTag, experiment_records
 from desktop.core.experiments.spec import Axis
 from desktop.core.experiments.store import Experiment
+from desktop.core.records import GenerationRecord
 
 DONE, FAILED, PENDING = "done", "failed", "pending"
 RECORD_COLUMNS = ("output_text", "image_path", "seed", "rating", "tokens_per_s", "ttft_s", "total_s",
@@ -35,11 +36,11 @@ def _axis_value(axis: Axis, value: Any) -> Any:
 def cell_rows(experiment: Experiment, history) -> list[dict[str, Any]]:
     """The experiment's table (see the module docstring), in cell order."""
     spec = experiment.parsed_spec(check_models=False)
-    records = {}
-    for record in experiment_records(history, experiment.id):
-        tag = CellTag.of(record)
+    records: dict[int, GenerationRecord] = {}
+    for saved in experiment_records(history, experiment.id):
+        tag = CellTag.of(saved)
         if tag is not None:
-            records.setdefault(tag.cell, record)
+            records.setdefault(tag.cell, saved)
     rows = []
     for cell in plan_cells(spec).cells:
         record = records.get(cell.index)
