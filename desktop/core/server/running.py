@@ -35,8 +35,13 @@ class RunningServer:
 
         app = build_app(self.backend, self.config.validated(), self.log)
         # log_config=None: GenLab's own logging setup stays in charge; no access log (it would hold paths).
+        # h11 named, not found by name at run time, so a frozen app needs no hidden imports for it; its
+        # ASGI spec version (2.3) makes Starlette watch for a client's disconnect while streaming.
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
         self._uvicorn = uvicorn.Server(uvicorn.Config(app, host=self.config.host, port=self.config.port,
-                                                      log_config=None, access_log=False, lifespan="off",
+                                                      http=H11Protocol, ws="none", log_config=None,
+                                                      access_log=False, lifespan="off",
                                                       timeout_graceful_shutdown=5))
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
