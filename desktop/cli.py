@@ -1,7 +1,7 @@
 """The ``genlab`` command.
 
 ``genlab`` with no subcommand launches the GUI; ``genlab doctor|text|image|
-models|history|serve ...`` run headless.  Only the module of the subcommand being
+models|history|serve|experiment ...`` run headless.  Only the module of the subcommand being
 run is imported, so launching the GUI imports none of them.
 """
 
@@ -21,6 +21,7 @@ COMMANDS = {
     "models": "desktop.commands.models",
     "history": "desktop.commands.history",
     "serve": "desktop.commands.serve",
+    "experiment": "desktop.commands.experiment",
 }
 
 

@@ -161,15 +161,18 @@ def load_spec(path: Path, **kwargs: Any) -> ExperimentSpec:
 
 
 def parse_spec(data: Any, *, base_dir: Path | None = None, check_models: bool = True,
-               resolve: Callable[[str], Path] = resolve_model_ref) -> ExperimentSpec:
+               resolve: Callable[[str], Path] = resolve_model_ref, max_cells: int | None = None) -> ExperimentSpec:
     """Check ``data`` (a spec as plain data) and build the :class:`ExperimentSpec`.
 
     ``check_models``: resolve every model and check its kind and the values
     against its family (on by default; off only to read a stored spec whose
-    models are not here).
+    models are not here).  ``max_cells``: the cap instead of the spec's own
+    (``--max-cells``).
     """
     if not isinstance(data, dict):
         raise SpecError("A spec must be a table of fields (name, kind, fixed, axes...).")
+    if max_cells is not None:
+        data = dict(data, max_cells=max_cells)
     unknown = [k for k in data if k not in FIELDS]
     if unknown:
         raise SpecError(f"Unknown spec field {unknown[0]!r}.", f"The fields are: {', '.join(FIELDS)}.")
