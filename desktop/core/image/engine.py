@@ -28,7 +28,7 @@ import gc
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -51,7 +51,7 @@ from desktop.core.image.output import (
     save_png,
     thumbnail_path_for,
 )
-from desktop.core.image.params import ImageParams, validate_params
+from desktop.core.image.params import FLOW_FAMILIES, NO_NEGATIVE_PROMPT, ImageParams, validate_params
 from desktop.core.image.pipeline import (
     LoadedModel,
     MemoryPlan,
@@ -65,7 +65,7 @@ from desktop.core.image.pipeline import (
     set_vae_tiling,
 )
 from desktop.core.image.preview import LatentPreviewer, StepPreview
-from desktop.core.image.schedulers import SCHEDULER_NAMES, sampler_name
+from desktop.core.image.schedulers import DEFAULT, SCHEDULER_NAMES, sampler_name
 from desktop.core.jobs import CancelToken, JobCancelled, Progress, ProgressCallback, no_progress
 from desktop.core.models.library import Library
 from desktop.core.models.locks import ModelHold, hold_model
@@ -248,8 +248,12 @@ class ImageEngine:
         cancel = cancel or CancelToken()
         sink = sink if sink is not None else (self.history or NullSink())
         info = self._inspect(Path(request.model))
-        checked = validate_params(request.params, info.family, lcm=info.lcm, known_schedulers=SCHEDULER_NAMES)
+        # Flow-matching transformers (SD 3.x, FLUX) keep their own scheduler; the SD samplers do not apply.
+        schedulers = (DEFAULT,) if info.family in FLOW_FAMILIES else SCHEDULER_NAMES
+        checked = validate_params(request.params, info.family, lcm=info.lcm, known_schedulers=schedulers)
         params = checked.params
+        if info.family in NO_NEGATIVE_PROMPT:
+            params = replace(params, negative_prompt="")  # validate_params warned that it is left out
         init = load_init_image(params.init_image, params.width, params.height) if params.is_img2img else None
         _, tags = split_prompt_loras(params.prompt)
         loras = resolve_loras(params.loras, tags if params.lora_tags else [], self.library or Library())
@@ -290,7 +294,9 @@ class ImageEngine:
         pipe.scheduler = loaded.scheduler_for(params.scheduler)
         set_vae_tiling(pipe, loaded.plan.vae_tiling or params.width * params.height > 1024 * 1024)
         total = max(1, int(params.steps * params.strength)) if init is not None else params.steps
-        previewer = LatentPreviewer(loaded.info.is_xl) if request.previews else None
+        # The previewer maps SD's 4 latent channels to RGB; SD 3.x and FLUX latents have 16 (FLUX's packed).
+        flow = loaded.info.family in FLOW_FAMILIES
+        previewer = LatentPreviewer(loaded.info.is_xl) if request.previews and not flow else None
         step_times: list[float] = []
         start = time.perf_counter()
         last = [start]

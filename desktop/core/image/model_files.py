@@ -7,8 +7,10 @@ arbitrary code.  Safetensors headers are read and checked against the file
 size by the model library's one reader
 (:func:`desktop.core.models.headers.read_safetensors_header`), so a truncated
 download or a random file gives a clear message instead of a library
-traceback.  The family (SD 1.x, SD 2.x, SDXL, their Turbo variants) comes
-from the folder's configs or the checkpoint's tensor names.
+traceback.  The family (SD 1.x, SD 2.x, SDXL, their Turbo variants, SD 3.x,
+FLUX.1 dev and schnell) comes from the folder's ``model_index.json`` class and
+configs, or from the checkpoint's tensor names; a checkpoint whose tensors
+match no family is refused naming what it holds.
 
 Nothing here imports torch or diffusers: inspecting is cheap and safe on the
 GUI thread.
@@ -17,11 +19,12 @@ GUI thread.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core.errors import ModelFileError
-from desktop.core.image.params import FAMILY_LABELS, SD1, SD2, SD_TURBO, SDXL, SDXL_TURBO
+from desktop.core.image.params import FAMILY_LABELS, FLUX, FLUX_SCHNELL, SD1, SD2, SD3, SD_TURBO, SDXL, SDXL_TURBO
 from desktop.core.models.headers import PICKLE_HINT, PICKLE_SUFFIXES, read_safetensors_header, refuse_pickle
 
 SUPPORTED_PIPELINES = {
@@ -29,11 +32,22 @@ SUPPORTED_PIPELINES = {
     "StableDiffusionImg2ImgPipeline": "sd",
     "StableDiffusionXLPipeline": "sdxl",
     "StableDiffusionXLImg2ImgPipeline": "sdxl",
+    "StableDiffusion3Pipeline": "sd3",
+    "StableDiffusion3Img2ImgPipeline": "sd3",
+    "FluxPipeline": "flux",
+    "FluxImg2ImgPipeline": "flux",
 }
+PIPELINE_FOR_FAMILY = {SD1: "StableDiffusionPipeline", SD2: "StableDiffusionPipeline",
+                       SD_TURBO: "StableDiffusionPipeline", SDXL: "StableDiffusionXLPipeline",
+                       SDXL_TURBO: "StableDiffusionXLPipeline", SD3: "StableDiffusion3Pipeline",
+                       FLUX: "FluxPipeline", FLUX_SCHNELL: "FluxPipeline"}
 # Components we load ourselves; optional ones (safety checker...) are dropped.
 REQUIRED = {"sd": ("unet", "vae", "text_encoder", "tokenizer", "scheduler"),
-            "sdxl": ("unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler")}
-WEIGHT_COMPONENTS = {"unet", "vae", "text_encoder", "text_encoder_2"}
+            "sdxl": ("unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler"),
+            "sd3": ("transformer", "vae", "text_encoder", "text_encoder_2", "text_encoder_3", "tokenizer",
+                    "tokenizer_2", "tokenizer_3", "scheduler"),
+            "flux": ("transformer", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler")}
+WEIGHT_COMPONENTS = {"unet", "transformer", "vae", "text_encoder", "text_encoder_2", "text_encoder_3"}
 
 
 @dataclass
@@ -71,17 +85,36 @@ def _name_flags(name: str) -> tuple[bool, bool]:
     return "turbo" in lowered, "lcm" in lowered
 
 
+def _tensor_summary(keys: list[str]) -> str:
+    """What a checkpoint holds, for a refusal: its most common key prefixes and the tensor count."""
+    prefixes = Counter(".".join(k.split(".")[:2]) + "." if k.count(".") > 1 else k for k in keys)
+    top = ", ".join(f"{p}*" for p, _ in prefixes.most_common(4))
+    return f"{len(keys)} tensors, mostly {top}" if keys else "no tensors"
+
+
 def _family_from_single_file(keys: list[str], name: str) -> str:
+    # MM-DiT checkpoints first: they also use the model.diffusion_model. prefix of SD 1.x files.
+    if any(".joint_blocks." in k or k.startswith("joint_blocks.") for k in keys):
+        return SD3
+    if any(".double_blocks." in k or k.startswith("double_blocks.") for k in keys):
+        # FLUX.1-dev embeds the guidance scale; schnell (timestep-distilled) has no guidance_in.
+        return FLUX if any("guidance_in." in k for k in keys) else FLUX_SCHNELL
     if any(k.startswith("conditioner.embedders.1") for k in keys):
         family = SDXL
     elif any(k.startswith("cond_stage_model.model.") for k in keys):
         family = SD2
     elif any(k.startswith("model.diffusion_model.") for k in keys):
         family = SD1
+    elif any(k.startswith(("lora_unet_", "lora_te", "lora_transformer_")) or ".lora_A." in k or ".lora_down." in k
+             for k in keys):
+        raise ModelFileError(f"{name} is a LoRA, not a model.",
+                             "Load a model of its family, then apply the LoRA with --lora or "
+                             "<lora:name:weight> in the prompt.")
     else:
-        raise ModelFileError(f"{name} does not look like a Stable Diffusion checkpoint "
-                             "(no UNet tensors named model.diffusion_model.*).",
-                             "GenLab supports SD 1.x, SD 2.x, SDXL and their Turbo variants.")
+        raise ModelFileError(f"{name} matches no image model family GenLab knows: it holds {_tensor_summary(keys)}, "
+                             "and no UNet (model.diffusion_model.*) or MM-DiT (joint_blocks, double_blocks) tensors.",
+                             "GenLab supports SD 1.x, SD 2.x, SDXL and their Turbo variants, SD 3.x and FLUX.1 "
+                             "checkpoints, and diffusers folders of them.")
     turbo, _ = _name_flags(name)
     if turbo:
         family = SDXL_TURBO if family == SDXL else SD_TURBO
@@ -123,7 +156,7 @@ def inspect_folder(folder: Path) -> ModelInfo:
     kind = SUPPORTED_PIPELINES.get(cls)
     if kind is None:
         raise ModelFileError(f"{folder.name} is a {cls or 'unknown'} model, which the Images workspace does not support.",
-                             "Use a Stable Diffusion 1.x, 2.x, SDXL or Turbo model.")
+                             "Use a Stable Diffusion 1.x, 2.x, SDXL, Turbo, SD 3.x or FLUX.1 model.")
     files: list[str] = ["model_index.json"]
     variant = None
     for component in REQUIRED[kind]:
@@ -135,7 +168,7 @@ def inspect_folder(folder: Path) -> ModelInfo:
         if not comp.is_dir():
             raise ModelFileError(f"The model folder {folder.name} is missing its {component} folder.",
                                  "Download the complete model folder again.")
-        configs = sorted(p for p in comp.iterdir() if p.suffix in (".json", ".txt"))
+        configs = sorted(p for p in comp.iterdir() if p.suffix in (".json", ".txt", ".model"))  # .model: T5 spiece
         if not configs:
             raise ModelFileError(f"The {component} folder of {folder.name} has no configuration files.",
                                  "Download the complete model folder again.")
@@ -146,13 +179,18 @@ def inspect_folder(folder: Path) -> ModelInfo:
             for w in weights:
                 read_safetensors_header(w)
             files += [str(p.relative_to(folder)) for p in weights]
-    unet_cfg = _read_json(folder / "unet" / "config.json", "the UNet config")
     scheduler_cfg = _read_json(folder / "scheduler" / "scheduler_config.json", "the scheduler config")
     turbo, lcm = _name_flags(folder.name)
     lcm = lcm or scheduler_cfg.get("_class_name") == "LCMScheduler"
-    if kind == "sdxl":
+    if kind == "sd3":
+        family = SD3
+    elif kind == "flux":
+        transformer_cfg = _read_json(folder / "transformer" / "config.json", "the transformer config")
+        family = FLUX if transformer_cfg.get("guidance_embeds", True) else FLUX_SCHNELL
+    elif kind == "sdxl":
         family = SDXL_TURBO if turbo else SDXL
     else:
+        unet_cfg = _read_json(folder / "unet" / "config.json", "the UNet config")
         family = SD2 if unet_cfg.get("cross_attention_dim") == 1024 else SD1
         if turbo:
             family = SD_TURBO
@@ -169,7 +207,7 @@ def inspect_single_file(path: Path) -> ModelInfo:
     header = read_safetensors_header(path)
     family = _family_from_single_file([k for k in header if k != "__metadata__"], path.name)
     _, lcm = _name_flags(path.name)
-    cls = "StableDiffusionXLPipeline" if family in (SDXL, SDXL_TURBO) else "StableDiffusionPipeline"
+    cls = PIPELINE_FOR_FAMILY[family]
     return ModelInfo(path, "single_file", family, lcm=lcm, pipeline_class=cls,
                      files=[path.name], size=path.stat().st_size)
 

@@ -21,13 +21,22 @@ from typing import Any
 from desktop.core.errors import InvalidParameter
 
 SD1, SD2, SDXL, SD_TURBO, SDXL_TURBO = "sd1", "sd2", "sdxl", "sd-turbo", "sdxl-turbo"
+SD3, FLUX, FLUX_SCHNELL = "sd3", "flux", "flux-schnell"
 FAMILY_LABELS = {
     SD1: "Stable Diffusion 1.x",
     SD2: "Stable Diffusion 2.x",
     SDXL: "Stable Diffusion XL",
     SD_TURBO: "SD-Turbo",
     SDXL_TURBO: "SDXL-Turbo",
+    SD3: "Stable Diffusion 3.x",
+    FLUX: "FLUX.1 (dev)",
+    FLUX_SCHNELL: "FLUX.1 (schnell)",
 }
+# Rectified-flow transformers: their own flow-matching scheduler only (the SD samplers do not apply).
+FLOW_FAMILIES = (SD3, FLUX, FLUX_SCHNELL)
+# FLUX is guidance-distilled: the guidance scale is an input of the model, there is no
+# classifier-free guidance pass, so a negative prompt has nothing to act on.
+NO_NEGATIVE_PROMPT = (FLUX, FLUX_SCHNELL)
 SIZE_MULTIPLE = 8  # the VAE downsamples by 8; other sizes are silently cropped by diffusers
 MIN_SIDE = 64
 MAX_STEPS = 150
@@ -97,6 +106,7 @@ class FamilyDefaults:
     scheduler: str
     max_side: int
     max_recommended_steps: int = MAX_STEPS
+    size_multiple: int = SIZE_MULTIPLE
 
 
 FAMILY_DEFAULTS: dict[str, FamilyDefaults] = {
@@ -105,6 +115,12 @@ FAMILY_DEFAULTS: dict[str, FamilyDefaults] = {
     SDXL: FamilyDefaults(1024, 1024, 30, 6.0, "DPM++ 2M Karras", 4096),
     SD_TURBO: FamilyDefaults(512, 512, 1, 0.0, "Euler a", 2048, max_recommended_steps=4),
     SDXL_TURBO: FamilyDefaults(512, 512, 1, 0.0, "Euler a", 4096, max_recommended_steps=4),
+    # SD 3.5's model cards: 28-40 steps at CFG 4.5-7; FLUX.1-dev 28-50 steps at guidance 3.5;
+    # schnell 1-4 steps, guidance unused (0).
+    # Both transformers take 2x2 patches of the 8x latents: sides go in steps of 16.
+    SD3: FamilyDefaults(1024, 1024, 28, 4.5, "Default", 2048, size_multiple=16),
+    FLUX: FamilyDefaults(1024, 1024, 28, 3.5, "Default", 2048, size_multiple=16),
+    FLUX_SCHNELL: FamilyDefaults(1024, 1024, 4, 0.0, "Default", 2048, max_recommended_steps=8, size_multiple=16),
 }
 LCM_DEFAULTS = FamilyDefaults(512, 512, 4, 1.5, "LCM", 2048, max_recommended_steps=8)
 
@@ -129,39 +145,39 @@ def random_seed() -> int:
     return secrets.randbelow(2**32)
 
 
-def _nearest_multiple(value: int, max_side: int) -> int:
+def _nearest_multiple(value: int, max_side: int, multiple: int = SIZE_MULTIPLE) -> int:
     """The size the Size boxes round a typed value to: half up, so 100 becomes 104."""
-    rounded = (value + SIZE_MULTIPLE // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE
-    return max(MIN_SIDE, min(max_side - max_side % SIZE_MULTIPLE, rounded))
+    rounded = (value + multiple // 2) // multiple * multiple
+    return max(MIN_SIDE, min(max_side - max_side % multiple, rounded))
 
 
 def _named(sides: list[tuple[str, int]]) -> str:
     return " and ".join(f"{label} {value}" for label, value in sides)
 
 
-def _check_size(width: Any, height: Any, family: str, max_side: int) -> None:
+def _check_size(width: Any, height: Any, family: str, max_side: int, multiple: int = SIZE_MULTIPLE) -> None:
     """Refuse a bad size in one message naming every wrong side (Width 100 and Height 70 ...)."""
     sides = [("Width", width), ("Height", height)]
     for label, value in sides:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidParameter(f"{label} must be a whole number of pixels (got {value!r}).")
     outside = [(label, v) for label, v in sides if not MIN_SIDE <= v <= max_side]
-    uneven = [(label, v) for label, v in sides if MIN_SIDE <= v <= max_side and v % SIZE_MULTIPLE]
+    uneven = [(label, v) for label, v in sides if MIN_SIDE <= v <= max_side and v % multiple]
     problems = []
     if outside:
         model = FAMILY_LABELS.get(family, "this model")
         problems.append(f"{_named(outside)} must be between {MIN_SIDE} and {max_side} px for {model}")
     if len(uneven) == 2:
-        tries = " × ".join(str(_nearest_multiple(v, max_side)) for _, v in uneven)
-        problems.append(f"{_named(uneven)} must be multiples of {SIZE_MULTIPLE} (try {tries})")
+        tries = " × ".join(str(_nearest_multiple(v, max_side, multiple)) for _, v in uneven)
+        problems.append(f"{_named(uneven)} must be multiples of {multiple} (try {tries})")
     elif uneven:
         value = uneven[0][1]
-        lower = value - value % SIZE_MULTIPLE
-        tries = " or ".join(str(v) for v in (lower, lower + SIZE_MULTIPLE) if MIN_SIDE <= v <= max_side)
-        problems.append(f"{_named(uneven)} must be a multiple of {SIZE_MULTIPLE} (try {tries})")
+        lower = value - value % multiple
+        tries = " or ".join(str(v) for v in (lower, lower + multiple) if MIN_SIDE <= v <= max_side)
+        problems.append(f"{_named(uneven)} must be a multiple of {multiple} (try {tries})")
     if problems:
         raise InvalidParameter(", and ".join(problems) + ".",
-                               f"Sizes go in steps of {SIZE_MULTIPLE} pixels.")
+                               f"Sizes go in steps of {multiple} pixels.")
 
 
 @dataclass
@@ -179,7 +195,10 @@ def validate_params(params: ImageParams, family: str = SD1, *, lcm: bool = False
     warnings: list[str] = []
     if not isinstance(params.prompt, str) or not params.prompt.strip():
         warnings.append("The prompt is empty: the model will make an unguided image.")
-    _check_size(params.width, params.height, family, d.max_side)
+    if family in NO_NEGATIVE_PROMPT and params.negative_prompt.strip():
+        warnings.append(f"{FAMILY_LABELS[family]} takes no negative prompt (it is guidance-distilled): "
+                        "it was left out.")
+    _check_size(params.width, params.height, family, d.max_side, d.size_multiple)
     steps = params.steps
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise InvalidParameter(f"Steps must be between 1 and {MAX_STEPS} (got {steps!r}).",

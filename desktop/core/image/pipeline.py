@@ -25,7 +25,7 @@ from typing import Any
 from desktop.core import paths
 from desktop.core.errors import GenLabError, ModelFileError
 from desktop.core.hardware import fmt_bytes
-from desktop.core.image.model_files import ModelInfo
+from desktop.core.image.model_files import PIPELINE_FOR_FAMILY, ModelInfo
 from desktop.core.image.params import SD2
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.models.headers import read_safetensors_header
@@ -183,10 +183,10 @@ def load_pipeline(info: ModelInfo, dtype: Any) -> Any:
     _offline_env()
     import diffusers
 
-    cls_name = "StableDiffusionXLPipeline" if info.is_xl else "StableDiffusionPipeline"
+    cls_name = PIPELINE_FOR_FAMILY.get(info.family, "StableDiffusionPipeline")
     cls = getattr(diffusers, cls_name)
-    extra: dict[str, Any] = {} if info.is_xl else {"safety_checker": None, "feature_extractor": None,
-                                                    "requires_safety_checker": False}
+    extra: dict[str, Any] = {} if cls_name != "StableDiffusionPipeline" else {
+        "safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
     try:
         with warnings.catch_warnings():
             # diffusers >= 0.36 renamed torch_dtype to dtype; older ones only know torch_dtype.
