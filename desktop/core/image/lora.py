@@ -9,9 +9,11 @@ A name is a path, a library model (id, sha256 prefix, name or file stem), or
 
 The base family comes from the file's header only (cheap, before anything
 is loaded): kohya's ``ss_base_model_version`` or ``modelspec.architecture``
-metadata, else the key names (``lora_te2_``/``text_encoder_2``: SDXL), else
-the width of the text embeddings the cross-attention keys read (768 SD 1.x,
-1024 SD 2.x, 2048 SDXL).  A LoRA for another family is refused naming both.
+metadata, else the key names (``lora_te2_``/``text_encoder_2``: SDXL; FLUX's
+``double_blocks``/``single_transformer_blocks``; a ``transformer.`` of SD 3's
+width), else the width of the text embeddings the cross-attention keys read
+(768 SD 1.x, 1024 SD 2.x, 2048 SDXL).  A LoRA for another family is refused
+naming both; a UNet LoRA on a transformer model (or the reverse) likewise.
 
 :class:`LoraSlots` applies a request's LoRAs to the loaded pipeline with
 diffusers' ``load_lora_weights`` (diffusers/PEFT and kohya key formats) and
@@ -31,7 +33,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.errors import InvalidParameter, ModelFileError
-from desktop.core.image.params import FAMILY_LABELS, SD1, SD2, SD_TURBO, SDXL, SDXL_TURBO, LoraChoice
+from desktop.core.image.params import (
+    FAMILY_LABELS,
+    FLOW_FAMILIES,
+    FLUX,
+    FLUX_SCHNELL,
+    SD1,
+    SD2,
+    SD3,
+    SD_TURBO,
+    SDXL,
+    SDXL_TURBO,
+    LoraChoice,
+)
 from desktop.core.models.headers import read_safetensors_header, refuse_pickle
 
 if TYPE_CHECKING:
@@ -41,8 +55,12 @@ log = logging.getLogger(__name__)
 
 # A1111: <lora:name>, <lora:name:0.8>, <lora:name:0.8:0.5> (text-encoder and UNet weights; we take the first).
 LORA_TAG = re.compile(r"<lora:([^:>]+)(?::([^:>]*))?(?::[^>]*)?>")
-FAMILY_GROUP = {SD1: SD1, SD2: SD2, SD_TURBO: SD2, SDXL: SDXL, SDXL_TURBO: SDXL}
+FAMILY_GROUP = {SD1: SD1, SD2: SD2, SD_TURBO: SD2, SDXL: SDXL, SDXL_TURBO: SDXL, SD3: SD3, FLUX: FLUX,
+                FLUX_SCHNELL: FLUX}
 CROSS_ATTENTION_FAMILY = {768: SD1, 1024: SD2, 2048: SDXL}
+TRANSFORMER_WIDTH_FAMILY = {1536: SD3, 2432: SD3, 3072: FLUX}  # SD 3/3.5 medium, 3.5 large; FLUX.1
+_UNET_KEYS = ("unet.", "lora_unet_down_blocks_", "lora_unet_up_blocks_", "lora_unet_mid_block_",
+              "lora_unet_input_blocks_", "lora_unet_output_blocks_", "lora_unet_middle_block_")
 _DOWN = (".lora_A.weight", ".lora_down.weight", ".lora.down.weight")
 
 
@@ -59,6 +77,7 @@ class LoraBase:
     family: str  # "" when neither metadata nor keys tell
     cross_attention_dim: int | None  # width of the text embeddings it reads, when it adapts cross-attention
     evidence: str  # how the family was found, for messages
+    denoiser: str = ""  # "unet" (SD 1/2/XL) or "transformer" (SD 3, FLUX) when the keys tell
 
 
 @dataclass(frozen=True)
@@ -108,6 +127,17 @@ def lora_base(path: Path) -> LoraBase:
                 break
     version = str(meta.get("ss_base_model_version", "")).lower()
     arch = str(meta.get("modelspec.architecture", "")).lower()
+    if version.startswith("flux") or arch.startswith("flux"):
+        return LoraBase(FLUX, None, "its metadata", "transformer")
+    if version.startswith("sd3") or "stable-diffusion-3" in arch or "stable-diffusion-v3" in arch:
+        return LoraBase(SD3, None, "its metadata", "transformer")
+    if any(k.startswith(("lora_unet_double_blocks_", "lora_unet_single_blocks_", "lora_transformer_single_"))
+           or "single_transformer_blocks." in k or k.startswith(("double_blocks.", "single_blocks.")) for k in keys):
+        return LoraBase(FLUX, None, "its FLUX block names", "transformer")
+    if any(k.startswith(("transformer.", "lora_transformer_")) or "joint_blocks" in k for k in keys):
+        width = _transformer_width(header, keys)
+        family = TRANSFORMER_WIDTH_FAMILY.get(width or 0, "")
+        return LoraBase(family, None, f"its {width}-wide transformer" if family else "", "transformer")
     if version.startswith("sdxl") or "stable-diffusion-xl" in arch:
         return LoraBase(SDXL, cross, "its metadata")
     if version.startswith("sd_v2") or "stable-diffusion-v2" in arch:
@@ -118,9 +148,20 @@ def lora_base(path: Path) -> LoraBase:
         return LoraBase(SDXL, cross, "its second text encoder's keys")
     if any(k.startswith("lora_unet_input_blocks_") for k in keys):
         return LoraBase(SDXL, cross, "its UNet keys")  # kohya SDXL LoRAs use the original SGM block names
+    denoiser = "unet" if any(k.startswith(_UNET_KEYS) for k in keys) else ""
     if cross in CROSS_ATTENTION_FAMILY:
-        return LoraBase(CROSS_ATTENTION_FAMILY[cross], cross, f"its {cross}-wide cross-attention")
-    return LoraBase("", cross, "")
+        return LoraBase(CROSS_ATTENTION_FAMILY[cross], cross, f"its {cross}-wide cross-attention", denoiser)
+    return LoraBase("", cross, "", denoiser)
+
+
+def _transformer_width(header: dict, keys: list[str]) -> int | None:
+    """The hidden width a transformer LoRA's query projection reads (A1111/kohya or PEFT naming)."""
+    for key in keys:
+        if ("to_q" in key or "qkv" in key) and key.endswith(_DOWN):
+            shape = header[key].get("shape") or []
+            if len(shape) == 2:
+                return int(shape[1])
+    return None
 
 
 def family_label(family: str) -> str:
@@ -130,6 +171,12 @@ def family_label(family: str) -> str:
 def check_family(lora: ResolvedLora, model_family: str, model_name: str) -> None:
     """Refuse a LoRA whose file says it was made for another family than the model's."""
     made_for = lora.base.family
+    flow = model_family in FLOW_FAMILIES
+    if not made_for and lora.base.denoiser and (lora.base.denoiser == "transformer") != flow:
+        kind = "a transformer (SD 3.x or FLUX)" if lora.base.denoiser == "transformer" else "a UNet (SD 1.x, 2.x or XL)"
+        raise InvalidParameter(
+            f"The LoRA {lora.name} is for {kind} model, but {model_name} is {family_label(model_family)}.",
+            f"Choose a LoRA made for {family_label(model_family)}.")
     if made_for and FAMILY_GROUP.get(made_for, made_for) != FAMILY_GROUP.get(model_family, model_family):
         raise InvalidParameter(
             f"The LoRA {lora.name} is for {family_label(made_for)} (from {lora.base.evidence}), "

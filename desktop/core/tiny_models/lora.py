@@ -18,16 +18,23 @@ TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
 
 def build_tiny_lora(pipeline: Path, dest: Path, *, seed: int = 0, rank: int = 4,
                     metadata: dict[str, str] | None = None) -> Path:
-    """A random LoRA for the UNet of the diffusers folder ``pipeline``, saved to the file ``dest``."""
+    """A random LoRA for the denoiser of the diffusers folder ``pipeline`` (its UNet, or the SD 3 /
+    FLUX transformer), saved to the file ``dest``."""
     import torch
-    from diffusers import UNet2DConditionModel
+    from diffusers import FluxTransformer2DModel, SD3Transformer2DModel, UNet2DConditionModel
     from peft import LoraConfig, get_peft_model_state_dict
     from safetensors.torch import save_file
 
-    unet = UNet2DConditionModel.from_pretrained(Path(pipeline) / "unet")
+    pipeline = Path(pipeline)
+    if (pipeline / "unet").is_dir():
+        prefix, model = "unet", UNet2DConditionModel.from_pretrained(pipeline / "unet")
+    else:
+        flux = "Flux" in (pipeline / "model_index.json").read_text(encoding="utf-8")
+        cls = FluxTransformer2DModel if flux else SD3Transformer2DModel
+        prefix, model = "transformer", cls.from_pretrained(pipeline / "transformer")
     torch.manual_seed(seed)
-    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False, target_modules=list(TARGETS)))
-    state = {f"unet.{key}": value.contiguous() for key, value in get_peft_model_state_dict(unet).items()}
+    model.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False, target_modules=list(TARGETS)))
+    state = {f"{prefix}.{key}": value.contiguous() for key, value in get_peft_model_state_dict(model).items()}
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(dest), metadata={"format": "pt", **(metadata or {})})

@@ -132,3 +132,23 @@ def test_the_engine_makes_bare_diffusers_pixels_and_leaves_the_negative_prompt_o
     [record] = sink.records
     assert (record.negative_prompt, record.parameters["family"], record.parameters["pipeline"]) == \
         ("", FLUX, "FluxPipeline")
+
+
+def test_a_flux_lora_changes_the_image_weight_zero_does_not_and_an_sd_lora_is_refused(engine, flux_dev, tmp_path,
+                                                                                      tiny_sd_pipeline):
+    from desktop.core.image.params import LoraChoice
+    from desktop.core.tiny_models.lora import build_tiny_lora
+
+    lora = build_tiny_lora(flux_dev, tmp_path / "flux-style.safetensors", seed=3)
+    p = ImageParams(prompt="a red lighthouse", steps=2, guidance=3.5, width=64, height=64, seed=2, scheduler="Default")
+
+    def pixels(**kw):
+        [image] = engine.generate(ImageRequest(str(flux_dev), ImageParams(**{**p.__dict__, **kw}))).images
+        return np.asarray(image.image).astype(int)
+
+    bare = pixels()
+    assert np.abs(pixels(loras=[LoraChoice(str(lora), 1.0)]) - bare).max() > 0
+    assert np.array_equal(pixels(loras=[LoraChoice(str(lora), 0.0)]), bare)
+    sd_lora = build_tiny_lora(tiny_sd_pipeline, tmp_path / "sd-style.safetensors")
+    with pytest.raises(InvalidParameter, match="is for a UNet .* model, but tiny-flux-dev is FLUX.1 \\(dev\\)"):
+        pixels(loras=[LoraChoice(str(sd_lora), 1.0)])

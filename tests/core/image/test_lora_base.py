@@ -78,3 +78,20 @@ def test_the_a1111_prompt_adds_a_tag_only_for_untagged_loras(tmp_path):
     lora = resolve(str(path), path, 0.5)
     assert a1111_prompt("a cat", [lora]) == "a cat <lora:ink:0.5>"
     assert a1111_prompt("a cat <lora:ink:0.5>", [resolve("ink", path, 0.5)]) == "a cat <lora:ink:0.5>"
+
+
+def test_transformer_loras_name_flux_or_sd3_and_are_refused_on_a_unet_model(tmp_path):
+    from desktop.core.image.params import FLUX, FLUX_SCHNELL, SD3
+
+    kohya_flux = write(tmp_path / "f.safetensors", {"lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight": (16, 3072),
+                                                     "lora_unet_double_blocks_0_img_attn_qkv.lora_up.weight": (9216, 16)})
+    assert lora_base(kohya_flux).family == FLUX
+    peft_flux = write(tmp_path / "p.safetensors",
+                      {"transformer.single_transformer_blocks.0.attn.to_q.lora_A.weight": (4, 3072)})
+    assert lora_base(peft_flux).family == FLUX
+    sd35 = write(tmp_path / "s.safetensors", {"transformer.transformer_blocks.0.attn.to_q.lora_A.weight": (16, 2432)})
+    assert lora_base(sd35).family == SD3
+    flux = resolve("flux-style", kohya_flux, 1.0)
+    check_family(flux, FLUX_SCHNELL, "schnell")  # dev LoRAs are used on schnell
+    with pytest.raises(InvalidParameter, match=r"flux-style is for FLUX.1 \(dev\).*my-xl is Stable Diffusion XL"):
+        check_family(flux, SDXL, "my-xl")
