@@ -73,6 +73,17 @@ class AppearanceSettings:
 
 
 @dataclass
+class ServerSettings:
+    """The GUI's OpenAI-compatible API server; its key lives in the OS keyring, never here."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # any other address needs the key
+    port: int = 8765  # 0: any free port
+    allowed_origins: list[str] = field(default_factory=list)  # web pages allowed to call it (CORS)
+    switch_models: bool = True  # False: refuse a request for another model than the loaded one
+
+
+@dataclass
 class Settings:
     schema_version: int = SCHEMA_VERSION
     window: WindowSettings = field(default_factory=WindowSettings)
@@ -81,6 +92,7 @@ class Settings:
     history: HistorySettings = field(default_factory=HistorySettings)
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
     appearance: AppearanceSettings = field(default_factory=AppearanceSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:

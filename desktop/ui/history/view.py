@@ -186,7 +186,8 @@ class HistoryWorkspace(QWidget):
         for n in range(1, 6):
             self.rating.addItem("★" * n + " or more", n)
         self.origin = QComboBox()
-        for label, value in (("Any origin", ""), ("Generated here", "generated"), ("Imported", "imported")):
+        for label, value in (("Any origin", ""), ("Generated here", "generated"), ("Imported", "imported"),
+                             ("From the API", "api")):
             self.origin.addItem(label, value)
         self.model = QLineEdit()
         self.model.setPlaceholderText("model")
