@@ -156,6 +156,18 @@ def load_init_image(path: str, width: int, height: int) -> Any:
     return rgb
 
 
+def family_dtype(family: str, device: str, dtype: Any, *, bf16_supported: bool | None = None) -> Any:
+    """bfloat16 instead of float16 for FLUX on a GPU that has it: FLUX's activations overflow
+    float16 (black or noise images), and its weights are published in bfloat16."""
+    import torch
+
+    if family not in NO_NEGATIVE_PROMPT or device != "cuda" or dtype != torch.float16:
+        return dtype
+    if bf16_supported is None:
+        bf16_supported = bool(torch.cuda.is_bf16_supported())
+    return torch.bfloat16 if bf16_supported else dtype
+
+
 class ImageEngine:
     """Owns the loaded pipeline (see the module docstring for the lifecycle)."""
 
@@ -201,6 +213,7 @@ class ImageEngine:
         # Listed (a folder opened by path as a link) and stamped as used, so a re-run finds it by sha256.
         (self.library or Library()).register_opened(info.path, sha256=identity.sha256)
         device, dtype = choose_device()
+        dtype = family_dtype(info.family, device, dtype)
         report(progress, f"Loading {info.name} ({info.family_label}) on {device.upper()}…")
         pipe = load_pipeline(info, dtype)
         pipe.set_progress_bar_config(disable=True)

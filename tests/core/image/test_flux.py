@@ -152,3 +152,15 @@ def test_a_flux_lora_changes_the_image_weight_zero_does_not_and_an_sd_lora_is_re
     sd_lora = build_tiny_lora(tiny_sd_pipeline, tmp_path / "sd-style.safetensors")
     with pytest.raises(InvalidParameter, match="is for a UNet .* model, but tiny-flux-dev is FLUX.1 \\(dev\\)"):
         pixels(loras=[LoraChoice(str(sd_lora), 1.0)])
+
+
+def test_flux_loads_in_bfloat16_on_a_gpu_that_has_it_and_others_keep_their_dtype():
+    import torch
+
+    from desktop.core.image.engine import family_dtype
+    from desktop.core.image.params import SDXL
+
+    assert family_dtype(FLUX, "cuda", torch.float16, bf16_supported=True) == torch.bfloat16
+    assert family_dtype(FLUX_SCHNELL, "cuda", torch.float16, bf16_supported=False) == torch.float16
+    assert family_dtype(SDXL, "cuda", torch.float16, bf16_supported=True) == torch.float16
+    assert family_dtype(FLUX, "cpu", torch.float32) == torch.float32
