@@ -145,3 +145,26 @@ def test_a_bad_weight_or_a_pickle_or_a_non_lora_file_is_refused(engine, tiny_sd_
     unet = next((tiny_sd_pipeline / "unet").glob("*.safetensors"))
     with pytest.raises(ModelFileError, match="is not a LoRA"):
         engine.generate(ImageRequest(str(tiny_sd_pipeline), params(loras=[LoraChoice(str(unet), 1.0)])))
+
+
+def test_img2img_uses_the_loras_too(engine, tiny_sd_pipeline, loras, tmp_path):
+    from PIL import Image
+
+    init = tmp_path / "init.png"
+    Image.new("RGB", (64, 64), (30, 120, 200)).save(init)
+    p = params(init_image=str(init), strength=1.0)
+    bare = pixels(engine, tiny_sd_pipeline, p)
+    assert not np.array_equal(pixels(engine, tiny_sd_pipeline, params(init_image=str(init), strength=1.0,
+                                                                       loras=[LoraChoice(str(loras["one"]), 1.0)])),
+                              bare)
+    assert np.array_equal(pixels(engine, tiny_sd_pipeline, p), bare)
+
+
+def test_an_sdxl_lora_applies_to_an_sdxl_model(engine, tmp_path):
+    from desktop.core.tiny_models.diffusion import build_tiny_sdxl_pipeline
+
+    sdxl = build_tiny_sdxl_pipeline(tmp_path / "tiny-sdxl")
+    lora = build_tiny_lora(sdxl, tmp_path / "xl.safetensors", metadata={"ss_base_model_version": "sdxl_base_v1-0"})
+    bare = pixels(engine, sdxl, params())
+    assert np.abs(pixels(engine, sdxl, params(loras=[LoraChoice(str(lora), 1.0)])) - bare).max() > 0
+    assert np.array_equal(pixels(engine, sdxl, params(loras=[LoraChoice(str(lora), 0.0)])), bare)
