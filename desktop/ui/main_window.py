@@ -14,7 +14,9 @@ its embedder) start shortly after the first paint, never before it.  As soon
 as the history is open the window listens for failed saves (a full disk...):
 whichever workspace is active, the error goes to the status bar and a warning
 button stays in it until the person has read the message.  While incognito
-is on, a label in the status bar says so in every workspace.
+is on, a label in the status bar says so in every workspace.  The API server
+(Preferences) runs in the app with its own controller; the status bar shows
+"API host:port" while it serves, and a click opens its request log.
 
 Signals:
     first_painted(): the window was painted for the first time (startup timing).
@@ -54,6 +56,8 @@ from desktop.core.settings import Settings
 from desktop.ui.incognito import INCOGNITO_LINE, INCOGNITO_TOOLTIP, INDICATOR_STYLE
 from desktop.ui.jobs_panel import JobsPanel, JobStatus
 from desktop.ui.runner import JobHandle, JobRunner
+from desktop.ui.server.controller import ServerController, store_api_key, stored_api_key
+from desktop.ui.server.log_panel import RequestLogPanel, ServerIndicator
 from desktop.ui.theme import set_theme
 from desktop.ui.widgets import ElidedLabel
 from desktop.ui.workspace import Generating, Searching, Workspace
@@ -140,6 +144,14 @@ class MainWindow(QMainWindow):
         self.jobs_dock.setWidget(self.jobs_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
+        self.api_server = ServerController(services, runner, self)
+        self.api_log_dock = QDockWidget("API requests", self)
+        self.api_log_dock.setObjectName("apiLogDock")
+        self.api_log_dock.setWidget(RequestLogPanel(self.api_server))
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.api_log_dock)
+        self.api_log_dock.hide()
+        self.api_indicator = ServerIndicator(self.api_server)
+        self.api_indicator.clicked.connect(self.api_log_dock.show)
 
         self.downloads_label = ElidedLabel("", max_width=360)
         self.device_label = QLabel("Device: …")
@@ -162,6 +174,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.history_error)
         self.statusBar().addPermanentWidget(self.downloads_label)
         self.statusBar().addPermanentWidget(self.job_status)
+        self.statusBar().addPermanentWidget(self.api_indicator)
         self.statusBar().addPermanentWidget(self.device_label)
 
         self._build_menus()
@@ -359,6 +372,7 @@ class MainWindow(QMainWindow):
             view.addAction(action)
         view.addSeparator()
         view.addAction(self.jobs_dock.toggleViewAction())
+        view.addAction(self.api_log_dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About GenLab", self)
         about.triggered.connect(self.show_about)
@@ -382,8 +396,10 @@ class MainWindow(QMainWindow):
     def show_preferences(self) -> None:
         from desktop.ui.preferences import PreferencesDialog
 
-        dialog = PreferencesDialog(self.services.settings, self)
+        dialog = PreferencesDialog(self.services.settings, self, serving=self.api_server.address)
         if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
+            if dialog.result_api_key != stored_api_key():
+                store_api_key(dialog.result_api_key)  # the OS keyring, never the settings file
             self.apply_settings(dialog.result_settings)
 
     def apply_settings(self, new: Settings) -> None:
@@ -402,6 +418,7 @@ class MainWindow(QMainWindow):
             self.services.save_settings()
         except GenLabError as exc:
             self.statusBar().showMessage(str(exc), 15000)
+        self.apply_server_settings()
         store = self.services.opened_history_store
         if store is not None and current.history.embedder != old_embedder:
             name = current.history.embedder
@@ -411,6 +428,12 @@ class MainWindow(QMainWindow):
 
             self.runner.submit(Job(f"Switching the embedder to {name}", switch, kind="io"))
             self.statusBar().showMessage(f"Re-embedding the history with {name} in the background.", 10000)
+
+    def apply_server_settings(self) -> None:
+        """Start, restart or stop the API server as the settings say; a failed start is said in the status bar."""
+        problem = self.api_server.apply(self.services.settings.server)
+        if problem:
+            self.statusBar().showMessage(f"The API server did not start: {problem}", 30000)
 
     def bring_to_front(self) -> None:
         self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
@@ -434,6 +457,7 @@ class MainWindow(QMainWindow):
         """After the first paint: resume downloads, open the history (and its embedder)."""
         self._start_downloads()
         self._open_history()
+        self.apply_server_settings()
 
     def _start_downloads(self) -> None:
         """Resume unfinished downloads now, not when the Models tab is first opened."""
@@ -518,4 +542,5 @@ class MainWindow(QMainWindow):
             self.services.save_settings()
         except Exception as exc:
             log.warning("could not save settings: %s", exc)
+        self.api_server.stop()
         super().closeEvent(e)

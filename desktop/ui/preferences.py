@@ -1,7 +1,11 @@
-"""The Preferences dialog: history, text defaults, downloads and model folders, the theme.
+"""The Preferences dialog: history, text defaults, downloads and model folders, the theme, the API server.
 
 It edits a copy of the settings and hands the result back; the main window
-applies it (saving the file, switching the embedder in the background).
+applies it (saving the file, switching the embedder in the background,
+starting or stopping the API server).  The API key is handed back apart, as
+``result_api_key``, for the OS keyring: it never enters the settings.  OK
+stays on the dialog, with the reason on screen, while the API server could
+not start with what was entered.
 """
 
 from __future__ import annotations
@@ -31,13 +35,16 @@ from desktop.core import paths
 from desktop.core.history.embedder import available_embedders
 from desktop.core.settings import Settings
 from desktop.ui.incognito import INCOGNITO_LINE, INCOGNITO_TOOLTIP
+from desktop.ui.server.controller import stored_api_key
+from desktop.ui.server.settings_group import ServerGroup
 from desktop.ui.theme import THEME_MODES
 
 THEME_LABELS = {"system": "System", "light": "Light", "dark": "Dark"}
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, *, serving: str = "") -> None:
+        """``serving``: the "host:port" the app's API server listens on now, if it runs."""
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.result_settings = copy.deepcopy(settings)
@@ -119,6 +126,10 @@ class PreferencesDialog(QDialog):
         form.addRow("Theme", self.theme)
         layout.addWidget(appearance)
 
+        self.server = ServerGroup(s.server, stored_api_key(), serving)
+        layout.addWidget(self.server)
+        self.result_api_key = self.server.key()
+
         where = QLabel(f"Data folder: {paths.data_root()}\nModels folder: {paths.models_dir()}")
         where.setWordWrap(True)
         layout.addWidget(where)
@@ -133,6 +144,8 @@ class PreferencesDialog(QDialog):
             self.folders.addItem(folder)
 
     def accept(self) -> None:
+        if self.server.show_problem():
+            return
         s = self.result_settings
         s.history.embedder = self.embedder.currentText()
         s.history.incognito = self.incognito.isChecked()
@@ -144,4 +157,6 @@ class PreferencesDialog(QDialog):
         s.downloads.stall_seconds = self.stall.value()
         s.downloads.extra_model_folders = [self.folders.item(i).text() for i in range(self.folders.count())]
         s.appearance.theme = self.theme.currentData()
+        s.server = self.server.values()
+        self.result_api_key = self.server.key()
         super().accept()

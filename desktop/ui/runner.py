@@ -62,11 +62,11 @@ class JobHandle(QObject):
     cancelled = Signal()
     ended = Signal()
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, token: CancelToken | None = None) -> None:
         super().__init__()
         self.id = next(_ids)
         self.job = job
-        self.token = CancelToken()
+        self.token = token if token is not None else CancelToken()
         self.state = QUEUED
         self.last_progress: Progress | None = None
         self.result: Any = None
@@ -162,9 +162,13 @@ class JobRunner(QObject):
         self._io_futures: list = []
         self._closed = False
 
-    def submit(self, job: Job) -> JobHandle:
-        """Queue ``job``; it starts after the caller returns to the event loop."""
-        handle = JobHandle(job)
+    def submit(self, job: Job, *, token: CancelToken | None = None) -> JobHandle:
+        """Queue ``job``; it starts after the caller returns to the event loop.
+
+        ``token``: the job's cancel token when someone else holds it too (a served
+        request's ticket), so a cancel from either side reaches the job.
+        """
+        handle = JobHandle(job, token)
         if self._closed:
             # The app is quitting: a late request (a debounced search, a
             # timer) is dropped rather than raised into a closing widget.
