@@ -1,0 +1,158 @@
+"""An experiment's results: its cells as a table (text) or an X/Y grid of thumbnails with Z as tabs (images).
+
+:meth:`ResultsPane.show_results` lays the cells out (``layout.grid_layout``)
+with the column axis chosen in the "Columns" box; :meth:`place` fills one
+cell when its record arrives, so a running sweep fills in as it goes.  The
+cell clicked or moved to is shown in full below the table, with its
+coordinates and speeds.
+
+Signals:
+    rate_requested(str, int): rate the record with this id 0–5 (the keyboard flow).
+    record_activated(object): the GenerationRecord of the cell clicked or moved to.
+    save_grid_requested(): "Save grid as PNG…" was pressed.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.experiments.records import CellTag
+from desktop.core.records import GenerationRecord
+from desktop.ui.experiments.jobs import Results
+from desktop.ui.experiments.layout import GridLayout, axis_names, grid_layout
+from desktop.ui.experiments.table import CellTable, speed_line, stars
+from desktop.ui.icons import icon
+
+
+class ResultsPane(QWidget):
+    rate_requested = Signal(str, int)
+    record_activated = Signal(object)
+    save_grid_requested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.results: Results | None = None
+        self.layout_: GridLayout | None = None
+        self.tables: list[CellTable] = []
+        self.columns = QComboBox()
+        self.columns.setToolTip("The axis whose values are the columns")
+        self.columns.currentIndexChanged.connect(self._columns_changed)
+        self.save_grid_button = QPushButton(icon("image"), "Save grid as PNG…")
+        self.save_grid_button.clicked.connect(self.save_grid_requested)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.details = QTextBrowser()
+        self.details.setObjectName("cellDetails")
+        self.details.setPlaceholderText("Click a cell to see it in full. Arrows move, 1–5 rate, 0 clears.")
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Columns:"))
+        bar.addWidget(self.columns)
+        bar.addStretch(1)
+        bar.addWidget(self.save_grid_button)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.tabs)
+        split.addWidget(self.details)
+        split.setStretchFactor(0, 4)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(split, 1)
+
+    @property
+    def experiment_id(self) -> str | None:
+        return self.results.experiment.id if self.results is not None else None
+
+    def show_results(self, results: Results) -> None:
+        """Lay out ``results`` (a new experiment, or the same one read again) and fill what is saved."""
+        same = self.results is not None and self.results.experiment.id == results.experiment.id
+        self.results = results
+        if not same:
+            self.columns.blockSignals(True)
+            self.columns.clear()
+            names = axis_names(results.spec)
+            self.columns.addItems(names)
+            self.columns.setCurrentIndex(names.index(grid_layout(results.spec, results.cells).column_axis)
+                                         if names else -1)
+            self.columns.blockSignals(False)
+            self.details.clear()
+            self._build()
+        self.save_grid_button.setVisible(results.spec.kind == "image")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Place every record and failure of the results shown."""
+        if self.results is None:
+            return
+        for index, record in self.results.records.items():
+            self.place(index, record)
+        for index, error in self.results.experiment.failures.items():
+            for table in self.tables:
+                table.fail(index, error)
+
+    def place(self, index: int, record: GenerationRecord) -> None:
+        if self.results is not None:
+            self.results.records[index] = record
+        for table in self.tables:
+            table.place(index, record)
+
+    def update_record(self, record: GenerationRecord) -> None:
+        """A record changed (its rating): show it again where it is."""
+        tag = CellTag.of(record)
+        if tag is not None and self.results is not None and tag.id == self.results.experiment.id:
+            self.place(tag.cell, record)
+            if self._shown_id == record.id:
+                self.show_record(record)
+
+    def current_table(self) -> CellTable | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, CellTable) else None
+
+    _shown_id = ""
+
+    def show_record(self, record: GenerationRecord) -> None:
+        self._shown_id = record.id
+        tag = CellTag.of(record)
+        coords = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>"
+                         for k, v in (tag.coords.items() if tag else ()))
+        body = (f"<p><img src='{html.escape(record.image_path)}' width='256'></p>" if record.kind == "image"
+                else f"<p style='white-space:pre-wrap'>{html.escape(record.output_text)}</p>")
+        self.details.setHtml(f"<table>{coords}</table>{body}<p>{html.escape(speed_line(record))} · "
+                             f"{stars(record.rating)} · record {html.escape(record.id[:12])}</p>")
+        self.record_activated.emit(record)
+
+    def _columns_changed(self) -> None:
+        if self.results is not None:
+            self._build()
+            self.refresh()
+
+    def _build(self) -> None:
+        results = self.results
+        assert results is not None
+        image = results.spec.kind == "image"
+        self.layout_ = grid_layout(results.spec, results.cells, self.columns.currentText() or None,
+                                   row_axis_count=1 if image else None)
+        self.tabs.clear()
+        for table in self.tables:
+            table.deleteLater()
+        self.tables = []
+        for tab, label in enumerate(self.layout_.tabs or [""]):
+            table = CellTable(self.layout_, tab, results.spec.kind)
+            table.rate_requested.connect(self.rate_requested)
+            table.record_activated.connect(self.show_record)
+            self.tables.append(table)
+            self.tabs.addTab(table, label or results.experiment.name)
+        self.tabs.tabBar().setVisible(len(self.tables) > 1)
