@@ -17,12 +17,12 @@ from desktop.core.history.errors import (
 
 __all__ = [
     "HistoryError", "HistoryVersionError", "HistoryWriteError", "ImportFormatError", "InvalidFilter",
-    "RecordNotFound", "HistoryStore", "open_history", "shared_history", "SearchQuery",
+    "RecordNotFound", "HistoryStore", "open_history", "SearchQuery",
 ]
 
 
 def __getattr__(name: str):
-    if name in ("HistoryStore", "open_history", "shared_history"):
+    if name in ("HistoryStore", "open_history"):
         from desktop.core.history import store
 
         return getattr(store, name)

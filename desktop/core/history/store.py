@@ -65,7 +65,7 @@ def create_text_index(table) -> None:
     table.create_index("search_text", config=FTS(with_position=False), replace=True, name=TEXT_INDEX)
 
 
-__all__ = ["HistoryStore", "open_history", "shared_history", "ids_predicate", "sql_str"]
+__all__ = ["HistoryStore", "open_history", "ids_predicate", "sql_str"]
 
 
 class HistoryStore:
@@ -426,13 +426,3 @@ def open_history(root: Path | None = None, *, embedder_name: str | None = None,
     if start_embedder:
         store.start_background_embedding()
     return store
-
-
-def shared_history(services) -> HistoryStore:
-    """The process's one history store, opened on first use (call off the GUI thread).
-
-    The app's startup does ``services.set_history(shared_history(services))``;
-    the History workspace asks for the same object, so there is one writer.
-    Incognito only changes ``services.history`` (a null sink); browsing works.
-    """
-    return services.history_store

@@ -64,6 +64,3 @@ def submit_connected(runner, job: Job, connect) -> "object":
     return handle
 
 
-def shared_engine(services) -> TextEngine:
-    """The process's one text engine, saving to whatever history the services hold now."""
-    return services.text_engine

@@ -83,7 +83,6 @@ from desktop.ui.chat.jobs import (
     generate_job,
     load_job,
     read_info_job,
-    shared_engine,
     submit_connected,
 )
 from desktop.ui.chat.model_bar import ChatModelBar, model_title
@@ -111,7 +110,7 @@ class ChatWorkspace(QWidget):
         super().__init__(parent)
         self.services = services
         self.runner = runner
-        self.engine = shared_engine(services)
+        self.engine = services.text_engine
         self.thread = ChatThread()
         self._handle = None
         self._job = ""  # "load" | "reply" while a job runs

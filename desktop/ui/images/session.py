@@ -25,9 +25,9 @@ def session_id(settings: ImageSettings) -> str:
 
 def session_images(services, session: str) -> list[GenerationRecord]:
     """The image records of ``session`` whose files still exist, oldest first (runs as an io job)."""
-    from desktop.core.history.store import shared_history, sql_str
+    from desktop.core.history.store import sql_str
 
-    store = shared_history(services)
+    store = services.history_store
     where = f"session_id = {sql_str(session)} AND kind = 'image'"
     records = [r for r in store.iter_records(where) if r.image_path and Path(r.image_path).is_file()]
     return records[-MAX_RESTORED:]

@@ -77,11 +77,6 @@ log = logging.getLogger(__name__)
 PREVIEW_SIDE = 384
 
 
-def shared_engine(services) -> ImageEngine:
-    """The process's one image engine (it owns the GPU memory of the loaded pipeline)."""
-    return services.image_engine
-
-
 def _generate_job(engine: ImageEngine, request: ImageRequest, services, *, cancel, progress) -> ImageBatchResult:
     # Incognito is read when the job runs, so a switch applies to queued jobs too.
     if services.settings.history.incognito:
@@ -113,7 +108,7 @@ class ImagesWorkspace(QWidget):
         super().__init__(parent)
         self.services = services
         self.runner = runner
-        self.engine = shared_engine(services)
+        self.engine = services.image_engine
         restoring = bool(services.settings.image.session_id)
         self.session_id = session.session_id(services.settings.image)
         self.shown_path: str | None = None  # the image file in the big pane; None: a preview or nothing
