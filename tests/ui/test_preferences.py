@@ -61,6 +61,6 @@ def test_apply_settings_updates_in_place_saves_and_switches_embedder(qtbot, serv
     assert services.settings.history is history_section and history_section.embedder == "minilm-copy"
     saved, _ = load_settings()
     assert saved.history.embedder == "minilm-copy" and saved.text.threads == 3
-    qtbot.waitUntil(lambda: store.embedder.name == "minilm-copy", timeout=30000)
-    qtbot.waitUntil(lambda: store.embedder.ready and store.unembedded == 0, timeout=120000)
+    qtbot.waitUntil(lambda: store.embedder.name == "minilm-copy", timeout=180000)  # a loaded host
+    qtbot.waitUntil(lambda: store.embedder.ready and store.unembedded == 0, timeout=300000)
     assert store.meta["embed_model"] == "minilm-copy"
