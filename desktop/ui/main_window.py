@@ -88,6 +88,8 @@ WORKSPACES = (
                   "Find anything you ever generated, by meaning or by keyword."),
     WorkspaceSpec("models", "Models", "desktop.ui.models.view", "ModelsWorkspace",
                   "Download, import and manage the models on this machine."),
+    WorkspaceSpec("experiments", "Experiments", "desktop.ui.experiments.view", "ExperimentsWorkspace",
+                  "Sweep prompts, models, seeds and parameters, then compare and rate the results."),
 )
 
 
