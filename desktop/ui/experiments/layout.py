@@ -16,6 +16,7 @@ from desktop.core.experiments.plan import Cell
 from desktop.core.experiments.spec import ExperimentSpec
 
 REPEAT = "repeat"  # the pseudo-axis of a sweep with repeats > 1
+EMPTY_VALUE = "(empty)"  # how an empty value (no negative prompt) is labelled
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def _label(spec: ExperimentSpec, cell: Cell, name: str) -> str:
         return f"#{cell.repeat + 1}"
     axis = spec.axis(name)
     value = cell.coords.get(name)
-    return axis.label(value) if axis is not None else str(value)
+    label = axis.label(value) if axis is not None else str(value)
+    return label if label.strip() else EMPTY_VALUE
 
 
 def _joined(spec: ExperimentSpec, cell: Cell, names: tuple[str, ...], with_names: bool) -> str:

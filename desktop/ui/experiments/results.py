@@ -36,6 +36,8 @@ from desktop.ui.experiments.layout import GridLayout, axis_names, grid_layout
 from desktop.ui.experiments.table import CellTable, speed_line, stars
 from desktop.ui.icons import icon
 
+DETAILS_HEIGHT = 190
+
 
 class ResultsPane(QWidget):
     rate_requested = Signal(str, int)
@@ -48,14 +50,17 @@ class ResultsPane(QWidget):
         self.layout_: GridLayout | None = None
         self.tables: list[CellTable] = []
         self.columns = QComboBox()
+        self.columns.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.columns.setToolTip("The axis whose values are the columns")
         self.columns.currentIndexChanged.connect(self._columns_changed)
         self.save_grid_button = QPushButton(icon("image"), "Save grid as PNG…")
         self.save_grid_button.clicked.connect(self.save_grid_requested)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
         self.details = QTextBrowser()
         self.details.setObjectName("cellDetails")
+        self.details.setMinimumHeight(80)
         self.details.setPlaceholderText("Click a cell to see it in full. Arrows move, 1–5 rate, 0 clears.")
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Columns:"))
@@ -67,6 +72,7 @@ class ResultsPane(QWidget):
         split.addWidget(self.details)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
+        split.setSizes([DETAILS_HEIGHT * 4, DETAILS_HEIGHT])  # the cells get the room, not the details
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
@@ -128,7 +134,7 @@ class ResultsPane(QWidget):
         tag = CellTag.of(record)
         coords = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(str(v))}</td></tr>"
                          for k, v in (tag.coords.items() if tag else ()))
-        body = (f"<p><img src='{html.escape(record.image_path)}' width='256'></p>" if record.kind == "image"
+        body = (f"<p><img src='{html.escape(record.image_path)}' width='160'></p>" if record.kind == "image"
                 else f"<p style='white-space:pre-wrap'>{html.escape(record.output_text)}</p>")
         self.details.setHtml(f"<table>{coords}</table>{body}<p>{html.escape(speed_line(record))} · "
                              f"{stars(record.rating)} · record {html.escape(record.id[:12])}</p>")

@@ -159,7 +159,7 @@ class ExperimentsWorkspace(QWidget):
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([300, 900])
+        split.setSizes([260, 940])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
