@@ -11,17 +11,10 @@ from desktop.core.records import GenerationRecord
 
 
 def resolve_model(ident: str, file_suffixes: tuple[str, ...]) -> Path:
-    """A path as given, else a model of the library (id, sha256 prefix, name).
+    """A path as given, else a model of the library (id, sha256 prefix, name): the core's one rule."""
+    from desktop.core.models.library import resolve_model as resolve
 
-    Anything that looks like a path (a separator, or one of ``file_suffixes``)
-    is returned as a path, so a missing file is reported with its own name.
-    """
-    path = Path(ident).expanduser()
-    if path.exists() or any(sep in ident for sep in ("/", "\\")) or path.suffix.lower() in file_suffixes:
-        return path
-    from desktop.core.models.library import Library
-
-    return Path(Library().get(ident).path)
+    return resolve(ident, file_suffixes)
 
 
 class WaitingSink:

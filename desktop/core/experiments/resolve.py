@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODEL_SUFFIXES = (".gguf", ".safetensors", ".ckpt", ".pt", ".pth", ".bin")
-
-
-def looks_like_path(ref: str) -> bool:
-    """A separator or a model file suffix: ``ref`` names a file, not a library entry."""
-    return any(sep in ref for sep in ("/", "\\")) or Path(ref).suffix.lower() in MODEL_SUFFIXES
+from desktop.core.models.library import looks_like_path, resolve_model
 
 
 def absolute_ref(ref: str, base_dir: Path | None) -> str:
@@ -21,12 +16,6 @@ def absolute_ref(ref: str, base_dir: Path | None) -> str:
 
 
 def resolve_model_ref(ref: str) -> Path:
-    """The path of ``ref``: a path as given (an existing one, or one that looks like a path, so a
-    missing file is reported by its own name), else a library model by id, sha256 prefix or name,
-    the way ``genlab text --model`` finds it.  Raises UnknownModel for a name the library lacks."""
-    path = Path(ref).expanduser()
-    if path.exists() or looks_like_path(ref):
-        return path
-    from desktop.core.models.library import Library
-
-    return Path(Library().get(ref).path)
+    """The path of ``ref``, by the rule ``genlab text --model`` uses (:func:`resolve_model`).
+    Raises UnknownModel for a name the library lacks."""
+    return resolve_model(ref)

@@ -159,7 +159,9 @@ class Library:
         return sorted((m for m in items if kind is None or m.kind == kind), key=lambda m: (m.kind, m.name.lower()))
 
     def get(self, ident: str) -> LibraryModel:
-        """By id, sha256 prefix (≥ 6 digits), exact name or path."""
+        """By id, sha256 prefix (≥ 6 digits), exact name or path, else by a name without
+        its file suffix and quantization (``SmolLM2-135M-Instruct`` for
+        ``SmolLM2-135M-Instruct.Q4_1.gguf``), case-insensitive, when only one model has it."""
         ident = ident.strip()
         models = self.models()
         for model in models:
@@ -168,6 +170,14 @@ class Library:
         matches = [m for m in models if len(ident) >= 6 and m.sha256.startswith(ident.lower())]
         if len(matches) == 1:
             return matches[0]
+        wanted = ident.lower()
+        matches = [m for m in models if wanted in _short_names(m.name)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            names = ", ".join(f"{m.name} ({m.id[:12]})" for m in matches)
+            raise UnknownModel(f"{ident!r} matches {len(matches)} models of the library: {names}.",
+                               "Give the full name or the id shown in `genlab models list`.")
         raise UnknownModel(f"No model in the library matches {ident!r}.", "List them with `genlab models list`.")
 
     def find_by_sha256(self, sha256: str) -> LibraryModel | None:
@@ -554,3 +564,37 @@ def _copy_tree(source: Path, target: Path, total: int, cancel: CancelToken, prog
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True) if staging.is_dir() else staging.unlink(missing_ok=True)
         raise
+
+
+# Files a model reference names by suffix (a path, not a library entry).
+MODEL_SUFFIXES = (".gguf", ".safetensors", ".ckpt", ".pt", ".pth", ".bin")
+
+
+def _short_names(name: str) -> set[str]:
+    """The lower-case forms a user may type for ``name``: without the file suffix, and also
+    without a trailing quantization (``.Q4_1``, ``-Q4_K_M``, ``.f16``)."""
+    lower = name.lower()
+    stem = Path(lower).stem if Path(lower).suffix in MODEL_SUFFIXES else lower
+    forms = {lower, stem}
+    quant = quantization_from_name(name)
+    if quant:
+        for sep in (".", "-", "_"):
+            tail = f"{sep}{quant.lower()}"
+            if stem.endswith(tail):
+                forms.add(stem[: -len(tail)])
+    return forms
+
+
+def looks_like_path(ref: str, suffixes: Iterable[str] = MODEL_SUFFIXES) -> bool:
+    """A separator or a model file suffix: ``ref`` names a file, not a library entry."""
+    return any(sep in ref for sep in ("/", "\\")) or Path(ref).suffix.lower() in tuple(suffixes)
+
+
+def resolve_model(ref: str, suffixes: Iterable[str] = MODEL_SUFFIXES) -> Path:
+    """The path ``ref`` means: a path as given (an existing one, or one that looks like a path, so
+    a missing file is reported by its own name), else a library model by id, sha256 prefix or
+    name (:meth:`Library.get`).  The one rule for ``genlab text/image --model`` and sweep specs."""
+    path = Path(ref).expanduser()
+    if path.exists() or looks_like_path(ref, suffixes):
+        return path
+    return Path(Library().get(ref).path)

@@ -331,3 +331,29 @@ def test_an_import_that_fails_or_is_cancelled_leaves_no_name_taken(tmp_path, mon
     assert list((Library().models_root / "imported").iterdir()) == []
     assert Library().models() == []
     assert Path(Library().import_path(source, "copy").path).name == "big.gguf"  # the name is free again
+
+
+def test_a_model_is_found_by_its_name_without_suffix_or_quantization(tmp_path):
+    from desktop.core.models.library import resolve_model
+
+    library = Library()
+    smol = library.import_path(write_gguf(tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf", seed=1), mode="link")
+    qwen = library.import_path(write_gguf(tmp_path / "Qwen3-0.6B-Q4_K_M.gguf", seed=2), mode="link")
+    assert library.get("SmolLM2-135M-Instruct").id == smol.id
+    assert library.get("smollm2-135m-instruct.q4_1").id == smol.id  # case does not matter
+    assert library.get("Qwen3-0.6B").id == qwen.id
+    assert resolve_model("Qwen3-0.6B") == Path(qwen.path)
+    # A path-like reference stays a path, even when it does not exist (reported by its name).
+    assert resolve_model("missing/Qwen3-0.6B.gguf") == Path("missing/Qwen3-0.6B.gguf")
+    with pytest.raises(UnknownModel, match="No model in the library matches 'Qwen3'"):
+        library.get("Qwen3")  # a bare prefix is not a name
+
+
+def test_a_short_name_shared_by_two_models_names_both(tmp_path):
+    library = Library()
+    a = library.import_path(write_gguf(tmp_path / "a" / "Tiny-Q4_0.gguf", seed=3), mode="link")
+    b = library.import_path(write_gguf(tmp_path / "b" / "Tiny-Q8_0.gguf", seed=4), mode="link")
+    with pytest.raises(UnknownModel) as info:
+        library.get("Tiny")
+    assert "matches 2 models" in str(info.value) and a.name in str(info.value) and b.name in str(info.value)
+    assert "id" in info.value.hint
