@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.history.chat_replay import read_threads_job
 from desktop.core.jobs import Job
 from desktop.core.text.engine import LoadedModel, LoadOptions, TextEngine
 from desktop.core.text.gguf import read_gguf_info
@@ -50,6 +51,25 @@ def generate_job(engine: TextEngine, request: TextRequest, *, cancel, progress):
         return engine.generate(request, cancel=cancel, progress=progress)
     except ContextOverflow as exc:
         return Overflow(exc, request)
+
+
+# An experiment's text cells share a session id (the experiment's) but are no chat.
+EXPERIMENT_CELLS = "kind = 'text' AND parameters_json LIKE '%\"experiment\": {%'"
+
+
+@dataclass(frozen=True)
+class ChatThreads:
+    """The saved chat threads to list, and how many threads were read before sweeps were left out."""
+
+    threads: list  # SavedThread
+    read: int
+
+
+def chat_threads_job(store, limit: int, *, cancel, progress) -> ChatThreads:
+    """The ``limit`` most recent threads of the history, without the sessions of experiments."""
+    saved = read_threads_job(store, limit, cancel=cancel, progress=progress)
+    sweeps = set(store.scan(["session_id"], EXPERIMENT_CELLS).column("session_id").to_pylist())
+    return ChatThreads([s for s in saved if s.thread.id not in sweeps], len(saved))
 
 
 def submit_connected(runner, job: Job, connect) -> "object":

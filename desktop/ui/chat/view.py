@@ -65,7 +65,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.errors import GenLabError
-from desktop.core.history.chat_replay import read_threads_job
 from desktop.core.history.rerun import TextReplay
 from desktop.core.history.thread_labels import ThreadLabels
 from desktop.core.jobs import Job
@@ -78,8 +77,10 @@ from desktop.core.units import format_duration
 from desktop.ui.chat.history_actions import ChatFromHistory
 from desktop.ui.chat.input import ChatInput
 from desktop.ui.chat.jobs import (
+    ChatThreads,
     LoadOutcome,
     Overflow,
+    chat_threads_job,
     generate_job,
     load_job,
     read_info_job,
@@ -381,18 +382,18 @@ class ChatWorkspace(QWidget):
             handle.finished.connect(self._list_saved_threads)
             handle.failed.connect(lambda message, _tb: self.set_status(f"Earlier chats could not be read: {message}"))
 
-        job = Job("Read chats", functools.partial(read_threads_job, store, SAVED_THREADS), kind="io",
+        job = Job("Read chats", functools.partial(chat_threads_job, store, SAVED_THREADS), kind="io",
                   reports_failure=True)
         submit_connected(self.runner, job, connect)
 
-    def _list_saved_threads(self, saved) -> None:
-        for entry in saved:
+    def _list_saved_threads(self, saved: ChatThreads) -> None:
+        for entry in saved.threads:
             if not self.thread_panel.has(entry.thread.id):
                 self.thread_panel.add(entry.thread, entry.first_at, entry.last_at, select=False)
-        if len(saved) < SAVED_THREADS:  # every thread was read: a label without one is a deleted thread's
+        if saved.read < SAVED_THREADS:  # every thread was read: a label without one is a deleted thread's
             listed = {t.id for t in self.thread_panel.threads()}
             self.labels.forget(self.labels.known() - listed)
-        self.threads_restored.emit(len(saved))
+        self.threads_restored.emit(len(saved.threads))
 
     # --- model --------------------------------------------------------------------------------
     def _reload_last_model(self) -> None:
