@@ -29,7 +29,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from desktop.core.jobs import CancelToken, Job, JobCancelled, ProgressCallback
 from desktop.core.server.queue import EngineQueue, Ticket
-from desktop.ui.runner import QUEUED, JobHandle, JobRunner
+from desktop.ui.runner import QUEUED, JobRunner
 
 WAIT_STEP = 0.1  # seconds between looks at a cancelled request whose runner job has not started
 
@@ -39,8 +39,11 @@ class _Handoff:
     job: Job
     token: CancelToken
     done: threading.Event = field(default_factory=threading.Event)
-    handle: JobHandle | None = None
+    started: threading.Event = field(default_factory=threading.Event)  # the runner began the job
+    # Flags, not the JobHandle: the worker thread never holds a Qt object, so the last
+    # reference to one is never dropped (and the object deleted) off the GUI thread.
     result: Any = None
+    finished: bool = False  # the job returned (``result``)
     error: BaseException | None = None
 
 
@@ -60,6 +63,7 @@ class _Bridge(QObject):
         def run(*, cancel: CancelToken, progress: ProgressCallback) -> Any:
             try:
                 h.result = h.job.fn(cancel=cancel, progress=progress)
+                h.finished = True
                 return h.result
             except BaseException as exc:
                 h.error = exc
@@ -67,7 +71,7 @@ class _Bridge(QObject):
 
         # reports_failure: the client gets the error; the window's status bar is for the person's own jobs.
         handle = self.runner.submit(Job(h.job.name, run, kind="engine", reports_failure=True), token=h.token)
-        h.handle = handle
+        handle.started.connect(h.started.set, Qt.ConnectionType.DirectConnection)
         handle.ended.connect(h.done.set, Qt.ConnectionType.DirectConnection)
         if handle.state != QUEUED:  # the runner is shut down: it will never run
             h.done.set()
@@ -92,11 +96,11 @@ class RunnerLane:
         while not h.done.wait(WAIT_STEP):
             # A cancelled request still waiting behind someone's long job: answer now, not after it.
             # The runner drops the job when its turn comes (its token is cancelled).
-            if token.cancelled and (h.handle is None or h.handle.state == QUEUED):
+            if token.cancelled and not h.started.is_set():
                 raise JobCancelled()
         if h.error is not None:
             raise h.error
-        if h.handle is None or h.handle.state != "done":
+        if not h.finished:
             raise JobCancelled()
         return h.result
 
