@@ -244,6 +244,11 @@ class MainWindow(QMainWindow):
 
             if isinstance(page, ModelsWorkspace):
                 page.use_model_requested.connect(self.use_model)
+        elif key == "experiments":
+            from desktop.ui.experiments.view import ExperimentsWorkspace
+
+            if isinstance(page, ExperimentsWorkspace):
+                page.show_in_history_requested.connect(self.show_history_session)
 
     # --- typed access to the workspaces (None: it could not be opened; its page says why) ----
     def chat(self) -> ChatWorkspace | None:
@@ -308,6 +313,14 @@ class MainWindow(QMainWindow):
         images = self.images()
         if images is not None:
             images.reuse_parameters(record)
+
+    def show_history_session(self, session_id: str) -> None:
+        """Open History on one session's records (an experiment's cells)."""
+        from desktop.ui.history.view import HistoryWorkspace
+
+        page = self.workspace("history")
+        if isinstance(page, HistoryWorkspace):
+            page.show_session(session_id)
 
     def use_model(self, kind: str, path: str) -> None:
         """Start from a Library model: it opens in Chat or Images and starts loading at once."""

@@ -31,6 +31,7 @@ Signals:
     results_shown(object): the Results of the selected experiment were (re)displayed.
     record_rated(object): a record's new rating is saved (the updated GenerationRecord).
     grid_saved(str): "Save grid as PNG" wrote this file.
+    show_in_history_requested(str): list this experiment's records (its session id) in History.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class ExperimentsWorkspace(QWidget):
     results_shown = Signal(object)
     record_rated = Signal(object)
     grid_saved = Signal(str)
+    show_in_history_requested = Signal(str)
 
     def __init__(self, services, runner, parent=None) -> None:
         super().__init__(parent)
@@ -133,12 +135,15 @@ class ExperimentsWorkspace(QWidget):
         self.resume_button = QPushButton(icon("play"), "Resume")
         self.resume_button.setToolTip("Generate the cells not saved yet; saved cells are kept")
         self.resume_button.clicked.connect(self.resume_selected)
+        self.history_button = QPushButton(icon("clock-counter-clockwise"), "Show in History")
+        self.history_button.setToolTip("List this experiment's records in History (search, export, delete)")
+        self.history_button.clicked.connect(self._show_in_history)
         self.results = ResultsPane()
         self.results.rate_requested.connect(self.rate)
         self.results.save_grid_requested.connect(self.save_grid)
         controls = QHBoxLayout()
         controls.addWidget(self.status_label, 1)
-        for b in (self.pause_button, self.cancel_button, self.resume_button):
+        for b in (self.pause_button, self.cancel_button, self.resume_button, self.history_button):
             controls.addWidget(b)
         page = QWidget()
         page_layout = QVBoxLayout(page)
@@ -403,6 +408,10 @@ class ExperimentsWorkspace(QWidget):
             self.status_label.setText(f"{e.status.capitalize()}: {done} of {e.cell_count} cells{failed_text}.")
         self._update_controls()
         self.results_shown.emit(results)
+
+    def _show_in_history(self) -> None:
+        if self.selected_id is not None:
+            self.show_in_history_requested.emit(self.selected_id)
 
     # --- rating and the grid image --------------------------------------------------------------
     def rate(self, record_id: str, rating: int) -> None:
