@@ -64,3 +64,41 @@ def test_apply_settings_updates_in_place_saves_and_switches_embedder(qtbot, serv
     qtbot.waitUntil(lambda: store.embedder.name == "minilm-copy", timeout=180000)  # a loaded host
     qtbot.waitUntil(lambda: store.embedder.ready and store.unembedded == 0, timeout=300000)
     assert store.meta["embed_model"] == "minilm-copy"
+
+
+def test_the_api_server_section_is_returned_and_saved_typed_without_the_key(qtbot, services, runner):
+    from desktop.core.settings import ServerSettings
+
+    dialog = PreferencesDialog(services.settings)
+    qtbot.addWidget(dialog)
+    group = dialog.server
+    assert group.values() == ServerSettings()  # off, 127.0.0.1:8765 by default
+    group.host.setText("127.0.0.1")
+    group.port.setValue(0)
+    group.origins.setText("http://localhost:3000  https://app.example")
+    group.no_switch.setChecked(True)
+    group.api_key.setText("a-key-of-some-length")
+    dialog.accept()
+    assert dialog.result_settings.server == ServerSettings(
+        enabled=False, port=0, allowed_origins=["http://localhost:3000", "https://app.example"],
+        switch_models=False)
+    assert dialog.result_api_key == "a-key-of-some-length"
+
+    window = MainWindow(services, runner, start_services=False)
+    qtbot.addWidget(window)
+    window.apply_settings(dialog.result_settings)
+    saved, warning = load_settings()
+    assert warning is None and saved.server == dialog.result_settings.server
+    assert "a-key-of-some-length" not in paths.settings_file().read_text(encoding="utf-8")
+
+
+def test_a_malformed_allowed_origin_is_refused_on_screen(qtbot, services):
+    dialog = PreferencesDialog(services.settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.server.enabled.setChecked(True)
+    dialog.server.port.setValue(0)
+    dialog.server.origins.setText("localhost:3000")
+    dialog.accept()
+    assert dialog.isVisible() and "An allowed origin must look like https://host[:port]" in \
+        dialog.server.message.text()
