@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # the workspaces are imported when first shown, not at startu
     from desktop.ui.chat.view import ChatWorkspace
     from desktop.ui.images.view import ImagesWorkspace
     from desktop.ui.models.view import ModelsWorkspace
+    from desktop.ui.preferences import PreferencesDialog
 
 log = logging.getLogger(__name__)
 
@@ -413,9 +414,13 @@ class MainWindow(QMainWindow):
 
         dialog = PreferencesDialog(self.services.settings, self, serving=self.api_server.address)
         if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
-            if dialog.result_api_key != stored_api_key():
-                store_api_key(dialog.result_api_key)  # the OS keyring, never the settings file
-            self.apply_settings(dialog.result_settings)
+            self.take_preferences(dialog)
+
+    def take_preferences(self, dialog: PreferencesDialog) -> None:
+        """Apply an accepted Preferences dialog: its API key to the OS keyring, the rest to the settings."""
+        if dialog.result_api_key != stored_api_key():
+            store_api_key(dialog.result_api_key)  # never the settings file
+        self.apply_settings(dialog.result_settings)
 
     def apply_settings(self, new: Settings) -> None:
         """Take new settings: update the live object in place, save, switch the embedder."""
