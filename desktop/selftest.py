@@ -4,7 +4,9 @@ In a temporary data root it writes a tiny GGUF and a tiny diffusers pipeline,
 generates text and a 1-step image through the real engines, saves both to the
 history, finds them again by keyword and by meaning, exports the history and
 imports it into a fresh one, renders a Markdown reply with a highlighted code
-block, and downloads a file over HTTP from 127.0.0.1 through the real transfer.  One ``PASS``/``FAIL`` line per check; exit code
+block, downloads a file over HTTP from 127.0.0.1 through the real transfer, and
+starts the OpenAI-compatible server on a free loopback port and asks it.
+One ``PASS``/``FAIL`` line per check; exit code
 0 only if every check passes.  Used on the frozen bundle by
 ``python -m bench package`` and the packaging test.
 """
@@ -206,6 +208,31 @@ class SelfTest:
             raise AssertionError("the downloaded bytes differ from the served file")
         return f"{len(payload)} bytes over HTTP from 127.0.0.1, sha256 verified"
 
+    def api_server(self) -> str:
+        import httpx2
+
+        from desktop.core.records import NullSink
+        from desktop.core.server.config import ServerConfig
+        from desktop.core.server.wiring import headless_server
+        from desktop.core.services import Services
+
+        services = Services()
+        services.set_history(NullSink())
+        server = headless_server(services, ServerConfig(port=0)).start()
+        try:
+            with httpx2.Client(base_url=server.url, timeout=30) as client:
+                models = client.get("models")  # server.url ends in /v1
+                bad = client.post("chat/completions", content=b"{not json", headers={
+                    "Content-Type": "application/json"})
+        finally:
+            server.stop()
+            services.close()
+        if models.status_code != 200 or models.json().get("object") != "list":
+            raise AssertionError(f"/v1/models answered {models.status_code}: {models.text[:200]}")
+        if bad.status_code != 400 or "error" not in bad.json():
+            raise AssertionError(f"malformed JSON answered {bad.status_code}: {bad.text[:200]}")
+        return f"/v1/models listed {len(models.json().get('data', []))} models; malformed JSON is a 400"
+
     def close(self) -> None:
         for key in ("text_engine", "image_engine", "fresh", "store"):
             obj = self.ctx.get(key)
@@ -240,6 +267,7 @@ def run_self_test() -> int:
         test.check("export and import", test.export_import, needs=("saved",))
         test.check("chat rendering", test.chat_rendering)
         test.check("download", test.download)
+        test.check("api server", test.api_server)
     finally:
         test.close()
         shutil.rmtree(root, ignore_errors=True)

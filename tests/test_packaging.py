@@ -49,8 +49,8 @@ def test_frozen_self_test_passes_and_writes_nothing_into_the_bundle(bundle):
     before = _snapshot(bundle)
     rc, checks, out = self_test(bundle)
     assert rc == 0, out[-4000:]
-    assert len(checks) == 9 and all(c.startswith("PASS") for c in checks), checks
-    assert "self-test: 9 passed, 0 failed" in out
+    assert len(checks) == 10 and all(c.startswith("PASS") for c in checks), checks
+    assert "self-test: 10 passed, 0 failed" in out
     # Data goes to the data root, never next to the executable (no logs,
     # caches or __pycache__ in a folder that may be read-only).
     assert _snapshot(bundle) == before

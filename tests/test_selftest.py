@@ -11,7 +11,7 @@ def test_self_test_passes_from_source(genlab_home):
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     checks = [line for line in lines if line.startswith(("PASS ", "FAIL "))]
-    assert len(checks) == 9 and all(line.startswith("PASS") for line in checks), checks
-    assert lines[-1] == "self-test: 9 passed, 0 failed"
+    assert len(checks) == 10 and all(line.startswith("PASS") for line in checks), checks
+    assert lines[-1] == "self-test: 10 passed, 0 failed"
     # It works in its own temporary root and leaves the user's data root alone.
     assert not any(genlab_home.iterdir())
