@@ -53,6 +53,10 @@ class ResultsPane(QWidget):
         self.columns.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.columns.setToolTip("The axis whose values are the columns")
         self.columns.currentIndexChanged.connect(self._columns_changed)
+        self.diff_button = QPushButton("Diff")
+        self.diff_button.setCheckable(True)
+        self.diff_button.setToolTip("Highlight the words of each reply that differ from the first reply of its row")
+        self.diff_button.toggled.connect(self._diff_toggled)
         self.save_grid_button = QPushButton(icon("image"), "Save grid as PNG…")
         self.save_grid_button.clicked.connect(self.save_grid_requested)
         self.tabs = QTabWidget()
@@ -66,6 +70,7 @@ class ResultsPane(QWidget):
         bar.addWidget(QLabel("Columns:"))
         bar.addWidget(self.columns)
         bar.addStretch(1)
+        bar.addWidget(self.diff_button)
         bar.addWidget(self.save_grid_button)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tabs)
@@ -97,6 +102,7 @@ class ResultsPane(QWidget):
             self.details.clear()
             self._build()
         self.save_grid_button.setVisible(results.spec.kind == "image")
+        self.diff_button.setVisible(results.spec.kind == "text")
         self.refresh()
 
     def refresh(self) -> None:
@@ -140,6 +146,10 @@ class ResultsPane(QWidget):
                              f"{stars(record.rating)} · record {html.escape(record.id[:12])}</p>")
         self.record_activated.emit(record)
 
+    def _diff_toggled(self, on: bool) -> None:
+        for table in self.tables:
+            table.set_diff(on)
+
     def _columns_changed(self) -> None:
         if self.results is not None:
             self._build()
@@ -157,6 +167,7 @@ class ResultsPane(QWidget):
         self.tables = []
         for tab, label in enumerate(self.layout_.tabs or [""]):
             table = CellTable(self.layout_, tab, results.spec.kind)
+            table.diff = self.diff_button.isChecked()
             table.rate_requested.connect(self.rate_requested)
             table.record_activated.connect(self.show_record)
             self.tables.append(table)

@@ -25,6 +25,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from desktop.core.records import GenerationRecord
+from desktop.ui.experiments.diff import DIFF_ROLE, DiffDelegate, word_diff_html
 from desktop.ui.experiments.layout import GridLayout
 from desktop.ui.thumbnails import ThumbnailLoader
 
@@ -66,6 +67,7 @@ class CellTable(QTableWidget):
         self.tab = tab
         self.kind = kind
         self.records: dict[int, GenerationRecord] = {}
+        self.diff = False
         self.setObjectName("experimentCells")
         self.setHorizontalHeaderLabels(layout.columns)
         self.setVerticalHeaderLabels(layout.rows or [""])
@@ -86,6 +88,7 @@ class CellTable(QTableWidget):
             header.setDefaultSectionSize(TEXT_COLUMN_WIDTH)
             header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
             self.verticalHeader().setDefaultSectionSize(TEXT_ROW_HEIGHT)
+            self.setItemDelegate(DiffDelegate(self))
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.thumbnails = ThumbnailLoader(self)
         self.thumbnails.ready.connect(self._thumbnail_ready)
@@ -121,6 +124,25 @@ class CellTable(QTableWidget):
         else:
             item.setText(f"{elided(record.output_text)}\n{speed_line(record)}  {stars(record.rating)}")
             item.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(record.output_text)}</p>")
+            if self.diff:
+                self._mark_row(self.layout_.slots[index].row)
+
+    def set_diff(self, on: bool) -> None:
+        """Mark, in every row, the words of each reply that differ from the row's first reply."""
+        self.diff = on
+        for row in range(self.rowCount()):
+            self._mark_row(row)
+
+    def _mark_row(self, row: int) -> None:
+        items = [self.item(row, c) for c in range(self.columnCount())]
+        placed = [(i, self.records.get(i.data(INDEX_ROLE))) for i in items if i is not None]
+        reference = next((r.output_text for _, r in placed if r is not None), None)
+        for item, record in placed:
+            if record is None or reference is None or not self.diff:
+                item.setData(DIFF_ROLE, None)
+                continue
+            marked = word_diff_html(reference, elided(record.output_text))
+            item.setData(DIFF_ROLE, f"{marked}<br>{html.escape(speed_line(record))}  {stars(record.rating)}")
 
     def fail(self, index: int, error: str) -> None:
         item = self.item_of(index)
