@@ -273,3 +273,45 @@ def test_the_key_goes_to_the_keyring_not_the_settings_and_the_server_requires_it
         model_ids(url)
     assert refused.value.code == 401
     assert MODEL in model_ids(url, {"Authorization": f"Bearer {key}"})
+
+
+def test_a_streamed_reply_arrives_in_chunks_through_the_window_queue(qtbot, window, pool):
+    url = serve(window)
+
+    def stream():
+        chunks = openai_client(url).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "Once upon a time"}], max_tokens=8,
+            temperature=0, stream=True, stream_options={"include_usage": True})
+        return list(chunks)
+
+    chunks = wait_result(qtbot, pool.submit(stream))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 8
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+
+
+def test_the_server_starts_with_the_app_when_the_settings_say_so(qtbot, services, runner):
+    services.settings.server.enabled, services.settings.server.port = True, 0
+    w = MainWindow(services, runner)  # background services on: they start after the first paint
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.api_server.running, timeout=TIMEOUT)
+    assert w.api_indicator.text() == f"API {w.api_server.address}" and MODEL in model_ids(w.api_server.url)
+    w.close()
+    assert not w.api_server.running
+
+
+def test_a_server_that_cannot_start_says_why_in_the_status_bar(qtbot, window):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        new = copy.deepcopy(window.services.settings)
+        new.server.enabled, new.server.port = True, port
+        window.apply_settings(new)  # settings written by hand: the dialog's check did not run
+    assert not window.api_server.running
+    assert window.api_indicator.isVisible() and window.api_indicator.text() == "⚠ API not running"
+    assert f"could not listen on 127.0.0.1:{port}" in window.api_indicator.toolTip()
+    assert window.statusBar().currentMessage().startswith("The API server did not start:")
