@@ -315,3 +315,7 @@ def test_a_server_that_cannot_start_says_why_in_the_status_bar(qtbot, window):
     assert window.api_indicator.isVisible() and window.api_indicator.text() == "⚠ API not running"
     assert f"could not listen on 127.0.0.1:{port}" in window.api_indicator.toolTip()
     assert window.statusBar().currentMessage().startswith("The API server did not start:")
+    off = copy.deepcopy(window.services.settings)
+    off.server.enabled = False
+    window.apply_settings(off)
+    assert window.api_indicator.isHidden()  # turned off: no warning left behind

@@ -81,7 +81,10 @@ class ServerController(QObject):
         """Bring the server in line with ``settings``; returns "" or why it could not start."""
         wanted = (asdict(settings), stored_api_key())
         if not settings.enabled:
+            had_error, self.error = bool(self.error), ""
             self.stop()
+            if had_error:  # the indicator's warning goes with the toggle
+                self.state_changed.emit()
             return ""
         if self.running and wanted == self._applied:
             return ""
