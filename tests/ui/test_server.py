@@ -319,3 +319,18 @@ def test_a_server_that_cannot_start_says_why_in_the_status_bar(qtbot, window):
     off.server.enabled = False
     window.apply_settings(off)
     assert window.api_indicator.isHidden()  # turned off: no warning left behind
+
+
+def test_without_model_switching_a_request_for_another_model_is_refused_and_the_loaded_one_stays(
+        qtbot, window, services, tiny_gguf, pool):
+    import openai
+
+    services.library.add_path(tiny_gguf, source="found", owned=False)
+    url = serve(window, switch_models=False)
+    wait_result(qtbot, pool.submit(chat, url))  # nothing was loaded: stories260K loads
+    other = pool.submit(lambda: openai_client(url).chat.completions.create(
+        model=tiny_gguf.name, messages=[{"role": "user", "content": "hi"}], max_tokens=4))
+    qtbot.waitUntil(other.done, timeout=TIMEOUT)
+    with pytest.raises(openai.ConflictError, match="does not switch models for API calls"):
+        other.result()
+    assert services.text_engine.loaded.path.name == MODEL
