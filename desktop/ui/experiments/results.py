@@ -69,6 +69,10 @@ class ResultsPane(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Columns:"))
         bar.addWidget(self.columns)
+        self.rows_label = QLabel()
+        self.rows_label.setObjectName("rowsLabel")
+        bar.addSpacing(12)
+        bar.addWidget(self.rows_label)
         bar.addStretch(1)
         bar.addWidget(self.diff_button)
         bar.addWidget(self.save_grid_button)
@@ -147,6 +151,7 @@ class ResultsPane(QWidget):
         self.record_activated.emit(record)
 
     def _diff_toggled(self, on: bool) -> None:
+        self.diff_button.setText("Diff: on" if on else "Diff")
         for table in self.tables:
             table.set_diff(on)
 
@@ -161,6 +166,8 @@ class ResultsPane(QWidget):
         image = results.spec.kind == "image"
         self.layout_ = grid_layout(results.spec, results.cells, self.columns.currentText() or None,
                                    row_axis_count=1 if image else None)
+        rows = " · ".join(self.layout_.row_axes)
+        self.rows_label.setText(f"Rows: {rows}" if rows else "")
         self.tabs.clear()
         for table in self.tables:
             table.deleteLater()

@@ -25,6 +25,7 @@ def test_the_diff_toggle_marks_differing_replies_in_the_table(qtbot, open_worksp
     assert w.results.diff_button.isVisible()
     assert all(table.item(r, c).data(DIFF_ROLE) is None for r in range(3) for c in range(2))
     w.results.diff_button.click()
+    assert w.results.diff_button.text() == "Diff: on"
     differing = 0
     for row in range(3):
         first, second = (table.records[table.item(row, c).data(INDEX_ROLE)] for c in range(2))

@@ -26,6 +26,7 @@ def test_an_image_sweep_fills_the_grid_with_z_as_tabs_and_saves_the_grid_png(
         w.editor.run_button.click()
     assert (finished.args[0].done, finished.args[0].failed) == (8, {})
     assert w.results.columns.currentText() == "seed"
+    assert w.results.rows_label.text() == "Rows: guidance"
     assert w.results.tabs.count() == 2  # Z: the negative prompt
     assert [w.results.tabs.tabText(i) for i in range(2)] == ["negative = (empty)", "negative = blurry"]
     for table in w.results.tables:
