@@ -23,3 +23,11 @@ def test_a_keyring_that_keeps_nothing_leaves_the_secret_in_the_file():
     keyring.set_keyring(null.Keyring())  # accepts a password and drops it; the autouse fixture restores
     assert save_secret("api-server-key", "a-long-key-123").endswith(".secret")
     assert read_secret("api-server-key") == "a-long-key-123"
+
+
+def test_a_secret_can_keep_the_file_name_it_had_before():
+    where = save_secret("huggingface-token", "hf_abc", file_name="hf-token")
+    assert where == str(paths.data_root() / "hf-token") and read_secret("huggingface-token", "hf-token") == "hf_abc"
+    assert read_secret("huggingface-token") == ""  # the default file is another one
+    assert save_secret("huggingface-token", "", file_name="hf-token") == ""
+    assert not (paths.data_root() / "hf-token").exists()

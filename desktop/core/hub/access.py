@@ -10,9 +10,8 @@ a model for generation) keeps running offline.
 Tokens come from ``HF_TOKEN``, then the OS keyring when the ``keyring``
 package is available and has a working backend (a dependency on Windows and
 macOS; on Linux it is used when installed and a Secret Service is running),
-then a user-only file in the data root, then the token ``hf auth login``
-saved.  Saving to the keyring removes an older token file, once the keyring
-gives the token back.
+then a user-only file in the data root (``hf-token``), then the token ``hf
+auth login`` saved.  The keyring and the file are :mod:`desktop.core.secrets`'s.
 """
 
 from __future__ import annotations
@@ -22,16 +21,15 @@ import os
 import socket
 import threading
 import urllib.request
-from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from desktop.core import paths
 from desktop.core.models.errors import HubError, HubOffline, HubUnavailable, NotOnHub, TokenRequired
+from desktop.core.secrets import read_secret, save_secret
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-KEYRING_SERVICE = "GenLab"
-KEYRING_USER = "huggingface-token"
+KEYRING_USER = "huggingface-token"  # the token's name in the keyring (service desktop.core.secrets.KEYRING_SERVICE)
+TOKEN_FILE = "hf-token"  # the name tokens saved before the keyring was shared kept; they still load
 TOKEN_HELP = ("Create a read token at https://huggingface.co/settings/tokens, accept the model's "
               "licence on its hub page, then save it with `genlab models token` or the Models "
               "workspace (or set HF_TOKEN).")
@@ -79,29 +77,14 @@ def offline_requested() -> bool:
     return os.environ.get("GENLAB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _token_file() -> Path:
-    return paths.data_root() / "hf-token"
-
-
 def token() -> str | None:
     """The access token to send, or None."""
     env = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
     if env:
         return env.strip()
-    try:
-        import keyring  # optional
-
-        stored = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-        if stored:
-            return stored
-    except Exception:  # no keyring package or no backend: fall back to the file
-        pass
-    try:
-        text = _token_file().read_text(encoding="utf-8").strip()
-        if text:
-            return text
-    except OSError:
-        pass
+    stored = read_secret(KEYRING_USER, TOKEN_FILE)
+    if stored:
+        return stored
     try:  # a token saved by `hf auth login`
         from huggingface_hub import get_token
 
@@ -112,32 +95,7 @@ def token() -> str | None:
 
 def save_token(value: str) -> str:
     """Store a token; returns where ("keyring" or the file path)."""
-    value = value.strip()
-    if _saved_in_keyring(value):
-        _token_file().unlink(missing_ok=True)  # an older token saved in plain text must not outlive it
-        return "keyring"
-    target = _token_file()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(value)
-    os.chmod(target, 0o600)
-    return str(target)
-
-
-def _saved_in_keyring(value: str) -> bool:
-    """Store the token in the OS keyring; True only when reading it back gives it back.
-
-    A backend may accept a password and keep nothing (keyring's ``null``
-    backend): without the read-back check the token would be lost.
-    """
-    try:
-        import keyring
-
-        keyring.set_password(KEYRING_SERVICE, KEYRING_USER, value)
-        return keyring.get_password(KEYRING_SERVICE, KEYRING_USER) == value
-    except Exception:  # no keyring package, or no usable backend (a Linux session without Secret Service)
-        return False
+    return save_secret(KEYRING_USER, value, TOKEN_FILE)
 
 
 @contextlib.contextmanager

@@ -161,7 +161,8 @@ def test_saved_token_is_user_only_and_used(hub, genlab_home, keyring_backend):
 
 def test_a_token_goes_to_the_os_keyring_when_there_is_one_and_replaces_the_file(hub, genlab_home,
                                                                               keyring_backend):
-    from desktop.core.hub.access import KEYRING_SERVICE, KEYRING_USER, save_token, token
+    from desktop.core.hub.access import KEYRING_USER, save_token, token
+    from desktop.core.secrets import KEYRING_SERVICE
 
     keyring_backend("none")
     save_token("hf_old_plaintext")
