@@ -15,7 +15,7 @@ from typing import Any
 from desktop.core.history.errors import InvalidFilter
 from desktop.core.records import ORIGINS
 
-FILTERS = ("kind", "model", "date_from", "date_to", "rating", "tag", "session", "origin")
+FILTERS = ("kind", "model", "date_from", "date_to", "rating", "tag", "session", "sessions", "origin")
 
 
 def sql_str(value: str) -> str:
@@ -74,6 +74,10 @@ def build_where(filters: dict[str, Any]) -> str | None:
             raise InvalidFilter(f"There is no history filter named {key!r}.",
                                 f"Known filters: {', '.join(FILTERS)}.")
         if value is None or value == "":
+            continue
+        if key == "sessions":  # any of these session ids (an experiment's name resolved by the caller)
+            ids = [value] if isinstance(value, str) else list(value)
+            parts.append(f"session_id IN ({', '.join(sql_str(i) for i in ids)})" if ids else "FALSE")
             continue
         if key == "kind":
             if value not in ("text", "image"):

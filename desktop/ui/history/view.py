@@ -14,7 +14,9 @@ M records", through its job's progress (status bar, Jobs panel, notice line).
 Clicking a session row, "Show this session" in a result's context menu or
 "Show session" in the record pane filters to that session: a chip names it by
 its first prompt (the raw id is in its tooltip) and clicking the chip clears
-the filter.  "Delete this session…" (a row's context menu, or the More menu for
+the filter.  ``experiment:NAME`` (or ``experiment:"two words"``) in the search
+box lists the records of the experiment(s) with that name or id prefix; an
+unknown name is said in the notice line.  "Delete this session…" (a row's context menu, or the More menu for
 the session shown or selected) asks first.  Session names are read by the
 same ``io`` job as the search.
 
@@ -78,6 +80,7 @@ from PySide6.QtWidgets import (
 from desktop.core.jobs import Job
 from desktop.ui.history.details import DetailsPanel
 from desktop.ui.history.empty import empty_state_text
+from desktop.ui.history.experiment_term import split_experiment_term
 from desktop.ui.history.floor import RelevanceFloor
 from desktop.ui.history.results import ResultsView
 from desktop.ui.incognito import BANNER_STYLE, INCOGNITO_LINE
@@ -122,6 +125,7 @@ class HistoryWorkspace(QWidget):
         self.last_result = None
         self.sessions: dict = {}  # session id -> SessionSummary of the sessions seen in results
         self._session_id = ""  # the session filter ("" for none)
+        self._experiment_name: str | None = None  # the search box's experiment:NAME term, if any
         self._shown_query = None  # the SearchQuery of the results shown
         self.confirm = self._confirm_dialog
         self.choose_path = self._path_dialog
@@ -147,6 +151,7 @@ class HistoryWorkspace(QWidget):
         self.search_box.setPlaceholderText("Search your history by meaning or keyword (Ctrl+F)")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setMaxLength(QUERY_MAX_LENGTH)
+        self.search_box.setToolTip('experiment:NAME (or experiment:"two words") lists the records of that experiment')
         self.mode = QComboBox()
         for label, value in (("Hybrid", "hybrid"), ("Keyword", "keyword"), ("Semantic", "semantic")):
             self.mode.addItem(label, value)
@@ -364,14 +369,26 @@ class HistoryWorkspace(QWidget):
         self._debounce.stop()
         self._refresh.stop()
         self.refresh_pending = False
-        query = SearchQuery(self.search_box.text(), mode=self.mode.currentData(), filters=self.filters(),
+        text, experiment = split_experiment_term(self.search_box.text())
+        query = SearchQuery(text, mode=self.mode.currentData(), filters=self.filters(),
                             sort=self.sort.currentData(), limit=100, min_relevance=self.floor.query_value())
         self._search_seq += 1
         seq, store = self._search_seq, self.store
+        self._experiment_name = experiment
 
         def search(cancel, progress):
+            from desktop.core.history.search import SearchResult
             from desktop.core.history.sessions import load_session_summaries
 
+            if experiment is not None:
+                from desktop.core.experiments.errors import ExperimentNotFound
+                from desktop.core.experiments.lookup import matching_ids
+                from desktop.core.experiments.store import ExperimentStore
+
+                try:  # the history core knows sessions, not experiments: the name becomes session ids here
+                    query.filters["sessions"] = matching_ids(ExperimentStore.beside(store), experiment)
+                except ExperimentNotFound as exc:
+                    return SearchResult(hits=[], mode=query.mode, notice=str(exc)), {}
             result = store.search(query)
             return result, load_session_summaries(store, (hit.record.session_id for hit in result.hits))
 
@@ -410,6 +427,8 @@ class HistoryWorkspace(QWidget):
                 words.append(f"{key} “{filters[key]}”")
         if "session" in filters:
             words.append(f"session {self.session_label(filters['session'])}")
+        if "sessions" in filters and self._experiment_name:
+            words.append(f"experiment “{self._experiment_name}”")
         words += [f"{label} {filters[key]}" for key, label in (("date_from", "from"), ("date_to", "to"))
                   if key in filters]
         return words
