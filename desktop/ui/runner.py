@@ -10,10 +10,12 @@ Lanes:
 Workers never touch widgets.  A failed job's message goes to the GUI by
 signal; the log gets the job's name, the error's type and (for a crash) the
 stack, never the message, which can quote prompts and queries (the log is not
-cleaned when history is deleted).  Progress reports are coalesced on the worker
-side and emitted at most every ``PROGRESS_INTERVAL`` seconds as a list, so a
+cleaned when history is deleted).  Progress reports are coalesced and emitted
+on the GUI thread at most every ``PROGRESS_INTERVAL`` seconds as a list, so a
 job that reports thousands of tokens per second costs the GUI a few dozen
-signal deliveries per second, not thousands.
+signal deliveries per second, not thousands; a report held back is delivered
+within about ``PROGRESS_INTERVAL`` even when no further report follows (a job
+that reports "Paused" and then waits).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class JobHandle(QObject):
     failed = Signal(str, str)
     cancelled = Signal()
     ended = Signal()
+    # Private: the worker asks the GUI thread to deliver what is pending (soon, or now).
+    _wake = Signal()
+    _drain = Signal()
 
     def __init__(self, job: Job, token: CancelToken | None = None) -> None:
         super().__init__()
@@ -72,8 +77,15 @@ class JobHandle(QObject):
         self.result: Any = None
         self.error: str = ""
         self._pending: list[Progress] = []
+        self._woken = False  # a _wake is posted and its delivery has not happened yet
         self._last_emit = 0.0
         self._lock = threading.Lock()
+        # Created on the GUI thread, so the timer and the slots below run there: every
+        # progressed emission happens on one thread, in order, and none waits for a next report.
+        self._trailing = QTimer(self, singleShot=True)
+        self._trailing.timeout.connect(self._deliver)
+        self._wake.connect(self._schedule)
+        self._drain.connect(self._deliver)
 
     @property
     def name(self) -> str:
@@ -88,21 +100,32 @@ class JobHandle(QObject):
 
     # --- worker side -------------------------------------------------------
     def _report(self, report: Progress) -> None:
-        now = time.monotonic()
         with self._lock:
             self._pending.append(report)
             self.last_progress = report
-            due = now - self._last_emit >= PROGRESS_INTERVAL
-            if due:
-                batch, self._pending = self._pending, []
-                self._last_emit = now
-        if due:
-            self.progressed.emit(batch)
+            wake, self._woken = not self._woken, True
+        if wake:  # one queued signal per delivery, however many reports join the batch
+            self._wake.emit()
 
     def _flush(self) -> None:
+        # Queued before the job's end signal, so the last reports reach the GUI before it.
+        self._drain.emit()
+
+    # --- GUI side ------------------------------------------------------------
+    def _schedule(self) -> None:
+        wait = PROGRESS_INTERVAL - (time.monotonic() - self._last_emit)
+        if wait <= 0:
+            self._deliver()
+        elif not self._trailing.isActive():
+            self._trailing.start(max(1, round(wait * 1000)))
+
+    def _deliver(self) -> None:
+        self._trailing.stop()
         with self._lock:
             batch, self._pending = self._pending, []
+            self._woken = False
         if batch:
+            self._last_emit = time.monotonic()
             self.progressed.emit(batch)
 
     def _execute(self) -> None:

@@ -215,3 +215,44 @@ def test_no_job_starts_before_the_submitter_returns_to_the_event_loop(qtbot, run
         handle.finished.connect(lambda result, h=handle: got.append((h.name, result)))
     qtbot.waitUntil(lambda: len(got) == 4, timeout=5000)
     assert sorted(got) == [("engine", "done"), ("engine", "started"), ("io", "done"), ("io", "started")]
+
+
+def test_a_last_report_arrives_while_the_job_still_waits(qtbot, runner):
+    """A job that reports "Paused" and then waits gets that report to the GUI without a next one."""
+    release = threading.Event()
+    got = []
+
+    def pauses(*, cancel, progress):
+        progress(Progress(message="Running"))
+        progress(Progress(message="Paused"))  # right after the first: coalesced, held back
+        release.wait(10)
+
+    handle = runner.submit(Job("pauses", pauses))
+    handle.progressed.connect(got.extend)
+    with qtbot.waitSignal(handle.ended, timeout=5000):
+        try:
+            qtbot.waitUntil(lambda: [p.message for p in got] == ["Running", "Paused"], timeout=5000)
+            assert handle.state == "running"
+        finally:
+            release.set()
+
+
+def test_a_burst_is_coalesced_and_its_last_report_arrives_while_the_job_waits(qtbot, runner):
+    release = threading.Event()
+    batches = []
+
+    def burst(*, cancel, progress):
+        for i in range(1000):
+            progress(Progress(current=i, payload=i))
+        release.wait(10)
+
+    handle = runner.submit(Job("burst", burst))
+    handle.progressed.connect(batches.append)
+    with qtbot.waitSignal(handle.ended, timeout=5000):
+        try:
+            qtbot.waitUntil(lambda: bool(batches) and batches[-1][-1].payload == 999, timeout=5000)
+            assert handle.state == "running"
+        finally:
+            release.set()
+    assert [p.payload for batch in batches for p in batch] == list(range(1000))
+    assert len(batches) < 100
