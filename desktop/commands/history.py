@@ -2,7 +2,8 @@
 
     genlab history search QUERY [--mode hybrid|keyword|semantic] [--limit N] [--sort relevance|date] [--json]
                                 [--kind text|image] [--model M] [--since DATE] [--until DATE] [--rating N]
-                                [--tag T] [--session S] [--origin generated|imported|api] [--filter FIELD=VALUE]
+                                [--tag T] [--session S] [--experiment NAME] [--origin generated|imported|api]
+                                [--filter FIELD=VALUE]
     genlab history search --queries FILE [...]     # one JSON array per line of FILE
     genlab history embed                           # embed records that have no embedding yet
     genlab history show ID
@@ -43,6 +44,7 @@ examples:
   genlab history search "a lighthouse" --kind image --since 2026-05-01 --sort date
   genlab history search cat --model 3f2a9c1b --rating 4 --tag poems --json
   genlab history search "" --session 6d1e... --limit 50
+  genlab history search "" --experiment "two models, two temperatures" --limit 100
   genlab history search bread --filter origin=imported
 """
 EXPORT_HELP = """\
@@ -82,6 +84,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     filters.add_argument("--rating", type=int, metavar="N", help="rated N (0-5) or higher")
     filters.add_argument("--tag", metavar="T", help="tagged T")
     filters.add_argument("--session", metavar="S", help="in the session / thread with this id")
+    filters.add_argument("--experiment", metavar="NAME",
+                         help="the cells of the experiment(s) with this name, or whose id starts with NAME")
     filters.add_argument("--origin", choices=ORIGINS)
     filters.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
                          help="any search filter by its field name (kind, model, date_from, date_to, rating, "
@@ -208,6 +212,15 @@ def _search_filters(args) -> dict[str, Any]:
     return filters
 
 
+def _experiment_sessions(store, name: str) -> list[str]:
+    """The session ids (experiment ids) of the experiments called ``name``; the history core knows no
+    experiments, so the name is resolved here."""
+    from desktop.core.experiments.lookup import matching_ids
+    from desktop.core.experiments.store import ExperimentStore
+
+    return matching_ids(ExperimentStore.beside(store), name)
+
+
 def _search(args) -> int:
     from desktop.core.history.search import SearchQuery
 
@@ -230,6 +243,10 @@ def _search(args) -> int:
     filters = _search_filters(args)
     store = _open(with_embedder=args.mode != "keyword")
     try:
+        if args.experiment is not None:
+            if "sessions" in filters:
+                raise GenLabError("The sessions filter is given twice (as --experiment and as --filter).")
+            filters["sessions"] = _experiment_sessions(store, args.experiment)
         _prepare_search(store, args.mode)
         for text in queries:
             result = store.search(SearchQuery(text, mode=args.mode, filters=filters, sort=args.sort,
