@@ -7,9 +7,10 @@ Serves ``/v1/models``, ``/v1/chat/completions``, ``/v1/completions``,
 ``/v1/embeddings`` and ``/v1/images/generations`` with GenLab's engines and
 library; every answer is a history record (origin ``api``) unless
 ``--no-history``, incognito, or the request says ``"genlab": {"history": false}``.
-Any address but loopback needs an API key (``--api-key``, or the
-``GENLAB_API_KEY`` environment variable, which other users cannot read from
-the process list).  Prints one ``GenLab API on URL`` line once listening;
+Any address but loopback needs an API key: ``--api-key``, else the
+``GENLAB_API_KEY`` environment variable (which other users cannot read from
+the process list), else the key saved in the app's Preferences
+(:mod:`desktop.core.secrets`), so the app's clients work with either.  Prints one ``GenLab API on URL`` line once listening;
 Ctrl-C (or SIGTERM) stops it after the running request.
 """
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     services = Services()
     server = None
     try:
-        config = ServerConfig(host=args.host, port=args.port, api_key=args.api_key or os.environ.get(API_KEY_ENV, ""),
+        config = ServerConfig(host=args.host, port=args.port, api_key=_api_key(args),
                               allowed_origins=list(args.allow_origin or []),
                               switch_models=not args.no_switch_models).validated()
         if args.no_history:
@@ -64,6 +65,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_key(args: argparse.Namespace) -> str:
+    """--api-key, else $GENLAB_API_KEY, else the key saved from Preferences ("" when none)."""
+    if args.api_key or os.environ.get(API_KEY_ENV):
+        return args.api_key or os.environ[API_KEY_ENV]
+    from desktop.core.secrets import API_SERVER_KEY, read_secret
+
+    saved = read_secret(API_SERVER_KEY)
+    if saved:
+        print("Using the API key saved in Preferences.", file=sys.stderr, flush=True)
+    return saved
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("serve", help="serve an OpenAI-compatible API with GenLab's engines",
                               description="Serve GenLab's models to other apps over an OpenAI-compatible API; "
@@ -72,7 +85,7 @@ def register(subparsers) -> None:
                    help="address to listen on (default 127.0.0.1; any other needs an API key)")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--api-key", help=f"key clients must send as 'Authorization: Bearer KEY' "
-                                     f"(default: ${API_KEY_ENV})")
+                                     f"(default: ${API_KEY_ENV}, else the key saved in Preferences)")
     p.add_argument("--allow-origin", action="append", metavar="URL",
                    help="a web page origin allowed to call the API (CORS), e.g. http://localhost:3000; repeatable")
     p.add_argument("--no-switch-models", action="store_true",

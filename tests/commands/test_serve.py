@@ -1,5 +1,6 @@
-"""``genlab serve`` as a real process: it listens on loopback, takes its key from the environment,
-refuses other addresses without a key, and stops cleanly on SIGTERM; the history filters accept api."""
+"""``genlab serve`` as a real process: it listens on loopback, takes its key from the environment or
+else the one saved in Preferences, refuses other addresses without a key, and stops cleanly on SIGTERM;
+the history filters accept api."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import openai
@@ -14,6 +17,7 @@ import pytest
 
 from desktop.cli import main
 from desktop.core.history.store import HistoryStore
+from desktop.core.secrets import API_SERVER_KEY, save_secret
 from tests.support.history import make_record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +46,43 @@ def test_serve_listens_on_loopback_with_the_environment_key_and_stops_on_sigterm
             process.wait()
 
 
-def test_serving_on_another_address_without_a_key_is_refused(capsys, monkeypatch):
+def _status(url: str, key: str | None) -> int:
+    request = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.slow
+def test_serve_without_a_key_given_uses_the_one_saved_in_preferences(genlab_home):
+    key = "key-saved-in-preferences"
+    # no keyring backend here (the autouse no_os_keyring fixture) nor in the process: the saved key is in the
+    # user-only file, and the process never reads the keyring of whoever runs the tests
+    assert save_secret(API_SERVER_KEY, key).endswith(".secret")
+    env = {k: v for k, v in os.environ.items() if k != "GENLAB_API_KEY"}
+    env.update(GENLAB_HOME=str(genlab_home), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    process = subprocess.Popen([sys.executable, "-m", "desktop", "serve", "--port", "0"], cwd=REPO_ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("GenLab API on http://127.0.0.1:"), (line, process.stderr.read())
+        assert "no API key" not in line
+        url = line.split()[3]
+        assert _status(url, None) == 401
+        assert _status(url, "wrong-key-here") == 401
+        assert _status(url, key) == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        assert "Using the API key saved in Preferences." in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serving_on_another_address_without_a_key_is_refused(genlab_home, capsys, monkeypatch):
     monkeypatch.delenv("GENLAB_API_KEY", raising=False)
     assert main(["serve", "--host", "0.0.0.0", "--port", "0"]) == 2
     err = capsys.readouterr().err

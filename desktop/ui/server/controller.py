@@ -26,7 +26,7 @@ from dataclasses import asdict
 from PySide6.QtCore import QObject, Signal
 
 from desktop.core.errors import GenLabError
-from desktop.core.secrets import read_secret, save_secret
+from desktop.core.secrets import API_SERVER_KEY, read_secret, save_secret
 from desktop.core.server.log import RequestLog
 from desktop.core.services import Services
 from desktop.core.settings import ServerSettings
@@ -34,7 +34,7 @@ from desktop.ui.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
-API_KEY_SECRET = "api-server-key"
+API_KEY_SECRET = API_SERVER_KEY  # `genlab serve` reads the same entry
 
 
 def stored_api_key() -> str:
