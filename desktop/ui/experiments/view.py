@@ -18,7 +18,11 @@ signals only; after each finished cell the records are read again (debounced)
 and the cells fill in.  Cells saved before a stop are never generated again
 by Resume (the core skips them).
 
-Hooks (replaceable in tests): ``editor.choose_path``, ``choose_png_path``.
+Export… writes the selected experiment's cells to CSV or Parquet; Delete…
+asks whether its records go too (``manage.py``, both ``io`` jobs).
+
+Hooks (replaceable in tests): ``editor.choose_path``, ``choose_png_path``,
+``actions.choose_export_path``, ``actions.ask_delete``.
 
 Signals:
     status_message(str): a line for the status bar.
@@ -32,6 +36,8 @@ Signals:
     record_rated(object): a record's new rating is saved (the updated GenerationRecord).
     grid_saved(str): "Save grid as PNG" wrote this file.
     show_in_history_requested(str): list this experiment's records (its session id) in History.
+    experiment_exported(str): Export… wrote this file.
+    experiment_deleted(str): Delete… deleted the experiment with this id (and its records if asked).
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ from desktop.ui import theme
 from desktop.ui.experiments import jobs
 from desktop.ui.experiments.editor import SpecEditor
 from desktop.ui.experiments.listing import ExperimentList
+from desktop.ui.experiments.manage import ExperimentActions
 from desktop.ui.experiments.results import ResultsPane
 from desktop.ui.icons import icon
 from desktop.ui.widgets import EmptyState
@@ -81,6 +88,8 @@ class ExperimentsWorkspace(QWidget):
     record_rated = Signal(object)
     grid_saved = Signal(str)
     show_in_history_requested = Signal(str)
+    experiment_exported = Signal(str)
+    experiment_deleted = Signal(str)
 
     def __init__(self, services, runner, parent=None) -> None:
         super().__init__(parent)
@@ -138,12 +147,23 @@ class ExperimentsWorkspace(QWidget):
         self.history_button = QPushButton(icon("clock-counter-clockwise"), "Show in History")
         self.history_button.setToolTip("List this experiment's records in History (search, export, delete)")
         self.history_button.clicked.connect(self._show_in_history)
+        self.actions = ExperimentActions(self, lambda name, fn, on_done: self._io(name, fn, on_done))
+        self.actions.message.connect(self.status_message)
+        self.actions.exported.connect(lambda path, _rows: self.experiment_exported.emit(path))
+        self.actions.deleted.connect(self._deleted)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write one row per cell (axis values, output, rating, speeds) to CSV or Parquet")
+        self.export_button.clicked.connect(self.export_selected)
+        self.delete_button = QPushButton(icon("trash"), "Delete…")
+        self.delete_button.setToolTip("Delete this experiment, and its records too if you choose")
+        self.delete_button.clicked.connect(self.delete_selected)
         self.results = ResultsPane()
         self.results.rate_requested.connect(self.rate)
         self.results.save_grid_requested.connect(self.save_grid)
         controls = QHBoxLayout()
         controls.addWidget(self.status_label, 1)
-        for b in (self.pause_button, self.cancel_button, self.resume_button, self.history_button):
+        for b in (self.pause_button, self.cancel_button, self.resume_button, self.history_button,
+                  self.export_button, self.delete_button):
             controls.addWidget(b)
         page = QWidget()
         page_layout = QVBoxLayout(page)
@@ -437,3 +457,30 @@ class ExperimentsWorkspace(QWidget):
 
         self._io("Save grid image", functools.partial(save_grid_job, results, layout, table.tab, path),
                  lambda saved: (self.status_message.emit(f"Saved the grid to {saved}."), self.grid_saved.emit(saved)))
+
+    # --- export and delete ----------------------------------------------------------------------
+    def _selected_results(self):
+        results = self.results.results
+        return results if results is not None and results.experiment.id == self.selected_id else None
+
+    def export_selected(self) -> None:
+        results = self._selected_results()
+        if results is not None:
+            self.actions.export(self.experiments, self.history, results.experiment.id, results.experiment.name)
+
+    def delete_selected(self) -> None:
+        results = self._selected_results()
+        if results is None:
+            return
+        if self.run_handle is not None and self.running_id == results.experiment.id:
+            self.status_message.emit("This experiment is running; cancel it before deleting it.")
+            return
+        self.actions.delete(self.experiments, self.history, results.experiment.id, results.experiment.name,
+                            len(results.records))
+
+    def _deleted(self, experiment_id: str, _records: int) -> None:
+        if self.selected_id == experiment_id:
+            self.selected_id = None
+            self.pages.setCurrentIndex(EMPTY)  # the list read next shows the editor if any experiment is left
+        self.refresh_list()
+        self.experiment_deleted.emit(experiment_id)
