@@ -72,7 +72,6 @@ from desktop.ui.widgets import EmptyState
 
 log = logging.getLogger(__name__)
 REFRESH_MS = 250  # a burst of finished cells becomes one read of the records
-POLL_MS = 400
 EMPTY, EDITOR, EXPERIMENT = range(3)
 
 
@@ -104,11 +103,6 @@ class ExperimentsWorkspace(QWidget):
         self._pending: list = []  # actions waiting for the stores to open
         self._refresh = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._refresh.timeout.connect(self._read_results)
-        # The runner coalesces progress and holds back the last report until the next one, so a
-        # paused run's "Paused" would never arrive; the latest report is also read from the handle.
-        self._poll = QTimer(self, interval=POLL_MS)
-        self._poll.timeout.connect(self._poll_progress)
-        self._applied = None
 
         self.new_button = QPushButton(icon("plus"), "New experiment")
         self.new_button.clicked.connect(self.new_experiment)
@@ -298,8 +292,6 @@ class ExperimentsWorkspace(QWidget):
         name = f"Experiment: {name}" if name else "Experiment"
         handle = self.runner.submit(Job(name, fn, kind="engine", reports_failure=True))
         self.run_handle = handle
-        self._applied = None
-        self._poll.start()
         handle.progressed.connect(self._run_progress)
         handle.finished.connect(self._run_finished)
         handle.failed.connect(lambda message, _tb: self._run_failed(message))
@@ -314,14 +306,7 @@ class ExperimentsWorkspace(QWidget):
         self._update_controls()
         self.run_started.emit(experiment_id)
 
-    def _poll_progress(self) -> None:
-        handle = self.run_handle
-        report = handle.last_progress if handle is not None else None
-        if report is not None and report is not self._applied:
-            self._run_progress([report])
-
     def _run_progress(self, reports: list) -> None:
-        self._applied = reports[-1]
         for report in reports:
             payload = report.payload
             if isinstance(payload, RunProgress):
@@ -352,7 +337,6 @@ class ExperimentsWorkspace(QWidget):
         self.status_message.emit(message)
 
     def _run_ended(self) -> None:
-        self._poll.stop()
         self.run_handle = None
         self.token = None
         self.running_id = None
