@@ -95,3 +95,24 @@ def test_cancelling_the_question_deletes_nothing(qtbot, shown, finished, history
     with qtbot.waitSignal(shown.experiments_listed, timeout=TIMEOUT):
         shown.refresh_list()  # a list read after the click still has the experiment
     assert shown.listing.ids() == [finished.id] and history.count() == 5
+
+
+def test_the_question_offers_both_deletions_and_its_answer_is_kept(qtbot, shown, finished, history):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)  # the box is not open yet
+            return
+        seen.append(box.text())
+        seen.extend(b.text() for b in box.buttons())
+        next(b for b in box.buttons() if b.text() == "Delete with its 4 records").click()
+
+    QTimer.singleShot(0, answer)
+    assert shown.actions.ask_delete("stories sweep", 4) is True
+    assert seen[0] == "Delete the experiment “stories sweep”?"
+    assert {"Delete experiment only", "Delete with its 4 records", "Cancel"} <= set(seen[1:])
