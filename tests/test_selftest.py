@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_self_test_passes_from_source(genlab_home):
     proc = subprocess.run([sys.executable, "-m", "desktop", "--self-test"], capture_output=True, text=True,
                           timeout=600, env=dict(os.environ, GENLAB_SELFTEST_TRACEBACK="1"))

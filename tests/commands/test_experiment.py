@@ -38,6 +38,7 @@ def spec_file(tmp_path, stories260k, smollm2):
     return path
 
 
+@pytest.mark.slow
 def test_run_list_show_export_and_delete_a_text_sweep(spec_file, tmp_path, capsys):
     code, out, err = cli(capsys, "run", str(spec_file), "--json")
     assert code == 0, err

@@ -33,6 +33,7 @@ def test_search_json_has_the_documented_fields(filled, capsys):
     assert {"id", "kind", "prompt", "output", "model", "created_at", "score"} <= set(hits[0])
 
 
+@pytest.mark.slow
 def test_hybrid_search_embeds_old_records_then_finds_a_paraphrase(filled, capsys):
     assert main(["history", "search", "recipe for a homemade loaf", "--limit", "1", "--json"]) == 0
     captured = capsys.readouterr()

@@ -73,6 +73,7 @@ def _fill_disk_then_run(args, env):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="uses RLIMIT_FSIZE (POSIX only)")
 def test_import_on_a_full_disk_prints_a_clear_error_and_loses_nothing(genlab_home, tmp_path):
     env = dict(os.environ, GENLAB_HOME=str(genlab_home))
@@ -111,6 +112,7 @@ def test_import_on_a_full_disk_prints_a_clear_error_and_loses_nothing(genlab_hom
     assert f"imported {151 - saved}, skipped {saved} duplicates, 0 broken lines" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="uses RLIMIT_FSIZE (POSIX only)")
 def test_a_zip_import_whose_images_fill_the_disk_stops_clearly_and_leaves_no_image(genlab_home, tmp_path):
     import zipfile

@@ -33,6 +33,7 @@ def _save(record) -> None:
         store.close()
 
 
+@pytest.mark.slow
 def test_a_text_record_is_made_again_byte_for_byte(smollm2, capsys):
     assert main(["text", "--model", str(smollm2), "--prompt", "Name three colours.", "--seed", "11",
                  "--temperature", "0.9", "--max-tokens", "32", "--json"]) == 0

@@ -59,6 +59,7 @@ def test_wrong_types_and_out_of_range_values_are_400s_naming_the_field(served, e
     assert caught.value.body["type"] == "invalid_request_error"
 
 
+@pytest.mark.slow
 def test_ten_thousand_messages_are_refused_before_any_work(served):
     with pytest.raises(openai.BadRequestError) as caught:
         served.client().chat.completions.create(model=SMOL, messages=HI * 10_000, max_tokens=4)

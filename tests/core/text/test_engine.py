@@ -369,6 +369,7 @@ def _chat(prompt: str, history: list[ChatMessage], **kw) -> TextRequest:
                        sampling=SamplingParams(seed=7, temperature=0.8, max_tokens=40), **kw)
 
 
+@pytest.mark.slow
 def test_a_reply_does_not_depend_on_what_the_model_held_before(smollm2, sink):
     """A reply made in a chat with earlier turns (the cache holds them) is the reply a fresh
     process gives, so the record can be re-run exactly; old code reused the cache and differed."""
@@ -395,6 +396,7 @@ def test_a_reply_does_not_depend_on_what_the_model_held_before(smollm2, sink):
         fresh.close()
 
 
+@pytest.mark.slow
 def test_long_prompts_keep_their_whole_batches_and_still_match_a_fresh_context(smollm2, sink):
     from desktop.core.text.stream import reusable_prefix
 

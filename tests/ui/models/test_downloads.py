@@ -293,6 +293,7 @@ def test_a_download_waiting_for_the_network_is_not_reported_as_a_failure_in_the_
     assert not any("reach the hub" in m for m in said), said  # the summary says it; no error is shown
 
 
+@pytest.mark.slow
 def test_progress_updates_the_status_bar_without_reading_the_shared_list(qtbot, hub, runner, monkeypatch):
     """The list is a file other processes lock and write: the summary reads it on state changes only."""
     import threading

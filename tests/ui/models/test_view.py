@@ -344,6 +344,7 @@ def test_parallel_cap_queues_the_rest(qtbot, hub, runner):
     assert max(peak) == 1 and len(Library().models()) == 3
 
 
+@pytest.mark.slow
 def test_two_downloads_run_at_once_each_with_its_speed_and_eta_in_the_panel(qtbot, hub, runner):
     from desktop.ui.models.downloads import DownloadsController, DownloadsPanel
 
