@@ -95,6 +95,40 @@ def no_os_keyring():
     keyring.set_keyring(before)
 
 
+@pytest.fixture
+def keyring_backend():
+    """Sets the process's keyring backend for one test (never the real OS keyring of whoever runs the tests)."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class SessionKeyring(KeyringBackend):
+        """A keyring backend holding passwords for this process, through keyring's own plug-in API."""
+
+        priority = 1
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.passwords: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service, username):
+            return self.passwords.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.passwords[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.passwords.pop((service, username))
+
+    def use(backend_name: str):
+        from keyring.backends import fail
+
+        backend = SessionKeyring() if backend_name == "working" else fail.Keyring()
+        keyring.set_keyring(backend)
+        return backend
+
+    return use  # the autouse no_os_keyring fixture puts the previous backend back
+
+
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory) -> Path:
     """A tiny random-weight llama GGUF with a vocabulary and a chat template."""

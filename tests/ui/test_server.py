@@ -219,39 +219,12 @@ def test_a_port_in_use_is_refused_on_screen(qtbot, services):
     assert dialog.result_settings.server.enabled and dialog.result_settings.server.port == 0
 
 
-@pytest.fixture
-def keyring_backend():
-    """A keyring backend holding passwords for this test only, through keyring's own plug-in API
-    (as the hub-token tests do); the autouse no_os_keyring fixture puts the previous one back."""
-    import keyring
-    from keyring.backend import KeyringBackend
-
-    class SessionKeyring(KeyringBackend):
-        priority = 1
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.passwords: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service, username):
-            return self.passwords.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.passwords[(service, username)] = password
-
-        def delete_password(self, service, username):
-            self.passwords.pop((service, username))
-
-    backend = SessionKeyring()
-    keyring.set_keyring(backend)
-    return backend
-
-
 def test_the_key_goes_to_the_keyring_not_the_settings_and_the_server_requires_it(qtbot, window, keyring_backend):
     from desktop.core.secrets import KEYRING_SERVICE
     from desktop.ui.preferences import PreferencesDialog
     from desktop.ui.server.controller import API_KEY_SECRET
 
+    backend = keyring_backend("working")
     key = "s3cret-key-for-the-test"
     dialog = PreferencesDialog(window.services.settings, window, serving=window.api_server.address)
     dialog.server.enabled.setChecked(True)
@@ -261,7 +234,7 @@ def test_the_key_goes_to_the_keyring_not_the_settings_and_the_server_requires_it
     assert dialog.result() == PreferencesDialog.DialogCode.Accepted
     window.take_preferences(dialog)
     assert window.api_server.running, window.api_server.error
-    assert keyring_backend.passwords[(KEYRING_SERVICE, API_KEY_SECRET)] == key
+    assert backend.passwords[(KEYRING_SERVICE, API_KEY_SECRET)] == key
     saved = paths.settings_file().read_text(encoding="utf-8")
     assert json.loads(saved)["server"]["enabled"] is True and key not in saved
     assert not list(paths.data_root().glob("*.secret"))  # the keyring kept it: no file copy

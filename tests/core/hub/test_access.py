@@ -10,7 +10,6 @@ import pytest
 
 from desktop.core.hub.access import KEYRING_USER, save_token, token
 from desktop.core.secrets import KEYRING_SERVICE
-from tests.core.hub.test_search import keyring_backend  # noqa: F401 - the fixture, shared with the search tests
 
 
 @pytest.fixture(autouse=True)
@@ -36,14 +35,14 @@ def test_a_token_file_saved_by_the_old_code_is_still_read_and_replaced_in_place(
     assert not list(genlab_home.glob("*.secret"))  # no second copy under the generic secrets name
 
 
-def test_a_token_the_old_code_put_in_the_keyring_is_still_read(genlab_home, keyring_backend):  # noqa: F811
+def test_a_token_the_old_code_put_in_the_keyring_is_still_read(genlab_home, keyring_backend):
     backend = keyring_backend("working")
     backend.set_password("GenLab", "huggingface-token", "hf_in_the_keyring_long_ago")  # the old code's names
     assert (KEYRING_SERVICE, KEYRING_USER) == ("GenLab", "huggingface-token")
     assert token() == "hf_in_the_keyring_long_ago"
 
 
-def test_saving_to_the_keyring_removes_the_old_token_file(genlab_home, keyring_backend):  # noqa: F811
+def test_saving_to_the_keyring_removes_the_old_token_file(genlab_home, keyring_backend):
     _write_like_the_old_code(genlab_home / "hf-token", "hf_plaintext")
     keyring_backend("working")
     assert save_token("hf_kept_safe") == "keyring"
