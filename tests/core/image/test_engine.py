@@ -23,13 +23,6 @@ from desktop.core.records import ListSink
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def engine():
-    eng = ImageEngine()
-    yield eng
-    eng.close()
-
-
 def params(**kw) -> ImageParams:
     base = dict(prompt="a red lighthouse", negative_prompt="fog", steps=5, guidance=7.0,
                 width=64, height=64, seed=1234, scheduler="Euler")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from desktop.core.errors import InvalidParameter, ModelFileError
-from desktop.core.image.engine import ImageEngine, ImageRequest
+from desktop.core.image.engine import ImageRequest
 from desktop.core.image.model_files import inspect_model
 from desktop.core.image.params import FLUX, FLUX_SCHNELL, SD3, ImageParams, default_params
 from desktop.core.records import ListSink
@@ -58,13 +58,6 @@ SD35_TENSORS = {
 @pytest.fixture(scope="module")
 def flux_dev(tmp_path_factory):
     return build_tiny_flux_pipeline(tmp_path_factory.mktemp("flux") / "tiny-flux-dev")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    eng = ImageEngine()
-    yield eng
-    eng.close()
 
 
 def test_folders_are_detected_from_model_index_and_the_transformer_config(flux_dev, tmp_path):

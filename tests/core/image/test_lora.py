@@ -10,20 +10,13 @@ import pytest
 
 from desktop.core.errors import InvalidParameter, ModelFileError
 from desktop.core.history.rerun import image_rerun_params
-from desktop.core.image.engine import ImageEngine, ImageRequest
+from desktop.core.image.engine import ImageRequest
 from desktop.core.image.output import parse_parameters, read_png_text
 from desktop.core.image.params import ImageParams, LoraChoice
 from desktop.core.records import ListSink
 from desktop.core.tiny_models.lora import build_tiny_lora, to_kohya
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    eng = ImageEngine()
-    yield eng
-    eng.close()
 
 
 @pytest.fixture(scope="module")

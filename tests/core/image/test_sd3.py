@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from desktop.core.errors import InvalidParameter
-from desktop.core.image.engine import ImageEngine, ImageRequest
+from desktop.core.image.engine import ImageRequest
 from desktop.core.image.model_files import inspect_model
 from desktop.core.image.params import SD3, ImageParams, LoraChoice, default_params
 from desktop.core.records import ListSink
@@ -19,13 +19,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def sd3(tmp_path_factory):
     return build_tiny_sd3_pipeline(tmp_path_factory.mktemp("sd3") / "tiny-sd3")
-
-
-@pytest.fixture(scope="module")
-def engine():
-    eng = ImageEngine()
-    yield eng
-    eng.close()
 
 
 def params(**kw) -> ImageParams:
