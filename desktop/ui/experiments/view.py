@@ -6,7 +6,8 @@ state with a call to action while there is no experiment; the spec editor
 (TOML, Open spec… / Save spec…, Check shows cells, model loads and the time
 estimate or the spec's error); or the selected experiment: its progress
 (cells done / total with ETA), Pause / Resume / Cancel while it runs,
-Resume for a stopped one, and its results (``results.py``).
+Resume for a stopped one, and its results (``results.py``) with a Summary
+tab beside them (``summary.py``: mean rating and speed per axis value).
 
 The history store and the experiments beside it are opened by an ``io`` job
 (``Services.history_store``); checking, creating, listing, reading records
@@ -54,6 +55,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -67,6 +69,7 @@ from desktop.ui.experiments.editor import SpecEditor
 from desktop.ui.experiments.listing import ExperimentList
 from desktop.ui.experiments.manage import ExperimentActions
 from desktop.ui.experiments.results import ResultsPane
+from desktop.ui.experiments.summary import SummaryPanel
 from desktop.ui.icons import icon
 from desktop.ui.widgets import EmptyState
 
@@ -165,7 +168,12 @@ class ExperimentsWorkspace(QWidget):
         page_layout.addWidget(self.title)
         page_layout.addLayout(controls)
         page_layout.addWidget(self.progress)
-        page_layout.addWidget(self.results, 1)
+        self.summary = SummaryPanel()
+        self.result_tabs = QTabWidget()
+        self.result_tabs.setDocumentMode(True)
+        self.result_tabs.addTab(self.results, "Cells")
+        self.result_tabs.addTab(self.summary, "Summary")
+        page_layout.addWidget(self.result_tabs, 1)
 
         self.pages = QStackedWidget()
         for widget in (self.empty, self.editor, page):
@@ -401,6 +409,7 @@ class ExperimentsWorkspace(QWidget):
         if results.experiment.id != self.selected_id:
             return  # another experiment was picked meanwhile
         self.results.show_results(results)
+        self.summary.show_results(results)
         e = results.experiment
         self.title.setText(f"{e.name} · {e.kind} · {e.cell_count} cells")
         if self.running_id != e.id:
@@ -425,6 +434,8 @@ class ExperimentsWorkspace(QWidget):
 
     def _rated(self, record) -> None:
         self.results.update_record(record)
+        if self.results.results is not None:
+            self.summary.show_results(self.results.results)
         self.record_rated.emit(record)
 
     def choose_png_path(self) -> str:
