@@ -4,7 +4,7 @@
     genlab experiment resume ID [--json]
     genlab experiment list [--json]
     genlab experiment show ID [--json]
-    genlab experiment export ID FILE.csv|FILE.parquet
+    genlab experiment export ID FILE.csv|FILE.parquet|FILE.html [--embed-images]
     genlab experiment delete ID [--with-records]
 
 The spec format is :mod:`desktop.core.experiments.spec`'s.  Before a run,
@@ -154,7 +154,7 @@ def export(args: argparse.Namespace) -> int:
 
     _, history, experiments = _stores()
     try:
-        count = export_experiment(experiments.get(args.id), history, Path(args.file))
+        count = export_experiment(experiments.get(args.id), history, Path(args.file), embed_images=args.embed_images)
     finally:
         history.close()
     print(f"{count} cells written to {args.file}", file=sys.stderr)
@@ -195,9 +195,10 @@ def register(subparsers) -> None:
     sh.add_argument("id")
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=show)
-    e = sub.add_parser("export", help="one row per cell to .csv or .parquet")
+    e = sub.add_parser("export", help="one row per cell to .csv or .parquet, or an .html report")
     e.add_argument("id")
-    e.add_argument("file")
+    e.add_argument("file", help="FILE.csv, FILE.parquet or FILE.html (images go to FILE_files/ beside it)")
+    e.add_argument("--embed-images", action="store_true", help="put an .html report's images inside it")
     e.set_defaults(func=export)
     d = sub.add_parser("delete", help="delete an experiment (and with --with-records its records)")
     d.add_argument("id")

@@ -1,4 +1,4 @@
-"""One experiment as a table: one row per cell, to CSV or Parquet.
+"""One experiment as a table: one row per cell, to CSV or Parquet (or an HTML report, :mod:`.report`).
 
 A row holds the cell's index, repeat and status (done, failed, pending),
 its value on every axis (a column per axis, named after it; a model by its
@@ -23,7 +23,7 @@ from desktop.core.records import GenerationRecord
 DONE, FAILED, PENDING = "done", "failed", "pending"
 RECORD_COLUMNS = ("output_text", "image_path", "seed", "rating", "tokens_per_s", "ttft_s", "total_s",
                   "model_name", "record_id", "error")
-FORMATS = (".csv", ".parquet")
+FORMATS = (".csv", ".parquet", ".html")
 
 
 def _axis_value(axis: Axis, value: Any) -> Any:
@@ -60,13 +60,18 @@ def cell_rows(experiment: Experiment, history) -> list[dict[str, Any]]:
     return rows
 
 
-def export_experiment(experiment: Experiment, history, path: Path) -> int:
-    """Write the experiment's table to ``path`` (``.csv`` or ``.parquet``); returns the row count."""
+def export_experiment(experiment: Experiment, history, path: Path, *, embed_images: bool = False) -> int:
+    """Write the experiment's table to ``path`` (``.csv``, ``.parquet`` or an ``.html`` report,
+    its images beside it or with ``embed_images`` inside it); returns the row count."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ExperimentError(f"Cannot export to {path.name}: the format is chosen by the file name.",
-                              "Name a .csv or .parquet file.")
+                              "Name a .csv or .parquet file (or .html for a report).")
+    if suffix == ".html":
+        from desktop.core.experiments.report import write_report
+
+        return write_report(experiment, history, path, embed_images=embed_images)
     rows = cell_rows(experiment, history)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":

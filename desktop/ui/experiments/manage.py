@@ -1,6 +1,6 @@
 """Export… and Delete… of the selected experiment in the Experiments workspace.
 
-Export asks for a file (CSV or Parquet, chosen by the file type or the name)
+Export asks for a file (CSV, Parquet or an HTML report, chosen by the file type or the name)
 and writes one row per cell (:func:`~desktop.core.experiments.export.export_experiment`);
 Delete asks whether to delete the experiment only or with its records
 (:func:`~desktop.core.experiments.records.delete_experiment`, which leaves no
@@ -25,7 +25,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-FILE_TYPES = {"CSV (*.csv)": ".csv", "Parquet (*.parquet)": ".parquet"}
+FILE_TYPES = {"CSV (*.csv)": ".csv", "Parquet (*.parquet)": ".parquet", "HTML report (*.html)": ".html"}
 
 
 def export_job(experiments, history, experiment_id: str, path: str, cancel=None, progress=None) -> tuple[str, int]:
