@@ -107,7 +107,7 @@ class SummaryPanel(QWidget):
         layout.setContentsMargins(0, theme.SPACE_S, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
-        layout.addLayout(self.charts, 1)
+        layout.addLayout(self.charts, 2)  # the bars get the room; a table of a few values needs little
 
     def show_results(self, results: Results) -> None:
         """Summarize ``results`` now if the panel is shown, else when it next is."""
