@@ -3,9 +3,10 @@
 The page holds the experiment's title, description, axes and fixed values;
 then, for a text sweep, a table of one row per cell (its axis values, the
 reply, tok/s, TTFT, rating), and for an image sweep a grid (rows: the
-values of every axis but the last, columns: the last axis's values, an
+combined values of every axis but the last, columns: the last axis's values, an
 ``<img>`` per cell); then a summary per axis value (cells, done, mean
-rating, mean tok/s or mean seconds per image).
+rating, mean tok/s or mean seconds per image:
+:func:`~desktop.core.experiments.summary.summarize`, as in the Summary tab).
 
 Images are copied beside the page into ``<name>_files/`` and linked
 relatively, or with ``embed_images`` put in the page as base64 data URIs.
@@ -19,13 +20,14 @@ import base64
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import fmean
 from typing import Any
 from urllib.parse import quote
 
 from desktop.core.experiments.export import DONE, cell_rows
+from desktop.core.experiments.records import experiment_records
 from desktop.core.experiments.spec import ExperimentSpec
 from desktop.core.experiments.store import Experiment
+from desktop.core.experiments.summary import summarize
 from desktop.core.paths import resource_path
 
 TEMPLATE = ("templates", "experiment_report.html.j2")
@@ -100,19 +102,14 @@ def _grid(spec: ExperimentSpec, rows: list[dict[str, Any]], images: _Images) -> 
     return grid
 
 
-def _summary(spec: ExperimentSpec, rows: list[dict[str, Any]], speed: str) -> list[dict[str, Any]]:
-    summary = []
-    for axis in spec.axes:
+def _summary(experiment: Experiment, history) -> list[dict[str, Any]]:
+    rows = []
+    for axis in summarize(experiment, experiment_records(history, experiment.id)):
         for value in axis.values:
-            label = axis.label(value)
-            mine = [r for r in rows if _label(spec, axis.name, r[axis.name]) == label]
-            done = [r for r in mine if r["status"] == DONE]
-            rated = [r["rating"] for r in done if r["rating"]]
-            speeds = [r[speed] for r in done if r[speed] is not None]
-            summary.append({"axis": axis.name, "value": label, "cells": len(mine), "done": len(done),
-                            "rating": _number(fmean(rated)) if rated else "",
-                            "speed": _number(fmean(speeds)) if speeds else ""})
-    return summary
+            rows.append({"axis": axis.axis, "value": value.label, "cells": value.cells, "done": value.done,
+                         "failed": value.failed, "rating": _number(value.mean_rating),
+                         "speed": _number(value.mean_speed)})
+    return rows
 
 
 def write_report(experiment: Experiment, history, path: Path, *, embed_images: bool = False) -> int:
@@ -124,7 +121,6 @@ def write_report(experiment: Experiment, history, path: Path, *, embed_images: b
     rows = cell_rows(experiment, history)
     path.parent.mkdir(parents=True, exist_ok=True)
     image = spec.kind == "image"
-    speed = "total_s" if image else "tokens_per_s"
     context: dict[str, Any] = {
         "title": experiment.name, "description": experiment.description or spec.description,
         "kind": spec.kind, "cell_count": len(rows), "status": experiment.status,
@@ -136,7 +132,7 @@ def write_report(experiment: Experiment, history, path: Path, *, embed_images: b
             {"cell": r["cell"], "status": r["status"], "coords": [_label(spec, a.name, r[a.name]) for a in spec.axes],
              "reply": r["output_text"] or r["error"], "tokens_per_s": _number(r["tokens_per_s"], 1),
              "ttft_s": _number(r["ttft_s"], 3), "rating": r["rating"] or ""} for r in rows],
-        "summary": _summary(spec, rows, speed),
+        "summary": _summary(experiment, history),
         "speed_label": "Mean seconds per image" if image else "Mean tok/s",
     }
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
