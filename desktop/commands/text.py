@@ -28,15 +28,9 @@ from desktop.core.records import NullSink, new_id
 def _sampling(args: argparse.Namespace):
     from desktop.core.text.params import SamplingParams
 
-    defaults = SamplingParams()
-    return SamplingParams(
-        temperature=defaults.temperature if args.temperature is None else args.temperature,
-        top_k=defaults.top_k if args.top_k is None else args.top_k,
-        top_p=defaults.top_p if args.top_p is None else args.top_p,
-        min_p=defaults.min_p if args.min_p is None else args.min_p,
-        repeat_penalty=defaults.repeat_penalty if args.repeat_penalty is None else args.repeat_penalty,
-        max_tokens=defaults.max_tokens if args.max_tokens is None else args.max_tokens,
-        seed=-1 if args.seed is None else args.seed,
+    return SamplingParams.given(
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, min_p=args.min_p,
+        repeat_penalty=args.repeat_penalty, max_tokens=args.max_tokens, seed=args.seed,
         stop=list(args.stop or []),
     ).validated()
 

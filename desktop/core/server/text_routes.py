@@ -47,16 +47,10 @@ _END = object()
 
 def sampling(body: _Sampling, max_tokens: int | None, default_max: int) -> SamplingParams:
     """GenLab's defaults (those of llama.cpp's server too) for every field the client left out."""
-    d = SamplingParams()
-    return SamplingParams(
-        temperature=d.temperature if body.temperature is None else body.temperature,
-        top_k=d.top_k if body.top_k is None else body.top_k,
-        top_p=d.top_p if body.top_p is None else body.top_p,
-        min_p=d.min_p if body.min_p is None else body.min_p,
-        repeat_penalty=d.repeat_penalty if body.repeat_penalty is None else body.repeat_penalty,
-        max_tokens=default_max if max_tokens is None else max_tokens,
-        seed=-1 if body.seed is None else body.seed,
-        stop=body.stops)
+    return SamplingParams.given(
+        temperature=body.temperature, top_k=body.top_k, top_p=body.top_p, min_p=body.min_p,
+        repeat_penalty=body.repeat_penalty, max_tokens=default_max if max_tokens is None else max_tokens,
+        seed=body.seed, stop=body.stops)
 
 
 def chat_request(body: ChatCompletionBody) -> TextRequest:

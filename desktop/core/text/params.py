@@ -55,6 +55,12 @@ class SamplingParams:
     seed: int = -1
     stop: list[str] = field(default_factory=list)
 
+    @classmethod
+    def given(cls, **values: object) -> "SamplingParams":
+        """The defaults, with every value that is not None in ``values`` (a CLI's options or an
+        API request's fields, where None means "not given") put in its place."""
+        return cls(**{name: value for name, value in values.items() if value is not None})  # type: ignore[arg-type]
+
     def validated(self) -> "SamplingParams":
         """This object if every value is in range; else raise InvalidParameter."""
         for name in ("temperature", "top_p", "min_p", "repeat_penalty"):

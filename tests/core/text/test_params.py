@@ -80,3 +80,11 @@ def test_builtin_presets_are_protected_and_invalid_presets_refused():
         save_preset(settings, "bad", SamplingParams(max_tokens=0))
     assert settings.text.presets == {}
     assert load_preset(settings, "Precise (greedy)").temperature == 0
+
+
+def test_given_keeps_the_default_of_every_value_left_out():
+    from desktop.core.text.params import SamplingParams
+
+    made = SamplingParams.given(temperature=0.0, top_k=None, seed=None, max_tokens=12)
+    assert made == SamplingParams(temperature=0.0, max_tokens=12)
+    assert made.seed == -1 and made.top_k == SamplingParams().top_k
