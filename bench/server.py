@@ -83,16 +83,16 @@ def _through(client, model: str, prompt: str, tokens: int) -> tuple[float, float
 
 
 def _wait_listening(process: subprocess.Popen, url: str, timeout: float = 180.0) -> None:
-    import httpx
+    import httpx2
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode}")
         try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+            if httpx2.get(f"{url}/models", timeout=2).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer")

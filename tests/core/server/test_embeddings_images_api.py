@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-import httpx
+import httpx2
 import numpy as np
 import openai
 import pytest
@@ -34,7 +34,7 @@ def test_float_and_base64_embeddings_are_the_same_unit_vectors(served, embedder)
     # (which wants lists) cannot be on for that call, against any server.
     loose = served.client(_strict_response_validation=False)
     packed = loose.embeddings.create(model=EMBEDDER, input=TEXTS)
-    with httpx.Client(base_url=served.server.url) as http:
+    with httpx2.Client(base_url=served.server.url) as http:
         raw = http.post("/embeddings", json={"model": EMBEDDER, "input": TEXTS, "encoding_format": "base64"})
     a = np.array([d.embedding for d in floats.data], dtype=np.float32)
     b = np.array([d.embedding for d in packed.data], dtype=np.float32)
@@ -89,7 +89,7 @@ def test_an_image_url_is_the_saved_file(served, image_model, one_torch_thread):
 
 
 def test_a_size_the_model_family_refuses_is_a_400_with_its_reason(served, image_model):
-    with httpx.Client(base_url=served.server.url, timeout=60) as http:
+    with httpx2.Client(base_url=served.server.url, timeout=60) as http:
         response = http.post("/images/generations", json={"model": image_model, "prompt": "x", "size": "100x70"})
     assert response.status_code == 400
     assert "multiples of 8" in response.json()["error"]["message"]

@@ -1,13 +1,13 @@
 """Bad input and unwanted callers get OpenAI-style errors with the right codes, and nothing runs.
 
 Each case goes through the real server on 127.0.0.1, with the official
-client where it can send the request and raw httpx where a client would not
+client where it can send the request and raw httpx2 where a client would not
 (malformed JSON, a foreign Host, a browser Origin, a chunked oversize body).
 """
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -21,14 +21,14 @@ HI = [{"role": "user", "content": "hi"}]
 KEY = "s3cret-key-for-tests"
 
 
-def _error(response: httpx.Response) -> dict:
+def _error(response: httpx2.Response) -> dict:
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
     return body["error"]
 
 
 def test_malformed_json_and_a_non_object_body_are_400s(served):
-    with httpx.Client(base_url=served.server.url) as http:
+    with httpx2.Client(base_url=served.server.url) as http:
         broken = http.post("/chat/completions", content=b'{"model": "x", "messages": [', headers={
             "Content-Type": "application/json"})
         listed = http.post("/chat/completions", json=[1, 2])
@@ -84,7 +84,7 @@ def test_a_ten_megabyte_prompt_is_413_whether_its_length_is_declared_or_not(serv
             yield b"x" * 100_000
         yield b'"}]}'
 
-    with httpx.Client(base_url=served.server.url) as http:
+    with httpx2.Client(base_url=served.server.url) as http:
         response = http.post("/chat/completions", content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and _error(response)["code"] == "request_too_large"
 
@@ -97,7 +97,7 @@ def test_image_sizes_out_of_range_are_400s(served, size):
 
 
 def test_unknown_paths_and_methods_get_error_bodies(served):
-    with httpx.Client(base_url=served.server.url) as http:
+    with httpx2.Client(base_url=served.server.url) as http:
         missing = http.get("/nothing-here")
         wrong = http.get("/chat/completions")
     assert missing.status_code == 404 and _error(missing)["code"] == "unknown_url"
@@ -105,7 +105,7 @@ def test_unknown_paths_and_methods_get_error_bodies(served):
 
 
 def test_a_foreign_host_header_is_refused_on_loopback(served):
-    with httpx.Client(base_url=served.server.url) as http:
+    with httpx2.Client(base_url=served.server.url) as http:
         rebound = http.get("/models", headers={"Host": "attacker.example:8765"})
         local = http.get("/models", headers={"Host": f"localhost:{served.server.port}"})
     assert rebound.status_code == 400 and _error(rebound)["code"] == "invalid_host"
@@ -113,7 +113,7 @@ def test_a_foreign_host_header_is_refused_on_loopback(served):
 
 
 def test_a_browser_origin_is_refused_without_cors_headers(served):
-    with httpx.Client(base_url=served.server.url) as http:
+    with httpx2.Client(base_url=served.server.url) as http:
         response = http.post("/chat/completions", json={"model": SMOL, "messages": HI},
                              headers={"Origin": "https://evil.example"})
         preflight = http.options("/chat/completions", headers={
@@ -126,7 +126,7 @@ def test_a_browser_origin_is_refused_without_cors_headers(served):
 def test_listed_origins_get_cors_and_others_still_do_not(served):
     server = start_server(served.shared, allowed_origins=["http://localhost:3000"])
     try:
-        with httpx.Client(base_url=server.url) as http:
+        with httpx2.Client(base_url=server.url) as http:
             preflight = http.options("/models", headers={
                 "Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"})
             listed = http.get("/models", headers={"Origin": "http://localhost:3000"})
@@ -143,7 +143,7 @@ def test_a_missing_or_wrong_key_is_401_and_the_right_one_works(served):
     try:
         with pytest.raises(openai.AuthenticationError) as wrong:
             openai_client(server, api_key=KEY + "x").models.list()
-        with httpx.Client(base_url=server.url) as http:
+        with httpx2.Client(base_url=server.url) as http:
             bare = http.get("/models")
             not_bearer = http.get("/models", headers={"Authorization": f"Basic {KEY}"})
         listed = openai_client(server, api_key=KEY).models.list()

@@ -8,7 +8,7 @@ usage-only chunk with ``choices: []`` comes last.
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import openai
 import pytest
 
@@ -148,7 +148,7 @@ def test_genlab_history_false_and_incognito_record_nothing(served):
 def test_a_client_that_disconnects_mid_stream_stops_the_generation_within_one_token(served):
     body = {"model": SMOL, "messages": [{"role": "user", "content": "Tell me a very long story."}],
             "max_tokens": 400, "temperature": 0, "stream": True}
-    with httpx.Client(base_url=served.server.url, timeout=60) as http:
+    with httpx2.Client(base_url=served.server.url, timeout=60) as http:
         with http.stream("POST", "/chat/completions", json=body, headers={"User-Agent": "leaver"}) as response:
             assert response.status_code == 200
             seen = 0
