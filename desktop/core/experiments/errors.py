@@ -15,3 +15,7 @@ class SpecError(ExperimentError):
 
 class ExperimentNotFound(ExperimentError):
     """No stored experiment has the given id."""
+
+
+class ExperimentBusy(ExperimentError):
+    """Another run has the experiment now (a second run, or a delete, would race it)."""

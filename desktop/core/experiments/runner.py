@@ -114,6 +114,18 @@ def run_experiment(experiment_id: str, *, experiments: ExperimentStore, history,
     """
     cancel = cancel or CancelToken()
     experiment = experiments.get(experiment_id)
+    run_lock = experiments.hold_run(experiment)  # ExperimentBusy: another run has it
+    try:
+        return _run(experiment, experiments=experiments, history=history, cancel=cancel, progress=progress,
+                    text_engine_factory=text_engine_factory, image_engine=image_engine,
+                    default_load=default_load, image_settings=image_settings)
+    finally:
+        if run_lock is not None:
+            run_lock.release(remove=True)
+
+
+def _run(experiment: Experiment, *, experiments: ExperimentStore, history, cancel: CancelToken,
+         progress: ProgressCallback, text_engine_factory, image_engine, default_load, image_settings) -> RunSummary:
     # Checked when it was created; a model gone since then fails its own cells, not the whole run.
     plan = plan_cells(experiment.parsed_spec(check_models=False))
     already = saved_cells(history, experiment.id)

@@ -10,8 +10,14 @@ later layout gets a new name and a migration, like the history's
 records (see :mod:`desktop.core.experiments`).
 
 Writes take a lock, so threads of one process never write at once; a run is
-the only writer of its experiment's row.  A deleted experiment leaves no old
-version behind (the table is compacted and old versions dropped).
+the only writer of its experiment's row.  A run holds an OS file lock
+(``experiments/<id>.run.lock``) for as long as it runs, so a second run of
+the same experiment, in this process or another, is refused, and a row still
+saying "running" after its process was killed reads as ``interrupted`` (the
+kernel dropped the dead process's lock): resumable, never "running" forever.
+
+A deleted experiment leaves no old version behind (the table is compacted and
+old versions dropped), nor the run lock a killed run left.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from desktop.core.experiments.errors import ExperimentNotFound
+from desktop.core import file_lock
+from desktop.core.experiments.errors import ExperimentBusy, ExperimentNotFound
 from desktop.core.experiments.spec import ExperimentSpec, parse_spec
 from desktop.core.history.schema import SCHEMA_VERSION as HISTORY_SCHEMA_VERSION
 from desktop.core.history.sql import sql_str
@@ -33,7 +40,9 @@ from desktop.core.records import new_id, utc_now
 
 TABLE_NAME = "experiments_v1"
 RUNNING, STOPPED, FINISHED = "running", "stopped", "finished"
-STATUSES = (RUNNING, STOPPED, FINISHED)
+INTERRUPTED = "interrupted"  # read, never written: "running" in the table, but no process holds its run lock
+STATUSES = (RUNNING, STOPPED, FINISHED, INTERRUPTED)
+RESUMABLE = (STOPPED, INTERRUPTED)
 
 
 def arrow_schema():
@@ -140,15 +149,49 @@ class ExperimentStore:
         if not rows:
             raise ExperimentNotFound(f"No experiment has the id {ident!r}.",
                                      "List them with `genlab experiment list`.")
-        return Experiment.from_row(rows[0])
+        return self._checked(Experiment.from_row(rows[0]))
 
     def list(self) -> list[Experiment]:
         """Every experiment, newest first."""
         rows = self.table.to_arrow().to_pylist()
-        return sorted((Experiment.from_row(r) for r in rows), key=lambda e: e.created_at, reverse=True)
+        found = (self._checked(Experiment.from_row(r)) for r in rows)
+        return sorted(found, key=lambda e: e.created_at, reverse=True)
+
+    # --- the run lock ----------------------------------------------------------
+    def run_lock_path(self, experiment_id: str) -> Path:
+        return self.root / "experiments" / f"{experiment_id}.run.lock"
+
+    def hold_run(self, experiment: Experiment) -> file_lock.PathLock | None:
+        """Take ``experiment``'s run lock for a run; :class:`ExperimentBusy` while another run has it.
+
+        None where the data folder cannot hold locks (read-only, no lock support): the run
+        goes on unguarded, as the JSON files do there.
+        """
+        attempt = file_lock.try_lock(self.run_lock_path(experiment.id), exclusive=True, wait=0)
+        if attempt.outcome is file_lock.Outcome.TAKEN:
+            return attempt.lock
+        if attempt.outcome is file_lock.Outcome.UNLOCKABLE:
+            return None
+        raise ExperimentBusy(f"The experiment {experiment.name!r} is already running.",
+                             "Wait for that run to finish, or stop it in the window or terminal running it.")
+
+    def is_running(self, experiment_id: str) -> bool:
+        """Whether some run (any process) holds the experiment's run lock now."""
+        attempt = file_lock.try_lock(self.run_lock_path(experiment_id), exclusive=True, wait=0, create=False)
+        if attempt.lock is not None:
+            attempt.lock.release()
+        return attempt.outcome is file_lock.Outcome.BUSY
+
+    def _checked(self, experiment: Experiment) -> Experiment:
+        if experiment.status == RUNNING and not self.is_running(experiment.id):
+            experiment.status = INTERRUPTED
+        return experiment
 
     def delete(self, experiment_id: str) -> bool:
         """Remove the experiment's row and every old version that held it; False when there was none."""
+        if self.is_running(experiment_id):
+            raise ExperimentBusy("This experiment is running; it cannot be deleted now.",
+                                 "Stop the run first, then delete it.")
         with self._lock:
             if not self.table.count_rows(f"id = {sql_str(experiment_id)}"):
                 return False
@@ -157,4 +200,5 @@ class ExperimentStore:
                 warnings.simplefilter("ignore")  # compact_files is deprecated; privacy needs every file rewritten
                 self.table.compact_files(materialize_deletions=True, materialize_deletions_threshold=0.0)
                 self.table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+        self.run_lock_path(experiment_id).unlink(missing_ok=True)
         return True

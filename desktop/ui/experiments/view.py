@@ -61,7 +61,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.experiments.runner import RunProgress
-from desktop.core.experiments.store import RUNNING, STOPPED
+from desktop.core.experiments.store import RESUMABLE, RUNNING
 from desktop.core.jobs import Job
 from desktop.ui import theme
 from desktop.ui.experiments import jobs
@@ -383,7 +383,7 @@ class ExperimentsWorkspace(QWidget):
         self.pause_button.setIcon(icon("play" if self._paused() else "stop"))
         results = self.results.results
         status = results.experiment.status if results is not None else ""
-        resumable = status == STOPPED or (results is not None and bool(results.experiment.failures))
+        resumable = status in RESUMABLE or (results is not None and bool(results.experiment.failures))
         self.resume_button.setVisible(not running_here and self.run_handle is None and resumable)
         self.progress.setVisible(running_here or results is not None)
         self.editor.set_busy(False)

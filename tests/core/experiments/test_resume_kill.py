@@ -11,7 +11,7 @@ import time
 from desktop.core.experiments.records import CellTag, experiment_records, saved_cells
 from desktop.core.experiments.runner import run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
-from desktop.core.experiments.store import FINISHED, RUNNING, ExperimentStore
+from desktop.core.experiments.store import FINISHED, INTERRUPTED, ExperimentStore
 from desktop.core.history.schema import TABLE_NAME
 from tests.conftest import REPO_ROOT
 
@@ -54,7 +54,8 @@ def test_a_run_killed_with_sigkill_resumes_without_generating_a_saved_cell_again
     history = HistoryStore(root, embedder=None)
     try:
         experiments = ExperimentStore.beside(history)
-        assert experiments.get(experiment.id).status == RUNNING  # as the kill left it
+        assert experiments.get(experiment.id).status == INTERRUPTED  # "running" in the table, no process behind it
+        assert [e.status for e in experiments.list()] == [INTERRUPTED]
         before = saved_cells(history, experiment.id)
         child_calls = calls.read_text().splitlines()
         assert 4 <= len(before) < 16 and len(child_calls) >= len(before)
