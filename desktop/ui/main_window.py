@@ -91,6 +91,8 @@ WORKSPACES = (
                   "Download, import and manage the models on this machine."),
     WorkspaceSpec("experiments", "Experiments", "desktop.ui.experiments.view", "ExperimentsWorkspace",
                   "Sweep prompts, models, seeds and parameters, then compare and rate the results."),
+    WorkspaceSpec("insights", "Insights", "desktop.ui.insights.view", "InsightsWorkspace",
+                  "See how you use your models over time: generations, speed, ratings and disk use."),
 )
 
 
