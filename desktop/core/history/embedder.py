@@ -25,6 +25,7 @@ from typing import Any
 
 from desktop.core import paths
 from desktop.core.history.errors import HistoryError
+from desktop.core.offline import hub_libraries_offline
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,7 @@ class Embedder:
         candidates = find_model_dirs(self.name)
         if not candidates:
             find_model_dir(self.name)  # raises the "not found" error
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        hub_libraries_offline()
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
 

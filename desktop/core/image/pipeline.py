@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from desktop.core.image.model_files import PIPELINE_FOR_FAMILY, ModelInfo
 from desktop.core.image.params import SD2
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.models.headers import read_safetensors_header
+from desktop.core.offline import hub_libraries_offline
 from desktop.core.records import ModelIdentity
 
 OFFLOAD_CHOICES = ("auto", "none", "model", "sequential")
@@ -168,8 +168,7 @@ def single_file_config_dir(info: ModelInfo) -> Path:
 
 
 def _offline_env() -> None:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    hub_libraries_offline()
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
