@@ -142,10 +142,10 @@ class InsightsWorkspace(QWidget):
     # --- loading -----------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        if not self.cards:
-            self._build_cards()
         if self.stale:
             self.load()
+        if not self.cards:  # built (pyqtgraph imported) while the worker reads the history
+            self._build_cards()
 
     def load(self) -> None:
         """Read the insights for the filters shown, on an ``io`` job."""
