@@ -24,6 +24,9 @@ from desktop.ui import theme
 
 CHART_HEIGHT = 240
 BAR_WIDTH = 0.6
+# Tableau 10: distinct on light and dark backgrounds; more series than this repeat the colours
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+           "#bab0ac")
 
 
 def day_seconds(day) -> float:
@@ -50,6 +53,7 @@ class PlotCard(QFrame):
         super().__init__(parent)
         import pyqtgraph as pg  # the first Insights shown pays for it, not the app's start
 
+        theme.set_role(self, "card")
         self.series: Series | None = None
         self.drawn: dict[str, tuple[list, list]] = {}
         c = theme.colours()
@@ -58,6 +62,7 @@ class PlotCard(QFrame):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setLabel("left", y_label, color=c.muted)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "seconds (x0.001)" reads worse than 0.05
         for name in ("left", "bottom"):
             axis = self.plot.getAxis(name)
             axis.setPen(c.border)
@@ -65,7 +70,7 @@ class PlotCard(QFrame):
         self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=c.text)
         self.plot.setMinimumHeight(CHART_HEIGHT)
         self.title = QLabel(title)
-        theme.set_role(self.title, "title")
+        theme.set_role(self.title, "subtitle")
         self.empty = QLabel("Nothing to show for these filters.")
         theme.set_role(self.empty, "muted")
         self.png_button = QPushButton("PNG…")
@@ -95,9 +100,7 @@ class PlotCard(QFrame):
 
     @staticmethod
     def _pen(index: int, count: int) -> Any:
-        import pyqtgraph as pg
-
-        return pg.intColor(index, hues=max(count, 6), values=1, maxValue=220)
+        return PALETTE[index % len(PALETTE)]
 
     def draw_lines(self, series: Series, by: str, y: str) -> None:
         """One line (with dots) per value of ``by`` over the series' days."""
@@ -142,7 +145,7 @@ class PlotCard(QFrame):
         rows = [r for r in series.table.to_pylist() if r["rating"]]
         models = sorted({r["model"] for r in rows})
         count = {(r["model"], r["rating"]): r["records"] for r in rows}
-        self.draw_bars(models, {f"{s}★": [float(count.get((m, s), 0)) for m in models] for s in range(1, 6)})
+        self.draw_bars(models, {f"{s} star{'s' if s > 1 else ''}": [float(count.get((m, s), 0)) for m in models] for s in range(1, 6)})
         self.empty.setVisible(not rows)
 
     def draw_disk(self, series: Series) -> None:

@@ -29,7 +29,7 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -50,7 +50,8 @@ from desktop.ui import theme
 from desktop.ui.insights.plots import PlotCard
 
 log = logging.getLogger(__name__)
-KIND_CHOICES = (("Text and images", ("text", "image")), ("Text", ("text",)), ("Images", ("image",)))
+KIND_CHOICES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Text and images", ("text", "image")), ("Text", ("text",)), ("Images", ("image",)))
 ANY_DAY = QDate(2000, 1, 1)  # the date edits' minimum, shown as "Any": an open end of the range
 RELOAD_MS = 500  # a burst of saves becomes one reload
 
@@ -99,6 +100,7 @@ class InsightsWorkspace(QWidget):
         body.setLayout(self.grid)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # two columns fit 900 px
         scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)

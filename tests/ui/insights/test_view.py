@@ -75,7 +75,7 @@ def test_filters_change_the_plotted_data(qtbot, shown, records):
     assert dict(zip(xs, ys, strict=True)) == _per_day(kept, "text")
     rated = Counter(r.rating for r in kept if r.rating)
     drawn = shown.cards["ratings"].drawn
-    assert {stars: sum(drawn[f"{stars}★"][1]) for stars in range(1, 6)} == dict(rated)
+    assert {stars: sum(drawn[f"{stars} star{'s' if stars > 1 else ''}"][1]) for stars in range(1, 6)} == dict(rated)
 
 
 def test_a_range_that_ends_before_it_starts_is_refused_in_the_notice(qtbot, shown):
