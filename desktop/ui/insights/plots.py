@@ -13,7 +13,7 @@ Signals:
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -102,12 +102,22 @@ class PlotCard(QFrame):
     def _pen(index: int, count: int) -> Any:
         return PALETTE[index % len(PALETTE)]
 
-    def draw_lines(self, series: Series, by: str, y: str) -> None:
-        """One line (with dots) per value of ``by`` over the series' days."""
+    def draw_lines(self, series: Series, by: str, y: str, *, zero_days: bool = False) -> None:
+        """One line (with dots) per value of ``by`` over the series' days.
+
+        ``zero_days``: the values are counts, so a day without a row is a 0 on
+        the line (not a straight segment across the gap, as for a mean).
+        """
         import pyqtgraph as pg
 
         self._reset(series)
         groups = _grouped(series, by, "day", y)
+        if zero_days and groups:
+            first = min(min(days) for days, _ in groups.values())
+            last = max(max(days) for days, _ in groups.values())
+            every = [first + timedelta(days=k) for k in range((last - first).days + 1)]
+            groups = {label: (every, [dict(zip(days, values)).get(d, 0) for d in every])
+                      for label, (days, values) in groups.items()}
         for i, (label, (days, values)) in enumerate(groups.items()):
             xs = [day_seconds(d) for d in days]
             colour = self._pen(i, len(groups))

@@ -212,8 +212,8 @@ class InsightsWorkspace(QWidget):
         if not self.cards:
             self._build_cards()
         c = self.cards
-        c["per_day_kind"].draw_lines(insights.per_day_kind, "kind", "generations")
-        c["per_day_model"].draw_lines(insights.per_day_model, "model", "generations")
+        c["per_day_kind"].draw_lines(insights.per_day_kind, "kind", "generations", zero_days=True)
+        c["per_day_model"].draw_lines(insights.per_day_model, "model", "generations", zero_days=True)
         c["tokens_per_s"].draw_lines(insights.text_speed, "model", "tokens_per_s")
         c["ttft_s"].draw_lines(insights.text_speed, "model", "ttft_s")
         c["image_speed"].draw_image_speed(insights.image_speed)
