@@ -180,3 +180,7 @@ def results_job(history, experiments, experiment_id: str, *, cancel, progress) -
 
 def rate_job(history, record_id: str, rating: int, *, cancel, progress) -> GenerationRecord:
     return history.update(record_id, rating=rating)
+
+
+def annotate_job(history, record_id: str, tags: list[str], note: str, *, cancel, progress) -> GenerationRecord:
+    return history.update(record_id, tags=tags, note=note)

@@ -4,10 +4,13 @@
 with the column axis chosen in the "Columns" box; :meth:`place` fills one
 cell when its record arrives, so a running sweep fills in as it goes.  The
 cell clicked or moved to is shown in full below the table, with its
-coordinates and speeds.
+coordinates and speeds, and its tags and note can be edited there
+(``notes.py``; T and N on a cell).  The image grid zooms with the "Zoom"
+slider, Ctrl+wheel, Ctrl+= and Ctrl+-; every tab keeps the same zoom.
 
 Signals:
     rate_requested(str, int): rate the record with this id 0–5 (the keyboard flow).
+    annotate_requested(str, list, str): save these tags and note on the record with this id.
     record_activated(object): the GenerationRecord of the cell clicked or moved to.
     save_grid_requested(): "Save grid as PNG…" was pressed.
 """
@@ -17,11 +20,13 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSlider,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -33,14 +38,17 @@ from desktop.core.experiments.records import CellTag
 from desktop.core.records import GenerationRecord
 from desktop.ui.experiments.jobs import Results
 from desktop.ui.experiments.layout import GridLayout, axis_names, grid_layout
-from desktop.ui.experiments.table import CellTable, speed_line, stars
+from desktop.ui.experiments.notes import CellNotes
+from desktop.ui.experiments.table import THUMB_SIDE, THUMB_SIDES, CellTable, speed_line, stars
 from desktop.ui.icons import icon
 
 DETAILS_HEIGHT = 190
+ZOOM_STEP = 32  # px per Ctrl+wheel notch or Ctrl+= / Ctrl+-
 
 
 class ResultsPane(QWidget):
     rate_requested = Signal(str, int)
+    annotate_requested = Signal(str, list, str)
     record_activated = Signal(object)
     save_grid_requested = Signal()
 
@@ -59,6 +67,23 @@ class ResultsPane(QWidget):
         self.diff_button.toggled.connect(self._diff_toggled)
         self.save_grid_button = QPushButton(icon("image"), "Save grid as PNG…")
         self.save_grid_button.clicked.connect(self.save_grid_requested)
+        self.zoom = QSlider(Qt.Orientation.Horizontal)
+        self.zoom.setObjectName("gridZoom")
+        self.zoom.setRange(*THUMB_SIDES)
+        self.zoom.setSingleStep(ZOOM_STEP)
+        self.zoom.setPageStep(ZOOM_STEP)
+        self.zoom.setValue(THUMB_SIDE)
+        self.zoom.setFixedWidth(140)
+        self.zoom.setToolTip("Thumbnail size (Ctrl+wheel, Ctrl+= and Ctrl+- on the grid)")
+        self.zoom.valueChanged.connect(self._zoom_changed)
+        self.zoom_label = QLabel("Zoom:")
+        for keys, steps in (("Ctrl+=", 1), ("Ctrl++", 1), ("Ctrl+-", -1)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda steps=steps: self.zoom_by(steps))
+        self.notes = CellNotes()
+        self.notes.annotate_requested.connect(self.annotate_requested)
+        self.notes.finished.connect(self._back_to_cells)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
@@ -75,10 +100,17 @@ class ResultsPane(QWidget):
         bar.addWidget(self.rows_label)
         bar.addStretch(1)
         bar.addWidget(self.diff_button)
+        bar.addWidget(self.zoom_label)
+        bar.addWidget(self.zoom)
         bar.addWidget(self.save_grid_button)
+        below = QWidget()
+        below_layout = QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
+        below_layout.addWidget(self.details, 1)
+        below_layout.addWidget(self.notes)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tabs)
-        split.addWidget(self.details)
+        split.addWidget(below)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
         split.setSizes([DETAILS_HEIGHT * 4, DETAILS_HEIGHT])  # the cells get the room, not the details
@@ -104,8 +136,10 @@ class ResultsPane(QWidget):
                                          if names else -1)
             self.columns.blockSignals(False)
             self.details.clear()
+            self.notes.show_record(None)
             self._build()
-        self.save_grid_button.setVisible(results.spec.kind == "image")
+        for widget in (self.save_grid_button, self.zoom, self.zoom_label):
+            widget.setVisible(results.spec.kind == "image")
         self.diff_button.setVisible(results.spec.kind == "text")
         self.refresh()
 
@@ -126,7 +160,7 @@ class ResultsPane(QWidget):
             table.place(index, record)
 
     def update_record(self, record: GenerationRecord) -> None:
-        """A record changed (its rating): show it again where it is."""
+        """A record changed (its rating, tags or note): show it again where it is."""
         tag = CellTag.of(record)
         if tag is not None and self.results is not None and tag.id == self.results.experiment.id:
             self.place(tag.cell, record)
@@ -148,7 +182,21 @@ class ResultsPane(QWidget):
                 else f"<p style='white-space:pre-wrap'>{html.escape(record.output_text)}</p>")
         self.details.setHtml(f"<table>{coords}</table>{body}<p>{html.escape(speed_line(record))} · "
                              f"{stars(record.rating)} · record {html.escape(record.id[:12])}</p>")
+        self.notes.show_record(record)
         self.record_activated.emit(record)
+
+    def zoom_by(self, steps: int) -> None:
+        """Zoom the image grid in (steps > 0) or out by ``steps`` notches."""
+        self.zoom.setValue(self.zoom.value() + steps * ZOOM_STEP)
+
+    def _zoom_changed(self, side: int) -> None:
+        for table in self.tables:
+            table.set_thumb_side(side)
+
+    def _back_to_cells(self) -> None:
+        table = self.current_table()
+        if table is not None:
+            table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _diff_toggled(self, on: bool) -> None:
         self.diff_button.setText("Diff: on" if on else "Diff")
@@ -177,6 +225,10 @@ class ResultsPane(QWidget):
             table.diff = self.diff_button.isChecked()
             table.rate_requested.connect(self.rate_requested)
             table.record_activated.connect(self.show_record)
+            table.edit_tags_requested.connect(self.notes.edit_tags)
+            table.edit_note_requested.connect(self.notes.edit_note)
+            table.zoom_requested.connect(self.zoom_by)
+            table.set_thumb_side(self.zoom.value())
             self.tables.append(table)
             self.tabs.addTab(table, label or results.experiment.name)
         self.tabs.tabBar().setVisible(len(self.tables) > 1)

@@ -35,6 +35,7 @@ Signals:
     run_finished(object): the RunSummary of an ended run (finished or stopped).
     results_shown(object): the Results of the selected experiment were (re)displayed.
     record_rated(object): a record's new rating is saved (the updated GenerationRecord).
+    record_annotated(object): a record's new tags and note are saved (the updated GenerationRecord).
     grid_saved(str): "Save grid as PNG" wrote this file.
     show_in_history_requested(str): list this experiment's records (its session id) in History.
     experiment_exported(str): Export… wrote this file.
@@ -88,6 +89,7 @@ class ExperimentsWorkspace(QWidget):
     run_finished = Signal(object)
     results_shown = Signal(object)
     record_rated = Signal(object)
+    record_annotated = Signal(object)
     grid_saved = Signal(str)
     show_in_history_requested = Signal(str)
     experiment_exported = Signal(str)
@@ -156,6 +158,7 @@ class ExperimentsWorkspace(QWidget):
         self.delete_button.clicked.connect(self.delete_selected)
         self.results = ResultsPane()
         self.results.rate_requested.connect(self.rate)
+        self.results.annotate_requested.connect(self.annotate)
         self.results.save_grid_requested.connect(self.save_grid)
         controls = QHBoxLayout()
         controls.addWidget(self.status_label, 1)
@@ -426,17 +429,25 @@ class ExperimentsWorkspace(QWidget):
         if self.selected_id is not None:
             self.show_in_history_requested.emit(self.selected_id)
 
-    # --- rating and the grid image --------------------------------------------------------------
+    # --- rating, tags and notes, and the grid image ----------------------------------------------
     def rate(self, record_id: str, rating: int) -> None:
         if self.history is None:
             return
-        self._io("Rate cell", functools.partial(jobs.rate_job, self.history, record_id, rating), self._rated)
+        self._io("Rate cell", functools.partial(jobs.rate_job, self.history, record_id, rating),
+                 lambda record: self._record_changed(record, self.record_rated))
 
-    def _rated(self, record) -> None:
+    def annotate(self, record_id: str, tags: list, note: str) -> None:
+        """Save a cell's tags and note on its history record (History's own fields)."""
+        if self.history is None:
+            return
+        self._io("Tag cell", functools.partial(jobs.annotate_job, self.history, record_id, tags, note),
+                 lambda record: self._record_changed(record, self.record_annotated))
+
+    def _record_changed(self, record, signal) -> None:
         self.results.update_record(record)
         if self.results.results is not None:
             self.summary.show_results(self.results.results)
-        self.record_rated.emit(record)
+        signal.emit(record)
 
     def choose_png_path(self) -> str:
         return QFileDialog.getSaveFileName(self, "Save grid as PNG", "grid.png", "PNG images (*.png)")[0]
