@@ -49,6 +49,11 @@ def history_dir() -> Path:
     return data_root() / "history"
 
 
+def knowledge_dir() -> Path:
+    """Document collections: their registry and LanceDB tables, beside the history."""
+    return data_root() / "knowledge"
+
+
 def outputs_dir() -> Path:
     return data_root() / "outputs"
 
