@@ -1,6 +1,6 @@
-"""Per-cell overhead of an experiment run against the same generations done bare.
+"""The text half: per-cell overhead of a text sweep against the same generations done bare.
 
-    python -m bench experiments [--tokens 16] [--rounds 3]
+    python -m bench experiments --part text [--tokens 16] [--rounds 5]
 
 A 2-model x 3-temperature x 4-prompt text sweep (SmolLM2-135M-Instruct Q4_1
 and stories260K, completion mode, a fixed seed) in one process, alternating:
@@ -21,14 +21,12 @@ and is not counted.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
+MODELS = Path(__file__).resolve().parents[3] / "shared" / "models"
 MODEL_FILES = ("SmolLM2-135M-Instruct.Q4_1.gguf", "stories260K.gguf")
 TEMPERATURES = (0.0, 0.5, 1.0)
 PROMPTS = ("Once upon a time", "The little dog", "One day, Lily", "The sun was")
@@ -91,19 +89,12 @@ def _experiment(spec, tokens: int, history, experiments, engine_class) -> tuple[
     return elapsed, engine_class.loads - before, summary.total
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench experiments")
-    parser.add_argument("--tokens", type=int, default=16, help="max tokens per cell")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
+def run(args: argparse.Namespace, home: Path) -> int:
     models = [MODELS / name for name in MODEL_FILES]
     missing = [m for m in models if not m.exists()]
     if missing:
         print(f"error: model not found: {missing[0]}", file=sys.stderr)
         return 2
-    home = tempfile.TemporaryDirectory(prefix="genlab-bench-")
-    os.environ["GENLAB_HOME"] = home.name
-
     from desktop.core.experiments.spec import parse_spec
     from desktop.core.experiments.store import ExperimentStore
     from desktop.core.history.store import HistoryStore
@@ -112,7 +103,7 @@ def main(argv: list[str]) -> int:
                        "fixed": {"max_tokens": args.tokens, "seed": 7, "mode": "completion"},
                        "axes": {"model": [str(m) for m in models], "temperature": list(TEMPERATURES),
                                 "prompt": list(PROMPTS)}})
-    history = HistoryStore(Path(home.name) / "history", embedder=None)
+    history = HistoryStore(home / "text-history", embedder=None)
     experiments = ExperimentStore.beside(history)
     engine_class = _counting_engine_class()
     bare_times: list[float] = []
