@@ -93,6 +93,8 @@ WORKSPACES = (
                   "Sweep prompts, models, seeds and parameters, then compare and rate the results."),
     WorkspaceSpec("insights", "Insights", "desktop.ui.insights.view", "InsightsWorkspace",
                   "See how you use your models over time: generations, speed, ratings and disk use."),
+    WorkspaceSpec("arena", "Arena", "desktop.ui.arena.view", "ArenaWorkspace",
+                  "Compare two models blind on your prompts, vote with the keys 1-4, and rank them."),
 )
 
 

@@ -10,7 +10,7 @@ import desktop.ui.main_window as main_window
 from desktop.ui.main_window import WORKSPACES
 from desktop.ui.workspace import Generating, Searching, Workspace
 
-GENERATING = {"chat", "images", "experiments"}  # Ctrl+Enter runs a sweep, Esc cancels it
+GENERATING = {"chat", "images", "experiments", "arena"}  # Ctrl+Enter runs a sweep or makes pairs, Esc cancels
 SEARCHING = {"chat", "history", "models"}
 
 
