@@ -11,6 +11,7 @@ from desktop.core.arena.runner import PARAMETER_KEY, generate_answers
 from desktop.core.arena.votes import A_BETTER
 
 
+@pytest.mark.slow
 def test_both_answers_are_history_records_with_one_seed(history, votes, stories260k, tiny_gguf):
     a = make_contender("text", str(stories260k))
     b = make_contender("text", str(tiny_gguf), {"temperature": 0.5})
