@@ -94,6 +94,10 @@ class ArenaWorkspace(QWidget):
     def generate(self) -> None:
         if self._generating is not None:
             return
+        if self.services.settings.history.incognito:
+            self._failed("Incognito is on, and every arena answer and vote is kept with the history. "
+                         "Turn incognito off to use the arena.")
+            return
         kind = self.kind.currentText()
         prompts = self.prompts.toPlainText().splitlines()
         common = {"max_tokens": self.max_tokens.value()} if kind == "text" else {}

@@ -78,3 +78,14 @@ def test_two_identical_models_are_refused_on_screen(qtbot, workspace, stories260
         w.generate()
     assert "Two contenders are the same: stories260K" in w.error.text()
     assert not w.pair.votable
+
+
+def test_incognito_refuses_to_generate(qtbot, workspace, stories260k, tiny_gguf):
+    w = workspace
+    w.services.settings.history.incognito = True
+    w.model_a.setText(str(stories260k))
+    w.model_b.setText(str(tiny_gguf))
+    w.prompts.setPlainText("Once upon a time")
+    with qtbot.waitSignal(w.status_message, timeout=5000):
+        w.generate()
+    assert "Incognito is on" in w.error.text() and w.matches == [] and w.start.isEnabled()
