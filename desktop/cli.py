@@ -23,6 +23,7 @@ COMMANDS = {
     "serve": "desktop.commands.serve",
     "experiment": "desktop.commands.experiment",
     "arena": "desktop.commands.arena",
+    "knowledge": "desktop.commands.knowledge",
 }
 
 
