@@ -174,33 +174,30 @@ def delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _action(sub, name: str, func, help_text: str, *, with_id: bool = False, with_json: bool = False):
+    """One ACTION's parser: its positional experiment ID and its --json when it takes them."""
+    p = sub.add_parser(name, help=help_text)
+    if with_id:
+        p.add_argument("id", help="the experiment's id, or a unique prefix of six characters or more")
+    if with_json:
+        p.add_argument("--json", action="store_true", help="print JSON instead of lines of text")
+    p.set_defaults(func=func)
+    return p
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("experiment", help="run sweeps over models, prompts, seeds and parameters",
                               description="Run a sweep spec; every cell is saved in the history.")
     sub = p.add_subparsers(dest="experiment_command", metavar="ACTION", required=True)
-    r = sub.add_parser("run", help="plan and run a spec (.toml or .json)")
+    r = _action(sub, "run", run, "plan and run a spec (.toml or .json)", with_json=True)
     r.add_argument("spec", help="the sweep spec file")
     r.add_argument("--name", help="the experiment's name (default: the spec's)")
     r.add_argument("--max-cells", type=int, help="the most cells to allow (default: the spec's, or 10,000)")
-    r.add_argument("--json", action="store_true", help="print one JSON object at the end")
-    r.set_defaults(func=run)
-    s = sub.add_parser("resume", help="run the cells of an experiment not saved yet")
-    s.add_argument("id")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=resume)
-    ls = sub.add_parser("list", help="every experiment with its status")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=list_experiments)
-    sh = sub.add_parser("show", help="an experiment's cells and results")
-    sh.add_argument("id")
-    sh.add_argument("--json", action="store_true")
-    sh.set_defaults(func=show)
-    e = sub.add_parser("export", help="one row per cell to .csv or .parquet, or an .html report")
-    e.add_argument("id")
+    _action(sub, "resume", resume, "run the cells of an experiment not saved yet", with_id=True, with_json=True)
+    _action(sub, "list", list_experiments, "every experiment with its status", with_json=True)
+    _action(sub, "show", show, "an experiment's cells and results", with_id=True, with_json=True)
+    e = _action(sub, "export", export, "one row per cell to .csv or .parquet, or an .html report", with_id=True)
     e.add_argument("file", help="FILE.csv, FILE.parquet or FILE.html (images go to FILE_files/ beside it)")
     e.add_argument("--embed-images", action="store_true", help="put an .html report's images inside it")
-    e.set_defaults(func=export)
-    d = sub.add_parser("delete", help="delete an experiment (and with --with-records its records)")
-    d.add_argument("id")
+    d = _action(sub, "delete", delete, "delete an experiment (and with --with-records its records)", with_id=True)
     d.add_argument("--with-records", action="store_true", help="also delete its cells' history records")
-    d.set_defaults(func=delete)
