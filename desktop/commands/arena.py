@@ -1,6 +1,7 @@
 """``genlab arena``: blind head-to-head votes between two models (or presets), and the leaderboard.
 
-    genlab arena run --a MODEL --b MODEL --prompts FILE [--a-set K=V] [--b-set K=V] [--kind text|image]
+    genlab arena run --a MODEL --b MODEL --prompts FILE|--prompts-from-experiment ID|--prompts-search QUERY
+                     [--a-set K=V] [--b-set K=V] [--kind text|image]
                      [--max-tokens N] [--steps N] [--seed S] [--judge human|none]
     genlab arena leaderboard [--kind text|image] [--topic QUERY] [--mode hybrid|keyword|semantic]
                              [--bootstrap N] [--json]
@@ -8,7 +9,8 @@
     genlab arena export FILE.jsonl|FILE.csv
     genlab arena delete VOTE_ID...
 
-``run`` generates both answers to every prompt of FILE (one a line), saves
+``run`` generates both answers to every prompt (of FILE, one a line; of an
+experiment's cells; or of the records a history search finds), saves
 them in the history, then prints each pair as A and B in a random order,
 without names, and reads one vote a line from stdin: ``1`` A better, ``2`` B
 better, ``3`` tie, ``4`` both bad, so votes can be piped in.  The names are
@@ -62,13 +64,16 @@ def _kind(args: argparse.Namespace) -> str:
     return "text" if resolve_model(args.a).suffix.lower() in TEXT_SUFFIXES else "image"
 
 
-def _prompts(path: Path) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise GenLabError(f"Cannot read the prompts file {path}: {exc.strerror or exc}.",
-                          "Give a text file with one prompt a line.") from exc
-    return [line.strip() for line in lines if line.strip()]
+def _prompts(args: argparse.Namespace, history, kind: str) -> list[str]:
+    from desktop.core.arena import prompts
+
+    if args.prompts_from_experiment:
+        from desktop.core.experiments.store import ExperimentStore
+
+        return prompts.prompts_from_experiment(ExperimentStore.beside(history), history, args.prompts_from_experiment)
+    if args.prompts_search:
+        return prompts.prompts_from_search(history, args.prompts_search, kind=kind, mode="keyword")
+    return prompts.prompts_from_file(Path(args.prompts))
 
 
 def _open_history():
@@ -116,7 +121,7 @@ def _read_vote(line_number: int):
 
 def run(args: argparse.Namespace) -> int:
     from desktop.commands._shared import ProgressLine
-    from desktop.core.arena.contenders import make_contender
+    from desktop.core.arena.contenders import check_contenders, make_contender
     from desktop.core.arena.pairing import plan_matches, vote_on
     from desktop.core.arena.runner import generate_answers
     from desktop.core.arena.votes import VoteStore
@@ -125,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     kind = _kind(args)
     contenders = [make_contender(kind, args.a, _preset(args.a_set, "--a-set")),
                   make_contender(kind, args.b, _preset(args.b_set, "--b-set"))]
-    matches = plan_matches(contenders, _prompts(Path(args.prompts)), order_seed=args.seed, seed=args.seed)
+    check_contenders(contenders)
     common: dict[str, Any] = {}
     if kind == "text":
         common = {"max_tokens": args.max_tokens} if args.max_tokens is not None else {}
@@ -133,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         common = {"steps": args.steps}
     settings, history = _open_history()
     try:
+        matches = plan_matches(contenders, _prompts(args, history, kind), order_seed=args.seed, seed=args.seed)
         votes = VoteStore.beside(history)
         line = ProgressLine()
         load = LoadOptions(n_ctx=settings.text.context_size, n_threads=settings.text.threads,
@@ -279,7 +285,11 @@ def register(subparsers) -> None:
     r.add_argument("--a-set", action="append", default=[], metavar="KEY=VALUE",
                    help="a preset value for A (temperature=0.2, scheduler=euler, ...); repeatable")
     r.add_argument("--b-set", action="append", default=[], metavar="KEY=VALUE", help="a preset value for B")
-    r.add_argument("--prompts", required=True, metavar="FILE", help="a text file, one prompt a line")
+    source = r.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompts", metavar="FILE", help="a text file, one prompt a line")
+    source.add_argument("--prompts-from-experiment", metavar="ID", help="the prompts of an experiment's cells")
+    source.add_argument("--prompts-search", metavar="QUERY",
+                        help="the prompts of the history records a keyword search finds (the best 50)")
     r.add_argument("--kind", choices=("text", "image"), help="default: text for a .gguf model, else image")
     r.add_argument("--max-tokens", type=int, help="the most tokens per text answer")
     r.add_argument("--steps", type=int, help="denoising steps per image")

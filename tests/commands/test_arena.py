@@ -57,6 +57,11 @@ def test_run_vote_by_pipe_then_the_leaderboard(capsys, monkeypatch, prompts, smo
     code, out, _ = cli(capsys, monkeypatch, "leaderboard")
     assert "text arena: 2 votes" in out and "stories260K" in out
 
+    # The history now holds both prompts: a search picks the python one as the next run's only prompt.
+    code, out, err = cli(capsys, monkeypatch, "run", "--a", str(smollm2), "--b", str(stories260k),
+                         "--prompts-search", "python", "--max-tokens", "4", "--judge", "none")
+    assert code == 0 and out.count("=== Pair") == 1 and "Prompt: Write a python function" in out
+
     code, out, _ = cli(capsys, monkeypatch, "export", str(tmp_path / "votes.jsonl"))
     exported = [json.loads(x) for x in (tmp_path / "votes.jsonl").read_text().splitlines()]
     assert code == 0 and [v["verdict"] for v in exported] == ["a", "tie"]

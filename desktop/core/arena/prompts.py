@@ -1,0 +1,53 @@
+"""Where the arena's prompts come from: a file, an experiment's prompts, or a history search.
+
+Each source returns the prompts in their first-seen order, without blanks
+or repeats, so one prompt makes one match per pair of contenders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from desktop.core.arena.errors import ArenaError
+
+SEARCH_LIMIT = 50  # prompts a history search gives the arena by default
+
+
+def unique_prompts(prompts: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for prompt in prompts:
+        text = prompt.strip()
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)
+
+
+def prompts_from_file(path: Path) -> list[str]:
+    """One prompt a line of a UTF-8 text file."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ArenaError(f"Cannot read the prompts file {path}: {reason}.",
+                         "Give a UTF-8 text file with one prompt a line.") from exc
+    return unique_prompts(lines)
+
+
+def prompts_from_experiment(experiments, history, experiment_id: str) -> list[str]:
+    """The prompts of an experiment's cells (its records), in cell order."""
+    from desktop.core.experiments.records import experiment_records
+
+    experiment = experiments.get(experiment_id)
+    return unique_prompts(r.prompt for r in experiment_records(history, experiment.id))
+
+
+def prompts_from_search(history, query: str, *, kind: str, mode: str = "hybrid",
+                        limit: int = SEARCH_LIMIT) -> list[str]:
+    """The prompts of the ``kind`` records a history search finds, best match first."""
+    from desktop.core.history.search import SearchQuery
+
+    if not query.strip():
+        raise ArenaError("The prompt search is empty.", "Give some words to search the history for.")
+    found = history.search(SearchQuery(text=query, mode=mode, filters={"kind": kind}, limit=limit))
+    return unique_prompts(hit.record.prompt for hit in found.hits)

@@ -1,0 +1,49 @@
+"""The arena's prompt sources: a file, an experiment, a history search."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.core.arena.errors import ArenaError
+from desktop.core.arena.prompts import prompts_from_experiment, prompts_from_file, prompts_from_search
+from desktop.core.records import GenerationRecord
+
+
+def test_a_file_gives_one_prompt_a_line_without_blanks_or_repeats(tmp_path):
+    path = tmp_path / "p.txt"
+    path.write_text("one\n\n  two  \none\n", encoding="utf-8")
+    assert prompts_from_file(path) == ["one", "two"]
+    with pytest.raises(ArenaError, match="Cannot read the prompts file .*nope.txt"):
+        prompts_from_file(tmp_path / "nope.txt")
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\xfa")
+    with pytest.raises(ArenaError, match="UTF-8 text file"):
+        prompts_from_file(tmp_path / "bin.txt")
+
+
+def test_a_history_search_gives_the_prompts_it_finds(history):
+    history.save_many([GenerationRecord("text", "python sorting code", output_text="x"),
+                       GenerationRecord("text", "a poem about python snakes", output_text="y"),
+                       GenerationRecord("text", "a poem about rain", output_text="z"),
+                       GenerationRecord("image", "python logo", image_path="")], timeout=60)
+    found = prompts_from_search(history, "python", kind="text", mode="keyword")
+    assert sorted(found) == ["a poem about python snakes", "python sorting code"]
+    with pytest.raises(ArenaError, match="prompt search is empty"):
+        prompts_from_search(history, " ", kind="text")
+
+
+def test_an_experiment_gives_its_cells_prompts(history):
+    from dataclasses import asdict
+
+    from desktop.core.experiments.records import PARAMETER_KEY, CellTag
+    from desktop.core.experiments.spec import parse_spec
+    from desktop.core.experiments.store import ExperimentStore
+
+    experiments = ExperimentStore.beside(history)
+    spec = parse_spec({"kind": "text", "fixed": {"model": "m.gguf"},
+                       "axes": {"prompt": ["first", "second"], "temperature": [0.1, 0.9]}}, check_models=False)
+    experiment = experiments.create(spec)
+    for n, (prompt, temperature) in enumerate([("first", 0.1), ("first", 0.9), ("second", 0.1), ("second", 0.9)]):
+        tag = CellTag(experiment.id, experiment.name, n, 0, {"prompt": prompt, "temperature": temperature})
+        history.save(GenerationRecord("text", prompt, session_id=experiment.id,
+                                      parameters={PARAMETER_KEY: asdict(tag)}))
+    assert prompts_from_experiment(experiments, history, experiment.id) == ["first", "second"]
