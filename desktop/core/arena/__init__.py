@@ -11,7 +11,8 @@ history record.  A vote (:mod:`.votes`) is a row in the LanceDB table
 record ids and the verdict.  :mod:`.leaderboard` fits Bradley–Terry
 strengths with bootstrap confidence intervals per kind; :mod:`.topics`
 restricts the votes to prompts matching a history search and summarises the
-star ratings per model, kept apart from the pairwise scores.
+star ratings per model, kept apart from the pairwise scores.  The prompts
+come from a file, an experiment's cells or a history search (:mod:`.prompts`).
 
 :func:`~desktop.core.arena.votes.iter_preferences` is the public reading
 of the votes for other domains (preference datasets).
