@@ -14,7 +14,7 @@ Signals:
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from desktop.core.records import GenerationRecord
@@ -29,6 +29,13 @@ class _Field(QLineEdit):
     """A line edit whose Esc puts back the saved text and gives up the keyboard."""
 
     escaped = Signal()
+
+    def event(self, event) -> bool:
+        # Esc is the window's Stop shortcut; in this field it drops the edit instead.
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_Escape:

@@ -71,3 +71,34 @@ def test_esc_in_the_tags_field_drops_the_edit(qtbot, open_workspace, history, tm
     assert notes.tags.text() == "" and asked == []
     table.setCurrentCell(0, 1)  # moving on saves nothing either
     assert asked == [] and notes.record is table.current_record()
+
+
+def test_esc_in_a_field_is_not_the_windows_stop_shortcut(qtbot):
+    from PySide6.QtGui import QKeySequence, QShortcut
+    from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+
+    from desktop.core.records import GenerationRecord
+    from desktop.ui.experiments.notes import CellNotes
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    stops = []
+    QShortcut(QKeySequence("Escape"), window).activated.connect(lambda: stops.append(1))
+    notes, button = CellNotes(), QPushButton("elsewhere")
+    column = QVBoxLayout(window)
+    column.addWidget(button)
+    column.addWidget(notes)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    notes.show_record(GenerationRecord(kind="image", prompt="a square", tags=["kept"]))
+    button.setFocus()
+    qtbot.waitUntil(button.hasFocus, timeout=TIMEOUT)
+    qtbot.keyClick(button, Qt.Key.Key_Escape)
+    assert stops == [1]  # the shortcut works where no field has the keyboard
+    notes.edit_tags()
+    qtbot.waitUntil(notes.tags.hasFocus, timeout=TIMEOUT)
+    qtbot.keyClicks(notes.tags, "typed")
+    with qtbot.waitSignal(notes.finished, timeout=TIMEOUT):
+        qtbot.keyClick(notes.tags, Qt.Key.Key_Escape)
+    assert stops == [1] and notes.tags.text() == "kept"
