@@ -170,7 +170,7 @@ def _list(args) -> int:
 def _search(args) -> int:
     from desktop.core.knowledge.registry import HISTORY
 
-    knowledge = _open(history=args.name.strip().lower() == HISTORY)
+    knowledge = _open(embedder=args.mode != "keyword", history=args.name.strip().lower() == HISTORY)
     try:
         if knowledge.embedder is not None and args.mode != "keyword":
             knowledge.embedder.wait_ready()

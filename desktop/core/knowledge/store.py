@@ -28,10 +28,10 @@ from desktop.core import file_lock, paths
 from desktop.core.jobs import CancelToken, JobCancelled, ProgressCallback, no_progress
 from desktop.core.knowledge.documents import DEFAULT_MAX_FILE_BYTES
 from desktop.core.knowledge.errors import KnowledgeError
-from desktop.core.knowledge.indexer import IndexReport, index_collection
+from desktop.core.knowledge.indexer import BATCH_CHUNKS, IndexReport, index_collection
 from desktop.core.knowledge.registry import HISTORY, Collection, Registry
 from desktop.core.knowledge.search import MODES, ChunkSearch, Hit
-from desktop.core.knowledge.table import ChunkTable
+from desktop.core.knowledge.table import DATA_STORAGE_VERSION, ChunkTable
 
 if TYPE_CHECKING:
     from desktop.core.history.embedder import Embedder
@@ -54,7 +54,11 @@ class Knowledge:
         self.embedder = embedder
         self.history = history
         self.registry = Registry(self.root)
-        self._db = lancedb.connect(str(self.root / "lancedb"))
+        from datetime import timedelta
+
+        # Every table handle sees the latest version: the CLI may index while the app searches.
+        self._db = lancedb.connect(str(self.root / "lancedb"), read_consistency_interval=timedelta(0),
+                                   storage_options={"new_table_data_storage_version": DATA_STORAGE_VERSION})
         self._searchers: dict[str, ChunkSearch] = {}
         self._lock = threading.Lock()
 
@@ -101,8 +105,11 @@ class Knowledge:
 
     # --- indexing -------------------------------------------------------------------
     def index(self, name: str, *, cancel: CancelToken | None = None, progress: ProgressCallback = no_progress,
-              max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> IndexReport:
-        """Index what changed in ``name`` since the last run; raises JobCancelled when stopped."""
+              max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, batch_chunks: int = BATCH_CHUNKS) -> IndexReport:
+        """Index what changed in ``name`` since the last run; raises JobCancelled when stopped.
+
+        ``batch_chunks``: chunks per commit (smaller: less to redo after a kill, more versions).
+        """
         collection = self.registry.get(name)
         if collection.is_history:
             raise KnowledgeError("The history collection is indexed as records are saved.",
@@ -113,7 +120,8 @@ class Knowledge:
             table = self._table(collection)
             try:
                 report = index_collection(table, collection.folders, embedder=embedder, cancel=cancel,
-                                          progress=progress, max_file_bytes=max_file_bytes)
+                                          progress=progress, max_file_bytes=max_file_bytes,
+                                          batch_chunks=batch_chunks)
             except JobCancelled:
                 self.registry.save_state(collection.name, IndexReport(chunks_total=table.count()).state(False))
                 raise
