@@ -10,7 +10,8 @@ pipeline (``desktop.core.tiny_models``), in one process, alternating:
 (b) bare: one ``ImageEngine``, the model loaded once and the same 16
     requests generated in a loop, records saved to the same history.
 
-Each path gets a new engine each round, so both include the load.  Prints
+Each path gets a new engine each round, so both include the load; the
+two go first in turn.  Prints
 the medians, ``image_experiment_ratio`` = median (b) / median (a) (goal
 >= 0.95), the overhead per cell in ms, the ratio of the best rounds and the
 median per-round ratio of process CPU time (less disturbed by other
@@ -111,8 +112,12 @@ def run(args: argparse.Namespace, home: Path) -> int:
     cpu_ratios: list[float] = []
     try:
         for round_ in range(args.rounds + 1):
-            bare, bare_cpu = _bare(model, args.steps, history)
-            elapsed, cpu, loads, cells = _experiment(spec, history, experiments)
+            if round_ % 2:  # each path goes first every other round: neither always gets the warmer caches
+                elapsed, cpu, loads, cells = _experiment(spec, history, experiments)
+                bare, bare_cpu = _bare(model, args.steps, history)
+            else:
+                bare, bare_cpu = _bare(model, args.steps, history)
+                elapsed, cpu, loads, cells = _experiment(spec, history, experiments)
             assert loads == 1, f"{loads} pipeline loads for one model"
             if round_:  # the first round warms up
                 bare_times.append(bare)
