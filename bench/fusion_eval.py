@@ -2,16 +2,19 @@
 
 The history holds the 848 real prompts of awesome-chatgpt-prompts.csv; the
 queries are hand-written, each naming its target prompt: by default the 70
-paraphrases in ``bench/data/history_fusion_queries.tsv`` (the set the keyword
-weight was checked on), or with ``--queries`` another file such as the
-held-out ``history_fusion_queries_heldout.tsv``.  For every mode we count
-top-1 and top-5 hits: keyword (LanceDB native FTS), semantic (vector), plain
-RRF of the two candidate lists, and GenLab's hybrid (``anchored_fusion``,
-through the real ``HistoryStore.search``).  A sweep of the keyword weight
-shows how sensitive the fusion is.  Where the file gives each query a category
+paraphrases in ``bench/data/history_fusion_queries.tsv``, or with
+``--queries`` another file: ``history_fusion_queries_heldout.tsv`` (60, mixed),
+``history_fusion_queries_fresh.tsv`` (60 loose paraphrases) or
+``history_fusion_queries_terms.tsv`` (55 keyword and rare-term queries), each
+written before any search ran on it.  For every mode we count top-1 and top-5
+hits: keyword (LanceDB native FTS), semantic (vector), plain RRF of the two
+candidate lists, and GenLab's hybrid (``query_fusion``, through the real
+``HistoryStore.search``).  A sweep of the largest keyword weight
+(``fusion.KEYWORD_WEIGHT_MAX``; 0: semantic with keyword-only candidates
+appended) shows how sensitive the fusion is.  Where the file gives each query a category
 (a third column), every mode is also scored per category.
 
-    python -m bench fusion_eval [--queries PATH] [--weights 0,0.05,0.1,0.2,0.3,0.5]
+    python -m bench fusion_eval [--queries PATH] [--weights 0,0.5,1,2,3,5]
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench fusion_eval")
-    parser.add_argument("--weights", default="0,0.05,0.1,0.15,0.2,0.3,0.5,1.0")
+    parser.add_argument("--weights", default="0,0.5,1,1.5,2,3,5", help="largest keyword weights to sweep")
     parser.add_argument("--queries", default=None, help="query TSV (default: bench/data/history_fusion_queries.tsv)")
     args = parser.parse_args(argv)
 
@@ -68,12 +71,14 @@ def main(argv: list[str]) -> int:
 
         import numpy as np
 
-        def anchored(kw, sem, qvec, weight):
+        def fused(kw, sem, qvec, text, weight_max):
             semantic = {r["id"]: 1.0 - r["_distance"] for r in sem}
             for r in kw:
                 if r["vector"] is not None:
                     semantic.setdefault(r["id"], float(np.dot(qvec, np.asarray(r["vector"], dtype="float32"))))
-            return [d for d, _ in fusion.anchored_fusion(semantic, {r["id"]: r["_score"] for r in kw}, weight)]
+            keyword = {r["id"]: r["_score"] for r in kw}
+            words = len(set(search.query_words(text)))
+            return [d for d, _ in fusion.query_fusion(semantic, keyword, words, store.count(), weight_max)]
 
         results = {
             "keyword": [[r["id"] for r in kw] for _, _, _, kw, _ in lists],
@@ -83,13 +88,14 @@ def main(argv: list[str]) -> int:
             "hybrid": [[h.record.id for h in store.search(SearchQuery(text, mode="hybrid", limit=10)).hits]
                        for _, text, *_ in lists],
         }
-        print(f"records={store.count()} queries={len(lists)} keyword_weight={fusion.KEYWORD_WEIGHT}")
+        print(f"records={store.count()} queries={len(lists)} keyword_weight_max={fusion.KEYWORD_WEIGHT_MAX} "
+              f"specific_from={fusion.SPECIFIC_FROM} specific_at={fusion.SPECIFIC_AT}")
         for mode, ranked in results.items():
             top1, top5 = score(ranked)
             print(f"{mode}_top1={top1:.3f} {mode}_top5={top5:.3f}")
         for w in [float(x) for x in args.weights.split(",")]:
-            top1, top5 = score([anchored(kw, sem, qv, w) for _, _, qv, kw, sem in lists])
-            print(f"sweep_weight={w:g} anchored_top1={top1:.3f} anchored_top5={top5:.3f}")
+            top1, top5 = score([fused(kw, sem, qv, text, w) for _, text, qv, kw, sem in lists])
+            print(f"sweep_weight_max={w:g} fused_top1={top1:.3f} fused_top5={top5:.3f}")
         best = max(score(results["keyword"]), score(results["semantic"]))
         ok = all(a >= b for a, b in zip(score(results["hybrid"]), (max(score(results["keyword"])[0],
                                                                        score(results["semantic"])[0]),

@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 PROMPTS_CSV = REPO.parent / "shared" / "data" / "awesome-chatgpt-prompts.csv"
 QUERIES_TSV = REPO / "bench" / "data" / "history_fusion_queries.tsv"
 HELDOUT_TSV = REPO / "bench" / "data" / "history_fusion_queries_heldout.tsv"  # written later, never tuned on
+FRESH_TSV = REPO / "bench" / "data" / "history_fusion_queries_fresh.tsv"  # 60 loose paraphrases, written blind
+TERMS_TSV = REPO / "bench" / "data" / "history_fusion_queries_terms.tsv"  # 55 keyword / rare-term queries, written blind
 CACHE = Path(os.environ.get("GENLAB_BENCH_CACHE", "/tmp/genlab-bench-cache"))
 
 

@@ -7,7 +7,7 @@
   in-RAM copy of the vectors (:mod:`~desktop.core.history.vector_index`:
   exact on small tables, IVF partitions on large ones).
 * hybrid (default): the keyword leg on a second thread while the vector leg
-  runs, merged by :func:`~desktop.core.history.fusion.anchored_fusion`.
+  runs, merged by :func:`~desktop.core.history.fusion.query_fusion`.
 
 An empty query lists recent records.  Filters become a SQL prefilter
 (:func:`~desktop.core.history.sql.build_where`); an unknown filter raises
@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from desktop.core.history.errors import HistoryError
-from desktop.core.history.fusion import anchored_fusion
+from desktop.core.history.fusion import query_fusion
 from desktop.core.history.schema import row_to_record
 from desktop.core.history.sql import FILTERS, build_where, parse_when, rowids_predicate
 from desktop.core.history.vector_index import VectorIndex
@@ -441,7 +441,8 @@ class HistorySearch:
             known = self.vectors.similarities(vector, missing)
             for r in missing:
                 semantic[r] = known.get(r)
-        return anchored_fusion(semantic, keyword), {r for r in missing if semantic[r] is None}
+        fused = query_fusion(semantic, keyword, len(set(words)), ds.count_rows())  # the weight this query earns
+        return fused, {r for r in missing if semantic[r] is None}
 
     # --- the legs alone (evaluations, benchmarks) ---------------------------------------
     def keyword_rows(self, words: list[str], where: str | None, k: int) -> list[dict]:
