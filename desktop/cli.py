@@ -24,6 +24,7 @@ COMMANDS = {
     "experiment": "desktop.commands.experiment",
     "arena": "desktop.commands.arena",
     "knowledge": "desktop.commands.knowledge",
+    "dataset": "desktop.commands.dataset",
 }
 
 

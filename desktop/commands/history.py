@@ -60,6 +60,24 @@ examples:
 """
 
 
+def add_filter_options(parser) -> None:
+    """The search filter options (read back by :func:`_search_filters`); `genlab dataset export` shares them."""
+    filters = parser.add_argument_group("filters")
+    filters.add_argument("--kind", choices=("text", "image"))
+    filters.add_argument("--model", metavar="M", help="model name, file name, or sha256 (4+ leading hex digits do)")
+    filters.add_argument("--since", metavar="DATE", help="from this date: YYYY-MM-DD or an ISO date-time")
+    filters.add_argument("--until", metavar="DATE", help="up to this date (a bare date includes the whole day)")
+    filters.add_argument("--rating", type=int, metavar="N", help="rated N (0-5) or higher")
+    filters.add_argument("--tag", metavar="T", help="tagged T")
+    filters.add_argument("--session", metavar="S", help="in the session / thread with this id")
+    filters.add_argument("--experiment", metavar="NAME",
+                         help="the cells of the experiment(s) with this name, or whose id starts with NAME")
+    filters.add_argument("--origin", choices=ORIGINS)
+    filters.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
+                         help="any search filter by its field name (kind, model, date_from, date_to, rating, "
+                              "tag, session, origin); repeatable")
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("history", help="search and manage the generation history")
     sub = parser.add_subparsers(dest="history_command", metavar="COMMAND", required=True)
@@ -76,20 +94,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     search.add_argument("--min-relevance", type=float, default=None, metavar="X",
                         help="hide semantic/hybrid results scoring below X, 0 to 1 (default: the embedding "
                              "model's floor; 0 lists everything)")
-    filters = search.add_argument_group("filters")
-    filters.add_argument("--kind", choices=("text", "image"))
-    filters.add_argument("--model", metavar="M", help="model name, file name, or sha256 (4+ leading hex digits do)")
-    filters.add_argument("--since", metavar="DATE", help="from this date: YYYY-MM-DD or an ISO date-time")
-    filters.add_argument("--until", metavar="DATE", help="up to this date (a bare date includes the whole day)")
-    filters.add_argument("--rating", type=int, metavar="N", help="rated N (0-5) or higher")
-    filters.add_argument("--tag", metavar="T", help="tagged T")
-    filters.add_argument("--session", metavar="S", help="in the session / thread with this id")
-    filters.add_argument("--experiment", metavar="NAME",
-                         help="the cells of the experiment(s) with this name, or whose id starts with NAME")
-    filters.add_argument("--origin", choices=ORIGINS)
-    filters.add_argument("--filter", action="append", default=[], metavar="FIELD=VALUE",
-                         help="any search filter by its field name (kind, model, date_from, date_to, rating, "
-                              "tag, session, origin); repeatable")
+    add_filter_options(search)
 
     sub.add_parser("embed", help="embed records that have no embedding yet (resumable; Ctrl-C stops)")
 
