@@ -88,7 +88,7 @@ def export_sft(store, path: Path, selection: SftSelection, *, embed: Embed | Non
             _read_turns(store, rows, turns)
             for row in rows:
                 messages, complete = _messages(row, turns)
-                if not deduper.is_new_text([m["role"] + ":" + m["content"] for m in messages]):
+                if not deduper.is_new_text([part for m in messages for part in (m["role"], m["content"])]):
                     continue
                 vector = row["vector"] if row.get("embedded") else None
                 if not deduper.is_new_meaning(vector, embed_text_of(row_to_record(row))):

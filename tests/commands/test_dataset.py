@@ -1,0 +1,38 @@
+"""``genlab dataset export sft`` end to end on a real store (in-process, through desktop.cli.main)."""
+
+from __future__ import annotations
+
+import pyarrow.json as pj
+
+from desktop.cli import main
+from desktop.core.history.store import HistoryStore
+from tests.support.history import make_record
+
+
+def _fill():
+    store = HistoryStore(embedder=None)
+    store.save_many([make_record("Write a haiku", output_text="Leaves fall", rating=5, tags=["poems"]),
+                     make_record("Explain DNS", output_text="Names to numbers", rating=2)])
+    store.close()
+
+
+def test_export_sft_with_history_filters(genlab_home, tmp_path, capsys):
+    _fill()
+    out = tmp_path / "poems.jsonl"
+    assert main(["dataset", "export", "sft", str(out), "--rating", "4", "--filter", "tag=poems"]) == 0
+    assert "wrote 1 rows" in capsys.readouterr().out
+    rows = pj.read_json(out).to_pylist()
+    assert rows[0]["messages"][-1] == {"role": "assistant", "content": "Leaves fall"}
+    assert rows[0]["origin"] == "generated"
+
+
+def test_bad_filters_and_empty_selections_are_clear_errors(genlab_home, tmp_path, capsys):
+    _fill()
+    out = tmp_path / "x.jsonl"
+    assert main(["dataset", "export", "sft", str(out), "--filter", "colour=blue"]) == 2
+    assert "no history filter named 'colour'" in capsys.readouterr().err
+    assert main(["dataset", "export", "sft", str(out), "--model", "nobody"]) == 2
+    assert "No text record with an answer matches" in capsys.readouterr().err
+    assert main(["dataset", "export", "sft", str(out), "--kind", "image"]) == 2
+    assert "text records, not 'image'" in capsys.readouterr().err
+    assert not out.exists()
