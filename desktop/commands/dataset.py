@@ -2,7 +2,7 @@
 
     genlab dataset export sft FILE [--query Q [--mode M] [--limit N]] [--near-duplicates X]
                                    [--model M] [--rating N] [--tag T] [--experiment NAME] [--origin O] ...
-    genlab dataset export preference FILE [--model M] [--origin O] ...   # (not built yet)
+    genlab dataset export preference FILE [--model M] [--origin O] ...   # arena votes, both answers filtered
 
 The filters are ``genlab history search``'s (the same options, read the same
 way); ``--rating`` is a minimum and defaults to 1 for the SFT set.
@@ -25,6 +25,7 @@ examples:
   genlab dataset export sft rated.jsonl
   genlab dataset export sft good-poems.jsonl --rating 4 --tag poems --origin generated
   genlab dataset export sft bread.jsonl --query "sourdough bread" --mode keyword --near-duplicates 0.95
+  genlab dataset export preference dpo.jsonl     # decisive arena votes: prompt, chosen, rejected
 """
 
 
@@ -33,9 +34,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     parser = subparsers.add_parser("dataset", help="export training sets from rated generations")
     sub = parser.add_subparsers(dest="dataset_command", metavar="COMMAND", required=True)
-    export = sub.add_parser("export", help="write a fine-tuning (sft) set as JSONL", description=HELP,
+    export = sub.add_parser("export", help="write a fine-tuning (sft) or preference set as JSONL", description=HELP,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    export.add_argument("format", choices=("sft",), help="sft: chat messages rows")
+    export.add_argument("format", choices=("sft", "preference"),
+                        help="sft: chat messages rows; preference: prompt/chosen/rejected rows from arena votes")
     export.add_argument("file", metavar="FILE", help="the .jsonl file to write")
     export.add_argument("--query", metavar="Q", help="only the best matches of this history search")
     export.add_argument("--mode", choices=("hybrid", "keyword", "semantic"), default="hybrid",
@@ -62,6 +64,8 @@ def _export(args: argparse.Namespace) -> int:
     from desktop.commands.history import _experiment_sessions, _open, _prepare_search, _search_filters
     from desktop.core.datasets.sft import SftSelection, export_sft, text_filters
 
+    if args.format == "preference":
+        return _export_preference(args)
     if args.limit < 1:
         raise GenLabError(f"--limit must be at least 1, not {args.limit}.")
     filters = text_filters(_search_filters(args))  # bad filters fail before the store opens
@@ -86,6 +90,31 @@ def _export(args: argparse.Namespace) -> int:
         selection = SftSelection(filters=filters, search=query, mode=args.mode, limit=args.limit,
                                  near_duplicates=args.near_duplicates)
         result = export_sft(store, Path(args.file), selection, embed=embed)
+    finally:
+        store.close()
+    print(result.summary())
+    for note in result.notes():
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _export_preference(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from desktop.commands.history import _open, _search_filters
+    from desktop.core.arena.votes import VoteStore
+    from desktop.core.datasets.preference import export_preference
+    from desktop.core.history.sql import build_where
+
+    if args.query or args.near_duplicates is not None or args.experiment is not None:
+        raise GenLabError("--query, --near-duplicates and --experiment work with the sft export only.")
+    filters = _search_filters(args)
+    if filters.get("kind") not in (None, "text"):
+        raise GenLabError("A preference set holds text votes only.", "Leave out --kind.")
+    build_where(filters)
+    store = _open(with_embedder=False)
+    try:
+        result = export_preference(store, VoteStore.beside(store), Path(args.file), filters=filters)
     finally:
         store.close()
     print(result.summary())

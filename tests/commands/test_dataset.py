@@ -36,3 +36,20 @@ def test_bad_filters_and_empty_selections_are_clear_errors(genlab_home, tmp_path
     assert main(["dataset", "export", "sft", str(out), "--kind", "image"]) == 2
     assert "text records, not 'image'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_export_preference_from_arena_votes(genlab_home, tmp_path, capsys):
+    from desktop.core.arena.votes import Vote, VoteStore
+
+    store = HistoryStore(embedder=None)
+    a, b = make_record("Say hi", output_text="Hello!"), make_record("Say hi", output_text="hi hi")
+    store.save_many([a, b])
+    VoteStore.beside(store).add(Vote(kind="text", prompt="Say hi", a_label="A", a_record_id=a.id, b_label="B",
+                                     b_record_id=b.id, verdict="b"))
+    store.close()
+    out = tmp_path / "dpo.jsonl"
+    assert main(["dataset", "export", "preference", str(out)]) == 0
+    assert "wrote 1 rows" in capsys.readouterr().out
+    assert pj.read_json(out).to_pylist()[0]["chosen"] == "hi hi"
+    assert main(["dataset", "export", "preference", str(out), "--query", "x"]) == 2
+    assert "sft export only" in capsys.readouterr().err
