@@ -35,6 +35,7 @@ from desktop.core.knowledge.table import DATA_STORAGE_VERSION, ChunkTable
 
 if TYPE_CHECKING:
     from desktop.core.history.embedder import Embedder
+    from desktop.core.records import GenerationRecord
     from desktop.core.history.store import HistoryStore
 
 VECTOR_DIM = 384
@@ -228,10 +229,10 @@ class Knowledge:
                 continue
 
     @staticmethod
-    def _history_hit(record, score: float) -> Hit:
+    def _history_hit(record: GenerationRecord, score: float) -> Hit:
         text = record.prompt if not record.output_text else f"{record.prompt}\n\n{record.output_text}"
         when = record.created_at.strftime("%Y-%m-%d %H:%M") if record.created_at else ""
-        location = " · ".join(p for p in (when, record.model_name) if p)
+        location = " · ".join(p for p in (when, record.model.name) if p)
         return Hit(record.id, HISTORY, "", location, 0, len(text), float(score), text)
 
     def close(self) -> None:
