@@ -35,8 +35,8 @@ from desktop.core.knowledge.table import DATA_STORAGE_VERSION, ChunkTable
 
 if TYPE_CHECKING:
     from desktop.core.history.embedder import Embedder
-    from desktop.core.records import GenerationRecord
     from desktop.core.history.store import HistoryStore
+    from desktop.core.records import GenerationRecord
 
 VECTOR_DIM = 384
 MAX_QUERY_CHARS = 2000
