@@ -18,8 +18,13 @@ def _paths(knowledge, name, query):
 
 def test_index_then_search_by_keyword_with_locations(knowledge, docs):
     knowledge.add("docs", [docs])
-    report = knowledge.index("docs")
+    reports = []
+    report = knowledge.index("docs", progress=reports.append)
     assert (report.files, report.read, report.problems) == (3, 3, [])
+    payloads = [r.payload for r in reports if r.payload is not None]
+    assert [p.files_done for p in payloads] == [0, 1, 2, 3] and {p.files_total for p in payloads} == {3}
+    assert payloads[-1].chunks_written == report.chunks_written == 4 and reports[-1].fraction == 1.0
+    assert payloads[0].eta_s is None and payloads[-1].eta_s == 0.0  # nothing left
     hit = knowledge.search("docs", "crabs", 1, mode="keyword")[0]
     assert hit.path == str(docs / "otters.md") and hit.location == "Otters › Food"
     text = (docs / "otters.md").read_text()
