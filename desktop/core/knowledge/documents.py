@@ -6,7 +6,7 @@ of ``text`` with its location (the page of a PDF, the heading path of
 Markdown and HTML).  For plain text, Markdown and source code ``text`` is the
 file's decoded content, so a chunk's range points into the file itself; for
 HTML and PDF it is the extracted text (pages or blocks joined by a blank
-line).
+line), and for Word documents the paragraphs joined by a blank line.
 
 :func:`read_document` picks the reader by file suffix and turns every way a
 file can be unusable (too large, binary, encrypted, not a PDF at all, gone)
@@ -26,13 +26,15 @@ TEXT_SUFFIXES = frozenset({".txt", ".text", ".rst", ".log", ".csv", ".tsv"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 PDF_SUFFIXES = frozenset({".pdf"})
+DOCX_SUFFIXES = frozenset({".docx"})
 CODE_SUFFIXES = frozenset({
     ".py", ".pyi", ".js", ".mjs", ".ts", ".tsx", ".jsx", ".c", ".h", ".cc", ".cpp", ".hpp", ".cxx", ".rs",
     ".go", ".java", ".kt", ".swift", ".rb", ".php", ".cs", ".scala", ".lua", ".sh", ".bash", ".zsh", ".ps1",
     ".sql", ".r", ".jl", ".m", ".css", ".scss", ".toml", ".yaml", ".yml", ".ini", ".cfg", ".json", ".xml",
 })
-LATER_SUFFIXES = {".docx": "Word documents (.docx) are not supported yet; save it as PDF or text to include it."}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | CODE_SUFFIXES
+LATER_SUFFIXES = {".doc": "Old Word documents (.doc) are not read; save it as .docx or PDF to include it.",
+                  ".odt": "OpenDocument text (.odt) is not read yet; save it as .docx or PDF to include it."}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | CODE_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Block:
 class Document:
     text: str
     blocks: list[Block] = field(default_factory=list)
-    kind: str = "text"  # text | markdown | html | pdf | code
+    kind: str = "text"  # text | markdown | html | pdf | docx | code
 
 
 def is_supported(path: Path) -> bool:
@@ -76,6 +78,10 @@ def read_document(path: Path, data: bytes | None = None, *,
         from desktop.core.knowledge.pdf import read_pdf
 
         return read_pdf(data)
+    if suffix in DOCX_SUFFIXES:
+        from desktop.core.knowledge.docx import read_docx
+
+        return read_docx(data, max_bytes)
     text = decode_text(data)
     if suffix in MARKDOWN_SUFFIXES:
         from desktop.core.knowledge.markup import read_markdown

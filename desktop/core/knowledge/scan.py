@@ -79,7 +79,7 @@ def _walk(root: Path, scan: Scan, seen_dirs: set, seen_files: set) -> None:
             elif is_file:
                 if not is_supported(path):
                     scan.unsupported[path.suffix.lower()] += 1
-                    if path.suffix.lower() == ".docx":
+                    if path.suffix.lower() in (".doc", ".odt"):  # documents a person expects read: say why not
                         scan.problems.append(Problem(str(path), unsupported_reason(path)))
                     continue
                 try:

@@ -9,7 +9,7 @@ import pytest
 from desktop.core.knowledge.chunking import chunk_document
 from desktop.core.knowledge.documents import decode_text, read_document
 from desktop.core.knowledge.errors import Unreadable
-from tests.core.knowledge.pdfs import make_pdf
+from tests.core.knowledge.files import make_docx, make_pdf
 
 MARKDOWN = """# Guide
 
@@ -74,12 +74,30 @@ def test_pdf_blocks_know_their_page(tmp_path):
     ("locked.pdf", make_pdf(["secret"], password="pw"), "encrypted with a password"),
     ("broken.pdf", b"%PDF-1.4\nthis is no pdf at all", "not a readable PDF"),
     ("scan.pdf", make_pdf(["", ""]), "hold no text"),
-    ("report.docx", b"PK\x03\x04", ".docx) are not supported yet"),
+    ("broken.docx", b"PK\x03\x04 truncated", "not a readable Word document"),
+    ("locked.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "encrypted with a password"),
+    ("old.doc", b"\xd0\xcf\x11\xe0", "save it as .docx or PDF"),
 ])
 def test_bad_files_are_unreadable_with_a_reason(tmp_path, name, data, reason):
     with pytest.raises(Unreadable) as caught:
         read_document(_write(tmp_path, name, data))
     assert reason in caught.value.reason
+
+
+def test_word_paragraphs_know_their_heading_path(tmp_path):
+    data = make_docx([("Title", "Field guide"), ("", "An intro."), ("berschrift1", "Otters"),
+                      ("", "They hold |hands."), ("Heading2", "Food"), ("", "Fish & crabs.")])
+    doc = read_document(_write(tmp_path, "guide.docx", data))
+    chunks = chunk_document(doc)
+    assert [(c.text, c.location) for c in chunks] == [
+        ("Field guide\n\nAn intro.", "Field guide"), ("Otters\n\nThey hold hands.", "Field guide › Otters"),
+        ("Food\n\nFish & crabs.", "Field guide › Otters › Food")]
+
+
+def test_a_word_document_that_would_unpack_over_the_limit_is_refused(tmp_path):
+    data = make_docx([("", "zero " * 5000)])
+    with pytest.raises(Unreadable, match="unpacks to"):
+        read_document(_write(tmp_path, "bomb.docx", data), max_bytes=len(data) + 100)
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path):

@@ -57,14 +57,15 @@ def test_empty_folder_indexes_nothing_and_says_so(knowledge, tmp_path):
 
 
 def test_bad_files_are_listed_with_reasons_and_the_rest_is_indexed(knowledge, docs):
-    from tests.core.knowledge.pdfs import make_pdf
+    from tests.core.knowledge.files import make_docx, make_pdf
 
     (docs / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)) * 4)
     (docs / "locked.pdf").write_bytes(make_pdf(["secret"], password="pw"))
     (docs / "huge.pdf").write_bytes(make_pdf(["big " * 2000]))
     (docs / "latin.txt").write_bytes("Déjà vu at the café".encode("cp1252"))
     (docs / "blank.md").write_text("\n\n   \n")
-    (docs / "report.docx").write_bytes(b"PK\x03\x04")
+    (docs / "report.odt").write_bytes(b"PK\x03\x04")
+    (docs / "word.docx").write_bytes(make_docx([("Heading1", "Walruses"), ("", "Walruses have tusks.")]))
     (docs / "picture.jpg").write_bytes(b"\xff\xd8")
     (docs / "loop").symlink_to(docs, target_is_directory=True)
     (docs / "dangling").symlink_to(docs / "nowhere.txt")
@@ -75,9 +76,10 @@ def test_bad_files_are_listed_with_reasons_and_the_rest_is_indexed(knowledge, do
     assert "encrypted" in reasons["locked.pdf"]
     assert "limit" in reasons["huge.pdf"]
     assert "no text" in reasons["blank.md"]
-    assert "not supported yet" in reasons["report.docx"]
+    assert "not read yet" in reasons["report.odt"]
     assert "link loop" in reasons["loop"] and "broken link" in reasons["dangling"]
-    assert report.unsupported == {".jpg": 1, ".docx": 1}
+    assert report.unsupported == {".jpg": 1, ".odt": 1}
+    assert knowledge.search("docs", "tusks", 1, mode="keyword")[0].location == "Walruses"
     assert _paths(knowledge, "docs", "café") == ["latin.txt"]
     assert _paths(knowledge, "docs", "otters") == ["otters.md"]  # once, not again through the loop
     listed = knowledge.collections()[1].state.problems
