@@ -3,14 +3,17 @@
 The keyword leg is LanceDB's full-text index (BM25) on ``search_text``, the
 semantic leg the history's in-RAM :class:`~desktop.core.history.vector_index.VectorIndex`
 synchronised with the table snapshot, and the two are merged by the history's
-:func:`~desktop.core.history.fusion.anchored_fusion`; both legs and the row
+:func:`~desktop.core.history.fusion.anchored_fusion` (in hybrid mode the keyword leg runs on a
+second thread while the vectors are scored); both legs and the row
 fetch use one snapshot, so row ids agree.  Without an embedder (or before any
 chunk has a vector) search is keyword-only.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,8 @@ class ChunkSearch:
         self.vectors = VectorIndex()
         self._ds: Any = None
         self._opened = 0.0
+        self._executor: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def dataset(self):
         import lance
@@ -62,6 +67,17 @@ class ChunkSearch:
     def changed(self) -> None:
         self._ds = None
 
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="genlab-knowledge-search")
+            return self._executor
+
+    def close(self) -> None:
+        self.vectors.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
     def search(self, text: str, limit: int, *, vector=None, mode: str = "hybrid", model: str = "") -> list[Hit]:
         """The ``limit`` best chunks for ``text`` (``vector``: its embedding, None for keyword only)."""
         ds = self.dataset()
@@ -71,11 +87,14 @@ class ChunkSearch:
             self.vectors.sync(ds, model)
         words = query_words(text)
         k = max(CANDIDATES, limit)
-        keyword = dict(self._keyword(ds, words, k)) if mode != "semantic" else {}
+        both = vector is not None and mode == "hybrid"
+        keyword_leg = self._pool().submit(self._keyword, ds, words, k) if both else None  # beside the vectors
+        keyword = dict(self._keyword(ds, words, k)) if mode != "semantic" and not both else {}
         semantic: dict[int, float | None] = {}
         if vector is not None and mode != "keyword":
             semantic = dict(self.vectors.search(vector, k))
-            if mode == "hybrid":
+            if keyword_leg is not None:
+                keyword = dict(keyword_leg.result())
                 missing = [r for r in keyword if r not in semantic]
                 known = self.vectors.similarities(vector, missing) if missing else {}
                 for r in missing:

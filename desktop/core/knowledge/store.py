@@ -238,5 +238,5 @@ class Knowledge:
     def close(self) -> None:
         with self._lock:
             for searcher in self._searchers.values():
-                searcher.vectors.close()
+                searcher.close()
             self._searchers.clear()
