@@ -1,7 +1,7 @@
 """The ``genlab`` command.
 
 ``genlab`` with no subcommand launches the GUI; ``genlab doctor|text|image|
-models|history|serve|experiment|arena ...`` run headless.  Only the module of the subcommand being
+models|history|serve|experiment|arena|knowledge ...`` run headless.  Only the module of the subcommand being
 run is imported, so launching the GUI imports none of them.
 """
 
