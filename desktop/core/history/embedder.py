@@ -10,6 +10,14 @@ folder or the weights missing) or that fails to load is passed over for the
 packaged one.  ``HF_HUB_OFFLINE`` is set before
 sentence-transformers is imported, so nothing ever reaches for the network.
 
+Backends: where onnxruntime is installed and the model is a plain
+Transformer + mean Pooling + Normalize, it runs as an int8 ONNX graph made
+locally from those weights (:mod:`~desktop.core.history.onnx_embedding`,
+about 3x faster); otherwise, or when the export fails (logged), as the fp32
+sentence-transformers model.  The two give slightly different vectors, so
+``model_id`` names the backend too (``all-MiniLM-L6-v2+int8``) and the
+history re-embeds vectors another backend made.
+
 Lifecycle: ``Embedder()`` is cheap; ``start_loading()`` loads it on a
 background thread; ``ready`` / ``wait_ready()`` tell when ``encode`` works.
 A failed load is kept in ``error`` and keyword search keeps working.
@@ -21,7 +29,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from desktop.core import paths
 from desktop.core.history.errors import HistoryError
@@ -30,11 +38,18 @@ from desktop.core.offline import hub_libraries_offline
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+INT8_SUFFIX = "+int8"
+Backend = Literal["auto", "int8", "fp32"]  # auto: int8 where possible, else fp32
 PACKAGED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
 class EmbedderUnavailable(HistoryError):
     """The embedding model is missing, corrupt or still loading."""
+
+
+def base_model(model_id: str) -> str:
+    """The settings name of the model that made vectors recorded as ``model_id``."""
+    return model_id.removesuffix(INT8_SUFFIX)
 
 
 def packaged_model_dir() -> Path | None:
@@ -108,8 +123,11 @@ class Embedder:
 
     dim = 384
 
-    def __init__(self, name: str = DEFAULT_MODEL) -> None:
+    # fp32 stays the default until the int8 export passes its agreement check (see onnx_embedding).
+    def __init__(self, name: str = DEFAULT_MODEL, backend: Backend = "fp32") -> None:
         self.name = name
+        self.backend = backend
+        self.int8: Any = None  # an OnnxEmbedding when the int8 backend was loaded
         self.folder: Path | None = None  # where it was loaded from
         self.error: Exception | None = None
         self._model: Any = None  # a SentenceTransformer once loaded
@@ -118,6 +136,11 @@ class Embedder:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._encode_lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """What made the vectors: the name, plus ``+int8`` for the ONNX backend (final once ready)."""
+        return self.name + INT8_SUFFIX if self.int8 is not None else self.name
 
     @property
     def ready(self) -> bool:
@@ -143,13 +166,17 @@ class Embedder:
             find_model_dir(self.name)  # raises the "not found" error
         hub_libraries_offline()
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
 
         for i, (folder, expected) in enumerate(candidates):
             try:
                 if expected:
                     _verify(folder, expected)
-                self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+                if self.backend != "fp32":
+                    self.int8 = self._load_int8(folder, expected)
+                if self.int8 is None:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
             except Exception as exc:
                 if i == len(candidates) - 1:
                     if isinstance(exc, EmbedderUnavailable):
@@ -162,7 +189,47 @@ class Embedder:
             self.folder = folder
             break
         self._ready.set()
-        log.info("history: embedder %s loaded from %s", self.name, self.folder)
+        log.info("history: embedder %s loaded from %s", self.model_id, self.folder)
+
+    def _load_int8(self, folder: Path, sha256: str | None) -> Any:
+        """The int8 ONNX backend for ``folder``, exporting it once if needed; None (logged) when it cannot be."""
+        from desktop.core.history import onnx_embedding
+
+        why = onnx_embedding.supported(folder)
+        if why is None:
+            try:
+                import onnxruntime  # noqa: F401
+            except ImportError:
+                why = "onnxruntime is not installed"
+        if why is not None:
+            if self.backend == "int8":
+                raise EmbedderUnavailable(f"The int8 embedder cannot be made from {folder}: {why}.")
+            log.info("history: embedder runs in fp32 because %s", why)
+            return None
+        try:
+            if sha256 is None:
+                from desktop.core.models.hashing import model_sha256
+
+                sha256 = model_sha256(folder / "model.safetensors")
+            graph = onnx_embedding.bundled_path(sha256)
+            if not graph.is_file():
+                graph = onnx_embedding.cache_path(sha256)
+                if not graph.is_file():
+                    log.info("history: exporting the int8 embedder to %s (once)", graph)
+                    onnx_embedding.export_int8(folder, graph)
+            try:
+                return onnx_embedding.OnnxEmbedding(graph, folder)
+            except Exception:
+                if graph != onnx_embedding.cache_path(sha256):
+                    raise
+                log.warning("history: cached int8 embedder %s unreadable; exporting it again", graph)
+                onnx_embedding.export_int8(folder, graph)
+                return onnx_embedding.OnnxEmbedding(graph, folder)
+        except Exception as exc:
+            if self.backend == "int8":
+                raise
+            log.warning("history: int8 embedder unavailable (%s); using fp32 sentence-transformers", exc)
+            return None
 
     def _load_quietly(self) -> None:
         try:
@@ -179,6 +246,9 @@ class Embedder:
             if self.error is not None:
                 raise EmbedderUnavailable(f"Semantic search is unavailable: {self.error}")
             raise EmbedderUnavailable("The embedding model is still loading.", "Keyword search works meanwhile.")
+        if self.int8 is not None:
+            with self._encode_lock:
+                return self.int8.encode(list(texts), batch_size=batch_size)
         import torch
 
         with self._encode_lock:
