@@ -1,6 +1,6 @@
 """The image half: per-cell overhead of a tiny-pipeline image sweep against the same images made bare.
 
-    python -m bench experiments --part image [--steps 4] [--rounds 5]
+    python -m bench experiments --part image [--steps 20] [--rounds 5]
 
 16 cells (4 seeds x 4 guidances, 64x64, one torch thread) on the tiny
 pipeline (``desktop.core.tiny_models``), in one process, alternating:
