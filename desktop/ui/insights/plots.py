@@ -29,6 +29,9 @@ PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
            "#bab0ac")
 
 
+DAY = 86400.0  # seconds
+
+
 def day_seconds(day) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
 
@@ -125,6 +128,11 @@ class PlotCard(QFrame):
                                               symbolBrush=colour, symbolPen=None, name=label))
             self.drawn[label] = (xs, list(values))
         self.plot.enableAutoRange()
+        every_x = [x for xs, _ in self.drawn.values() for x in xs]
+        if every_x and max(every_x) - min(every_x) < 2 * DAY:
+            # One or two days: auto-range would zoom the date axis down to fractions of a second.
+            self.plot.setXRange(min(every_x) - DAY, max(every_x) + DAY, padding=0)
+            self.plot.enableAutoRange(axis="y")
 
     def draw_bars(self, labels: list[str], groups: dict[str, list[float]]) -> None:
         """Bars at categories ``labels``; one colour per group, side by side (``groups``: label -> heights)."""

@@ -28,3 +28,12 @@ def test_opening_the_module_does_not_import_pyqtgraph():
     code = "import sys, desktop.ui.insights.view; print('pyqtgraph' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_single_day_shows_a_day_either_side_instead_of_fractions_of_a_second(qtbot):
+    table = pa.table({"day": pa.array([date(2026, 3, 1)], pa.date32()), "model": ["a"], "value": [6.0]})
+    card = PlotCard("t", dates=True, y_label="n")
+    qtbot.addWidget(card)
+    card.draw_lines(Series("s", "t", table), "model", "value", zero_days=True)
+    low, high = card.plot.getViewBox().viewRange()[0]
+    assert low <= day_seconds(date(2026, 2, 28)) and high >= day_seconds(date(2026, 3, 2))
