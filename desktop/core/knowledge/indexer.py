@@ -131,9 +131,10 @@ def index_collection(table: ChunkTable, folders: list[str], *, embedder: Embedde
         elapsed = time.monotonic() - work_started
         eta = elapsed / done_bytes * (total_bytes - done_bytes) if done_bytes and elapsed > 0 else None
         payload = IndexProgress(done, len(todo), report.chunks_written, eta, current)
+        left = f", about {eta:.0f} s left" if eta is not None and done < len(todo) else ""
         progress(Progress(done / len(todo) if todo else 1.0,
-                          f"Indexed {done} of {len(todo)} files, {report.chunks_written} chunks", done, len(todo),
-                          payload))
+                          f"Indexed {done} of {len(todo)} files, {report.chunks_written} chunks{left}", done,
+                          len(todo), payload))
 
     try:
         for done, (path, size, mtime_ns) in enumerate(todo):
