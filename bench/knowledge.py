@@ -128,7 +128,9 @@ def bench_retrieval(n: int, texts: list[str], vectors, embedder, queries: int) -
         questions = [re.split(r"(?<=[.!?])\s", t.strip())[0][:200] for t in texts[:queries]]
         qvecs = embedder.encode(questions, batch_size=32)
         search.search(questions[0], 5, vector=qvecs[0], model="bench")  # loads the vectors
-        search.vectors.wait_partitioned(120)
+        t0 = time.perf_counter()
+        partitioned = search.vectors.wait_partitioned(600)
+        print(f"n={n} ivf_partitioned={partitioned} ivf_wait_s={time.perf_counter() - t0:.1f}")
         timings: dict[str, list[float]] = {k: [] for k in ("hybrid", "semantic", "keyword", "bare_vector",
                                                            "bare_fts")}
         lance_table = table.table
