@@ -30,6 +30,7 @@ from typing import Any, Iterator, Sequence
 
 from desktop.core.arena.errors import ArenaError, VoteNotFound, VoteRefused
 from desktop.core.history.sql import ids_predicate, sql_str
+from desktop.core.history.tables import open_or_create
 from desktop.core.records import new_id, utc_now
 
 TABLE_NAME = "arena_votes_v1"
@@ -132,10 +133,7 @@ class VoteStore:
         self.root = Path(root)
         self._lock = threading.Lock()
         self._db = lancedb.connect(str(self.root / "lancedb"), read_consistency_interval=timedelta(0))
-        listed: Any = self._db.list_tables()
-        names = list(getattr(listed, "tables", listed))
-        self.table = (self._db.open_table(TABLE_NAME) if TABLE_NAME in names
-                      else self._db.create_table(TABLE_NAME, schema=arrow_schema()))
+        self.table = open_or_create(self._db, TABLE_NAME, arrow_schema())
 
     @classmethod
     def beside(cls, history) -> "VoteStore":

@@ -36,6 +36,7 @@ from desktop.core.experiments.errors import ExperimentBusy, ExperimentNotFound
 from desktop.core.experiments.spec import ExperimentSpec, parse_spec
 from desktop.core.history.schema import SCHEMA_VERSION as HISTORY_SCHEMA_VERSION
 from desktop.core.history.sql import sql_str
+from desktop.core.history.tables import open_or_create
 from desktop.core.records import new_id, utc_now
 
 TABLE_NAME = "experiments_v1"
@@ -114,10 +115,7 @@ class ExperimentStore:
         self.root = Path(root)
         self._lock = threading.Lock()
         self._db = lancedb.connect(str(self.root / "lancedb"), read_consistency_interval=timedelta(0))
-        listed: Any = self._db.list_tables()
-        names = list(getattr(listed, "tables", listed))
-        self.table = (self._db.open_table(TABLE_NAME) if TABLE_NAME in names
-                      else self._db.create_table(TABLE_NAME, schema=arrow_schema()))
+        self.table = open_or_create(self._db, TABLE_NAME, arrow_schema())
 
     @classmethod
     def beside(cls, history) -> "ExperimentStore":

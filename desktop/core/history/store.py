@@ -36,6 +36,7 @@ from desktop.core.history.errors import HistoryError, RecordNotFound
 from desktop.core.history.schema import SCHEMA_VERSION, TABLE_NAME, arrow_schema, record_to_row, row_to_record
 from desktop.core.history.search import HistorySearch, SearchQuery, SearchResult
 from desktop.core.history.sql import ids_predicate, sql_str
+from desktop.core.history.tables import open_or_create, table_names
 from desktop.core.history.vector_index import IVF_MIN_ROWS
 from desktop.core.history.writer import HistoryWriter
 from desktop.core.jobs import CancelToken, ProgressCallback, no_progress
@@ -125,14 +126,10 @@ class HistoryStore:
         return migrations.upgrade(self._db, self.root, meta)
 
     def _table_names(self) -> list[str]:
-        result = self._db.list_tables()
-        return list(getattr(result, "tables", result))
+        return table_names(self._db)
 
     def _open_table(self):
-        if TABLE_NAME in self._table_names():
-            table = self._db.open_table(TABLE_NAME)
-        else:
-            table = self._db.create_table(TABLE_NAME, schema=arrow_schema())
+        table = open_or_create(self._db, TABLE_NAME, arrow_schema())
         # The text index exists from the start: rows not yet indexed are then
         # searched with the same tokenizer (lower-casing, stemming) as indexed ones.
         if not any(i.name == TEXT_INDEX for i in table.list_indices()):

@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from desktop.core.history.sql import sql_str
+from desktop.core.history.tables import open_or_create
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +85,7 @@ class ChunkTable:
         self.name = name
         self.dim = dim
         self._db = db
-        names = db.list_tables()
-        if name in list(getattr(names, "tables", names)):
-            self.table = db.open_table(name)
-        else:
-            self.table = db.create_table(name, schema=arrow_schema(dim))
+        self.table = open_or_create(db, name, arrow_schema(dim))
         if not any(i.name == TEXT_INDEX for i in self.table.list_indices()):
             self._create_text_index()
 
