@@ -6,15 +6,6 @@ import pytest
 
 
 @pytest.fixture
-def history(tmp_path):
-    from desktop.core.history.store import HistoryStore
-
-    store = HistoryStore(tmp_path / "history", embedder=None)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def votes(history):
     from desktop.core.arena.votes import VoteStore
 

@@ -8,15 +8,6 @@ from tests.core.experiments.engines import CountingTextEngine
 
 
 @pytest.fixture
-def history(tmp_path):
-    from desktop.core.history.store import HistoryStore
-
-    store = HistoryStore(tmp_path / "history", embedder=None)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def experiments(history):
     from desktop.core.experiments.store import ExperimentStore
 
