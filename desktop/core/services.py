@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from desktop.core.history.store import HistoryStore
     from desktop.core.hub.queue import DownloadList
     from desktop.core.image.engine import ImageEngine
+    from desktop.core.knowledge.store import Knowledge
     from desktop.core.models.library import Library
     from desktop.core.text.engine import TextEngine
 
@@ -44,6 +45,7 @@ class Services:
         self._image_engine: ImageEngine | None = None
         self._history_store: HistoryStore | None = None
         self._downloads: DownloadList | None = None
+        self._knowledge: Knowledge | None = None
         self._ui: dict[type, Any] = {}
         self._closers: list[Callable[[], None]] = []
         self._history_listeners: list[Callable[[HistorySink], None]] = []
@@ -111,6 +113,23 @@ class Services:
             if self._history_store is None:
                 self._history_store = self._closing(store)
             return store
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The document collections, searching with the history's embedder and store (call off the GUI
+        thread: it opens the history store first if it is not open yet)."""
+        with self._lock:
+            if self._knowledge is None:
+                from desktop.core.knowledge.store import Knowledge
+
+                store = self.history_store
+                self._knowledge = self._closing(Knowledge(embedder=store.embedder, history=store))
+            return self._knowledge
+
+    @property
+    def opened_knowledge(self) -> Knowledge | None:
+        """The document collections if they are open already, else None (never opens them)."""
+        return self._knowledge
 
     @property
     def downloads(self) -> DownloadList:
