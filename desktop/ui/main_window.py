@@ -95,6 +95,8 @@ WORKSPACES = (
                   "See how you use your models over time: generations, speed, ratings and disk use."),
     WorkspaceSpec("arena", "Arena", "desktop.ui.arena.view", "ArenaWorkspace",
                   "Compare two models blind on your prompts, vote with the keys 1-4, and rank them."),
+    WorkspaceSpec("knowledge", "Knowledge", "desktop.ui.knowledge.view", "KnowledgeWorkspace",
+                  "Index folders of documents so that Chat can answer from them and cite them."),
 )
 
 
