@@ -227,6 +227,14 @@ class HistoryStore:
         and searchable: generations, re-runs, imports.  The History list refreshes by it."""
         self._saved_listeners.append(listener)
 
+    def remove_saved_listener(self, listener) -> None:
+        """Stop calling ``listener`` (added by :meth:`add_saved_listener`); a listener not added is ignored.
+        A view that listens removes itself when it is destroyed, so a closed view is not kept alive."""
+        try:
+            self._saved_listeners.remove(listener)
+        except ValueError:
+            pass
+
     def _after_change(self) -> None:
         """Writer thread, after every change: searches see it; then the saved records are reported."""
         self.searcher.changed()
