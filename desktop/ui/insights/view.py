@@ -13,6 +13,8 @@ signal, and a result for filters that were changed since is dropped.  A
 bad range (From after To) is the job's error, shown in the notice line.
 The history's saved listener marks the plots stale: they reload when the
 workspace is next shown (or at once, after a short pause, while it is).
+The listener is removed from the store when the workspace is destroyed, so
+a closed view is neither kept alive nor called by the writer thread.
 
 Hooks (replaceable in tests): ``choose_path(suggested, file_filter) -> str``.
 
@@ -26,6 +28,7 @@ Signals:
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -56,6 +59,31 @@ ANY_DAY = QDate(2000, 1, 1)  # the date edits' minimum, shown as "Any": an open 
 RELOAD_MS = 500  # a burst of saves becomes one reload
 
 
+class SavedSubscription:
+    """One view's saved listener on the history store, added lazily (on the io job that first opens the
+    store) and removed by :meth:`close`; a close before the add makes the add a no-op."""
+
+    def __init__(self, listener) -> None:
+        self.listener = listener
+        self.store = None
+        self.closed = False
+        self._lock = threading.Lock()  # attach runs on a worker thread, close on the GUI thread
+
+    def attach(self, store) -> None:
+        with self._lock:
+            if self.closed or self.store is not None:
+                return
+            store.add_saved_listener(self.listener)
+            self.store = store
+
+    def close(self, *_args) -> None:
+        with self._lock:
+            self.closed = True
+            if self.store is not None:
+                self.store.remove_saved_listener(self.listener)
+                self.store = None
+
+
 class InsightsWorkspace(QWidget):
     status_message = Signal(str)
     insights_shown = Signal(object)
@@ -71,7 +99,10 @@ class InsightsWorkspace(QWidget):
         self.cards: dict[str, PlotCard] = {}
         self.stale = True
         self._request = 0  # the newest load; older results are dropped
-        self._listening = False
+        emit = self._history_changed.emit
+        self.subscription = SavedSubscription(lambda _records: emit())
+        # Not a bound method of self: destroyed fires while the C++ half is going away.
+        self.destroyed.connect(self.subscription.close)
         self.choose_path = self._choose_path
         self._reload = QTimer(self, singleShot=True, interval=RELOAD_MS)
         self._reload.timeout.connect(self.load)
@@ -155,14 +186,11 @@ class InsightsWorkspace(QWidget):
         self._reload.stop()
         self._request += 1
         request, query = self._request, self.query()
-        services = self.services
-        listen = not self._listening
-        self._listening = True
+        services, subscription = self.services, self.subscription
 
         def work(*, cancel, progress):
             store = services.history_store
-            if listen:
-                store.add_saved_listener(lambda _records: self._history_changed.emit())
+            subscription.attach(store)
             return compute_insights(store, query, library=services.library, cancel=cancel, progress=progress)
 
         self.notice.setText("Reading the history…")
