@@ -1,0 +1,1 @@
+"""The Knowledge workspace: document collections for grounded chat, indexed and searched."""
