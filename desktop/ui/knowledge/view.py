@@ -53,6 +53,7 @@ from desktop.core.knowledge.registry import Collection
 from desktop.ui import theme
 from desktop.ui.knowledge.add_dialog import AddCollectionDialog
 from desktop.ui.knowledge.collections_table import CollectionsTable
+from desktop.ui.knowledge.loader import CollectionsLoader
 from desktop.ui.knowledge.search_panel import SearchPanel
 from desktop.ui.runner import JobHandle
 
@@ -91,7 +92,6 @@ class KnowledgeWorkspace(QWidget):
     index_stopped = Signal(str)
     deleted = Signal(str)
     failed = Signal(str)
-    _history_opened = Signal()  # queued: the listener may be called on any thread
 
     def __init__(self, services, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,8 +101,10 @@ class KnowledgeWorkspace(QWidget):
         self.add_dialog: AddCollectionDialog | None = None
         self.indexing: JobHandle | None = None
         self._indexing_name = ""
-        self._stop_waiting = None  # removes the history listener while it waits for the history
-        self._history_opened.connect(self._on_history_opened, Qt.ConnectionType.QueuedConnection)
+        self.loader = CollectionsLoader(services, runner, self)
+        self.loader.loaded.connect(self._listed)
+        self.loader.failed.connect(self._fail)
+        self.loader.waiting.connect(lambda: self.notice.setText("Waiting for the history to open…"))
 
         self.add_button = QPushButton("Add collection…")
         self.reindex_button = QPushButton("Reindex")
@@ -188,34 +190,8 @@ class KnowledgeWorkspace(QWidget):
 
     # --- listing ---------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Read the collections (and whether their folders are still there) on an ``io`` job.
-
-        Before the app has opened the history (just after start) this waits for it rather than
-        opening it here: the collections search with the history's embedder.
-        """
-        services = self.services
-        if services.opened_history_store is None:
-            if self._stop_waiting is None:
-                self._stop_waiting = services.add_history_listener(lambda _sink: self._signal_history_opened())
-            self.notice.setText("Waiting for the history to open…")
-            return
-
-        def work(*, cancel, progress):
-            return services.knowledge.collections()
-
-        self._submit("List collections", work, self._listed)
-
-    def _signal_history_opened(self) -> None:
-        try:
-            self._history_opened.emit()
-        except RuntimeError:  # this page was closed before the history opened
-            pass
-
-    def _on_history_opened(self) -> None:
-        if self._stop_waiting is not None and self.services.opened_history_store is not None:
-            self._stop_waiting()
-            self._stop_waiting = None
-            self.refresh()
+        """Read the collections (and whether their folders are still there) on an ``io`` job."""
+        self.loader.load()
 
     def _listed(self, collections: list[Collection]) -> None:
         self.table.show_collections(collections)
