@@ -86,15 +86,19 @@ def export_sft(store, path: Path, selection: SftSelection, *, embed: Embed | Non
             if len(turns) > 20 * BATCH:  # ancestors are mostly shared within a stretch of time
                 turns.clear()
             _read_turns(store, rows, turns)
+            texts_new = []
             for row in rows:
                 messages, complete = _messages(row, turns)
-                if not deduper.is_new_text([part for m in messages for part in (m["role"], m["content"])]):
-                    continue
-                vector = row["vector"] if row.get("embedded") else None
-                if not deduper.is_new_meaning(vector, embed_text_of(row_to_record(row))):
-                    continue
-                out.write(_row(row, messages))
-                incomplete += not complete
+                if deduper.is_new_text([part for m in messages for part in (m["role"], m["content"])]):
+                    texts_new.append((row, messages, complete))
+            # The exact check never depends on the near one, so the batch's near check can follow it.
+            vectors = [r["vector"] if r.get("embedded") else None for r, _, _ in texts_new]
+            meanings = deduper.new_meanings(vectors, [embed_text_of(row_to_record(r)) if v is None else ""
+                                                      for (r, _, _), v in zip(texts_new, vectors, strict=True)])
+            for (row, messages, complete), new in zip(texts_new, meanings, strict=True):
+                if new:
+                    out.write(_row(row, messages))
+                    incomplete += not complete
             written = min(done * BATCH, len(ids))
             progress(Progress(written / len(ids), "Exporting the fine-tuning set", written, len(ids)))
         if not out.rows:
