@@ -34,6 +34,14 @@ from typing import Any, Sequence
 
 from desktop.core.errors import GenLabError, InvalidParameter
 from desktop.core.hardware import machine_info
+from desktop.core.image.hires import LATENT, HiresPlan, check_hires, upscale_image, upscale_latents
+from desktop.core.image.inpaint import (
+    OUTPAINT,
+    InpaintInputs,
+    inpaint_method,
+    is_inpainting_checkpoint,
+    prepare_inpaint,
+)
 from desktop.core.image.lora import (
     LoraSlots,
     ResolvedLora,
@@ -42,16 +50,24 @@ from desktop.core.image.lora import (
     resolve_loras,
     split_prompt_loras,
 )
+from desktop.core.image.masks import check_mask_unchanged, paste_back, write_mask
 from desktop.core.image.model_files import ModelInfo, inspect_model
 from desktop.core.image.output import (
     SavedImage,
     a1111_parameters,
     incognito_folder,
+    mask_path_for,
     new_image_path,
     save_png,
     thumbnail_path_for,
 )
-from desktop.core.image.params import FLOW_FAMILIES, NO_NEGATIVE_PROMPT, ImageParams, validate_params
+from desktop.core.image.params import (
+    FLOW_FAMILIES,
+    NO_NEGATIVE_PROMPT,
+    ImageParams,
+    defaults_for,
+    validate_params,
+)
 from desktop.core.image.pipeline import (
     LoadedModel,
     MemoryPlan,
@@ -268,6 +284,12 @@ class ImageEngine:
         if info.family in NO_NEGATIVE_PROMPT:
             params = replace(params, negative_prompt="")  # validate_params warned that it is left out
         init = load_init_image(params.init_image, params.width, params.height) if params.is_img2img else None
+        warnings = list(checked.warnings)
+        if params.is_inpaint:
+            if params.mask_image:
+                check_mask_unchanged(params.mask_image, params.mask_sha256)
+            # Reads and checks the mask before any model is loaded; notes say what was adjusted.
+            warnings += prepare_inpaint(params, init, seed=int(params.seed or 0)).notes
         _, tags = split_prompt_loras(params.prompt)
         loras = resolve_loras(params.loras, tags if params.lora_tags else [], self.library or Library())
         for lora in loras:
@@ -276,8 +298,13 @@ class ImageEngine:
             was_loaded = self.loaded is not None and self.loaded.info.path.resolve() == info.path.resolve()
             loaded = self._ensure_loaded(info, cancel, progress)
             load_s = 0.0 if was_loaded else loaded.load_seconds
+            if is_inpainting_checkpoint(loaded.pipe) and not params.is_inpaint:
+                raise InvalidParameter(f"{info.name} is an inpainting model: it repaints the masked part of "
+                                       "an image and cannot make one from scratch.",
+                                       "Give an init image with a mask (--init, --mask) or outpaint it "
+                                       "(--outpaint), or choose an ordinary model.")
             self.lora_slots(loaded).apply(loras)
-            result = ImageBatchResult(warnings=list(checked.warnings), model_card=loaded.describe())
+            result = ImageBatchResult(warnings=warnings, model_card=loaded.describe())
             session = request.session_id or new_id()
             first_seed = int(params.seed or 0)  # validate_params filled it in
             for index in range(params.batch_count):
@@ -303,10 +330,20 @@ class ImageEngine:
         import torch
 
         seed = int(params.seed or 0)  # set by generate() for each image
-        pipe = loaded.img2img_pipe() if init is not None else loaded.pipe
+        # Outpainting's fill noise is seeded by each image's seed, so it is prepared per image.
+        inputs = prepare_inpaint(params, init, seed=seed) if params.is_inpaint else None
+        hires = self._hires_plan(loaded, params) if params.is_hires else None
+        if inputs is not None:
+            pipe = loaded.inpaint_pipe()
+        else:
+            pipe = loaded.img2img_pipe() if init is not None else loaded.pipe
         pipe.scheduler = loaded.scheduler_for(params.scheduler)
-        set_vae_tiling(pipe, loaded.plan.vae_tiling or params.width * params.height > 1024 * 1024)
-        total = max(1, int(params.steps * params.strength)) if init is not None else params.steps
+        width, height = inputs.size if inputs is not None else (params.width, params.height)
+        final_w, final_h = hires.final if hires is not None else (width, height)
+        set_vae_tiling(pipe, loaded.plan.vae_tiling or final_w * final_h > 1024 * 1024)
+        first_total = max(1, int(params.steps * params.strength)) if init is not None else params.steps
+        total = first_total + (int(params.steps * hires.strength) if hires is not None else 0)
+        before = [0]  # steps of earlier passes (the hires pass counts on from the first)
         # The previewer maps SD's 4 latent channels to RGB; SD 3.x and FLUX latents have 16 (FLUX's packed).
         flow = loaded.info.family in FLOW_FAMILIES
         previewer = LatentPreviewer(loaded.info.is_xl) if request.previews and not flow else None
@@ -321,7 +358,7 @@ class ImageEngine:
             if cancel.cancelled:
                 p._interrupt = True  # diffusers skips the remaining steps
                 return kwargs
-            done = step + 1
+            done = before[0] + step + 1
             mean = sum(step_times) / len(step_times)
             eta = mean * ((total - done) + (batch - index - 1) * total)
             rgb = previewer.rgb(kwargs["latents"]) if previewer is not None else None
@@ -336,30 +373,46 @@ class ImageEngine:
             num_inference_steps=params.steps, guidance_scale=float(params.guidance),
             generator=torch.Generator("cpu").manual_seed(seed),
             callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
-        if init is not None:
+        if inputs is not None:
+            call.update(image=inputs.image, mask_image=inputs.mask, strength=float(params.strength),
+                        width=width, height=height)
+        elif init is not None:
             call.update(image=init, strength=float(params.strength))
         else:
             call.update(width=params.width, height=params.height)
-        out_of_memory = False
-        try:
-            output = pipe(**call)
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            out_of_memory = True
-        if out_of_memory:  # raised outside the handler so the traceback's tensors can be freed
-            _free_device_memory()
-            raise out_of_memory_error(params, loaded.device, loaded.plan)
+        if hires is not None and hires.method == LATENT:
+            call["output_type"] = "latent"
+        output = self._call(pipe, call, params, loaded)
         if cancel.cancelled:
             raise JobCancelled()  # the decoded half-made image is discarded
+        if hires is not None:
+            before[0] = first_total
+            second = loaded.img2img_pipe()  # the same components: nothing is loaded again
+            second.scheduler = loaded.scheduler_for(params.scheduler)
+            bigger = (upscale_latents(output.images, hires.final, pipe.vae_scale_factor) if hires.method == LATENT
+                      else upscale_image(output.images[0], hires.final, hires.method))
+            call.pop("output_type", None)
+            call.pop("width", None)
+            call.pop("height", None)
+            call.update(image=bigger, strength=hires.strength, generator=torch.Generator("cpu").manual_seed(seed))
+            output = self._call(second, call, params, loaded)
+            if cancel.cancelled:
+                raise JobCancelled()
         finished = time.perf_counter()
         image = output.images[0]
-        record = self._record(loaded, request, params, init is not None, loras, index, session)
+        if inputs is not None:
+            image = paste_back(inputs.image, image, inputs.feathered)
+        record = self._record(loaded, request, params, pipe, init is not None, loras, index, session)
         sampler = sampler_name(params.scheduler, loaded.scheduler_config.get("_class_name", ""),
                                loaded.scheduler_config)
         record.parameters["sampler"] = sampler
         record.parameters["scheduler_class"] = type(pipe.scheduler).__name__
         target = self._target_path(request, seed, record.id, index, batch)
+        if inputs is not None:
+            record.parameters["inpaint"] = self._keep_mask(inputs, pipe, params, target, request.private,
+                                                           record.parameters)
+        if hires is not None:
+            record.parameters["hires"] = hires.to_dict()
         record.image_path = str(target)
         record.thumbnail_path = "" if request.private else str(thumbnail_path_for(target))
         steps_s = sum(step_times)
@@ -378,6 +431,39 @@ class ImageEngine:
                            seed, image)
 
     @staticmethod
+    def _call(pipe: Any, call: dict[str, Any], params: ImageParams, loaded: LoadedModel) -> Any:
+        try:
+            return pipe(**call)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+        # Only an out-of-memory error gets here, outside the handler, so its traceback's tensors can be freed.
+        _free_device_memory()
+        raise out_of_memory_error(params, loaded.device, loaded.plan)
+
+    @staticmethod
+    def _hires_plan(loaded: LoadedModel, params: ImageParams) -> HiresPlan:
+        d = defaults_for(loaded.info.family, lcm=loaded.info.lcm)
+        return check_hires(params.hires_scale, params.hires_strength, params.hires_method,
+                           width=params.width, height=params.height, multiple=d.size_multiple,
+                           max_side=d.max_side, latent_ok=loaded.info.family not in FLOW_FAMILIES)
+
+    @staticmethod
+    def _keep_mask(inputs: InpaintInputs, pipe: Any, params: ImageParams, target: Path, private: bool,
+                   parameters: dict[str, Any]) -> dict[str, Any]:
+        """Store the mask beside the image; the record points at it (path and sha256), so a re-run
+        takes exactly these pixels.  Incognito images keep no mask."""
+        path, digest = "", ""
+        if not private:
+            path = str(mask_path_for(target))
+            digest = write_mask(inputs.mask, path)
+        if inputs.kind != OUTPAINT:  # an outpaint's mask is made again from the pads
+            parameters["mask_image"], parameters["mask_sha256"] = path, digest
+        return {"kind": inputs.kind, "method": inpaint_method(pipe), "mask_path": path, "mask_sha256": digest,
+                "blur": params.mask_blur, "size": list(inputs.size),
+                "pads": list(inputs.pads) if inputs.pads is not None else None}
+
+    @staticmethod
     def _target_path(request: ImageRequest, seed: int, record_id: str, index: int, batch: int) -> Path:
         if not request.out_file:
             if request.private:
@@ -389,7 +475,7 @@ class ImageEngine:
         return out if batch == 1 else out.with_name(f"{out.stem}-{index + 1}{out.suffix}")
 
     @staticmethod
-    def _record(loaded: LoadedModel, request: ImageRequest, params: ImageParams, img2img: bool,
+    def _record(loaded: LoadedModel, request: ImageRequest, params: ImageParams, pipe: Any, img2img: bool,
                 loras: list[ResolvedLora], index: int, session: str) -> GenerationRecord:
         parameters = params.to_dict()
         # Every LoRA applied, by sha256, from the tags and the explicit list alike: the list is complete,
@@ -398,9 +484,19 @@ class ImageEngine:
         parameters["lora_tags"] = False
         if not img2img:
             parameters.pop("strength", None)
+        # Only the settings a record used: an ordinary image's record stays as it was.
+        if not params.is_inpaint:
+            for name in ("mask_image", "mask_sha256", "mask_blur", "outpaint"):
+                parameters.pop(name, None)
+        if not params.is_hires:
+            for name in ("hires_scale", "hires_strength", "hires_method"):
+                parameters.pop(name, None)
+        mode = "img2img" if img2img else "txt2img"
+        if params.is_inpaint:
+            mode = OUTPAINT if params.outpaint else "inpaint"
         parameters.update(
-            mode="img2img" if img2img else "txt2img", batch_index=index, family=loaded.info.family,
-            pipeline=type(loaded.img2img if img2img else loaded.pipe).__name__,
+            mode=mode, batch_index=index, family=loaded.info.family,
+            pipeline=type(pipe).__name__,
             dtype=loaded.dtype, offload=loaded.plan.offload,
             attention_slicing=loaded.plan.attention_slicing, model_path=str(loaded.info.path))
         return GenerationRecord(kind="image", prompt=params.prompt, negative_prompt=params.negative_prompt,
@@ -415,8 +511,15 @@ def a1111_text(record: GenerationRecord, sampler: str, loras: Sequence[ResolvedL
         "Seed": record.seed, "Size": f"{p['width']}x{p['height']}",
         "Model hash": record.model.sha256[:10], "Model": record.model.name,
     }
-    if p.get("mode") == "img2img":
+    if p.get("mode") in ("img2img", "inpaint", OUTPAINT):
         fields["Denoising strength"] = f"{float(p['strength']):g}"
+    if p.get("mode") in ("inpaint", OUTPAINT):
+        fields["Mask blur"] = p.get("mask_blur", (p.get("inpaint") or {}).get("blur"))
+    hires = p.get("hires")
+    if hires:  # as A1111 writes a hires-fixed image
+        fields["Denoising strength"] = f"{float(hires['strength']):g}"
+        fields["Hires upscale"] = f"{float(hires['scale']):g}"
+        fields["Hires upscaler"] = {"latent": "Latent (bicubic)", "bicubic": "Bicubic"}.get(hires["method"], "Lanczos")
     fields["Version"] = (f"GenLab {record.versions.get('genlab', '')} "
                          f"(diffusers {record.versions.get('diffusers', '')})")
     return a1111_parameters(a1111_prompt(record.prompt, list(loras)), record.negative_prompt, fields)

@@ -30,8 +30,10 @@ from desktop.core.models.headers import PICKLE_HINT, PICKLE_SUFFIXES, read_safet
 SUPPORTED_PIPELINES = {
     "StableDiffusionPipeline": "sd",
     "StableDiffusionImg2ImgPipeline": "sd",
+    "StableDiffusionInpaintPipeline": "sd",  # an inpainting checkpoint: its UNet takes 9 channels
     "StableDiffusionXLPipeline": "sdxl",
     "StableDiffusionXLImg2ImgPipeline": "sdxl",
+    "StableDiffusionXLInpaintPipeline": "sdxl",
     "StableDiffusion3Pipeline": "sd3",
     "StableDiffusion3Img2ImgPipeline": "sd3",
     "FluxPipeline": "flux",

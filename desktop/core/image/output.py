@@ -120,6 +120,11 @@ def thumbnail_path_for(image_path: Path) -> Path:
     return image_path.parent / "thumbs" / (image_path.stem + ".jpg")
 
 
+def mask_path_for(image_path: Path) -> Path:
+    """Where the inpainting mask of an image is kept (beside it, like its thumbnail)."""
+    return image_path.parent / "masks" / (image_path.stem + ".png")
+
+
 def save_png(image: Any, path: Path, parameters: str | None, record_json: str | None, *,
              thumbnail: bool = True) -> SavedImage:
     """Write ``image`` (a PIL image) atomically with its text chunks, plus a JPEG thumbnail.
@@ -158,8 +163,8 @@ def save_png(image: Any, path: Path, parameters: str | None, record_json: str | 
 
 
 def delete_output(image_path: Path) -> None:
-    """Delete a saved image and its thumbnail (missing files are fine)."""
-    for p in (Path(image_path), thumbnail_path_for(Path(image_path))):
+    """Delete a saved image, its thumbnail and its mask (missing files are fine)."""
+    for p in (Path(image_path), thumbnail_path_for(Path(image_path)), mask_path_for(Path(image_path))):
         try:
             p.unlink()
         except FileNotFoundError:

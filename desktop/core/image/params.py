@@ -78,10 +78,28 @@ class ImageParams:
     strength: float = 0.75
     loras: list[LoraChoice] = field(default_factory=list)  # besides the prompt's <lora:name:w> tags
     lora_tags: bool = True  # read <lora:...> tags from the prompt (a re-run takes the recorded list instead)
+    # Inpainting (desktop.core.image.inpaint): a mask on the init image, white = repaint.
+    mask_image: str = ""
+    mask_sha256: str = ""  # when set (a re-run), the mask file must still have these bytes
+    mask_blur: int = 4  # feather radius in px of the paste-back blend
+    outpaint: list[int] = field(default_factory=list)  # [left, top, right, bottom] px to add; empty: none
+    # Hires fix (desktop.core.image.hires): 0 = off, else enlarge by this much and denoise again.
+    hires_scale: float = 0.0
+    hires_strength: float = 0.5
+    hires_method: str = "lanczos"  # latent | bicubic | lanczos
 
     @property
     def is_img2img(self) -> bool:
         return bool(self.init_image)
+
+    @property
+    def is_inpaint(self) -> bool:
+        """Inpainting or outpainting (both go through the family's inpainting pipeline)."""
+        return bool(self.init_image) and (bool(self.mask_image) or bool(self.outpaint))
+
+    @property
+    def is_hires(self) -> bool:
+        return bool(self.hires_scale)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -245,4 +263,8 @@ def validate_params(params: ImageParams, family: str = SD1, *, lcm: bool = False
         if not Path(params.init_image).is_file():
             raise InvalidParameter(f"Init image {params.init_image} does not exist.",
                                    "Pick an existing image file.")
+    from desktop.core.image.inpaint import check_inpaint_and_hires  # it imports this module
+
+    params, notes = check_inpaint_and_hires(params, family, d.size_multiple, d.max_side)
+    warnings += notes
     return Validated(replace(params, seed=seed), warnings)

@@ -240,6 +240,7 @@ class LoadedModel:
     load_seconds: float
     scheduler_config: Any = None  # the model's own, to rebuild schedulers from
     img2img: Any = None  # made from ``pipe`` on first use, sharing its components
+    inpaint: Any = None  # likewise, the family's inpainting pipeline
     versions: dict[str, str] = field(default_factory=dict)
     plan_override: str = "auto"  # the offload setting this load was made with
     file_stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -278,6 +279,15 @@ class LoadedModel:
             self.img2img = AutoPipelineForImage2Image.from_pipe(self.pipe)
             self.img2img.set_progress_bar_config(disable=True)
         return self.img2img
+
+    def inpaint_pipe(self) -> Any:
+        """The family's inpainting pipeline on the loaded components (no weights loaded again)."""
+        if self.inpaint is None:
+            from diffusers import AutoPipelineForInpainting
+
+            self.inpaint = AutoPipelineForInpainting.from_pipe(self.pipe)
+            self.inpaint.set_progress_bar_config(disable=True)
+        return self.inpaint
 
     def describe(self) -> str:
         """A short model card."""
