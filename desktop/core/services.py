@@ -66,9 +66,9 @@ class Services:
         """The process's one text engine, saving to whatever history the services hold now."""
         with self._lock:
             if self._text_engine is None:
-                from desktop.core.text.engine import TextEngine
+                from desktop.core.text.remote_slot import EngineSlot  # a TextEngine that takes remote models too
 
-                self._text_engine = self._closing(TextEngine(history=lambda: self.history, library=self.library))
+                self._text_engine = self._closing(EngineSlot(history=lambda: self.history, library=self.library))
             return self._text_engine
 
     @property
