@@ -3,7 +3,8 @@
 A contender's values use the ``genlab text`` / ``genlab image`` option names
 and are checked like a sweep's (:func:`~desktop.core.experiments.params.check_type`),
 so the arena refuses what the commands refuse.  The model is resolved by the
-one rule of the commands (:func:`~desktop.core.models.library.resolve_model`).
+one rule of the commands and sweeps (:func:`~desktop.core.experiments.resolve.resolve_model_ref`),
+which also takes a remote server's model (``remote:<source>/<model>``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any, Callable, Sequence
 
 from desktop.core.arena.errors import ArenaError
 from desktop.core.experiments.params import KINDS, PARAMS, canonical_name, check_type
-from desktop.core.models.library import resolve_model
+from desktop.core.experiments.resolve import resolve_model_ref
+from desktop.core.models.remote import is_remote_ref, parse_ref
 
 # Values a preset may not set: the arena gives both sides the same prompt and seed.
 NOT_PRESET = ("model", "prompt", "seed")
@@ -37,20 +39,26 @@ class Contender:
 
     @property
     def key(self) -> tuple[str, str]:
-        """What makes two contenders the same one: the model file and the preset."""
-        return str(self.path.expanduser().resolve()), json.dumps(self.values, sort_keys=True)
+        """What makes two contenders the same one: the model file (or remote reference) and the preset."""
+        where = self.model if is_remote_ref(self.model) else str(self.path.expanduser().resolve())
+        return where, json.dumps(self.values, sort_keys=True)
 
 
 def default_label(path: Path, values: dict[str, Any]) -> str:
-    """The model's file or folder name, plus the preset: ``SmolLM2 (temperature=0.2)``."""
-    name = path.stem if path.suffix else path.name
+    """The model's file or folder name, plus the preset: ``SmolLM2 (temperature=0.2)``; a remote
+    model's id and server: ``llama3 @ gpu-box:8000``."""
+    if is_remote_ref(path):
+        ref = parse_ref(path)
+        name = f"{Path(ref.model).stem if Path(ref.model).suffix == '.gguf' else Path(ref.model).name} @ {ref.source}"
+    else:
+        name = path.stem if path.suffix else path.name
     if not values:
         return name
     return f"{name} ({', '.join(f'{k}={v}' for k, v in sorted(values.items()))})"
 
 
 def make_contender(kind: str, model: str, values: dict[str, Any] | None = None, *, label: str = "",
-                   resolve: Callable[[str], Path] = resolve_model) -> Contender:
+                   resolve: Callable[[str], Path] = resolve_model_ref) -> Contender:
     """A checked contender of ``kind`` ("text" or "image"); raises ArenaError / InvalidParameter."""
     if kind not in KINDS:
         raise ArenaError(f"{kind!r} is not a kind of arena.", f"Use one of {', '.join(KINDS)}.")

@@ -45,10 +45,10 @@ class TextCells:
 
     def __init__(self, sink: CellSink, *, engine_factory: Callable[[HistorySink], Any] | None = None,
                  default_load=None) -> None:
-        if engine_factory is None:
-            from desktop.core.text.engine import TextEngine
+        if engine_factory is None:  # the slot runs local files and remote: references alike
+            from desktop.core.text.remote_slot import EngineSlot
 
-            engine_factory = TextEngine
+            engine_factory = EngineSlot
         self.engine = engine_factory(sink)
         self.default_load = default_load
         self.experiment_id = ""
