@@ -30,12 +30,12 @@ def check_model(spec: ExperimentSpec, ref: str, resolve: Callable[[str], Path]) 
     from desktop.core.models.headers import read_model_facts
     from desktop.core.models.remote import is_remote_ref
 
+    if is_remote_ref(ref) and spec.kind != TEXT:
+        raise model_error(spec, ref, "remote servers run text models only.", "Use a local image model.")
     try:
         path = resolve(ref)
-        if is_remote_ref(ref) and spec.kind == TEXT:  # a remote server's text model: nothing here to read
+        if is_remote_ref(ref):  # a remote server's text model: nothing here to read
             return path
-        if is_remote_ref(ref):
-            raise model_error(spec, ref, "remote servers run text models only.", "Use a local image model.")
         facts = read_model_facts(path)
     except GenLabError as exc:
         raise model_error(spec, ref, exc.message, exc.hint) from exc
