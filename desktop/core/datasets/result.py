@@ -20,12 +20,13 @@ class DatasetResult:
     incomplete: int = 0  # SFT: rows whose earlier turns are partly missing from the history
     missing: int = 0  # preference: votes left out because an answer is no longer in the history
     left_out: int = 0  # preference: ties and "both bad" votes, which say nothing about which is better
+    near_threshold: float | None = None  # the cosine near duplicates were checked at; None: not checked
 
     def summary(self) -> str:
         parts = [f"wrote {self.rows} rows to {self.path} ({self.matched} matched"]
         parts.append(f"{self.dropped.exact} exact duplicates dropped")
-        if self.dropped.near or self.dropped.unembedded:
-            parts.append(f"{self.dropped.near} near duplicates dropped")
+        if self.near_threshold is not None:
+            parts.append(f"{self.dropped.near} near duplicates dropped (cosine >= {self.near_threshold:g})")
         return ", ".join(parts) + ")"
 
     def notes(self) -> list[str]:

@@ -104,7 +104,8 @@ def export_sft(store, path: Path, selection: SftSelection, *, embed: Embed | Non
         if not out.rows:
             raise NothingToExport(f"Every one of the {len(ids)} matching records repeats an earlier one, "
                                   "so no file was written.", "Lower the near-duplicate threshold or leave it out.")
-    return DatasetResult(Path(path), out.rows, len(ids), deduper.counts, incomplete=incomplete)
+    return DatasetResult(Path(path), out.rows, len(ids), deduper.counts, incomplete=incomplete,
+                         near_threshold=deduper.threshold)
 
 
 def _chosen_ids(store, filters: dict[str, Any], selection: SftSelection) -> list[str]:
