@@ -1,7 +1,9 @@
 """Where the arena's prompts come from: a file, an experiment's prompts, or a history search.
 
 Each source returns the prompts in their first-seen order, without blanks
-or repeats, so one prompt makes one match per pair of contenders.
+or repeats, so one prompt makes one match per pair of contenders.  A source
+that gives no prompt (an empty file, an experiment none of whose cells has
+run, a search that finds nothing) is an :class:`ArenaError` naming the source.
 """
 
 from __future__ import annotations
@@ -12,6 +14,14 @@ from typing import Iterable
 from desktop.core.arena.errors import ArenaError
 
 SEARCH_LIMIT = 50  # prompts a history search gives the arena by default
+
+
+def typed_prompts(text: str) -> list[str]:
+    """The prompts typed one a line (the Arena workspace's box)."""
+    prompts = unique_prompts(text.splitlines())
+    if not prompts:
+        raise ArenaError("No prompt is typed.", "Type one prompt a line, or choose another prompt source.")
+    return prompts
 
 
 def unique_prompts(prompts: Iterable[str]) -> list[str]:
@@ -31,7 +41,11 @@ def prompts_from_file(path: Path) -> list[str]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ArenaError(f"Cannot read the prompts file {path}: {reason}.",
                          "Give a UTF-8 text file with one prompt a line.") from exc
-    return unique_prompts(lines)
+    prompts = unique_prompts(lines)
+    if not prompts:
+        raise ArenaError(f"The prompts file {path} has no prompts: every line is empty.",
+                         "Write one prompt a line into it, or choose another file.")
+    return prompts
 
 
 def prompts_from_experiment(experiments, history, experiment_id: str) -> list[str]:
@@ -39,7 +53,11 @@ def prompts_from_experiment(experiments, history, experiment_id: str) -> list[st
     from desktop.core.experiments.records import experiment_records
 
     experiment = experiments.get(experiment_id)
-    return unique_prompts(r.prompt for r in experiment_records(history, experiment.id))
+    prompts = unique_prompts(r.prompt for r in experiment_records(history, experiment.id))
+    if not prompts:
+        raise ArenaError(f"The experiment {experiment.name!r} has no prompts yet: none of its cells has run.",
+                         "Run the experiment first (Experiments, Ctrl+5), or choose another prompt source.")
+    return prompts
 
 
 def prompts_from_search(history, query: str, *, kind: str, mode: str = "hybrid",
@@ -50,4 +68,8 @@ def prompts_from_search(history, query: str, *, kind: str, mode: str = "hybrid",
     if not query.strip():
         raise ArenaError("The prompt search is empty.", "Give some words to search the history for.")
     found = history.search(SearchQuery(text=query, mode=mode, filters={"kind": kind}, limit=limit))
-    return unique_prompts(hit.record.prompt for hit in found.hits)
+    prompts = unique_prompts(hit.record.prompt for hit in found.hits)
+    if not prompts:
+        raise ArenaError(f"No {kind} record of the history matches the search {query.strip()!r}, "
+                         "so it gives the arena no prompts.", "Try other words, or choose another prompt source.")
+    return prompts

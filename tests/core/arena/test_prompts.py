@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from desktop.core.arena.errors import ArenaError
-from desktop.core.arena.prompts import prompts_from_experiment, prompts_from_file, prompts_from_search
+from desktop.core.arena.prompts import prompts_from_experiment, prompts_from_file, prompts_from_search, typed_prompts
 from desktop.core.records import GenerationRecord
 
 
@@ -18,6 +18,15 @@ def test_a_file_gives_one_prompt_a_line_without_blanks_or_repeats(tmp_path):
     (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\xfa")
     with pytest.raises(ArenaError, match="UTF-8 text file"):
         prompts_from_file(tmp_path / "bin.txt")
+    (tmp_path / "blank.txt").write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(ArenaError, match="blank.txt has no prompts: every line is empty"):
+        prompts_from_file(tmp_path / "blank.txt")
+
+
+def test_typed_prompts_are_one_a_line_and_none_is_refused():
+    assert typed_prompts("a\n\n b \na") == ["a", "b"]
+    with pytest.raises(ArenaError, match="No prompt is typed"):
+        typed_prompts(" \n ")
 
 
 def test_a_history_search_gives_the_prompts_it_finds(history):
@@ -29,6 +38,8 @@ def test_a_history_search_gives_the_prompts_it_finds(history):
     assert sorted(found) == ["a poem about python snakes", "python sorting code"]
     with pytest.raises(ArenaError, match="prompt search is empty"):
         prompts_from_search(history, " ", kind="text")
+    with pytest.raises(ArenaError, match="No text record of the history matches the search 'zebra'"):
+        prompts_from_search(history, "zebra", kind="text", mode="keyword")
 
 
 def test_an_experiment_gives_its_cells_prompts(history):
@@ -47,3 +58,6 @@ def test_an_experiment_gives_its_cells_prompts(history):
         history.save(GenerationRecord("text", prompt, session_id=experiment.id,
                                       parameters={PARAMETER_KEY: asdict(tag)}))
     assert prompts_from_experiment(experiments, history, experiment.id) == ["first", "second"]
+    unrun = experiments.create(spec)
+    with pytest.raises(ArenaError, match=f"The experiment {unrun.name!r} has no prompts yet"):
+        prompts_from_experiment(experiments, history, unrun.id)
