@@ -3,7 +3,8 @@
     genlab image --model PATH_OR_LIBRARY_ID --prompt TEXT [--negative TEXT] [--steps N]
                  [--guidance G] [--width W --height H] [--seed S] [--scheduler NAME]
                  [--batch N] [--init IMAGE --strength X] [--lora NAME_OR_PATH[:WEIGHT]]...
-                 [--out FILE] [--no-history] [--json]
+                 [--mask FILE [--mask-blur PX] | --outpaint L,T,R,B] [--hires SCALE:STRENGTH
+                 [--hires-upscaler latent|bicubic|lanczos]] [--out FILE] [--no-history] [--json]
 
 Unset options take the model family's defaults (SDXL 1024 px, Turbo 1 step
 with guidance 0...).  Progress goes to stderr; the saved path(s), or one JSON
@@ -16,6 +17,13 @@ carries no prompt or parameters; GenLab keeps no image of its own then, so
 
 ``--lora`` (repeatable) applies a LoRA at a weight (1 when omitted), like
 ``<lora:name:0.8>`` in the prompt, which works too.
+
+``--mask`` (white = repaint) inpaints the ``--init`` image; ``--outpaint``
+extends it by L,T,R,B pixels and paints the new area (strength 1 unless
+``--strength`` says otherwise).  Both work at the init image's size unless
+``--width``/``--height`` are given; the rest of the picture keeps its pixels.
+``--hires 2:0.5`` makes the image, enlarges it 2x and denoises it again at
+strength 0.5 (A1111's "hires fix").
 
 Each command is one history session: the images of a ``--batch`` share its id.
 """
@@ -46,18 +54,53 @@ def lora_option(text: str):
     return LoraChoice(path=text, weight=1.0, name=text)
 
 
-def _params_from_args(args: argparse.Namespace, model: Path):
-    from desktop.core.image.model_files import inspect_model
-    from desktop.core.image.params import default_params
+def _init_size(path: str, multiple: int) -> tuple[int, int] | None:
+    """The init image's size rounded to the family's size step (None: unreadable; the engine says why)."""
+    from PIL import Image, UnidentifiedImageError
 
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    def rounded(side: int) -> int:
+        return max(multiple, (side + multiple // 2) // multiple * multiple)
+
+    return rounded(width), rounded(height)
+
+
+def _params_from_args(args: argparse.Namespace, model: Path):
+    from desktop.core.errors import InvalidParameter
+    from desktop.core.image.hires import parse_hires
+    from desktop.core.image.model_files import inspect_model
+    from desktop.core.image.outpaint import parse_pads
+    from desktop.core.image.params import default_params, defaults_for
+
+    if args.mask and not args.init:
+        raise InvalidParameter("--mask needs --init: the mask marks what to repaint in that image.",
+                               "Add --init IMAGE (white in the mask = repaint, black = keep).")
+    if args.outpaint and not args.init:
+        raise InvalidParameter("--outpaint needs --init: it extends that image.", "Add --init IMAGE.")
     info = inspect_model(model)
     overrides = {
         "prompt": args.prompt, "negative_prompt": args.negative or "", "seed": args.seed,
         "batch_count": args.batch, "init_image": args.init or "",
         "loras": [lora_option(text) for text in args.lora or []],
+        "mask_image": args.mask or "",
     }
+    if args.outpaint:
+        overrides["outpaint"] = list(parse_pads(args.outpaint))
+        overrides["strength"] = 1.0  # the new area starts as noise-filled edges: repaint it fully
+    if args.hires:
+        overrides["hires_scale"], overrides["hires_strength"] = parse_hires(args.hires)
+        overrides["hires_method"] = args.hires_upscaler
+    if (args.mask or args.outpaint) and args.width is None and args.height is None:
+        size = _init_size(args.init, defaults_for(info.family, lcm=info.lcm).size_multiple)
+        if size is not None:
+            overrides["width"], overrides["height"] = size
     for name, value in (("steps", args.steps), ("guidance", args.guidance), ("width", args.width),
-                        ("height", args.height), ("scheduler", args.scheduler), ("strength", args.strength)):
+                        ("height", args.height), ("scheduler", args.scheduler), ("strength", args.strength),
+                        ("mask_blur", args.mask_blur)):
         if value is not None:
             overrides[name] = value
     return default_params(info.family, lcm=info.lcm, **overrides)
@@ -155,6 +198,13 @@ def register(subparsers) -> None:
     p.add_argument("--strength", type=float, help="img2img strength, 0 < X <= 1")
     p.add_argument("--lora", action="append", metavar="NAME_OR_PATH[:WEIGHT]",
                    help="apply a LoRA (.safetensors path or library name) at WEIGHT (default 1); repeatable")
+    p.add_argument("--mask", metavar="FILE", help="inpaint: a PNG mask of the --init image, white = repaint")
+    p.add_argument("--mask-blur", type=int, metavar="PX", help="feather of the mask's edge in px (default 4)")
+    p.add_argument("--outpaint", metavar="L,T,R,B", help="extend the --init image by these pixels and paint them")
+    p.add_argument("--hires", metavar="SCALE:STRENGTH",
+                   help="hires fix: enlarge by SCALE (1 < SCALE <= 4) and denoise again at STRENGTH (0 < S <= 1)")
+    p.add_argument("--hires-upscaler", choices=("latent", "bicubic", "lanczos"), default="lanczos",
+                   help="how the hires fix enlarges: the latents, or the pixels (default lanczos)")
     p.add_argument("--out", help="save the PNG here instead of the outputs folder")
     p.add_argument("--no-history", action="store_true", help="do not record in the history")
     p.add_argument("--json", action="store_true", help="print one JSON object with the results")
