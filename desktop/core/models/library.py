@@ -17,6 +17,7 @@ there (downloads ask :meth:`Library.find_installed` first and reuse it).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -34,6 +35,7 @@ from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progre
 from desktop.core.models import hashing
 from desktop.core.models.errors import DiskFull, ImportRejected, ModelInUse, ModelsDirError, UnknownModel
 from desktop.core.models.headers import ModelFacts, quantization_from_name, read_model_facts
+from desktop.core.models.scan import is_lora_file
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +283,11 @@ class Library:
         """
         path = Path(path).absolute()
         facts = facts or read_model_facts(path)
+        if facts.format == "safetensors" and is_lora_file(path):
+            # A LoRA's keys can look like a UNet's; the Images LoRA panel lists this kind, the model picker
+            # never does.  Its base family is read from its header by desktop.core.image.lora where shown
+            # (this layer does not import the image domain).
+            facts = dataclasses.replace(facts, kind="lora", family="")
         digest = sha256 or model_identity(path, cancel=cancel, progress=progress)
         if sha256 and path.is_file():
             hashing.remember_sha256(path, sha256)
@@ -418,7 +425,8 @@ class Library:
         found: list[tuple[Path, str, str]] = []  # (path, sha256 or "", repo_id)
         if hf_cache:
             found += candidates_in_hf_cache()
-        found += [(p, "", "") for p in candidates_in_folders(folders)]
+        # <models dir>/loras is where a <lora:name> tag is looked for, so its LoRAs are listed too.
+        found += [(p, "", "") for p in dict.fromkeys(candidates_in_folders([*folders, self.models_root / "loras"]))]
         for i, (path, sha, repo_id) in enumerate(found):
             cancel.raise_if_cancelled()
             progress(Progress(i / max(len(found), 1), f"Checking {path.name}", i, len(found)))

@@ -4,7 +4,8 @@ Nothing is copied.  The cache is read with ``huggingface_hub.scan_cache_dir``
 (its location taken from ``HF_HUB_CACHE``/``HF_HOME`` at call time); an LFS
 blob's file name in the cache *is* its sha256, so cached GGUFs need no
 re-hash.  User folders (LM Studio's, GPT4All's, any other) are searched for
-``.gguf`` files and diffusers folders.
+``.gguf`` files, diffusers folders and LoRA ``.safetensors`` files (told
+apart from checkpoints by their tensor names: :func:`is_lora_file`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Iterable
 
 SKIP_DIRS = {".git", "__pycache__", "node_modules", ".cache"}
+# The down-projection tensors every LoRA has: diffusers/PEFT, kohya/A1111 and an older diffusers naming
+# (the same suffixes desktop.core.image.lora reads; that module tells the base family).
+LORA_DOWN_SUFFIXES = (".lora_A.weight", ".lora_down.weight", ".lora.down.weight")
 
 
 def hf_cache_dir() -> Path:
@@ -55,8 +59,22 @@ def candidates_in_hf_cache(cache_dir: Path | None = None) -> list[tuple[Path, st
     return found
 
 
+def is_lora_file(path: Path) -> bool:
+    """Whether ``path`` is a ``.safetensors`` file of LoRA tensors (its header only; False when unreadable)."""
+    from desktop.core.errors import ModelFileError
+    from desktop.core.models.headers import read_safetensors_header
+
+    if Path(path).suffix.lower() != ".safetensors":
+        return False
+    try:
+        header = read_safetensors_header(Path(path))
+    except ModelFileError:
+        return False
+    return any(key.endswith(LORA_DOWN_SUFFIXES) for key in header if key != "__metadata__")
+
+
 def candidates_in_folders(folders: Iterable[Path]) -> list[Path]:
-    """GGUF files and diffusers folders under each folder (symlinks not followed)."""
+    """GGUF files, diffusers folders and LoRA files under each folder (symlinks not followed)."""
     found: list[Path] = []
     for folder in folders:
         folder = Path(folder).expanduser()
@@ -69,4 +87,5 @@ def candidates_in_folders(folders: Iterable[Path]) -> list[Path]:
                 dirs[:] = []
                 continue
             found += [Path(root) / f for f in files if f.lower().endswith(".gguf") and not f.endswith(".part")]
+            found += [Path(root) / f for f in files if f.lower().endswith(".safetensors") and is_lora_file(Path(root) / f)]
     return found
