@@ -14,6 +14,12 @@ Timed from call (submit) to return (job ended).  Prints medians and
 ratio as the median of per-pair ratios and in process CPU time (both less
 disturbed by other processes on a shared machine), and the cost of one
 latent->RGB preview per step, at this size and at 512x512.
+
+Then the inpainting path the same way (``--inpaint-runs``, 0 to skip): a
+square mask on a seeded init image, bare ``StableDiffusionInpaintPipeline``
+against ``ImageEngine.generate`` with that mask (masked img2img on the same
+tiny model, then the feathered paste-back, the mask PNG stored beside the
+image and the record): ``inpaint_ratio = bare median / GenLab median``.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads for both paths (1 is fastest for the tiny model)")
+    parser.add_argument("--inpaint-runs", type=int, default=5, help="runs of the inpainting comparison (0: skip)")
     parser.add_argument("--verbose", action="store_true", help="also print every run's time")
     args = parser.parse_args(argv)
 
@@ -129,4 +136,60 @@ def main(argv: list[str]) -> int:
     if args.verbose:
         print("bare_runs_s=" + ",".join(f"{t:.4f}" for t in bare_times))
         print("genlab_runs_s=" + ",".join(f"{t:.4f}" for t in genlab_times))
+    if args.inpaint_runs > 0:
+        _bench_inpaint(args, model, params, engine, tmp)
+    engine.close()
     return 0
+
+
+def _bench_inpaint(args, model: Path, params, engine, tmp: Path) -> None:
+    """Inpainting: the bare diffusers pipeline against the engine, alternately, in this process."""
+    from dataclasses import replace
+
+    import diffusers
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from desktop.core.image.engine import ImageRequest
+    from desktop.core.records import NullSink
+
+    side = args.size
+    rng = np.random.default_rng(0)
+    init_path, mask_path = tmp / "init.png", tmp / "mask.png"
+    Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8), "RGB").save(init_path)
+    mask = np.zeros((side, side), np.uint8)
+    mask[side // 4:3 * side // 4, side // 4:3 * side // 4] = 255
+    Image.fromarray(mask, "L").save(mask_path)
+    init, mask_image = Image.open(init_path).convert("RGB"), Image.open(mask_path).convert("L")
+    inpaint = replace(params, init_image=str(init_path), mask_image=str(mask_path), strength=1.0)
+    bare = diffusers.StableDiffusionInpaintPipeline.from_pretrained(
+        model, local_files_only=True, safety_checker=None, requires_safety_checker=False)
+    bare.set_progress_bar_config(disable=True)
+
+    def run_bare(seed: int) -> float:
+        t0 = time.perf_counter()
+        bare(inpaint.prompt, negative_prompt=inpaint.negative_prompt, image=init, mask_image=mask_image,
+             strength=1.0, num_inference_steps=inpaint.steps, guidance_scale=inpaint.guidance,
+             width=side, height=side, generator=torch.Generator().manual_seed(seed))
+        return time.perf_counter() - t0
+
+    def run_genlab(seed: int) -> float:
+        t0 = time.perf_counter()
+        engine.generate(ImageRequest(str(model), inpaint.with_seed(seed)), sink=NullSink())
+        return time.perf_counter() - t0
+
+    run_bare(0), run_genlab(0)  # warm-up: the inpainting pipeline is built from the loaded one here
+    bare_times, genlab_times = [], []
+    for i in range(args.inpaint_runs):
+        bare_times.append(run_bare(i + 1))
+        genlab_times.append(run_genlab(i + 1))
+    bare_med, genlab_med = statistics.median(bare_times), statistics.median(genlab_times)
+    print(f"inpaint_runs={args.inpaint_runs} mask={side // 2}x{side // 2} of {side}x{side}")
+    print(f"inpaint_bare_run_s_median={bare_med:.4f}")
+    print(f"inpaint_genlab_run_s_median={genlab_med:.4f}")
+    print(f"inpaint_ratio={bare_med / genlab_med:.3f}")
+    print(f"inpaint_ratio_paired={statistics.median(b / g for b, g in zip(bare_times, genlab_times)):.3f}")
+    if args.verbose:
+        print("inpaint_bare_runs_s=" + ",".join(f"{t:.4f}" for t in bare_times))
+        print("inpaint_genlab_runs_s=" + ",".join(f"{t:.4f}" for t in genlab_times))
