@@ -20,7 +20,7 @@ Signals:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -66,6 +66,7 @@ class ChatTranscript(QScrollArea):
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
         self._style: TranscriptStyle | None = None
+        self._decorators: list[Callable[[MessageCard], None]] = []
         self._renderer = MessageRenderer(mono=mono_family())
         self._apply_style()
 
@@ -83,6 +84,10 @@ class ChatTranscript(QScrollArea):
         (``continue_requested`` then says when it is pressed)."""
         self._offer_continue = offer
         self._mark_last()
+
+    def add_card_decorator(self, decorate: Callable[[MessageCard], None]) -> None:
+        """Call ``decorate(card)`` for every card added from now on (grounded replies get their sources)."""
+        self._decorators.append(decorate)
 
     # --- whole-transcript rendering --------------------------------------------------
     def show_thread(self, thread: ChatThread | None, *, streaming_last: bool = False) -> None:
@@ -173,6 +178,8 @@ class ChatTranscript(QScrollArea):
         card.continue_requested.connect(lambda turn_id=turn.id: self.continue_requested.emit(turn_id))
         self._layout.insertWidget(self._layout.count() - 1, card)  # before the stretch
         self._cards.append(card)
+        for decorate in self._decorators:
+            decorate(card)
         if streaming:  # its text arrives through stream(), from the start
             self._streaming, self._streamed = card, ""
         return card

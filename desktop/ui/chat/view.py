@@ -35,6 +35,11 @@ the window does not repeat them.
 A model without a chat template says so once, on the model card, not
 under every reply.
 
+A thread can answer from document collections and the history (the bar
+above the input; :class:`~desktop.ui.chat.grounding.ChatGrounding`, a
+collaborator this workspace owns): its replies show their sources before
+the first token, and their [n] citations open the chunk.
+
 Signals:
     reply_finished(object): a TextResult, after the transcript shows it.
     model_changed(object): the LoadedModel now loaded, or None.
@@ -74,6 +79,7 @@ from desktop.core.text.prompt import TextRequest
 from desktop.core.text.stream import StreamChunk
 from desktop.core.text.thread import ChatThread, Turn
 from desktop.core.units import format_duration
+from desktop.ui.chat.grounding import ChatGrounding, NotAnswered
 from desktop.ui.chat.history_actions import ChatFromHistory
 from desktop.ui.chat.input import ChatInput
 from desktop.ui.chat.jobs import (
@@ -164,6 +170,9 @@ class ChatWorkspace(QWidget):
         self.stats.setWordWrap(True)  # a long line must not widen the window
         self.status = QLabel()
         self.status.setWordWrap(True)
+        # The thread's collections; its replies show their sources first and cite them.
+        self.grounding = ChatGrounding(self.services, self.runner, self.transcript, thread_id=lambda: self.thread.id,
+                                       say=self.set_status, parent=self)
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
@@ -177,6 +186,7 @@ class ChatWorkspace(QWidget):
         center_layout.addWidget(self.model_bar)
         center_layout.addWidget(self.transcript, 1)
         center_layout.addLayout(banner_row)
+        center_layout.addWidget(self.grounding.bar)
         center_layout.addLayout(input_row)
         center_layout.addWidget(self.stats)
         center_layout.addWidget(self.status)
@@ -311,6 +321,7 @@ class ChatWorkspace(QWidget):
     def _show(self, thread: ChatThread) -> None:
         self.thread = thread
         self._editing = None
+        self.grounding.show_thread(thread.id)
         self.transcript.show_thread(thread)
         self._show_thread_state()
 
@@ -335,6 +346,7 @@ class ChatWorkspace(QWidget):
 
         def deleted(count: int) -> None:
             self.labels.forget([thread_id])
+            self.grounding.forget([thread_id])
             self.thread_panel.remove(thread_id)
             if self.thread.id == thread_id:
                 rest = self.thread_panel.threads()
@@ -526,9 +538,18 @@ class ChatWorkspace(QWidget):
         self._clear_status()  # "stopped", a note or an error of the reply before is old news now
         self._max_tokens = request.sampling.max_tokens
         self.stats.setText("Waiting for the first token…")
-        job = Job("Chat reply", functools.partial(generate_job, self.engine, request), kind="engine",
-                  reports_failure=True)
-        self._start("reply", job, on_finished=self._on_reply, on_progress=self._on_stream)
+        try:
+            grounded = self.grounding.reply_job(request, self.engine)
+        except GenLabError as exc:
+            self._drop_pending(self._pending)
+            self._pending = None
+            self.set_status(str(exc))
+            return
+        job = grounded or Job("Chat reply", functools.partial(generate_job, self.engine, request), kind="engine",
+                              reports_failure=True)
+        handle = self._start("reply", job, on_finished=self._on_reply, on_progress=self._on_stream)
+        if grounded is not None and self._pending is not None:
+            self.grounding.watch(handle, self._pending.id)
 
     def continue_reply(self) -> None:
         """Generate on from the end of the last reply, which Max tokens cut; the text joins that reply."""
@@ -661,6 +682,11 @@ class ChatWorkspace(QWidget):
             self._overflow = result
             self.show_banner(str(result.error), can_drop=result.error.can_drop_turns)
             self.set_status("The conversation does not fit the context; nothing was sent.")
+            return
+        if isinstance(result, NotAnswered):  # nothing relevant and "do not answer", or no room for a source
+            self._drop_pending(reply)
+            self.show_banner(self.grounding.not_answered_message(result))
+            self.set_status("No reply: nothing to answer from.")
             return
         if not isinstance(result, TextResult):
             return
