@@ -49,7 +49,11 @@ class RemoteClient:
         self.base_url = normalize_base_url(base_url)
         self.host = httpx2.URL(self.base_url).netloc.decode("ascii")
         self.timeouts = timeouts
-        headers = {"Authorization": f"Bearer {api_key.strip()}"} if api_key.strip() else {}
+        from desktop import __version__
+
+        headers = {"User-Agent": f"GenLab/{__version__} (remote engine)"}  # a GenLab server logs the client by it
+        if api_key.strip():
+            headers["Authorization"] = f"Bearer {api_key.strip()}"
         self._http = httpx2.Client(
             base_url=self.base_url + "/", headers=headers, follow_redirects=False,
             timeout=httpx2.Timeout(timeouts.read_s, connect=timeouts.connect_s, pool=timeouts.connect_s))

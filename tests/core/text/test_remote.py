@@ -35,13 +35,16 @@ def llama_server(smollm2):
 
 
 @pytest.fixture
-def slot(llama_server, keyring_backend):
+def sink():
+    return ListSink()
+
+
+@pytest.fixture
+def slot(llama_server, keyring_backend, sink):
     """An engine slot with llama-cpp-python's server added as a source (its key in the keyring)."""
     keyring_backend("working")
     source = RemoteSources().add(llama_server.url, api_key=API_KEY, models=[llama_server.model])
-    sink = ListSink()
     engine = EngineSlot(sink, safe_load=False)
-    engine.sink = sink  # type: ignore[attr-defined]
     engine.load(source.ref(llama_server.model))
     yield engine
     engine.close()
@@ -60,7 +63,7 @@ def test_the_server_lists_its_models_with_the_key_and_refuses_a_wrong_or_missing
 
 
 @pytest.mark.slow
-def test_a_reply_streams_in_pieces_and_its_record_says_where_it_ran(slot, llama_server):
+def test_a_reply_streams_in_pieces_and_its_record_says_where_it_ran(slot, llama_server, sink):
     pieces: list[StreamChunk] = []
     result = slot.generate(TextRequest("Write two sentences about the sea.", history=[ChatMessage("user", "Hi"),
                                                              ChatMessage("assistant", "Hello!")],
@@ -68,7 +71,7 @@ def test_a_reply_streams_in_pieces_and_its_record_says_where_it_ran(slot, llama_
                            progress=lambda p: pieces.append(p.payload) if isinstance(p.payload, StreamChunk) else None)
     assert len(pieces) > 3 and "".join(p.text for p in pieces) == result.text and result.text.strip()
     assert result.finish_reason in ("stop", "length") and result.mode == "chat"
-    record = slot.sink.records[-1]
+    record = sink.records[-1]
     assert record.id == result.record_id and record.output_text == result.text and record.session_id == "t1"
     assert record.device == f"remote:{llama_server.host}"
     assert record.model.name == llama_server.model and record.model.sha256 == ""
@@ -92,7 +95,7 @@ def test_a_stop_string_ends_the_reply_before_it(slot):
 
 
 @pytest.mark.slow
-def test_a_cancel_closes_the_stream_before_the_next_token(slot):
+def test_a_cancel_closes_the_stream_before_the_next_token(slot, sink):
     token = CancelToken()
     seen: list[StreamChunk] = []
 
@@ -106,7 +109,7 @@ def test_a_cancel_closes_the_stream_before_the_next_token(slot):
                            cancel=token, progress=progress)
     assert result.finish_reason == "cancelled" and len(seen) == 2
     assert result.text == "".join(c.text for c in seen)
-    assert slot.sink.records[-1].parameters["finish_reason"] == "cancelled"
+    assert sink.records[-1].parameters["finish_reason"] == "cancelled"
     with pytest.raises(JobCancelled):  # not kept: nothing is returned or recorded
         gone = CancelToken()
         gone.cancel()
@@ -121,13 +124,13 @@ def test_loading_a_model_the_server_does_not_list_names_what_it_lists(slot, llam
 
 
 @pytest.mark.slow
-def test_a_remote_load_frees_the_local_model_and_a_local_load_forgets_the_remote_one(slot, smollm2):
+def test_a_remote_load_frees_the_local_model_and_a_local_load_forgets_the_remote_one(slot, smollm2, sink):
     assert is_remote_loaded(slot.loaded)
     slot.load(smollm2)
     assert slot.loaded is not None and slot.loaded.path == smollm2 and slot.remote.loaded is None
     assert slot.is_loaded(smollm2)
     local = slot.generate(TextRequest("Hi", sampling=greedy(4)))
-    assert slot.sink.records[-1].device != "" and not slot.sink.records[-1].device.startswith("remote:")
+    assert sink.records[-1].device != "" and not sink.records[-1].device.startswith("remote:")
     assert local.text
 
 
