@@ -1,6 +1,7 @@
-"""The Models workspace: library, catalog, hub search and downloads.
+"""The Models workspace: library, catalog, hub search, downloads and remote servers.
 
-``ModelsWorkspace(services, runner)`` holds four tabs.  Long work (imports,
+``ModelsWorkspace(services, runner)`` holds five tabs (the fifth, Remote servers, is
+:mod:`desktop.ui.models.remote`).  Long work (imports,
 scans, verification, hub calls, downloads) runs as ``io`` jobs on the
 runner; results come back by the job handles' signals.  The downloads
 controller is the process's shared one (``downloads_controller``), so
@@ -63,6 +64,7 @@ from desktop.core.models.errors import ModelInUse
 from desktop.core.models.library import Library, LibraryModel
 from desktop.ui.models.browse import CatalogTab, HubTab, current_machine
 from desktop.ui.models.downloads import DownloadsPanel, downloads_controller
+from desktop.ui.models.remote import RemoteServersTab
 from desktop.ui.widgets import size_columns
 
 
@@ -289,11 +291,13 @@ class ModelsWorkspace(QWidget):
         self.tabs.addTab(self.catalog_tab, "Catalog")
         self.tabs.addTab(self.hub_tab, "Hub")
         self.tabs.addTab(self.downloads_panel, "Downloads")
+        self.remote_tab = RemoteServersTab(runner)  # OpenAI-compatible servers as model sources
+        self.tabs.addTab(self.remote_tab, "Remote servers")
         layout.addWidget(self.tabs, 1)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
-        for tab in (self.library_tab, self.catalog_tab, self.hub_tab):
+        for tab in (self.library_tab, self.catalog_tab, self.hub_tab, self.remote_tab):
             tab.status.connect(self.show_status)
         self.library_tab.use_requested.connect(self.use_model_requested)
         self.downloads_panel.browse_catalog_requested.connect(self.show_catalog)
