@@ -378,6 +378,8 @@ class ImageEngine:
                         width=width, height=height)
         elif init is not None:
             call.update(image=init, strength=float(params.strength))
+            if _takes_size(pipe):  # SD 3.x and FLUX img2img would resize the image to their default size
+                call.update(width=params.width, height=params.height)
         else:
             call.update(width=params.width, height=params.height)
         if hires is not None and hires.method == LATENT:
@@ -395,6 +397,8 @@ class ImageEngine:
             call.pop("width", None)
             call.pop("height", None)
             call.update(image=bigger, strength=hires.strength, generator=torch.Generator("cpu").manual_seed(seed))
+            if _takes_size(second):
+                call.update(width=hires.final[0], height=hires.final[1])
             output = self._call(second, call, params, loaded)
             if cancel.cancelled:
                 raise JobCancelled()
@@ -502,6 +506,13 @@ class ImageEngine:
         return GenerationRecord(kind="image", prompt=params.prompt, negative_prompt=params.negative_prompt,
                                 session_id=session, model=loaded.identity, parameters=parameters,
                                 seed=params.seed, device=loaded.device, versions=dict(loaded.versions))
+
+
+def _takes_size(pipe: Any) -> bool:
+    """Whether the pipeline's call takes width and height (the SD 1.x/SDXL img2img ones do not)."""
+    import inspect
+
+    return "width" in inspect.signature(type(pipe).__call__).parameters
 
 
 def a1111_text(record: GenerationRecord, sampler: str, loras: Sequence[ResolvedLora] = ()) -> str:
