@@ -38,21 +38,15 @@ from desktop.core.errors import GenLabError
 TEXT_SUFFIXES = (".gguf",)
 
 
-def _value(text: str) -> Any:
-    """A preset value: JSON (numbers, lists) where it parses, else the text."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _preset(items: list[str], option: str) -> dict[str, Any]:
+    from desktop.core.arena.contenders import preset_value
+
     values: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise GenLabError(f"{option} needs KEY=VALUE, not {item!r}.", f"For example: {option} temperature=0.2")
-        values[key.strip()] = _value(value.strip())
+        values[key.strip()] = preset_value(value.strip())
     return values
 
 

@@ -10,6 +10,7 @@ which also takes a remote server's model (``remote:<source>/<model>``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -21,6 +22,28 @@ from desktop.core.models.remote import is_remote_ref, parse_ref
 
 # Values a preset may not set: the arena gives both sides the same prompt and seed.
 NOT_PRESET = ("model", "prompt", "seed")
+_NEXT_SETTING = re.compile(r"[,;\n]\s*(?=[A-Za-z_][\w-]*\s*=)")  # a comma that starts another KEY=
+
+
+def preset_value(text: str) -> Any:
+    """A preset value: JSON (numbers, lists) where it parses, else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_preset(text: str) -> dict[str, Any]:
+    """``temperature=0.2, top_p=0.9`` (commas, semicolons or new lines between settings) as a dict; a comma
+    inside a value (``stop=["a", "b"]``, ``system=Be brief, please``) stays in it.  Empty text: no preset."""
+    values: dict[str, Any] = {}
+    for item in _NEXT_SETTING.split(text.strip()) if text.strip() else []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ArenaError(f"A preset setting needs KEY=VALUE, not {item.strip()!r}.",
+                             "For example: temperature=0.2, top_p=0.9")
+        values[key.strip()] = preset_value(value.strip())
+    return values
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,12 +8,40 @@ run, a search that finds nothing) is an :class:`ArenaError` naming the source.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from desktop.core.arena.errors import ArenaError
 
 SEARCH_LIMIT = 50  # prompts a history search gives the arena by default
+TYPED, FILE, EXPERIMENT, SEARCH = "typed", "file", "experiment", "search"
+SOURCES = (TYPED, FILE, EXPERIMENT, SEARCH)
+
+
+@dataclass(frozen=True)
+class PromptSource:
+    """Where a run's prompts come from: ``text`` is the typed prompts, the file's path, the experiment's
+    name (or id) or the search query, by ``source``; ``mode`` is the search's."""
+
+    source: str
+    text: str
+    mode: str = "keyword"
+
+
+def read_prompts(source: PromptSource, *, history, kind: str) -> list[str]:
+    """The prompts of ``source`` (ArenaError naming the source when it gives none)."""
+    if source.source == TYPED:
+        return typed_prompts(source.text)
+    if source.source == FILE:
+        if not source.text.strip():
+            raise ArenaError("No prompts file is chosen.", "Choose a UTF-8 text file with one prompt a line.")
+        return prompts_from_file(Path(source.text.strip()).expanduser())
+    if source.source == EXPERIMENT:
+        return prompts_from_experiment_named(history, source.text)
+    if source.source == SEARCH:
+        return prompts_from_search(history, source.text, kind=kind, mode=source.mode)
+    raise ArenaError(f"{source.source!r} is not a prompt source.", f"Use one of {', '.join(SOURCES)}.")
 
 
 def typed_prompts(text: str) -> list[str]:
@@ -58,6 +86,20 @@ def prompts_from_experiment(experiments, history, experiment_id: str) -> list[st
         raise ArenaError(f"The experiment {experiment.name!r} has no prompts yet: none of its cells has run.",
                          "Run the experiment first (Experiments, Ctrl+5), or choose another prompt source.")
     return prompts
+
+
+def prompts_from_experiment_named(history, name: str) -> list[str]:
+    """The prompts of the experiments named ``name`` (or whose id starts with it), in cell order."""
+    from desktop.core.experiments.lookup import matching_ids
+    from desktop.core.experiments.store import ExperimentStore
+
+    if not name.strip():
+        raise ArenaError("No experiment is named.", "Give the name of an experiment (Experiments, Ctrl+5).")
+    experiments = ExperimentStore.beside(history)
+    prompts: list[str] = []
+    for experiment_id in matching_ids(experiments, name):
+        prompts += prompts_from_experiment(experiments, history, experiment_id)
+    return unique_prompts(prompts)
 
 
 def prompts_from_search(history, query: str, *, kind: str, mode: str = "hybrid",

@@ -72,3 +72,14 @@ def test_a_preset_is_checked_like_the_commands_options():
 def test_no_prompts_is_refused():
     with pytest.raises(ArenaError, match="no prompts"):
         plan_matches([_c("alpha.gguf"), _c("beta.gguf")], ["  ", ""])
+
+
+def test_a_preset_is_read_from_one_line():
+    from desktop.core.arena.contenders import parse_preset
+
+    assert parse_preset("temperature=0.2, top_p=0.9") == {"temperature": 0.2, "top_p": 0.9}
+    assert parse_preset('stop=["a", "b"]; system=Be brief, please\nmax-tokens=8') == {
+        "stop": ["a", "b"], "system": "Be brief, please", "max-tokens": 8}
+    assert parse_preset("  ") == {}
+    with pytest.raises(ArenaError, match="needs KEY=VALUE, not 'warm'"):
+        parse_preset("warm")

@@ -61,3 +61,28 @@ def test_an_experiment_gives_its_cells_prompts(history):
     unrun = experiments.create(spec)
     with pytest.raises(ArenaError, match=f"The experiment {unrun.name!r} has no prompts yet"):
         prompts_from_experiment(experiments, history, unrun.id)
+
+
+def test_read_prompts_follows_the_source_and_names_it_when_it_gives_none(history, tmp_path):
+    from desktop.core.arena.prompts import PromptSource, read_prompts
+    from desktop.core.experiments.errors import ExperimentNotFound
+    from desktop.core.experiments.spec import parse_spec
+    from desktop.core.experiments.store import ExperimentStore
+
+    (tmp_path / "p.txt").write_text("from a file\n", encoding="utf-8")
+    history.save_many([GenerationRecord("text", "python sorting code", output_text="x")], timeout=60)
+    assert read_prompts(PromptSource("typed", "one\ntwo"), history=history, kind="text") == ["one", "two"]
+    assert read_prompts(PromptSource("file", str(tmp_path / "p.txt")), history=history, kind="text") == ["from a file"]
+    assert read_prompts(PromptSource("search", "python"), history=history, kind="text") == ["python sorting code"]
+    with pytest.raises(ArenaError, match="No prompts file is chosen"):
+        read_prompts(PromptSource("file", " "), history=history, kind="text")
+    with pytest.raises(ArenaError, match="No experiment is named"):
+        read_prompts(PromptSource("experiment", ""), history=history, kind="text")
+    with pytest.raises(ExperimentNotFound, match="No experiment is named 'nowhere'"):
+        read_prompts(PromptSource("experiment", "nowhere"), history=history, kind="text")
+    spec = parse_spec({"kind": "text", "fixed": {"model": "m.gguf"}, "axes": {"prompt": ["p"]}}, check_models=False)
+    unrun = ExperimentStore.beside(history).create(spec)
+    with pytest.raises(ArenaError, match="has no prompts yet"):
+        read_prompts(PromptSource("experiment", unrun.name), history=history, kind="text")
+    with pytest.raises(ArenaError, match="not a prompt source"):
+        read_prompts(PromptSource("dream", "x"), history=history, kind="text")
