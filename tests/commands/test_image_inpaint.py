@@ -84,3 +84,19 @@ def test_bad_input_exits_2_with_one_clear_line(tiny_sd_pipeline, init, tmp_path,
     captured = capsys.readouterr()
     assert captured.out == ""
     assert message in captured.err and captured.err.count("error:") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [("--mask", "{mask}"), ("--outpaint", "0,16,0,0"), ("--hires", "1.5:0.5", "--width", "64", "--height", "64")])
+def test_history_rerun_makes_the_image_again_pixel_for_pixel(tiny_sd_pipeline, init, tmp_path, capsys, extra):
+    from desktop.cli import main
+
+    mask = write_square_mask(tmp_path / "m.png")
+    argv = [a.format(mask=mask) for a in extra]
+    assert main(["image", "--model", str(tiny_sd_pipeline), "--prompt", "a gate", "--steps", "3", "--seed", "8",
+                 "--init", str(init), "--strength", "0.7", *argv, "--json"]) == 0
+    [made] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["images"]
+    mask.unlink()  # the record's own copy of the mask is what a re-run reads
+    assert main(["history", "rerun", made["id"], "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert verdict["matches"] and verdict["output"] != made["path"]
