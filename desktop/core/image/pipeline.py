@@ -132,6 +132,10 @@ def bundled_config_mismatch(checkpoint: Path, config_dir: Path) -> str:
         return "it has no UNet input convolution (model.diffusion_model.input_blocks.0.0.weight)"
     if conv_in[0] != unet["block_out_channels"][0]:
         return f"its UNet is {conv_in[0]} channels wide where the bundled configs expect {unet['block_out_channels'][0]}"
+    if len(conv_in) > 1 and conv_in[1] != unet.get("in_channels", 4):
+        kind = " (an inpainting checkpoint)" if conv_in[1] == 9 else ""
+        return (f"its UNet takes {conv_in[1]} input channels{kind} where the bundled configs "
+                f"expect {unet.get('in_channels', 4)}")
     to_k = next((entry["shape"] for key, entry in header.items()
                  if key.startswith("model.diffusion_model.") and key.endswith("attn2.to_k.weight")), None)
     if to_k and to_k[-1] != unet["cross_attention_dim"]:
