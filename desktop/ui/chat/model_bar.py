@@ -1,7 +1,11 @@
 """Model picker and model card of the Chat workspace.
 
 The picker lists the library's GGUF models plus any file opened with
-"Open…".  Choosing one emits ``selection_changed``; the workspace reads the
+"Open…", then the models of the remote servers added in Models → Remote
+servers, each marked "remote" with its server (their item data is the
+``remote:<source>/<model>`` reference the engine slot loads).  A remote
+model's card is made here from the source (nothing is asked of the server
+until Load), so ``selection_changed`` is not emitted for one.  Choosing one emits ``selection_changed``; the workspace reads the
 file's metadata on the io lane and calls ``show_card``.  "Load" asks the
 workspace to load it on the engine lane.  A file that is not in the library
 and fails to open is taken off the list again (``forget_path``), and the
@@ -39,9 +43,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.models.remote import RemoteError, RemoteSources, is_remote_ref, parse_ref
 from desktop.core.settings import TextSettings
 from desktop.core.text.engine import LoadedModel
 from desktop.core.text.gguf import GgufInfo
+from desktop.core.text.remote import is_remote_loaded, remote_info
 from desktop.ui.widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
@@ -49,12 +55,26 @@ log = logging.getLogger(__name__)
 MODELS_LINK = "<a href='models'>Models → Catalog</a>"
 
 
+REMOTE_BADGE = "remote"
+
+
+def remote_title(ref: str) -> str:
+    """A remote model as people know it: its id (a served file's name without .gguf) and the server's name."""
+    parsed = parse_ref(ref)
+    name = Path(parsed.model).name or parsed.model
+    return f"{name[:-5] if name.endswith('.gguf') else name} @ {parsed.source}"
+
+
 def model_title(info: GgufInfo) -> str:
     """The name a person knows the model by: its file name (``general.name`` is often just the architecture)."""
+    if is_remote_ref(info.path):
+        return remote_title(str(info.path))
     return info.path.stem
 
 
 def _device_label(loaded: LoadedModel) -> str:
+    if is_remote_loaded(loaded):
+        return f"{REMOTE_BADGE} · {loaded.device.removeprefix('remote:')}"
     layers, total = loaded.gpu.n_gpu_layers, loaded.info.layer_count
     if layers == 0:
         return "CPU"
@@ -63,7 +83,7 @@ def _device_label(loaded: LoadedModel) -> str:
 
 def summary_text(loaded: LoadedModel, tokens_per_s: float | None = None) -> str:
     """The collapsed card: "stories260K · 2,048 ctx · CPU · 69 tok/s"."""
-    parts = [model_title(loaded.info), f"{loaded.n_ctx:,} ctx", _device_label(loaded)]
+    parts = [model_title(loaded.info)] + ([f"{loaded.n_ctx:,} ctx"] if loaded.n_ctx else []) + [_device_label(loaded)]
     if tokens_per_s:
         parts.append(f"{tokens_per_s:.1f} tok/s" if tokens_per_s < 10 else f"{tokens_per_s:.0f} tok/s")
     if not loaded.chat_available:
@@ -141,6 +161,8 @@ class ChatModelBar(QWidget):
             log.exception("could not read the model library")
             models = []
         listed = [(m.name, m.path) for m in models]
+        remote = self._remote_models()
+        listed += remote
         if listed == self._listed:
             return
         self._listed = listed
@@ -149,12 +171,30 @@ class ChatModelBar(QWidget):
         self.picker.clear()
         for model in models:
             self.picker.addItem(model.name, model.path)
+        for label, ref in remote:
+            self.picker.addItem(label, ref)
+            self.picker.setItemData(self.picker.count() - 1, f"Runs on the remote server {parse_ref(ref).source}",
+                                    Qt.ItemDataRole.ToolTipRole)
         if self._settings.last_model and self.picker.findData(self._settings.last_model) < 0 \
                 and Path(self._settings.last_model).exists():
             self.picker.addItem(Path(self._settings.last_model).name, self._settings.last_model)
         self.picker.blockSignals(False)
         self.select_path(current or self._settings.last_model)
         self._update_card()
+
+    @staticmethod
+    def _remote_models() -> list[tuple[str, str]]:
+        """(label with the remote badge, reference) of every added source's listed models; reads a
+        local file only (no server is asked)."""
+        out = []
+        try:
+            for source in RemoteSources().all():
+                for model in source.models:
+                    ref = str(Path(source.ref(model)))  # as the engine slot's LoadedModel.path gives it back
+                    out.append((f"{remote_title(ref)}  [{REMOTE_BADGE}]", ref))
+        except Exception:  # an unreadable sources file must not break the chat
+            log.exception("could not read the remote sources")
+        return out
 
     def select_path(self, path: str) -> None:
         """Select ``path`` in the picker, adding it when it is not listed."""
@@ -163,7 +203,7 @@ class ChatModelBar(QWidget):
         index = self.picker.findData(path)
         if index < 0:
             self._picked_before[path] = self.current_path()
-            self.picker.addItem(Path(path).name, path)
+            self.picker.addItem(remote_title(path) if is_remote_ref(path) else Path(path).name, path)
             index = self.picker.count() - 1
         if self.picker.currentIndex() == index:
             self._show_selected_card()  # picked again: read its card again
@@ -261,9 +301,10 @@ class ChatModelBar(QWidget):
         self._update_card()
 
     def show_card(self, info: GgufInfo, loaded: LoadedModel | None = None, error: str = "") -> None:
-        rows = list(info.card())
+        rows = self._remote_rows(str(info.path)) if is_remote_ref(info.path) else list(info.card())
         if loaded is not None:
-            rows.append(("Context", f"{loaded.n_ctx:,} tokens"))
+            if loaded.n_ctx:
+                rows.append(("Context", f"{loaded.n_ctx:,} tokens"))
             rows.append(("Device", loaded.gpu.reason))
             if loaded.template_note:
                 rows.append(("Note", loaded.template_note))
@@ -282,6 +323,17 @@ class ChatModelBar(QWidget):
         self._showing_loaded = loaded is not None and not error
         self._update_card()
 
+    @staticmethod
+    def _remote_rows(ref: str) -> list[tuple[str, str]]:
+        parsed = parse_ref(ref)
+        rows = [("Model", parsed.model), ("Server", parsed.source), ("Kind", "remote (OpenAI-compatible server)")]
+        try:
+            source = RemoteSources().get(parsed.source)
+            rows += [("URL", source.base_url), ("API key", "kept in the keyring" if source.has_key else "none")]
+        except RemoteError as exc:
+            rows.append(("Note", exc.message))
+        return rows
+
     def show_error(self, message: str) -> None:
         self.card.setText(f"<span style='color:#c0392b'>{html.escape(message)}</span>")
         self._showing_loaded = False
@@ -290,6 +342,10 @@ class ChatModelBar(QWidget):
     def _show_selected_card(self) -> None:
         path = self.current_path()
         if not path:
+            return
+        if is_remote_ref(path):  # its card comes from the source; the server is asked only on Load
+            loaded = self._loaded if self._loaded is not None and str(self._loaded.path) == path else None
+            self.show_card(loaded.info if loaded is not None else remote_info(path, parse_ref(path).model), loaded)
             return
         if self._loaded is None or str(self._loaded.path) != path:  # the loaded model keeps its summary
             self.card.setText(f"Reading {html.escape(Path(path).name)}…")
