@@ -526,6 +526,8 @@ def a1111_text(record: GenerationRecord, sampler: str, loras: Sequence[ResolvedL
         fields["Denoising strength"] = f"{float(p['strength']):g}"
     if p.get("mode") in ("inpaint", OUTPAINT):
         fields["Mask blur"] = p.get("mask_blur", (p.get("inpaint") or {}).get("blur"))
+        if p.get("inpaint"):  # an outpainted image is bigger than the request's width and height
+            fields["Size"] = "x".join(str(side) for side in p["inpaint"]["size"])
     hires = p.get("hires")
     if hires:  # as A1111 writes a hires-fixed image
         fields["Denoising strength"] = f"{float(hires['strength']):g}"

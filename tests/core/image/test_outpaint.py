@@ -11,6 +11,7 @@ from desktop.core.history.rerun import compare_images, image_rerun_params
 from desktop.core.image.engine import ImageRequest
 from desktop.core.image.masks import feather
 from desktop.core.image.outpaint import check_pads, outpaint_canvas, parse_pads
+from desktop.core.image.output import parse_parameters, read_png_text
 from desktop.core.image.params import FLUX, validate_params
 from tests.core.image.inpaint_fixtures import inpaint_params, pixels, write_init
 
@@ -51,6 +52,7 @@ def test_outpainted_size_and_the_old_picture_kept(engine, tiny_sd_pipeline, init
     assert record["mode"] == "outpaint" and record["outpaint"] == [16, 0, 32, 8]
     assert record["inpaint"]["size"] == [112, 72] and record["inpaint"]["pads"] == [16, 0, 32, 8]
     assert record["mask_image"] == ""  # made again from the pads on a re-run
+    assert parse_parameters(read_png_text(image.path)["parameters"])["Size"] == "112x72"
     with Image.open(record["inpaint"]["mask_path"]) as stored:
         keep = np.asarray(feather(stored.convert("L"), p.mask_blur)) == 0
     old = np.zeros((72, 112), bool)
