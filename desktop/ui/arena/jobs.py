@@ -22,18 +22,23 @@ class PairsMade:
     errors: list[str] = field(default_factory=list)
 
 
-def make_pairs(services, kind: str, model_a: str, model_b: str, prompts: list[str], common: dict[str, Any], *,
-               cancel: CancelToken, progress: ProgressCallback) -> PairsMade:
-    """Check the contenders, then generate both answers to every prompt (an engine job)."""
-    from desktop.core.arena.contenders import make_contender
+def make_pairs(services, request, *, cancel: CancelToken, progress: ProgressCallback) -> PairsMade:
+    """Check the contenders and read the prompts (an ArenaRequest's), then generate both answers to every
+    prompt (an engine job).  Bad input is an ArenaError (or the library's / experiments' error)."""
+    from desktop.core.arena.contenders import check_contenders, make_contender, parse_preset
     from desktop.core.arena.pairing import plan_matches
+    from desktop.core.arena.prompts import read_prompts
     from desktop.core.arena.runner import generate_answers
     from desktop.ui.experiments.jobs import SharedTextEngine
 
-    contenders = [make_contender(kind, model_a), make_contender(kind, model_b)]
-    matches = plan_matches(contenders, prompts)
+    kind = request.kind
+    contenders = [make_contender(kind, spec.model, parse_preset(spec.preset), label=spec.label)
+                  for spec in request.contenders]
+    check_contenders(contenders)  # before the prompts: a search or an experiment read is slower
     history = services.history_store
-    report = generate_answers(matches, history=history, cancel=cancel, progress=progress, common=common,
+    prompts = read_prompts(request.source, history=history, kind=kind)
+    matches = plan_matches(contenders, prompts)
+    report = generate_answers(matches, history=history, cancel=cancel, progress=progress, common=request.common,
                               text_engine_factory=lambda sink: SharedTextEngine(services.text_engine, sink),
                               image_engine=services.image_engine if kind == "image" else None,
                               image_settings=services.settings.image)

@@ -23,9 +23,11 @@ class LeaderboardTab(QWidget):
 
     Signals:
         refresh_requested(str, str): kind and topic, when Refresh is pressed (the workspace runs the job).
+        export_requested(): "Export dataset…" was pressed (a preference set from the votes).
     """
 
     refresh_requested = Signal(str, str)
+    export_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,10 +39,14 @@ class LeaderboardTab(QWidget):
         self.refresh.clicked.connect(lambda: self.refresh_requested.emit(self.kind.currentText(),
                                                                          self.topic.text().strip()))
         self.topic.returnPressed.connect(self.refresh.click)
+        self.export = QPushButton("Export dataset…")
+        self.export.setToolTip("Write the decisive votes as a preference set (prompt, chosen, rejected)")
+        self.export.clicked.connect(self.export_requested)
         row = QHBoxLayout()
         row.addWidget(self.kind)
         row.addWidget(self.topic, 1)
         row.addWidget(self.refresh)
+        row.addWidget(self.export)
         self.notice = QLabel("")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)

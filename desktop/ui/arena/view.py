@@ -1,6 +1,8 @@
 """The Arena workspace: blind A/B votes between two models on your prompts, and the leaderboard.
 
-Generate pairs (Ctrl+Enter) makes both answers to every prompt on the
+The setup (:class:`~desktop.ui.arena.setup.ArenaSetup`) names two or more
+contenders (models, or presets of one model) and where the prompts come
+from.  Generate pairs (Ctrl+Enter) makes both answers to every prompt on the
 engine lane; the pairs are then shown one at a time as A and B, in a random
 order, without names.  Keys 1-4 vote (A better, B better, tie, both bad); the
 vote is recorded on the io lane and the names are revealed, then the next
@@ -13,13 +15,9 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QComboBox,
-    QFormLayout,
+    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -29,6 +27,7 @@ from desktop.core.jobs import Job
 from desktop.ui.arena import jobs
 from desktop.ui.arena.leaderboard import LeaderboardTab
 from desktop.ui.arena.pair import PairPanel
+from desktop.ui.arena.setup import ArenaSetup
 
 
 class ArenaWorkspace(QWidget):
@@ -39,12 +38,16 @@ class ArenaWorkspace(QWidget):
         pairs_ready(int): the pairs of a generation are there (how many).
         vote_recorded(object): a Vote was stored; the names are shown.
         standings_shown(object): the leaderboard tab shows these Standings.
+        setup_failed(str): the pairs could not be made (bad contenders or prompts); the message shown.
+        export_opened(object): the Export dataset dialog opened from the leaderboard tab.
     """
 
     status_message = Signal(str)
     pairs_ready = Signal(int)
     vote_recorded = Signal(object)
     standings_shown = Signal(object)
+    setup_failed = Signal(str)
+    export_opened = Signal(object)
 
     def __init__(self, services, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,37 +56,25 @@ class ArenaWorkspace(QWidget):
         self.current = -1
         self.session_id = ""
         self._generating = None
-        self.model_a, self.model_b = QLineEdit(), QLineEdit()
-        for field in (self.model_a, self.model_b):
-            field.setPlaceholderText("a model file or a model of the library")
-        self.kind = QComboBox()
-        self.kind.addItems(["text", "image"])
-        self.prompts = QPlainTextEdit()
-        self.prompts.setPlaceholderText("One prompt a line")
-        self.prompts.setMaximumHeight(100)
-        self.max_tokens = QSpinBox()
-        self.max_tokens.setRange(1, 8192)
-        self.max_tokens.setValue(256)
+        self.setup = ArenaSetup()
         self.start = QPushButton("Generate pairs")
         self.start.clicked.connect(self.generate)
-        form = QFormLayout()
-        form.addRow("Kind", self.kind)
-        form.addRow("Model 1", self.model_a)
-        form.addRow("Model 2", self.model_b)
-        form.addRow("Prompts", self.prompts)
-        form.addRow("Max tokens (text)", self.max_tokens)
-        form.addRow("", self.start)
+        start_row = QHBoxLayout()
+        start_row.addWidget(self.start)
+        start_row.addStretch(1)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.pair = PairPanel()
         self.pair.voted.connect(self._vote)
         vote_page = QWidget()
         vote_layout = QVBoxLayout(vote_page)
-        vote_layout.addLayout(form)
+        vote_layout.addWidget(self.setup)
+        vote_layout.addLayout(start_row)
         vote_layout.addWidget(self.error)
         vote_layout.addWidget(self.pair, 1)
         self.board = LeaderboardTab()
         self.board.refresh_requested.connect(self.refresh_leaderboard)
+        self.board.export_requested.connect(self.open_export)
         self.tabs = QTabWidget()
         self.tabs.addTab(vote_page, "Vote")
         self.tabs.addTab(self.board, "Leaderboard")
@@ -98,19 +89,15 @@ class ArenaWorkspace(QWidget):
             self._failed("Incognito is on, and every arena answer and vote is kept with the history. "
                          "Turn incognito off to use the arena.")
             return
-        kind = self.kind.currentText()
-        prompts = self.prompts.toPlainText().splitlines()
-        common = {"max_tokens": self.max_tokens.value()} if kind == "text" else {}
-        a, b = self.model_a.text().strip(), self.model_b.text().strip()
+        request = self.setup.request()
         job = Job("Arena: generate pairs",
-                  lambda cancel, progress: jobs.make_pairs(self.services, kind, a, b, prompts, common,
-                                                           cancel=cancel, progress=progress),
+                  lambda cancel, progress: jobs.make_pairs(self.services, request, cancel=cancel, progress=progress),
                   reports_failure=True)
         self.error.setText("")
         self.start.setEnabled(False)
         self._generating = handle = self.runner.submit(job)
         handle.finished.connect(self._pairs_made)
-        handle.failed.connect(lambda message, _trace: self._failed(message))
+        handle.failed.connect(lambda message, _trace: self._setup_failed(message))
         handle.ended.connect(self._generation_ended)
         self.status_message.emit("Arena: generating both answers to every prompt…")
 
@@ -125,6 +112,10 @@ class ArenaWorkspace(QWidget):
     def _failed(self, message: str) -> None:
         self.error.setText(message)
         self.status_message.emit(f"Arena: {message}")
+
+    def _setup_failed(self, message: str) -> None:
+        self._failed(message)
+        self.setup_failed.emit(message)
 
     def _pairs_made(self, made: jobs.PairsMade) -> None:
         self.matches, self.session_id, self.current = made.matches, made.session_id, -1
@@ -163,6 +154,16 @@ class ArenaWorkspace(QWidget):
         self.pair.set_votable(True)  # the same pair can be voted on again
 
     # --- leaderboard -------------------------------------------------------------
+    def open_export(self) -> None:
+        """The Export dataset dialog, set to the preference set of the votes (topic as its search)."""
+        from desktop.ui.datasets.dialog import ExportDialog
+        from desktop.ui.datasets.jobs import PREFERENCE
+
+        dialog = ExportDialog(self.services, self.runner, format=PREFERENCE, query=self.board.topic.text().strip(),
+                              parent=self)
+        dialog.show()
+        self.export_opened.emit(dialog)
+
     def refresh_leaderboard(self, kind: str, topic: str) -> None:
         handle = self.runner.submit(Job("Arena: leaderboard",
                                         lambda cancel, progress: jobs.standings(self.services, kind, topic,

@@ -169,6 +169,7 @@ class HistoryWorkspace(QWidget):
         menu.addAction("Export all…", lambda: self.export_dialog())
         self.export_selected_action = menu.addAction("Export selected…", self.export_selected_dialog)
         self.export_selected_action.setEnabled(False)  # until results are selected
+        menu.addAction("Export dataset…", self.export_dataset_dialog)  # training sets: desktop.ui.datasets
         menu.addSeparator()
         menu.addAction("Delete this session…", self.delete_current_session)
         menu.addAction("Delete everything…", self.delete_everything)
@@ -529,6 +530,15 @@ class HistoryWorkspace(QWidget):
             store = self.store
             self._run("Import history", lambda c, p: import_and_embed(store, path, cancel=c, progress=p),
                       import_summary)
+
+    def export_dataset_dialog(self):
+        """The fine-tuning / preference set export, with this view's model, tag, rating and search filled in."""
+        from desktop.ui.datasets.dialog import ExportDialog
+
+        dialog = ExportDialog(self.services, self.runner, filters=self.filters(), query=self.search_box.text().strip(),
+                              parent=self)
+        dialog.show()
+        return dialog
 
     def export_dialog(self, ids: list[str] | None = None) -> None:
         """Export every record (``ids`` None) or the given ones to a file the user picks."""

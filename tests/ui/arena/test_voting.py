@@ -30,10 +30,10 @@ def _visible_text(w: ArenaWorkspace) -> str:
 @pytest.mark.slow
 def test_voting_by_keyboard_reveals_the_names_after_each_vote(qtbot, workspace, store, stories260k, tiny_gguf):
     w = workspace
-    w.model_a.setText(str(stories260k))
-    w.model_b.setText(str(tiny_gguf))
-    w.prompts.setPlainText("Once upon a time\nThe little dog\n")
-    w.max_tokens.setValue(6)
+    w.setup.rows[0].model.setText(str(stories260k))
+    w.setup.rows[1].model.setText(str(tiny_gguf))
+    w.setup.typed.setPlainText("Once upon a time\nThe little dog\n")
+    w.setup.max_tokens.setValue(6)
     with qtbot.waitSignal(w.pairs_ready, timeout=120000) as ready:
         w.generate()
     assert ready.args == [2]
@@ -71,9 +71,9 @@ def test_voting_by_keyboard_reveals_the_names_after_each_vote(qtbot, workspace, 
 
 def test_two_identical_models_are_refused_on_screen(qtbot, workspace, stories260k):
     w = workspace
-    w.model_a.setText(str(stories260k))
-    w.model_b.setText(str(stories260k))
-    w.prompts.setPlainText("Once upon a time")
+    w.setup.rows[0].model.setText(str(stories260k))
+    w.setup.rows[1].model.setText(str(stories260k))
+    w.setup.typed.setPlainText("Once upon a time")
     with qtbot.waitSignal(w.status_message, timeout=30000, check_params_cb=lambda t: "same" in t):
         w.generate()
     assert "Two contenders are the same: stories260K" in w.error.text()
@@ -83,9 +83,9 @@ def test_two_identical_models_are_refused_on_screen(qtbot, workspace, stories260
 def test_incognito_refuses_to_generate(qtbot, workspace, stories260k, tiny_gguf):
     w = workspace
     w.services.settings.history.incognito = True
-    w.model_a.setText(str(stories260k))
-    w.model_b.setText(str(tiny_gguf))
-    w.prompts.setPlainText("Once upon a time")
+    w.setup.rows[0].model.setText(str(stories260k))
+    w.setup.rows[1].model.setText(str(tiny_gguf))
+    w.setup.typed.setPlainText("Once upon a time")
     with qtbot.waitSignal(w.status_message, timeout=5000):
         w.generate()
     assert "Incognito is on" in w.error.text() and w.matches == [] and w.start.isEnabled()
