@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from desktop.core.arena.errors import ArenaError
 from desktop.core.experiments.params import KINDS, PARAMS, canonical_name, check_type
 from desktop.core.experiments.resolve import resolve_model_ref
-from desktop.core.models.remote import is_remote_ref, parse_ref
+from desktop.core.models.remote import REMOTE_BADGE, display_name, is_remote_ref
 
 # Values a preset may not set: the arena gives both sides the same prompt and seed.
 NOT_PRESET = ("model", "prompt", "seed")
@@ -69,10 +69,9 @@ class Contender:
 
 def default_label(path: Path, values: dict[str, Any]) -> str:
     """The model's file or folder name, plus the preset: ``SmolLM2 (temperature=0.2)``; a remote
-    model's id and server: ``llama3 @ gpu-box:8000``."""
+    model's id, server and badge: ``llama3 @ gpu-box [remote]``."""
     if is_remote_ref(path):
-        ref = parse_ref(path)
-        name = f"{Path(ref.model).stem if Path(ref.model).suffix == '.gguf' else Path(ref.model).name} @ {ref.source}"
+        name = f"{display_name(path)} {REMOTE_BADGE}"
     else:
         name = path.stem if path.suffix else path.name
     if not values:

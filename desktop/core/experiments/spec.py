@@ -39,6 +39,7 @@ from desktop.core.errors import InvalidParameter
 from desktop.core.experiments.errors import SpecError
 from desktop.core.experiments.params import KINDS, PARAMS, canonical_name, check_type
 from desktop.core.experiments.resolve import absolute_ref, resolve_model_ref
+from desktop.core.models.remote import REMOTE_BADGE, display_name, is_remote_ref
 
 DEFAULT_MAX_CELLS = 10_000
 DEFAULT_NAME = "Untitled experiment"
@@ -62,6 +63,8 @@ class Axis:
 
     def label(self, value: Any) -> str:
         """How a value is shown in grids and exports: a model by its file name."""
+        if self.name == "model" and isinstance(value, str) and is_remote_ref(value):
+            return f"{display_name(value)} {REMOTE_BADGE}"
         if self.name == "model" and isinstance(value, str):
             return Path(value).name or value
         return f"{value:g}" if isinstance(value, float) else str(value)

@@ -91,6 +91,17 @@ def parse_ref(ref: object) -> RemoteRef:
     return RemoteRef(source, model)
 
 
+REMOTE_BADGE = "[remote]"  # how grids, pickers and labels mark a remote model
+
+
+def display_name(ref: object) -> str:
+    """A remote model as people know it: its id (a served file's name, without .gguf) and the
+    source's name, ``SmolLM2-135M-Instruct.Q4_1 @ gpu-box``."""
+    parsed = parse_ref(ref)
+    name = Path(parsed.model).name or parsed.model
+    return f"{name.removesuffix('.gguf')} @ {parsed.source}"
+
+
 def normalize_base_url(text: str) -> str:
     """``text`` as a base URL (``http://host:port/v1``); RemoteError naming what is wrong with it."""
     raw = (text or "").strip()

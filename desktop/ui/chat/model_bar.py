@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.models.remote import RemoteError, RemoteSources, is_remote_ref, parse_ref
+from desktop.core.models.remote import REMOTE_BADGE, RemoteError, RemoteSources, display_name, is_remote_ref, parse_ref
 from desktop.core.settings import TextSettings
 from desktop.core.text.engine import LoadedModel
 from desktop.core.text.gguf import GgufInfo
@@ -55,26 +55,16 @@ log = logging.getLogger(__name__)
 MODELS_LINK = "<a href='models'>Models → Catalog</a>"
 
 
-REMOTE_BADGE = "remote"
-
-
-def remote_title(ref: str) -> str:
-    """A remote model as people know it: its id (a served file's name without .gguf) and the server's name."""
-    parsed = parse_ref(ref)
-    name = Path(parsed.model).name or parsed.model
-    return f"{name[:-5] if name.endswith('.gguf') else name} @ {parsed.source}"
-
-
 def model_title(info: GgufInfo) -> str:
     """The name a person knows the model by: its file name (``general.name`` is often just the architecture)."""
     if is_remote_ref(info.path):
-        return remote_title(str(info.path))
+        return display_name(str(info.path))
     return info.path.stem
 
 
 def _device_label(loaded: LoadedModel) -> str:
     if is_remote_loaded(loaded):
-        return f"{REMOTE_BADGE} · {loaded.device.removeprefix('remote:')}"
+        return f"remote · {loaded.device.removeprefix('remote:')}"
     layers, total = loaded.gpu.n_gpu_layers, loaded.info.layer_count
     if layers == 0:
         return "CPU"
@@ -191,7 +181,7 @@ class ChatModelBar(QWidget):
             for source in RemoteSources().all():
                 for model in source.models:
                     ref = str(Path(source.ref(model)))  # as the engine slot's LoadedModel.path gives it back
-                    out.append((f"{remote_title(ref)}  [{REMOTE_BADGE}]", ref))
+                    out.append((f"{display_name(ref)}  {REMOTE_BADGE}", ref))
         except Exception:  # an unreadable sources file must not break the chat
             log.exception("could not read the remote sources")
         return out
@@ -203,7 +193,7 @@ class ChatModelBar(QWidget):
         index = self.picker.findData(path)
         if index < 0:
             self._picked_before[path] = self.current_path()
-            self.picker.addItem(remote_title(path) if is_remote_ref(path) else Path(path).name, path)
+            self.picker.addItem(display_name(path) if is_remote_ref(path) else Path(path).name, path)
             index = self.picker.count() - 1
         if self.picker.currentIndex() == index:
             self._show_selected_card()  # picked again: read its card again

@@ -59,7 +59,7 @@ def test_an_arena_pair_of_the_local_file_and_the_same_model_served_remotely(hist
     local = make_contender("text", str(smollm2))
     remote = make_contender("text", remote_ref)
     check_contenders([local, remote])  # distinct: another key and another label
-    assert remote.label.endswith("@ llama") and remote.label != local.label
+    assert remote.label.endswith("@ llama [remote]") and remote.label != local.label
     matches = plan_matches([local, remote], ["Name a colour."], order_seed=1, seed=5)
     run = generate_answers(matches, history=history, session_id="arena-r", common={"max_tokens": 6})
     assert run.generated == 2 and run.failed == 0
@@ -68,3 +68,11 @@ def test_an_arena_pair_of_the_local_file_and_the_same_model_served_remotely(hist
     assert by_label[remote.label].device == f"remote:{llama_server.host}"
     assert not by_label[local.label].device.startswith("remote:")
     assert by_label[local.label].seed == by_label[remote.label].seed == 5
+
+
+def test_a_remote_model_on_a_sweep_axis_is_labelled_with_its_server_and_the_remote_badge():
+    source = RemoteSources().add("http://127.0.0.1:9/v1", name="box", models=["/models/llama.gguf"])
+    spec = parse_spec({"kind": "text", "fixed": {"prompt": "Hi"},
+                       "axes": {"model": [source.ref("/models/llama.gguf")]}})  # nothing asks the server
+    axis = spec.axis("model")
+    assert axis is not None and axis.label(axis.values[0]) == "llama @ box [remote]"
