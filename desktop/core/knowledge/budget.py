@@ -12,18 +12,37 @@ packs still fits once the real tokenizer counts it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from desktop.core.text.prompt import ContextOverflow, TextRequest
+from desktop.core.text.prompt import ContextOverflow, PromptPlan, TextRequest
 
 if TYPE_CHECKING:
-    from desktop.core.text.engine import TextEngine
+    from desktop.core.jobs import CancelToken, ProgressCallback
+    from desktop.core.records import HistorySink
 
 # Llama-family tokenizers average about 4 characters of English prose per token and 2.5-3 for code
 # or non-Latin text; counting 2.5 overestimates nearly every prompt, which is the safe side.
 CHARS_PER_TOKEN = 2.5
 TEMPLATE_TOKENS_PER_MESSAGE = 8  # role markers and separators of a typical chat template
 ESTIMATE_CONTEXT = 2048  # the context assumed when nothing says how large it is
+
+
+R = TypeVar("R", covariant=True)
+
+
+class ChatEngine(Protocol[R]):
+    """What grounding needs of the text engine (:class:`desktop.core.text.engine.TextEngine`), which
+    it is handed: knowledge never imports the engine."""
+
+    @property
+    def loaded(self) -> Any:
+        """The loaded model (with ``n_ctx``), or None."""
+        ...
+
+    def prepare(self, request: TextRequest) -> PromptPlan: ...
+
+    def generate(self, request: TextRequest, *, cancel: CancelToken | None = None,
+                 progress: ProgressCallback = ..., sink: HistorySink | None = None) -> R: ...
 
 
 class TokenBudget(Protocol):
@@ -47,7 +66,7 @@ class EngineBudget:
 
     exact = True
 
-    def __init__(self, engine: TextEngine) -> None:
+    def __init__(self, engine: ChatEngine[Any]) -> None:
         loaded = engine.loaded
         if loaded is None:
             from desktop.core.errors import ModelFileError
@@ -81,7 +100,7 @@ class EstimatedBudget:
         return tokens if tokens + request.sampling.max_tokens <= self.n_ctx else None
 
 
-def budget_for(engine: TextEngine | None, n_ctx: int = ESTIMATE_CONTEXT) -> TokenBudget:
+def budget_for(engine: ChatEngine[Any] | None, n_ctx: int = ESTIMATE_CONTEXT) -> TokenBudget:
     """The engine's exact budget when it has a model loaded, else an estimate for ``n_ctx``."""
     if engine is not None and engine.loaded is not None:
         return EngineBudget(engine)

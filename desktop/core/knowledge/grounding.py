@@ -32,7 +32,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from desktop.core.jobs import CancelToken, ProgressCallback, no_progress
 from desktop.core.knowledge import relevance
@@ -43,12 +43,12 @@ from desktop.core.knowledge.registry import HISTORY
 from desktop.core.text.prompt import TextRequest
 
 if TYPE_CHECKING:
-    from desktop.core.knowledge.budget import TokenBudget
+    from desktop.core.knowledge.budget import ChatEngine, TokenBudget
     from desktop.core.knowledge.search import Hit
     from desktop.core.knowledge.store import Knowledge
     from desktop.core.records import GenerationRecord, HistorySink
-    from desktop.core.text.engine import TextEngine, TextResult
 
+R = TypeVar("R")
 DEFAULT_K = 5
 MAX_K = 50
 DEFAULT_THRESHOLD = 0.30  # a similarity floor; see desktop.core.knowledge.relevance for why this value
@@ -383,9 +383,11 @@ def annotate_record(record: GenerationRecord, grounding: Grounding) -> Generatio
     return record
 
 
-def grounded_generate(engine: TextEngine, grounding: Grounding, *, sink: HistorySink,
-                      cancel: CancelToken | None = None, progress: ProgressCallback = no_progress) -> TextResult:
+def grounded_generate(engine: ChatEngine[R], grounding: Grounding, *, sink: HistorySink,
+                      cancel: CancelToken | None = None, progress: ProgressCallback = no_progress) -> R:
     """Generate the reply of a grounding whose ``generate`` is True; a job function (progress: StreamChunks).
+
+    ``engine``: the text engine (its TextResult is returned).
 
     ``sink``: where the record goes (the app's history, a command's store); it
     is recorded through :class:`GroundedSink`.  Raises KnowledgeError with the
