@@ -14,6 +14,7 @@ endpoint, before the history gets them.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -27,6 +28,8 @@ from desktop.core.server.queue import EngineLane, Ticket
 if TYPE_CHECKING:
     from desktop.core.history.embedder import Embedder
     from desktop.core.image.engine import ImageBatchResult, ImageEngine
+    from desktop.core.knowledge.grounding import GroundingOptions
+    from desktop.core.knowledge.store import Knowledge
     from desktop.core.models.library import Library, LibraryModel
     from desktop.core.text.engine import LoadOptions, TextEngine, TextResult
     from desktop.core.text.prompt import TextRequest
@@ -74,6 +77,8 @@ class Backend:
         self.lane = lane
         self._text_options = text_options
         self.switch_models = switch_models  # False: refuse a request for another model than the loaded one
+        self._knowledge: Knowledge | None = None
+        self._knowledge_lock = threading.Lock()
 
     # --- models ------------------------------------------------------------------
     def models(self) -> list[ServedModel]:
@@ -134,6 +139,50 @@ class Backend:
             return self.text_engine.generate(request, cancel=cancel, progress=relay, sink=sink)
 
         return self.lane.submit(Job(f"API reply with {model.id} for {client}", reply), client)
+
+    def knowledge(self) -> Knowledge:
+        """The document collections, opened on first use beside the history, with its embedder; the
+        ``history`` collection is searchable when the history sink is the open store."""
+        with self._knowledge_lock:
+            if self._knowledge is None:
+                from desktop.core.history.store import HistoryStore
+                from desktop.core.knowledge.store import Knowledge
+
+                history = self._history()
+                self._knowledge = Knowledge(embedder=self._embedder(),
+                                            history=history if isinstance(history, HistoryStore) else None)
+            return self._knowledge
+
+    def submit_grounded_text(self, model: ServedModel, request: TextRequest, options: GroundingOptions, *,
+                             client: str, sink: HistorySink, relay: ProgressCallback) -> Ticket:
+        """Like :meth:`submit_text`, grounded in collections: once the model is loaded the sources are
+        found and packed with its tokenizer, and reported to ``relay`` (a Progress whose payload is the
+        :class:`~desktop.core.knowledge.grounding.Grounding`) before the first token."""
+        assert model.path is not None
+        path = model.path
+
+        def reply(*, cancel: CancelToken, progress: ProgressCallback) -> TextResult:
+            from desktop.core.knowledge.budget import EngineBudget
+            from desktop.core.knowledge.grounding import Outcome, ground, grounded_generate
+
+            self._ensure_text_model(path, cancel)
+            grounding = ground(request, options, self.knowledge(), EngineBudget(self.text_engine))
+            relay(Progress(None, "sources", payload=grounding))
+            if grounding.outcome is Outcome.CONTEXT_TOO_SMALL:
+                raise ApiError(422, f"{grounding.message} {grounding.hint}", "context_length_exceeded", "max_tokens")
+            if not grounding.generate:
+                raise ApiError(422, f"{grounding.message} {grounding.hint}", "nothing_relevant", "genlab.knowledge")
+            cancel.raise_if_cancelled()
+            return grounded_generate(self.text_engine, grounding, sink=sink, cancel=cancel, progress=relay)
+
+        return self.lane.submit(Job(f"API grounded reply with {model.id} for {client}", reply), client)
+
+    def close(self) -> None:
+        """Close what the backend opened itself (the collections); the engines and history are the caller's."""
+        with self._knowledge_lock:
+            if self._knowledge is not None:
+                self._knowledge.close()
+                self._knowledge = None
 
     def _ensure_text_model(self, path: Path, cancel: CancelToken) -> None:
         if self.text_engine.is_loaded(path):

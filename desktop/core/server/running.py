@@ -93,3 +93,4 @@ class RunningServer:
             self.queue.close()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.backend.close()

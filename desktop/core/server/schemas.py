@@ -33,11 +33,22 @@ class _Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+CollectionName = Annotated[str, Field(min_length=1, max_length=64)]
+MAX_COLLECTIONS = 16
+
+
 class GenLabOptions(_Body):
-    """GenLab's own request options: ``"genlab": {"history": false}`` keeps it out of the history."""
+    """GenLab's own request options: ``"genlab": {"history": false}`` keeps it out of the history;
+    ``"knowledge": ["docs", "history"]`` grounds a chat reply in those collections (with ``k``
+    chunks at most, ``threshold`` the lowest relevance, ``no_context`` what to do when nothing is
+    relevant: answer without context, or refuse with a 422)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
     history: bool = True
+    knowledge: Annotated[list[CollectionName], Field(min_length=1, max_length=MAX_COLLECTIONS)] | None = None
+    k: Annotated[int, Field(ge=1, le=50)] | None = None
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = None
+    no_context: Literal["answer", "stop"] = "answer"
 
 
 class TextPart(_Body):

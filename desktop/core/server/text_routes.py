@@ -14,6 +14,15 @@ OpenAI (and llama.cpp's server tests): the first carries ``role``, every chunk
 has the same ``id``, the finish chunk has an empty delta, and with
 ``stream_options.include_usage`` a usage-only chunk with ``choices: []``
 comes last, before ``[DONE]``.
+
+Grounded chat: ``"genlab": {"knowledge": ["docs"], "k": 5, "threshold": 0.3,
+"no_context": "answer"}`` grounds the reply in those collections
+(:mod:`desktop.core.knowledge.grounding`).  The sources, numbered as the reply
+cites them, come back in a ``genlab`` field beside the standard ones (clients
+keep unknown fields): in the response body, or in a stream's first chunk,
+which is sent once they are known and before the first token.  An unknown
+collection is a 404; nothing relevant under ``"no_context": "stop"``, or a
+context too small for one chunk, is a 422 saying why.
 """
 
 from __future__ import annotations
@@ -22,23 +31,27 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from desktop.core.errors import GenLabError
 from desktop.core.jobs import JobCancelled, Progress
 from desktop.core.records import new_id
 from desktop.core.server.backend import Backend
 from desktop.core.server.errors import ApiError, from_exception
 from desktop.core.server.log import LogEntry
 from desktop.core.server.queue import Ticket
-from desktop.core.server.schemas import ChatCompletionBody, CompletionBody, _Sampling, parse
+from desktop.core.server.schemas import ChatCompletionBody, CompletionBody, GenLabOptions, _Sampling, parse
 from desktop.core.server.security import client_name
 from desktop.core.text.engine import TextResult
 from desktop.core.text.params import SamplingParams
 from desktop.core.text.prompt import ChatMessage, TextRequest
 from desktop.core.text.stream import StreamChunk
+
+if TYPE_CHECKING:
+    from desktop.core.knowledge.grounding import Grounding, GroundingOptions
 
 CHAT_DEFAULT_MAX_TOKENS = 512  # GenLab's own default reply budget
 COMPLETION_DEFAULT_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
@@ -89,7 +102,7 @@ class _Shape:
         return self._wrap("text_completion", [{"index": 0, "text": text or "", "finish_reason": finish,
                                                "logprobs": None}])
 
-    def whole(self, result: TextResult) -> dict[str, Any]:
+    def whole(self, result: TextResult, grounding: Grounding | None = None) -> dict[str, Any]:
         finish = finish_reason(result)
         if self.chat:
             choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": result.text},
@@ -99,6 +112,8 @@ class _Shape:
             body = self._wrap("text_completion", [{"index": 0, "text": result.text, "finish_reason": finish,
                                                    "logprobs": None}])
         body["usage"] = usage(result)
+        if grounding is not None:
+            body["genlab"] = grounding_field(grounding)
         return body
 
     def usage_chunk(self, result: TextResult) -> dict[str, Any]:
@@ -108,6 +123,26 @@ class _Shape:
 
     def _wrap(self, kind: str, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {"id": self.id, "object": kind, "created": self.created, "model": self.model, "choices": choices}
+
+
+def grounding_field(grounding: Grounding) -> dict[str, Any]:
+    """The ``genlab`` response field of a grounded reply: the outcome, message and numbered sources."""
+    return {"knowledge": grounding.to_dict()}
+
+
+def grounding_options(options: GenLabOptions | None) -> GroundingOptions | None:
+    """The request's grounding options, or None when it names no collection."""
+    if options is None or not options.knowledge:
+        return None
+    from desktop.core.knowledge.grounding import DEFAULT_K, DEFAULT_THRESHOLD, GroundingOptions
+
+    found = GroundingOptions(tuple(options.knowledge), options.k or DEFAULT_K,
+                             DEFAULT_THRESHOLD if options.threshold is None else options.threshold,
+                             options.no_context)
+    try:
+        return found.validated()
+    except GenLabError as exc:
+        raise ApiError(400, str(exc), "invalid_value", "genlab.knowledge") from None
 
 
 def finish_reason(result: TextResult) -> str:
@@ -127,10 +162,17 @@ class _Relay:
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.streaming = streaming
         self.tokens = 0
+        self.grounding: Grounding | None = None
 
     def __call__(self, report: Progress) -> None:
         chunk = report.payload
         if not isinstance(chunk, StreamChunk):
+            from desktop.core.knowledge.grounding import Grounding
+
+            if isinstance(chunk, Grounding):  # the sources, before the first token
+                self.grounding = chunk
+                if self.streaming:
+                    self.loop.call_soon_threadsafe(self.queue.put_nowait, chunk)
             return  # a load step
         self.tokens = chunk.tokens
         if self.streaming and chunk.text:
@@ -151,6 +193,9 @@ async def chat_completions(request: Request) -> Response:
 
 async def completions(request: Request) -> Response:
     body = parse(CompletionBody, await request.body())
+    if body.genlab is not None and body.genlab.knowledge:
+        raise ApiError(400, "Grounding in collections (genlab.knowledge) is for chat completions only.",
+                       "invalid_value", "genlab.knowledge")
     return await _serve(request, body, completion_request(body), "/v1/completions", chat=False)
 
 
@@ -163,15 +208,32 @@ async def _serve(request: Request, body: _Sampling, text_request: TextRequest, e
     client = client_name(request.headers)
     relay = _Relay(asyncio.get_running_loop(), body.stream)
     sink = backend.sink(body.recorded, client, endpoint)
-    ticket = backend.submit_text(model, text_request, client=client, sink=sink, relay=relay)
+    grounded = grounding_options(body.genlab)
+    if grounded is None:
+        ticket = backend.submit_text(model, text_request, client=client, sink=sink, relay=relay)
+    else:
+        await asyncio.to_thread(_check_collections, backend, grounded)
+        ticket = backend.submit_grounded_text(model, text_request, grounded, client=client, sink=sink, relay=relay)
     ticket.future.add_done_callback(relay.end)
     ticket.future.add_done_callback(lambda f: _count(entry, f))
     shape = _Shape(chat, ("chatcmpl-" if chat else "cmpl-") + new_id(), int(time.time()), model.id)
     if body.stream:
-        return StreamingResponse(_events(shape, ticket, relay, entry, body.include_usage),
+        return StreamingResponse(_events(shape, ticket, relay, entry, body.include_usage, grounded is not None),
                                  media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
     result = await _await_unless_gone(request, ticket, relay, entry)
-    return JSONResponse(shape.whole(result))
+    return JSONResponse(shape.whole(result, relay.grounding))
+
+
+def _check_collections(backend: Backend, options: GroundingOptions) -> None:
+    """Every named collection exists, before the request waits in the queue (reads the registry)."""
+    from desktop.core.knowledge.errors import KnowledgeError
+
+    knowledge = backend.knowledge()
+    for name in options.collections:
+        try:
+            knowledge.get(name)
+        except KnowledgeError as exc:
+            raise ApiError(404, str(exc), "collection_not_found", "genlab.knowledge") from None
 
 
 def _count(entry: LogEntry, future: Any) -> None:
@@ -209,12 +271,17 @@ def _sse(data: dict[str, Any]) -> str:
 
 
 async def _events(shape: _Shape, ticket: Ticket, relay: _Relay, entry: LogEntry,
-                  include_usage: bool) -> AsyncIterator[str]:
+                  include_usage: bool, grounded: bool = False) -> AsyncIterator[str]:
     finished = False
     try:
-        yield _sse(shape.chunk("", None, role=True) if shape.chat else shape.chunk("", None))
-        while (item := await relay.queue.get()) is not _END:
-            yield _sse(shape.chunk(item, None))
+        first = shape.chunk("", None, role=True) if shape.chat else shape.chunk("", None)
+        item = await relay.queue.get() if grounded else None  # the sources come with the first chunk
+        if item is not _END:
+            if item is not None:
+                first["genlab"] = grounding_field(item)
+            yield _sse(first)
+            while (item := await relay.queue.get()) is not _END:
+                yield _sse(shape.chunk(item, None))
         try:
             result: TextResult = ticket.future.result()
         except Exception as exc:  # the job failed after the response began: an error event
