@@ -50,7 +50,7 @@ from desktop.core.image.lora import (
     resolve_loras,
     split_prompt_loras,
 )
-from desktop.core.image.masks import check_mask_unchanged, paste_back, write_mask
+from desktop.core.image.masks import check_mask_unchanged, paste_back, read_mask, write_mask
 from desktop.core.image.model_files import ModelInfo, inspect_model
 from desktop.core.image.output import (
     SavedImage,
@@ -285,11 +285,10 @@ class ImageEngine:
             params = replace(params, negative_prompt="")  # validate_params warned that it is left out
         init = load_init_image(params.init_image, params.width, params.height) if params.is_img2img else None
         warnings = list(checked.warnings)
-        if params.is_inpaint:
-            if params.mask_image:
-                check_mask_unchanged(params.mask_image, params.mask_sha256)
+        if params.is_inpaint and params.mask_image:
+            check_mask_unchanged(params.mask_image, params.mask_sha256)
             # Reads and checks the mask before any model is loaded; notes say what was adjusted.
-            warnings += prepare_inpaint(params, init, seed=int(params.seed or 0)).notes
+            warnings += read_mask(params.mask_image, (params.width, params.height)).notes
         _, tags = split_prompt_loras(params.prompt)
         loras = resolve_loras(params.loras, tags if params.lora_tags else [], self.library or Library())
         for lora in loras:
