@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QPushButton,
     QSpinBox,
-    QToolButton,
     QWidget,
 )
 
@@ -29,7 +29,7 @@ from desktop.core.knowledge.grounding import ANSWER, MAX_K, STOP
 from desktop.core.knowledge.registry import HISTORY, Collection
 from desktop.ui.chat.grounding_choices import ThreadGrounding
 
-POLICIES = ((ANSWER, "Answer without them"), (STOP, "Do not answer"))
+POLICIES = ((ANSWER, "Answer anyway"), (STOP, "Do not answer"))
 NONE_CHOSEN = "Nothing (plain chat)"
 
 
@@ -42,9 +42,10 @@ class KnowledgeBar(QWidget):
         self.setObjectName("chatKnowledgeBar")
         self._available: list[Collection] = []
         self._chosen: list[str] = []
-        self.picker = QToolButton()
+        self.picker = QPushButton()  # a push button with a menu: framed like the other controls, with an arrow
         self.picker.setObjectName("chatCollections")
-        self.picker.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.picker.setMinimumWidth(120)
+        self.picker.setStyleSheet("text-align: left; padding-left: 8px; padding-right: 8px")
         self.picker.setToolTip("The collections this chat answers from: its sources are shown before each "
                                "reply and cited as [1], [2]")
         self.menu = QMenu(self.picker)
@@ -52,10 +53,12 @@ class KnowledgeBar(QWidget):
         self.k = QSpinBox()
         self.k.setRange(1, MAX_K)
         self.k.setToolTip("The most chunks put into the prompt of one reply")
+        self.k.setMaximumWidth(64)
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
+        self.threshold.setMaximumWidth(72)
         self.threshold.setToolTip("How relevant a chunk must be to be used (0: every chunk; the score is the "
                                   "similarity of the chunk to your message)")
         self.no_context = QComboBox()
@@ -64,7 +67,7 @@ class KnowledgeBar(QWidget):
         self.no_context.setToolTip("What to do when no chunk reaches the threshold")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self._labels = [QLabel("Answer from:"), QLabel("Chunks:"), QLabel("Threshold:"), QLabel("If nothing is relevant:")]
+        self._labels = [QLabel("Answer from:"), QLabel("Chunks:"), QLabel("Threshold:"), QLabel("If none is relevant:")]
         for widget in (self._labels[0], self.picker, self._labels[1], self.k, self._labels[2], self.threshold,
                        self._labels[3], self.no_context):
             row.addWidget(widget)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 from desktop.core.knowledge.citations import find_markers
 from desktop.core.knowledge.grounding import Grounding, Outcome, Source
 from desktop.ui import theme
+from desktop.ui.knowledge.chunk_popup import one_line
 
 CITE_SCHEME = "cite"
 _TAG = re.compile(r"(<[^>]*>)")
@@ -104,7 +105,7 @@ class SourcesCard(QFrame):
         score = f"{score_kind} {source.score:.2f}"
         return (f'<a href="{CITE_SCHEME}:{source.number}">[{source.number}] {head}</a>'
                 f' <span style="color:gray">· {html.escape(score)}</span><br>'
-                f'<span style="color:gray">{html.escape(source.snippet)}</span>')
+                f'<span style="color:gray">{html.escape(one_line(source.snippet))}</span>')
 
     def plain_text(self) -> str:
         """What the card says, line by line (tests, copying)."""

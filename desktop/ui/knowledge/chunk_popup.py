@@ -28,9 +28,14 @@ from desktop.ui import theme
 SNIPPET_CHARS = 180
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line, without Markdown's heading marks (the location names the heading)."""
+    return re.sub(r"\s+", " ", re.sub(r"(?m)^\s{0,3}#{1,6}\s+", "", text)).strip()
+
+
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     """``text`` on one line, cut at a word near ``limit`` characters."""
-    flat = re.sub(r"\s+", " ", text).strip()
+    flat = one_line(text)
     if len(flat) <= limit:
         return flat
     cut = flat[:limit].rsplit(" ", 1)[0]

@@ -90,7 +90,7 @@ class SearchPanel(QWidget):
             self.collection = name
             self._request += 1
             self._show([])
-            self.notice.setText(f"Searching “{name}”." if name else "Select a collection to search it.")
+            self.notice.setText(f"Type a question to search “{name}”." if name else "Select a collection to search it.")
 
     def search(self) -> None:
         """Search the selected collection for the query box's text, on an ``io`` job."""

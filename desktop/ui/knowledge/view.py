@@ -31,6 +31,7 @@ Signals:
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -77,6 +78,18 @@ def report_line(name: str, report: IndexReport) -> str:
     return ", ".join(parts) + f" ({report.seconds:.1f} s)."
 
 
+def _short_path(path: str, folders: list[str]) -> str:
+    """``path`` inside the collection's folder it is in (the folder itself, a missing one, stays whole)."""
+    for folder in folders:
+        try:
+            inside = Path(path).relative_to(folder)
+        except ValueError:
+            continue
+        if inside.parts:
+            return str(inside)
+    return path
+
+
 def progress_line(p: IndexProgress) -> str:
     left = f" · about {p.eta_s:.0f} s left" if p.eta_s is not None and p.files_done < p.files_total else ""
     return f"{p.files_done:,} of {p.files_total:,} files · {_plural(p.chunks_written, 'chunk')}{left}"
@@ -101,6 +114,7 @@ class KnowledgeWorkspace(QWidget):
         self.add_dialog: AddCollectionDialog | None = None
         self.indexing: JobHandle | None = None
         self._indexing_name = ""
+        self._select_next = ""  # select this collection when the list is next shown
         self.loader = CollectionsLoader(services, runner, self)
         self.loader.loaded.connect(self._listed)
         self.loader.failed.connect(self._fail)
@@ -129,6 +143,7 @@ class KnowledgeWorkspace(QWidget):
         self.skipped.verticalHeader().hide()
         self.skipped.horizontalHeader().setStretchLastSection(True)
         self.skipped.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.skipped.setWordWrap(True)  # a reason is a sentence: all of it shows
         self.search_panel = SearchPanel(services, runner)
         self._build()
         self._show_progress(False)
@@ -173,7 +188,7 @@ class KnowledgeWorkspace(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(lower)
-        split.setSizes([320, 420])
+        split.setSizes([220, 520])  # a few collections; the skipped files and the results get the room
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         theme.set_role(self.notice, "muted")
@@ -195,6 +210,9 @@ class KnowledgeWorkspace(QWidget):
 
     def _listed(self, collections: list[Collection]) -> None:
         self.table.show_collections(collections)
+        if self._select_next in self.table.names():  # the collection just added
+            self.table.select_name(self._select_next)
+            self._select_next = ""
         self.table.set_indexing(self._indexing_name)
         self._selected(self.table.selected_name())
         self.collections_shown.emit(collections)
@@ -209,13 +227,14 @@ class KnowledgeWorkspace(QWidget):
             rows += [(p.path, p.reason) for p in collection.state.problems]
         self.skipped.setRowCount(len(rows))
         for row, (path, reason) in enumerate(rows):
-            item = QTableWidgetItem(path)
+            item = QTableWidgetItem(_short_path(path, collection.folders if collection else []))
             item.setToolTip(path)
             self.skipped.setItem(row, 0, item)
             why = QTableWidgetItem(reason)
             why.setToolTip(reason)
             self.skipped.setItem(row, 1, why)
         self.skipped.resizeColumnToContents(0)
+        self.skipped.resizeRowsToContents()
         self._update_buttons()
 
     def skipped_rows(self) -> list[tuple[str, str]]:
@@ -235,8 +254,6 @@ class KnowledgeWorkspace(QWidget):
 
     def add(self, name: str, folders: list[str]) -> None:
         """Register ``name`` with ``folders`` on an ``io`` job, then index it."""
-        from pathlib import Path
-
         services = self.services
 
         def work(*, cancel, progress):
@@ -245,6 +262,7 @@ class KnowledgeWorkspace(QWidget):
         def done(collection: Collection) -> None:
             self._say(f"Added “{collection.name}”.")
             self.added.emit(collection.name)
+            self._select_next = collection.name
             self.refresh()
             self.reindex(collection.name)
 

@@ -105,3 +105,10 @@ def test_stop_while_indexing_keeps_the_list_honest_and_reindex_finishes(qtbot, w
     with qtbot.waitSignal(workspace.index_finished, timeout=120_000) as blocker:
         workspace.reindex("many")
     assert blocker.args[0].chunks_total == 3000
+
+
+def test_the_added_collection_is_selected(qtbot, workspace, docs, add_collection):
+    add_collection(workspace, "notes", docs)
+    add_collection(workspace, "again", docs)
+    assert workspace.table.selected_name() == "again"
+    assert workspace.search_panel.collection == "again"
