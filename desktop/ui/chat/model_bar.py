@@ -316,7 +316,9 @@ class ChatModelBar(QWidget):
     @staticmethod
     def _remote_rows(ref: str) -> list[tuple[str, str]]:
         parsed = parse_ref(ref)
-        rows = [("Model", parsed.model), ("Server", parsed.source), ("Kind", "remote (OpenAI-compatible server)")]
+        rows = [("Model", parsed.model), ("Server", parsed.source), ("Kind", "remote (OpenAI-compatible server)"),
+                ("Sampling", "Temperature, Top-p, Max tokens, Seed and Stop strings are sent; Top-k, Min-p "
+                             "and Repeat penalty are not in the OpenAI API, so the server's own apply")]
         try:
             source = RemoteSources().get(parsed.source)
             rows += [("URL", source.base_url), ("API key", "kept in the keyring" if source.has_key else "none")]

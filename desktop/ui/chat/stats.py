@@ -21,9 +21,12 @@ def stats_line(stats: dict) -> str:
         parts.append(f"first token {format_duration(stats['ttft_s'])}")
     if "tokens_per_s" in stats:
         parts.append(f"{stats['tokens_per_s']:.1f} tok/s")
-    if "prompt_tokens" in stats and "completion_tokens" in stats:
+    # A remote server may not report the prompt's tokens, and its context is not known here (0 each).
+    if stats.get("prompt_tokens") and "completion_tokens" in stats:
         parts.append(f"{stats['prompt_tokens']} prompt + {stats['completion_tokens']} generated tokens")
-    if "n_ctx" in stats and "prompt_tokens" in stats:
+    elif "completion_tokens" in stats:
+        parts.append(f"{stats['completion_tokens']} generated tokens")
+    if stats.get("n_ctx") and "prompt_tokens" in stats:
         parts.append(f"context {stats['prompt_tokens'] + stats.get('completion_tokens', 0)} / {stats['n_ctx']}")
     return " · ".join(parts)
 

@@ -222,7 +222,9 @@ class RemoteServersTab(QWidget):
             self.status.emit(str(exc))
             return
         self.refresh()
-        self.status.emit(f"Added {source.name}: {len(source.models)} models appear in Chat, Experiments and Arena.")
+        count = len(source.models)
+        self.status.emit(f"Added {source.name}: its {count} model{'s' if count != 1 else ''} "
+                         f"{'appear' if count != 1 else 'appears'} in Chat, Experiments and Arena.")
         self.sources_changed.emit()
 
     def remove_selected(self) -> None:

@@ -34,6 +34,7 @@ def test_a_remote_model_is_picked_loaded_and_chatted_with_and_stop_ends_its_repl
     workspace.model_bar.select_path(ref)
     assert "remote (OpenAI-compatible server)" in workspace.model_bar.card.text()
     assert source.base_url in workspace.model_bar.card.text()
+    assert "Top-k, Min-p and Repeat penalty are not in the OpenAI API" in workspace.model_bar.card.text()
 
     loaded = load(workspace, ref)
     assert loaded.device == f"remote:{llama_server.host}"
@@ -42,6 +43,8 @@ def test_a_remote_model_is_picked_loaded_and_chatted_with_and_stop_ends_its_repl
     result = send(workspace, "Write two sentences about the sea.", max_tokens=16)
     assert result.text and result.record.device == f"remote:{llama_server.host}"
     assert services.history.records[-1].parameters["remote"]["source"] == "llama"
+    stats = workspace.stats.text()  # the server reports no prompt tokens and its context is unknown here
+    assert f"{result.completion_tokens} generated tokens" in stats and "prompt +" not in stats and "context" not in stats
 
     workspace.settings_panel.max_tokens.setValue(300)
     workspace.input.setPlainText("Tell a long story about a dragon.")
