@@ -14,7 +14,7 @@ from desktop.core.history.rerun import compare_images, image_rerun_params
 from desktop.core.image.engine import ImageRequest
 from desktop.core.image.inpaint import CHECKPOINT, MASKED_IMG2IMG
 from desktop.core.image.masks import feather, paste_back, read_mask
-from desktop.core.image.output import mask_path_for, parse_parameters, read_png_text
+from desktop.core.image.output import delete_output, mask_path_for, parse_parameters, read_png_text
 from desktop.core.image.params import ImageParams, validate_params
 from tests.core.image.inpaint_fixtures import (
     LoadCounter,
@@ -106,6 +106,8 @@ def test_mask_is_stored_beside_the_image_and_a_rerun_is_pixel_identical(engine, 
     Image.new("L", (64, 64), 255).save(stored)
     with pytest.raises(InvalidParameter, match="has changed since the image was made"):
         engine.generate(ImageRequest(str(tiny_sd_pipeline), image_rerun_params(first.record)))
+    delete_output(first.path)  # deleting an image deletes its mask too
+    assert not stored.exists() and not first.path.exists()
 
 
 def test_a_mask_of_another_size_is_resized_with_a_note(engine, tiny_sd_pipeline, init, tmp_path):
