@@ -134,6 +134,23 @@ def test_a_remote_load_frees_the_local_model_and_a_local_load_forgets_the_remote
     assert local.text
 
 
+@pytest.mark.slow
+def test_a_server_gone_after_the_load_fails_the_reply_with_a_clear_message_and_works_again(smollm2, sink):
+    server = start_llama_server(smollm2)
+    engine = EngineSlot(sink, safe_load=False)
+    try:
+        source = RemoteSources().add(server.url, name="box", api_key="", models=[server.model])
+        with pytest.raises(RemoteError, match="refused the API key"):  # the key is part of the source
+            engine.load(source.ref(server.model))
+        source = RemoteSources().add(server.url, name="box", api_key=API_KEY, models=[server.model])
+        engine.load(source.ref(server.model))
+    finally:
+        stop(server)
+    with pytest.raises(RemoteError, match="Cannot reach 127.0.0.1:[0-9]+.*try again"):
+        engine.generate(TextRequest("Hi", sampling=greedy(4)))
+    assert sink.records == [] and engine.loaded is not None  # Send again is the retry
+
+
 def test_a_closed_port_says_it_cannot_be_reached():
     with pytest.raises(RemoteError, match="Cannot reach 127.0.0.1:[0-9]+: Connection refused"):
         RemoteClient(closed_port_url()).list_models()

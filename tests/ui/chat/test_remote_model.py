@@ -70,3 +70,24 @@ def test_a_remote_model_whose_server_is_down_says_so_on_its_card_and_load_tries_
                         timeout=TIMEOUT)
         assert "try again" in workspace.model_bar.card.text()
         assert workspace.engine.loaded is None and workspace.model_bar.current_path() == ref
+
+
+def test_nothing_contacts_an_added_server_until_load_even_when_it_was_the_last_model(qtbot, services, runner):
+    from desktop.ui.chat.view import ChatWorkspace
+    from tests.support.remote_servers import SilentServer
+
+    silent = SilentServer()
+    try:
+        source = RemoteSources().add(silent.url, name="quiet", models=["m"])
+        services.settings.text.last_model = source.ref("m")
+        services.settings.text.chat_reload_last_model = True
+        ws = ChatWorkspace(services, runner)
+        qtbot.addWidget(ws)
+        qtbot.wait(0)  # the queued start-up steps (the last model's reload) have run
+        assert any("[remote]" in label for label, _ref in remote_items(ws))
+        assert not ws.busy and ws.engine.loaded is None
+        silent.sock.setblocking(False)
+        with pytest.raises(BlockingIOError):  # no connection is waiting: nothing was sent
+            silent.sock.accept()
+    finally:
+        silent.close()
