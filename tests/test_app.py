@@ -7,6 +7,9 @@ import textwrap
 
 import pytest
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 HEAVY = ("torch", "diffusers", "transformers", "sentence_transformers", "llama_cpp")
 
 

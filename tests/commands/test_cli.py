@@ -7,6 +7,9 @@ import sys
 
 import pytest
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 def genlab(*argv: str, home) -> subprocess.CompletedProcess:
     env = dict(os.environ, GENLAB_HOME=str(home))

@@ -88,6 +88,7 @@ def test_the_cell_cap_is_raised_with_max_cells(spec_file, capsys):
     assert code == 2 and "This sweep has 8 cells, more than the cap of 4." in err and "--max-cells" in err
 
 
+@pytest.mark.slow
 def test_resume_runs_what_is_left_and_an_unknown_id_is_refused(stories260k, capsys):
     from desktop.core.experiments.runner import start_experiment
     from desktop.core.experiments.spec import parse_spec

@@ -9,6 +9,9 @@ import pytest
 from desktop.cli import main
 from tests.core.experiments.report_parse import ReportPage
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("llama_cpp")
 
 

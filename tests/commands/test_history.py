@@ -58,6 +58,7 @@ def test_queries_file_prints_one_array_per_line(filled, capsys, tmp_path):
     assert [[h["prompt"] for h in json.loads(line)] for line in lines] == [[], ["a watercolor lighthouse at dusk"]]
 
 
+@pytest.mark.slow
 def test_show_import_export_delete_stats(filled, capsys, tmp_path):
     assert main(["history", "show", filled[0].id]) == 0
     assert _json_out(capsys)["prompt"] == filled[0].prompt
@@ -97,6 +98,7 @@ def _exported_prompts(path):
     return sorted(json.loads(line)["prompt"] for line in path.read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_export_chosen_records_by_id_query_and_kind(filled, capsys, tmp_path):
     bread, limerick, lighthouse = filled
     out = tmp_path / "two.jsonl"
@@ -135,6 +137,7 @@ def test_export_of_unknown_ids_or_no_matches_writes_nothing_and_says_why(filled,
         main(["history", "export", str(out), "--ids", "a", "--query", "b"])
 
 
+@pytest.mark.slow
 def test_import_reports_broken_lines_with_their_numbers(genlab_home, capsys, tmp_path):
     src = tmp_path / "mixed.jsonl"
     lines = ['{"kind": "text", "prompt": "bad seed line", "seed": "abc"}', "this line is broken"]
@@ -273,6 +276,7 @@ def test_empty_and_huge_queries_in_the_cli(varied, capsys):
     assert "note: The query was shortened" in captured.err
 
 
+@pytest.mark.slow
 def test_bad_queries_in_hybrid_mode(varied, cli_embedder, capsys, tmp_path):
     queries = tmp_path / "bad.txt"
     huge = "sourdough bread " * 6500
@@ -311,6 +315,7 @@ def _unembedded(capsys) -> int:
     return _json_out(capsys)["unembedded"]
 
 
+@pytest.mark.slow
 def test_search_embeds_a_bounded_backlog_then_answers(backlog, cli_embedder, capsys):
     assert main(["history", "search", "sourdough", "--json"]) == 0  # hybrid
     captured = capsys.readouterr()
@@ -336,6 +341,7 @@ def test_search_embedding_stops_at_its_time_budget(backlog, cli_embedder, capsys
     assert "note: 10 records are not embedded yet" in capsys.readouterr().err  # one chunk, then time is up
 
 
+@pytest.mark.slow
 def test_embed_command_finishes_the_backlog(backlog, cli_embedder, capsys):
     assert main(["history", "embed"]) == 0
     captured = capsys.readouterr()
@@ -350,6 +356,7 @@ def test_embed_command_finishes_the_backlog(backlog, cli_embedder, capsys):
     assert "not embedded" not in captured.err and "embedding" not in captured.err
 
 
+@pytest.mark.slow
 def test_embed_command_interrupted_keeps_its_work_and_resumes(backlog, cli_embedder, capsys, monkeypatch):
     real_encode, calls = cli_embedder.encode, []
 
@@ -370,6 +377,7 @@ def test_embed_command_interrupted_keeps_its_work_and_resumes(backlog, cli_embed
     assert _unembedded(capsys) == 0
 
 
+@pytest.mark.slow
 def test_search_hides_weak_meaning_matches_and_says_so(filled, capsys):
     assert main(["history", "search", "quantum chromodynamics lattice", "--mode", "semantic", "--json"]) == 0
     captured = capsys.readouterr()

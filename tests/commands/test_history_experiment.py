@@ -13,6 +13,9 @@ from desktop.core.experiments.store import ExperimentStore
 from desktop.core.history.store import HistoryStore
 from tests.support.history import make_record
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def swept(genlab_home, stories260k):

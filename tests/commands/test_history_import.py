@@ -23,6 +23,7 @@ def _jsonl(path, objects):
     return path
 
 
+@pytest.mark.slow
 def test_import_prints_a_progress_line_for_reading_then_embedding(genlab_home, embedder, monkeypatch, capsys,
                                                                    tmp_path):
     import desktop.commands.history as history_command

@@ -12,6 +12,9 @@ from desktop.core.history.store import HistoryStore
 from desktop.core.records import ModelIdentity, new_id
 from tests.support.history import make_record
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 def _json(capsys) -> dict:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -11,7 +11,7 @@ from PIL import Image
 from desktop.commands import image as image_command
 from desktop.core.image.output import parse_parameters, read_png_text
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 def run_cli(*argv: str) -> int:

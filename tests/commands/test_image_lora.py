@@ -13,7 +13,7 @@ from desktop.commands import image as image_command
 from desktop.core.image.params import LoraChoice
 from desktop.core.tiny_models.lora import build_tiny_lora
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 def run_cli(*argv: str) -> int:

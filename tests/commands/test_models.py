@@ -78,6 +78,7 @@ def test_import_scan_and_offline_search(tmp_path, capsys, monkeypatch):
     assert "qwen2.5-7b-instruct" in out and ("fits on GPU" in out or "runs on CPU" in out or "won't fit" in out)
 
 
+@pytest.mark.slow
 def test_downloading_a_diffusers_pipeline_lists_it_as_one_image_model(hub, capsys, tmp_path):
     from tests.core.models.test_library import write_diffusers
 
@@ -110,6 +111,7 @@ def test_importing_a_diffusers_folder_with_junk_weights_is_refused(tmp_path, cap
     assert json.loads(capsys.readouterr().out) == []
 
 
+@pytest.mark.slow
 def test_a_pipeline_with_a_failed_file_is_not_listed_and_the_cli_says_which(hub, capsys, tmp_path):
     from tests.core.models.test_library import write_diffusers
 
@@ -168,6 +170,7 @@ def test_hub_search_prints_a_verdict_with_its_numbers_or_says_to_choose_a_file(h
     assert "tester/sd" in out and "choose a file to see if it fits (`genlab models download tester/sd`)" in out
 
 
+@pytest.mark.slow
 def test_download_listing_judges_each_gguf_and_a_whole_pipeline(hub, capsys):
     from tests.core.hub.test_search import _sd_repo
 

@@ -10,6 +10,9 @@ import pytest
 
 from desktop.cli import main
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("llama_cpp")
 
 

@@ -10,10 +10,15 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from desktop.core import file_lock
 from desktop.core.hub.queue import DownloadList
 from desktop.core.models.library import Library
 from tests.conftest import REPO_ROOT
+
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
 
 # One "GenLab process": waits for the go file, then adds ``count`` downloads and ``count``
 # library models (each of which also writes the hash cache), one read-modify-write at a time.

@@ -85,6 +85,7 @@ def test_a_wayland_session_falls_back_to_the_wayland_plugin(shadow_plugins, tmp_
     assert not qt_platform.choose_platform(env).ok  # without a Wayland session: no fallback
 
 
+@pytest.mark.slow
 def test_doctor_reports_the_missing_library(shadow_plugins, genlab_home):
     proc = subprocess.run([sys.executable, "-m", "desktop", "doctor"], cwd=REPO, env=_env(shadow_plugins),
                           capture_output=True, text=True, timeout=300)

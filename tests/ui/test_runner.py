@@ -3,6 +3,7 @@
 import threading
 import time
 
+import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
 
 from desktop.core.errors import InvalidParameter
@@ -157,6 +158,7 @@ def _max_heartbeat_gap_ms(qtbot, runner) -> tuple[int, int]:
     return len(gaps), max(gaps)
 
 
+@pytest.mark.slow
 def test_gui_heartbeat_never_stalls_during_cpu_heavy_job(qtbot, runner):
     """The event loop must not stall for more than 50 ms while a CPU-heavy job runs.
 

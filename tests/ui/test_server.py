@@ -24,6 +24,9 @@ from desktop.core.services import Services
 from desktop.ui.main_window import MainWindow
 from desktop.ui.runner import QUEUED, RUNNING
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 60000
 MODEL = "stories260K.gguf"  # the library names a found file by its file name
 

@@ -112,6 +112,7 @@ def test_progress_text_is_readable_over_its_filled_part():
         assert contrast(c.text, c.pill) >= MIN_CONTRAST and contrast(c.text, c.surface_alt) >= MIN_CONTRAST
 
 
+@pytest.mark.slow
 def test_light_dark_and_system_apply_and_switch_live(app_theme):
     app = app_theme
     theme.apply_theme(app, "dark")

@@ -10,6 +10,9 @@ from desktop.core.arena.pairing import plan_matches, vote_on
 from desktop.core.arena.runner import PARAMETER_KEY, generate_answers
 from desktop.core.arena.votes import A_BETTER
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.slow
 def test_both_answers_are_history_records_with_one_seed(history, votes, stories260k, tiny_gguf):

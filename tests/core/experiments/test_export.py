@@ -12,6 +12,9 @@ from desktop.core.experiments.records import delete_experiment
 from desktop.core.experiments.runner import run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 SECRET = "zqxjvortexpalimpsest"
 
 

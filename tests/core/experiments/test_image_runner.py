@@ -9,7 +9,7 @@ from desktop.core.experiments.records import CellTag, experiment_records
 from desktop.core.experiments.runner import run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 def test_an_image_sweep_over_seeds_and_guidance_loads_once_and_repeats_pixel_for_pixel(

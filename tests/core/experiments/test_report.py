@@ -15,6 +15,9 @@ from desktop.core.experiments.runner import run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
 from tests.core.experiments.report_parse import ReportPage
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 MARKUP = "<script>alert('reply')</script>"
 
 

@@ -8,12 +8,17 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from desktop.core.experiments.records import CellTag, experiment_records, saved_cells
 from desktop.core.experiments.runner import run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
 from desktop.core.experiments.store import FINISHED, INTERRUPTED, ExperimentStore
 from desktop.core.history.schema import TABLE_NAME
 from tests.conftest import REPO_ROOT
+
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
 
 PROMPTS = ["Once upon a time", "The little dog", "One day", "Lily saw", "The sun", "Tom had", "A bird", "Mom said"]
 

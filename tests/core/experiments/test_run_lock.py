@@ -16,6 +16,7 @@ def spec(model):
                        "axes": {"model": [str(model)], "prompt": ["Once upon a time"]}})
 
 
+@pytest.mark.slow
 def test_a_second_run_of_a_running_experiment_is_refused_and_the_first_can_still_finish(
         stories260k, experiments, history, counting):
     experiment = start_experiment(spec(stories260k), experiments)

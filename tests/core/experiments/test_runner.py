@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from desktop.core.experiments.control import RunToken
 from desktop.core.experiments.records import CellTag, experiment_records
 from desktop.core.experiments.runner import RunProgress, run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
 from desktop.core.experiments.store import FINISHED, STOPPED
+
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
 
 
 def text_spec(models, *, prompts=("Once upon a time", "The little dog"), temperatures=(0.0, 0.7), **fixed):

@@ -13,6 +13,9 @@ from desktop.core.history.store import HistoryStore
 from tests.support.history import make_record
 from tests.support.traces import app_log, image_needles, saved_image, traces
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 SECRET = "zqxjvortexpalimpsest"
 
 

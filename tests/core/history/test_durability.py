@@ -12,6 +12,9 @@ import pytest
 from desktop.core.history.store import HistoryStore
 from tests.conftest import REPO_ROOT
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the kill -9 helper forks (POSIX only)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from desktop.core.history.schema import EMBED_PROMPT_CHARS, EMBED_WINDOW_CHARS, MAX_EMBED_CHARS, embed_text_of
 from desktop.core.records import GenerationRecord
@@ -40,6 +41,7 @@ def test_short_records_and_prompt_only_records_are_embedded_as_before():
     assert embed_text_of(image) == "a lighthouse at dusk\nnot: blurry"
 
 
+@pytest.mark.slow
 def test_the_embedder_sees_the_output_of_a_record_with_a_long_prompt(embedder):
     """Two records share a long prompt and differ in their output: each is found by its own output's topic.
 

@@ -7,6 +7,9 @@ import pytest
 
 from desktop.core.history.embedder import PACKAGED_SHA256, EmbedderUnavailable, _verify, find_model_dir
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 def test_packaged_model_is_found_with_its_checksum():
     folder, expected = find_model_dir()

@@ -10,6 +10,9 @@ from desktop.core.history.store import HistoryStore
 from desktop.core.jobs import CancelToken, JobCancelled
 from tests.support.history import LateEmbedder, make_record
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 TOTAL = 3 * BACKFILL_CHUNK + 10
 
 

@@ -18,6 +18,9 @@ from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import GenerationRecord, ModelIdentity
 from tests.support.history import make_record
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 def _full_record(i: int, **kw):
     """A record with every field set to something other than its default."""

@@ -200,6 +200,7 @@ FULL_DISK_IMPORT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="uses RLIMIT_FSIZE (POSIX only)")
 def test_a_full_disk_during_import_is_reported_as_such_and_keeps_what_was_saved(tmp_path):
     import base64

@@ -12,6 +12,9 @@ from desktop.core.history.store import HistoryStore
 from desktop.core.jobs import CancelToken, JobCancelled
 from tests.support.history import LateEmbedder
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 BREAD = "How do I bake sourdough bread at home?"
 
 

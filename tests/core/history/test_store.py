@@ -49,6 +49,7 @@ def test_four_threads_of_250_saves_make_exactly_1000_rows(store):
     assert store.table.version < 1000
 
 
+@pytest.mark.slow
 def test_idle_upkeep_compacts_many_small_appends(store):
     for i in range(40):
         store.save_and_wait(make_record(f"one by one {i}"))

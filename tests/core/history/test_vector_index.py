@@ -10,6 +10,9 @@ from desktop.core.history.search import SearchQuery
 from desktop.core.history.store import HistoryStore
 from tests.support.history import make_record
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 DIM = 384
 
 

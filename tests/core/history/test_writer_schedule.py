@@ -2,10 +2,13 @@
 
 import time
 
+import pytest
+
 from desktop.core.history.writer import HistoryWriter
 from desktop.core.records import GenerationRecord
 
 
+@pytest.mark.slow
 def test_upkeep_runs_on_time_under_constant_load():
     appended, upkeeps = [], []
     writer = HistoryWriter(appended.extend, lambda: upkeeps.append(time.monotonic()),

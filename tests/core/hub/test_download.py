@@ -61,6 +61,7 @@ def test_twenty_random_connection_drops_cost_not_one_byte_more(hub, payload, tmp
     assert result.bytes_transferred == len(payload)
 
 
+@pytest.mark.slow
 def test_server_errors_and_rate_limits_are_retried(hub, payload, tmp_path):
     hub.faults.statuses = [500, 429, 503]
     result = download_file(FileRef(REPO, FILE), tmp_path / FILE, policy=FAST)
@@ -69,6 +70,7 @@ def test_server_errors_and_rate_limits_are_retried(hub, payload, tmp_path):
         "server answered 500", "server answered 429", "server answered 503"]
 
 
+@pytest.mark.slow
 def test_a_stall_is_detected_and_the_transfer_reconnects(hub, payload, tmp_path):
     hub.faults.stall_at, hub.faults.stall_seconds = 3 * MB, 10.0
     result = download_file(FileRef(REPO, FILE), tmp_path / FILE, policy=QUICK_STALL)
@@ -107,6 +109,7 @@ def test_pause_keeps_bytes_and_resume_continues(hub, payload, tmp_path):
     assert hub.stats.body_bytes <= 1.1 * len(payload)
 
 
+@pytest.mark.slow
 def test_two_requests_of_the_same_file_share_one_transfer(hub, payload, tmp_path):
     hub.faults.rate = 16 * MB
     dest = tmp_path / FILE
@@ -167,6 +170,7 @@ def test_unknown_repo_and_unknown_file_name_what_is_missing(hub, payload, tmp_pa
         download_file(FileRef(REPO, "nope.gguf"), tmp_path / "y", policy=FAST)
 
 
+@pytest.mark.slow
 def test_another_process_holding_the_file_is_told_so(hub, payload, tmp_path):
     import portalocker
 
@@ -329,6 +333,7 @@ def test_reuse_frees_the_part_of_a_transfer_that_is_no_longer_needed(hub, payloa
     assert not part_path(dest).exists() and not sidecar_path(dest).exists() and not dest.exists()
 
 
+@pytest.mark.slow
 def test_a_slow_link_reports_progress_several_times_a_second_not_once_per_buffer(hub, tmp_path):
     from tests.support.hub_server import gguf_file_bytes
 

@@ -128,6 +128,7 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (2 * MB, 2 * MB))
 
 
+@pytest.mark.slow
 def test_disk_full_while_writing_gives_a_clear_error_and_lists_nothing(hub):
     data = gguf_file_bytes(4 * MB, seed=4)
     hub.add_repo(REPO, {FILE: data})
@@ -196,6 +197,7 @@ def test_import_into_a_read_only_models_folder_is_refused_but_link_works(small_f
     assert linked.path == str(source) and not linked.owned
 
 
+@pytest.mark.slow
 def test_a_filesystem_filling_up_mid_transfer_keeps_the_part_and_resumes_once_space_is_freed(hub, small_fs):
     import threading
 

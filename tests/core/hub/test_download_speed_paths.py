@@ -70,6 +70,7 @@ def _transfer(url: str, part, hasher: HashPipe) -> TransferStats:
     return stats
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/length", "/close", "/chunked"])
 def test_every_body_framing_arrives_whole_through_a_small_reused_pool(body_server, tmp_path, path):
     part = tmp_path / "f.part"
@@ -82,6 +83,7 @@ def test_every_body_framing_arrives_whole_through_a_small_reused_pool(body_serve
     assert stats.restarts == []
 
 
+@pytest.mark.slow
 def test_a_server_sending_more_than_the_file_is_refused(body_server, tmp_path):
     part = tmp_path / "f.part"
     hasher = HashPipe(buffer_size=64 * 1024, buffers=2)
@@ -91,6 +93,7 @@ def test_a_server_sending_more_than_the_file_is_refused(body_server, tmp_path):
     assert part.stat().st_size <= len(BODY)
 
 
+@pytest.mark.slow
 def test_bytes_received_before_a_stall_inside_a_buffer_are_kept(hub, tmp_path):
     payload = gguf_file_bytes(3 * MB + 5, 3)
     hub.add_repo(REPO, {FILE: payload}, tags=["gguf"], library_name="gguf")

@@ -282,6 +282,7 @@ def test_a_paused_entry_is_never_marked_running_nor_the_hub_probed(monkeypatch):
     assert downloads.get(entry.key).status == "paused"
 
 
+@pytest.mark.slow
 def test_a_download_another_process_is_running_is_left_to_it(hub, monkeypatch):
     """Its entry is that process's: not resumable here, and a run here neither fails it nor takes it over."""
     import hashlib

@@ -55,6 +55,7 @@ def test_every_declared_component_has_its_config(family):
     assert not list(folder.rglob("*.safetensors"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_components_built_from_configs_have_the_official_sizes(family):
     import torch
@@ -147,6 +148,7 @@ def test_checkpoint_not_matching_bundled_configs_says_why(tmp_path):
     assert str(paths.models_dir() / "configs" / "sd1") in exc.value.hint
 
 
+@pytest.mark.slow
 def test_tiny_single_file_checkpoint_still_loads_from_user_configs(tmp_path):
     import torch
 

@@ -20,7 +20,7 @@ from desktop.core.image.preview import StepPreview
 from desktop.core.jobs import CancelToken, JobCancelled
 from desktop.core.records import ListSink
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 def params(**kw) -> ImageParams:

@@ -114,6 +114,7 @@ def bare_flux(folder, p: ImageParams):
                 generator=torch.Generator().manual_seed(p.seed)).images[0]
 
 
+@pytest.mark.slow
 def test_the_engine_makes_bare_diffusers_pixels_and_leaves_the_negative_prompt_out(engine, flux_dev):
     p = ImageParams(prompt="a red lighthouse", negative_prompt="fog", steps=2, guidance=3.5, width=64, height=64,
                     seed=11, scheduler="Default")
@@ -127,6 +128,7 @@ def test_the_engine_makes_bare_diffusers_pixels_and_leaves_the_negative_prompt_o
         ("", FLUX, "FluxPipeline")
 
 
+@pytest.mark.slow
 def test_a_flux_lora_changes_the_image_weight_zero_does_not_and_an_sd_lora_is_refused(engine, flux_dev, tmp_path,
                                                                                       tiny_sd_pipeline):
     from desktop.core.image.params import LoraChoice
@@ -147,6 +149,7 @@ def test_a_flux_lora_changes_the_image_weight_zero_does_not_and_an_sd_lora_is_re
         pixels(loras=[LoraChoice(str(sd_lora), 1.0)])
 
 
+@pytest.mark.slow
 def test_flux_loads_in_bfloat16_on_a_gpu_that_has_it_and_others_keep_their_dtype():
     import torch
 

@@ -16,7 +16,7 @@ from desktop.core.image.params import ImageParams, LoraChoice
 from desktop.core.records import ListSink
 from desktop.core.tiny_models.lora import build_tiny_lora, to_kohya
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

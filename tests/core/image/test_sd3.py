@@ -37,6 +37,7 @@ def test_the_folder_is_detected_with_its_three_text_encoders(sd3):
     assert (d.steps, d.guidance, d.width, d.scheduler) == (28, 4.5, 1024, "Default")
 
 
+@pytest.mark.slow
 def test_the_engine_makes_bare_diffusers_pixels_with_the_negative_prompt(engine, sd3):
     import diffusers
     import torch
@@ -64,6 +65,7 @@ def test_img2img_runs_on_the_same_components(engine, sd3, tmp_path):
     assert sink.records[0].parameters["pipeline"] == "StableDiffusion3Img2ImgPipeline"
 
 
+@pytest.mark.slow
 def test_an_sd1_lora_is_refused_naming_both_families(engine, sd3, tmp_path):
     import torch
     from safetensors.torch import save_file

@@ -13,7 +13,7 @@ from desktop.core.image.engine import ImageEngine, ImageRequest
 from desktop.core.image.params import ImageParams
 from desktop.core.tiny_models.diffusion import build_tiny_ldm_sd_pipeline
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

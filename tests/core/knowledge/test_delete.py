@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from desktop.core.knowledge.store import Knowledge
 from tests.support.traces import traces
 
@@ -17,6 +19,7 @@ def _fill(folder, secret_files: int = 1) -> None:
                                               + "More about it. " * 100 + f"\n\n{SECRET} again.\n")
 
 
+@pytest.mark.slow
 def test_a_deleted_and_a_changed_file_leave_no_trace(genlab_home, embedder, tmp_path):
     docs = tmp_path / "docs"
     _fill(docs, secret_files=2)

@@ -139,6 +139,7 @@ def test_cancel_keeps_whole_files_and_the_next_run_resumes(knowledge, tmp_path):
     assert len(table.manifest()) == 40
 
 
+@pytest.mark.slow
 def test_two_thousand_small_files(knowledge, tmp_path):
     folder = tmp_path / "many"
     for d in range(20):

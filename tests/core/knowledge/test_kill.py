@@ -15,6 +15,7 @@ from desktop.core.knowledge.store import Knowledge
 ROOT = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 def test_kill_9_while_indexing_then_resume(genlab_home, tmp_path):
     folder = tmp_path / "docs"

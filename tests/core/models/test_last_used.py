@@ -22,6 +22,7 @@ def test_loading_a_text_model_stamps_its_library_entry(tiny_gguf):
     assert library.get(model.id).last_used > 0
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("one_torch_thread")
 def test_generating_an_image_stamps_its_library_entry(tiny_sd_pipeline):
     from desktop.core.image.engine import ImageEngine, ImageRequest

@@ -16,6 +16,9 @@ from desktop.core.models.errors import ModelInUse
 from desktop.core.models.library import Library
 from tests.support.model_loader import REPO_ROOT, child_env, model_loaded_in_another_process
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 
 def genlab(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "desktop", *argv], cwd=REPO_ROOT, env=child_env(),

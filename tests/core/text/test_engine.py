@@ -17,6 +17,9 @@ from desktop.core.text.engine import LoadOptions, TextEngine
 from desktop.core.text.params import GREEDY, SamplingParams
 from desktop.core.text.prompt import ChatMessage, ContextOverflow, TextRequest
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 llama_cpp = pytest.importorskip("llama_cpp")
 
 PROMPT = "Once upon a time"

@@ -40,6 +40,7 @@ def stop(qtbot, ws, services):
     services.close()  # commits the queued records and closes the store
 
 
+@pytest.mark.slow
 def test_threads_come_back_after_a_restart_newest_first_with_branches(qtbot, runner, tiny_gguf, load, send):
     services, store, ws = start(qtbot, runner, Settings())
     assert ws.thread_panel.visible_titles() == ["New chat"]
@@ -84,6 +85,7 @@ def test_the_last_model_is_not_loaded_when_the_setting_is_off(qtbot, runner, tin
     stop(qtbot, ws, services)
 
 
+@pytest.mark.slow
 def test_rename_pin_search_and_delete(qtbot, runner, tiny_gguf, load, send):
     services, store, ws = start(qtbot, runner, Settings())
     load(ws, tiny_gguf)

@@ -55,6 +55,7 @@ def test_model_card_shows_metadata(qtbot, workspace, tiny_gguf, load):
         assert fragment in card
 
 
+@pytest.mark.slow
 def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, workspace, tiny_gguf, load, send):
     workspace.resize(900 - 150, 600 - 60)  # the workspace's share of a 900x600 window
     workspace.show()
@@ -90,6 +91,7 @@ def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gg
     assert workspace.status.text() == "tiny-llama (llama) is already loaded."
 
 
+@pytest.mark.slow
 def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path, load, send):
     from desktop.core.text.prompt import NO_TEMPLATE_NOTE
     from desktop.core.tiny_models import write_tiny_gguf
@@ -284,6 +286,7 @@ def test_out_of_range_sampling_cannot_be_typed_and_what_is_left_is_said_in_scree
     assert loaded.thread.path() == [] and not loaded.busy
 
 
+@pytest.mark.slow
 def test_overflow_offers_to_drop_oldest_turns(qtbot, workspace, tiny_gguf, load):
     workspace.settings_panel.context.setValue(128)
     load(workspace, tiny_gguf)
@@ -306,6 +309,7 @@ def test_overflow_offers_to_drop_oldest_turns(qtbot, workspace, tiny_gguf, load)
     assert "Dropped the" in blocker.args[0].note and blocker.args[0].completion_tokens == 16
 
 
+@pytest.mark.slow
 def test_megabyte_prompt_says_it_does_not_fit(qtbot, loaded, services, send):
     loaded.input.setPlainText("the cat sat. " * 80_000)
     loaded.generate()
@@ -344,6 +348,7 @@ def test_markdown_reply_renders_code_in_monospace(qtbot, workspace):
     assert "```" not in workspace.transcript.toPlainText()  # rendered, not shown as source
 
 
+@pytest.mark.slow
 def test_hundreds_of_turns_render(qtbot, workspace):
     thread = ChatThread()
     parent = None
@@ -375,6 +380,7 @@ def test_the_library_is_read_once_at_start_and_again_when_the_workspace_comes_ba
 
 # --- sending with Enter ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_enter_sends_and_shift_enter_adds_a_line(qtbot, loaded):
     from PySide6.QtCore import Qt
 
@@ -451,6 +457,7 @@ def test_a_new_chat_does_not_show_the_previous_chats_stats(qtbot, loaded, send):
     assert "tok/s" in loaded.stats.text()  # each chat shows its own
 
 
+@pytest.mark.slow
 def test_a_refused_send_does_not_keep_waiting_for_the_first_token(qtbot, loaded):
     loaded.input.setPlainText("the cat sat. " * 80_000)
     loaded.generate()
@@ -523,6 +530,7 @@ def test_the_history_actions_are_a_collaborator_not_a_mixin(workspace):
     assert isinstance(workspace.history_actions, ChatFromHistory) and workspace.history_actions.host is workspace
 
 
+@pytest.mark.slow
 def test_a_reply_hides_the_loaded_models_control_tokens(qtbot, workspace, smollm2, load):
     load(workspace, smollm2)
     thread = ChatThread()

@@ -3,6 +3,7 @@ shown in the cell, and found by History's tag filter."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from desktop.ui.history.view import HistoryWorkspace
@@ -11,6 +12,7 @@ from tests.ui.experiments.conftest import seed_image_experiment
 TIMEOUT = 30000
 
 
+@pytest.mark.slow
 def test_a_cell_tagged_from_the_keyboard_carries_the_tags_and_history_finds_it(
         qtbot, open_workspace, services, runner, history, tmp_path):
     experiment_id = seed_image_experiment(history, tmp_path, seeds=2, guidances=2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
+
 from desktop.core.experiments.runner import run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
 from desktop.core.experiments.store import ExperimentStore
@@ -13,6 +15,7 @@ from desktop.ui.chat.view import ChatWorkspace
 from tests.ui.experiments.conftest import text_spec
 
 
+@pytest.mark.slow
 def test_chat_lists_real_threads_but_not_experiment_sessions(qtbot, services, runner, history, stories260k):
     experiments = ExperimentStore.beside(history)
     experiment = start_experiment(parse_spec(tomllib.loads(text_spec(stories260k))), experiments)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from desktop.ui.experiments.diff import DIFF_ROLE, MARK_STYLE, word_diff_html
 from desktop.ui.experiments.table import INDEX_ROLE
 from tests.ui.experiments.conftest import text_spec
@@ -13,6 +15,7 @@ def test_word_diff_marks_only_the_changed_words():
     assert word_diff_html("same words here", "same words here") == "same words here"
 
 
+@pytest.mark.slow
 def test_the_diff_toggle_marks_differing_replies_in_the_table(qtbot, open_workspace, stories260k):
     w = open_workspace()
     w.new_experiment()

@@ -12,6 +12,9 @@ from desktop.core.experiments.spec import parse_spec
 from desktop.core.experiments.store import ExperimentStore
 from tests.ui.experiments.conftest import text_spec
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 30000
 
 

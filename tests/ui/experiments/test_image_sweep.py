@@ -17,6 +17,7 @@ def image_spec(model) -> str:
             f'negative_prompt = ["", "blurry"]\n')
 
 
+@pytest.mark.slow
 def test_an_image_sweep_fills_the_grid_with_z_as_tabs_and_saves_the_grid_png(
         qtbot, open_workspace, tiny_sd_pipeline, tmp_path):
     w = open_workspace()

@@ -3,6 +3,7 @@ and "Show in History" listing the experiment's records there."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtGui import QAction, QKeySequence
 
 from desktop.ui.experiments.view import ExperimentsWorkspace
@@ -10,6 +11,7 @@ from desktop.ui.main_window import MainWindow
 from tests.ui.experiments.conftest import text_spec
 
 
+@pytest.mark.slow
 def test_ctrl_5_opens_experiments_and_a_run_shows_in_the_status_bar_and_jobs_panel(
         qtbot, services, runner, history, stories260k):
     window = MainWindow(services, runner, start_services=False)

@@ -3,6 +3,8 @@ paused from the workspace and cancelled stays resumable."""
 
 from __future__ import annotations
 
+import pytest
+
 from desktop.core.experiments.records import saved_cells
 from desktop.core.experiments.runner import run_experiment, start_experiment
 from desktop.core.experiments.spec import parse_spec
@@ -31,6 +33,7 @@ def _stopped_after_two(history, model):
     return experiment, dict(saved_cells(history, experiment.id))
 
 
+@pytest.mark.slow
 def test_resume_of_a_stopped_experiment_generates_only_the_missing_cells(qtbot, open_workspace, history,
                                                                          stories260k):
     experiment, before = _stopped_after_two(history, stories260k)
@@ -51,6 +54,7 @@ def test_resume_of_a_stopped_experiment_generates_only_the_missing_cells(qtbot, 
     qtbot.waitUntil(lambda: not w.resume_button.isVisible(), timeout=30000)
 
 
+@pytest.mark.slow
 def test_pause_then_cancel_stops_the_run_resumable(qtbot, open_workspace, history, stories260k):
     w = open_workspace()
     w.new_experiment()

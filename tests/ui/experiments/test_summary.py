@@ -35,6 +35,7 @@ def _column(table, column: int) -> list[str]:
     return [table.item(row, column).text() for row in range(table.rowCount())]
 
 
+@pytest.mark.slow
 def test_the_summary_shows_the_ratings_given_per_value_with_one_bar_each(qtbot, shown):
     _rate(qtbot, shown, 0, 5)  # temperature 0, "Once upon a time"
     _rate(qtbot, shown, 2, 2)  # temperature 0.8, "Once upon a time"
@@ -60,6 +61,7 @@ def test_the_summary_shows_the_ratings_given_per_value_with_one_bar_each(qtbot, 
     assert panel.speed_chart.bar_count == 2
 
 
+@pytest.mark.slow
 def test_a_rating_given_while_the_summary_is_open_shows_at_once(qtbot, shown):
     panel = shown.summary
     with qtbot.waitSignal(panel.summarized, timeout=TIMEOUT):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 
 from desktop.core.experiments.records import experiment_records
@@ -36,6 +37,7 @@ def test_check_shows_the_plan_and_a_bad_spec_shows_its_error(qtbot, open_workspa
     assert "not valid TOML" in w.editor.plan_label.text()
 
 
+@pytest.mark.slow
 def test_a_sweep_runs_as_one_engine_job_fills_the_table_and_is_rated_by_keyboard(
         qtbot, open_workspace, runner, services, history, stories260k):
     w = open_workspace()

@@ -18,6 +18,9 @@ pytest.importorskip("llama_cpp")
 from desktop.ui.chat.view import ChatWorkspace  # noqa: E402
 from desktop.ui.images.view import ImagesWorkspace  # noqa: E402
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 60_000
 
 

@@ -75,6 +75,7 @@ def test_a_history_from_a_newer_genlab_is_refused_with_a_message_and_the_app_kee
     services.close()
 
 
+@pytest.mark.slow
 def test_a_100_kb_query_pasted_in_the_search_box_is_kept_and_searched_shortened(qtbot, runner, store_services):
     services, store = store_services
     store.save_many([GenerationRecord(kind="text", prompt="How do I bake sourdough bread?"),

@@ -49,6 +49,7 @@ def _empty_shown(w) -> bool:
     return w.results.currentWidget() is w.results.empty
 
 
+@pytest.mark.slow
 def test_a_search_without_matches_says_so_and_offers_to_clear_the_filters(qtbot, services, runner):
     w = open_workspace(qtbot, services, runner)
     assert not _empty_shown(w)

@@ -69,6 +69,7 @@ def test_the_term_is_split_from_the_search_text(text, rest, name):
     assert split_experiment_term(text) == (rest, name)
 
 
+@pytest.mark.slow
 def test_experiment_name_lists_only_that_experiments_records(qtbot, workspace, stores):
     _, history, ids = stores
     assert len(workspace.last_result.hits) == 4
@@ -79,6 +80,7 @@ def test_experiment_name_lists_only_that_experiments_records(qtbot, workspace, s
     assert [h.record.session_id for h in result.hits] == [ids["other"]]
 
 
+@pytest.mark.slow
 def test_the_term_combines_with_a_keyword_search_and_an_id_prefix(qtbot, workspace, stores):
     ids = stores[2]
     workspace.mode.setCurrentIndex(workspace.mode.findData("keyword"))
@@ -86,6 +88,7 @@ def test_the_term_combines_with_a_keyword_search_and_an_id_prefix(qtbot, workspa
     assert [h.record.prompt for h in result.hits] == ["Once upon a time"]
 
 
+@pytest.mark.slow
 def test_an_unknown_experiment_says_so_and_lists_nothing(qtbot, workspace):
     result = search(qtbot, workspace, "experiment:nosuchsweep")
     assert result.hits == []

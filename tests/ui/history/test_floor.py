@@ -10,6 +10,9 @@ from desktop.core.services import Services
 from tests.support.history import make_record
 from tests.ui.history.test_view import TIMEOUT, _prompts, open_workspace
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 COOKING = ["How do I bake sourdough bread at home?", "A quick weeknight recipe for chicken curry",
            "How long should I boil an egg for a runny yolk?", "Tips for a crispy roast potato",
            "How to season a cast iron skillet", "A simple vinaigrette for a green salad"]

@@ -31,6 +31,7 @@ def _store(services):
     return services.opened_history_store
 
 
+@pytest.mark.slow
 def test_a_record_saved_while_the_list_is_shown_appears_in_it(qtbot, workspace, services):
     workspace.show()
     qtbot.waitExposed(workspace)
@@ -65,6 +66,7 @@ def test_the_first_generation_replaces_the_empty_state(qtbot, runner, genlab_hom
         empty.close()
 
 
+@pytest.mark.slow
 def test_clear_resets_the_filters_and_the_search_box(qtbot, workspace):
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
         workspace.search_box.setText("boat")

@@ -60,6 +60,7 @@ def hex_rgb(name: str) -> tuple[int, int, int]:
     return tuple(int(name[i:i + 2], 16) for i in (1, 3, 5))
 
 
+@pytest.mark.slow
 def test_grid_shows_placeholders_at_once_and_the_thumbnails_arrive_by_signal(qtbot, hits, tmp_path):
     gone = Hit(GenerationRecord(kind="image", prompt="deleted since the search", image_path=str(tmp_path / "x.png")),
                0.0)
@@ -86,6 +87,7 @@ def test_grid_shows_placeholders_at_once_and_the_thumbnails_arrive_by_signal(qtb
     assert all(close_to(icon_rgb(view.grid.item(i)), RED) for i in range(50))
 
 
+@pytest.mark.slow
 def test_list_mode_shows_a_small_thumbnail_for_image_hits(qtbot, hits):
     text = Hit(GenerationRecord(kind="text", prompt="a poem", output_text="roses"), 0.0, snippet="a poem")
     view = ResultsView()

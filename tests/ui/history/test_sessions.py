@@ -139,6 +139,7 @@ def test_clicking_a_session_row_shows_that_session_with_a_readable_chip(qtbot, w
     assert len(workspace.results.hits) == 7
 
 
+@pytest.mark.slow
 def test_show_this_session_from_a_search_result_and_from_the_record_pane(qtbot, workspace):
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
         workspace.search_box.setText("proof")

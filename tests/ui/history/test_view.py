@@ -312,6 +312,7 @@ def test_import_with_broken_lines_names_them_and_imports_the_rest(qtbot, workspa
     assert services.opened_history_store.count() == 4
 
 
+@pytest.mark.slow
 def test_confirmed_delete_everything_removes_every_record_and_every_trace(qtbot, runner, genlab_home):
     """The whole path a person takes: search for it, look at it, then More ▸ Delete everything… ▸ Yes."""
     from desktop.core import paths
@@ -360,6 +361,7 @@ def test_confirmed_delete_everything_removes_every_record_and_every_trace(qtbot,
         assert traces(genlab_home, needles) == []
 
 
+@pytest.mark.slow
 def test_import_runs_on_a_worker_reports_totals_then_embedding_and_ends_searchable(qtbot, runner, genlab_home,
                                                                                      tmp_path):
     """A few hundred records: the GUI keeps handling timers throughout, the status bar shows the progress."""
@@ -429,6 +431,7 @@ def test_import_runs_on_a_worker_reports_totals_then_embedding_and_ends_searchab
     services.close()
 
 
+@pytest.mark.slow
 def test_each_filter_widget_and_the_date_sort_narrow_the_results(qtbot, workspace, services):
     store = services.opened_history_store
     boat = next(r for r in store.iter_records() if "limerick" in r.prompt)

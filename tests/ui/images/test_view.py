@@ -12,7 +12,7 @@ from desktop.ui.images.view import ImagesWorkspace
 TIMEOUT = 60_000
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -66,6 +66,7 @@ def test_the_form_labels_are_the_names_the_error_messages_use(qtbot, services, r
     assert labels == {"Steps", "Guidance scale", "Strength", "Batch count"}
 
 
+@pytest.mark.slow
 def test_an_empty_prompt_asks_first(qtbot, services, runner, tiny_sd_pipeline, monkeypatch):
     ws = make_workspace(qtbot, services, runner, tiny_sd_pipeline)
     ws.params_panel.prompt.clear()
@@ -96,6 +97,7 @@ def _same_pixels(label_pixmap, path):
     return label_pixmap.toImage() == expected.toImage()
 
 
+@pytest.mark.slow
 def test_the_big_pane_shows_the_final_image_then_the_clicked_one_and_the_status_tracks_steps(
         qtbot, services, runner, tiny_sd_pipeline):
     ws = make_workspace(qtbot, services, runner, tiny_sd_pipeline)

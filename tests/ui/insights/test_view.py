@@ -14,6 +14,9 @@ from desktop.ui.insights.plots import day_seconds
 from desktop.ui.insights.view import InsightsWorkspace
 from tests.support.insights import save_batched, seeded_records
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 30000
 N = 5000
 

@@ -27,6 +27,9 @@ from desktop.ui.runner import JobRunner
 from tests.core.hub.test_queue import stop_after_some_bytes
 from tests.support.hub_server import gguf_file_bytes
 
+# the slow set: most tests here load a real model or pipeline, or spawn processes
+pytestmark = pytest.mark.slow
+
 MB = 1024 * 1024
 MODELS = next(i for i, spec in enumerate(WORKSPACES) if spec.key == "models")
 

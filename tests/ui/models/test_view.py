@@ -146,6 +146,7 @@ def test_the_hub_box_opens_a_repo_or_a_hub_url_and_searches_anything_else(qtbot,
     assert len(results()) == 2 and tab.message.text() == "2 model(s)"
 
 
+@pytest.mark.slow
 def test_downloads_panel_pause_and_resume(qtbot, hub, make_workspace):
     data = gguf_file_bytes(6 * MB, seed=22)
     hub.add_repo("someone/Slow-GGUF", {"slow-Q8_0.gguf": data})
@@ -187,6 +188,7 @@ def test_unfinished_downloads_resume_when_the_workspace_starts(qtbot, hub, runne
     assert [m.sha256 for m in Library().models()] == [hashlib.sha256(data).hexdigest()]
 
 
+@pytest.mark.slow
 def test_delete_refuses_a_model_this_window_has_loaded_then_frees_space(qtbot, runner, services, tiny_gguf):
     model = Library().import_path(tiny_gguf, "copy")
     engine = services.text_engine  # the engine the Chat workspace uses
@@ -210,6 +212,7 @@ def test_delete_refuses_a_model_this_window_has_loaded_then_frees_space(qtbot, r
     assert not Path(model.path).exists() and workspace.library_tab.tree.topLevelItemCount() == 0
 
 
+@pytest.mark.slow
 def test_delete_refuses_a_model_another_genlab_has_loaded(qtbot, make_workspace, tiny_gguf):
     from tests.support.model_loader import model_loaded_in_another_process
 
@@ -329,6 +332,7 @@ def test_gated_repo_message_then_token_from_the_hub_tab(qtbot, hub, make_workspa
     qtbot.waitUntil(lambda: tab.files.topLevelItemCount() == 1, timeout=10000)
 
 
+@pytest.mark.slow
 def test_parallel_cap_queues_the_rest(qtbot, hub, runner):
     from desktop.ui.models.downloads import DownloadsController
 
@@ -473,6 +477,7 @@ def test_hub_search_rows_show_a_verdict_or_ask_to_choose_a_file(qtbot, hub, make
     assert tab.results.topLevelItem(0).text(4) == "choose a file to see if it fits"
 
 
+@pytest.mark.slow
 def test_a_diffusers_repo_offers_its_whole_pipeline_with_a_verdict_and_downloads_it(qtbot, hub, make_workspace):
     from tests.core.hub.test_search import _sd_repo
 
