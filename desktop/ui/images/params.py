@@ -1,9 +1,10 @@
 """The parameter panel of the Images workspace.
 
 Holds every field of an :class:`ImageParams`: prompt and negative prompt,
-steps, guidance, size, seed (empty: random), scheduler, batch count, and the
-img2img init image with its strength.  The boxes only take what a model can
-make: sizes in steps of 8 within the family's range (a typed 100 becomes
+steps, guidance, size, seed (empty: random), scheduler, batch count, the
+img2img init image with its strength, and the LoRAs (:mod:`.loras`, a view
+of the prompt's ``<lora:…>`` tags whose rows go into the request).  The
+boxes only take what a model can make: sizes in steps of 8 within the family's range (a typed 100 becomes
 104 when the box is left), at least one step, guidance from 0, strength
 above 0 and at most 1.  A size preset combo offers the family's aspect
 ratios at its native size.  Family defaults are applied when a model of
@@ -45,6 +46,7 @@ from desktop.core.image.params import (
 from desktop.core.image.pipeline import OFFLOAD_CHOICES
 from desktop.core.image.schedulers import SCHEDULER_NAMES
 from desktop.ui.icons import icon
+from desktop.ui.images.loras import LoraPanel
 from desktop.ui.images.presets import SizePreset, presets_for
 from desktop.ui.widgets import double_spin_box, spin_box
 
@@ -91,6 +93,7 @@ class ImagesParamsPanel(QWidget):
         self.negative = QPlainTextEdit()
         self.negative.setPlaceholderText("What to avoid (optional)")
         self.negative.setFixedHeight(48)
+        self.loras = LoraPanel(self.prompt)
         self.steps = spin_box(1, MAX_STEPS)
         self.guidance = double_spin_box(0.0, MAX_GUIDANCE, 0.5, decimals=1)
         self.width_box, self.height_box = SizeSpinBox(), SizeSpinBox()
@@ -134,6 +137,7 @@ class ImagesParamsPanel(QWidget):
         init_row.addWidget(self.init_clear)
         form.addRow("Prompt", self.prompt)
         form.addRow("Negative", self.negative)
+        form.addRow("LoRAs", self.loras)
         form.addRow("Steps", self.steps)
         form.addRow("Guidance scale", self.guidance)
         form.addRow("Size", size_row)
@@ -169,11 +173,13 @@ class ImagesParamsPanel(QWidget):
             width=self.width_box.value(), height=self.height_box.value(),
             seed=int(seed_text) if seed_text else None, scheduler=self.scheduler.currentText(),
             batch_count=self.batch.value(), init_image=self.init_image.text().strip(),
-            strength=round(self.strength.value(), 2))
+            strength=round(self.strength.value(), 2),
+            loras=self.loras.choices(), lora_tags=False)  # the panel's rows are the prompt's tags
 
     def set_params(self, params: ImageParams) -> None:
         """Fill every field from ``params`` (reuse all parameters)."""
         self.prompt.setPlainText(params.prompt)
+        self.loras.restore(params.loras)
         self.negative.setPlainText(params.negative_prompt)
         self.steps.setValue(params.steps)
         self.guidance.setValue(params.guidance)

@@ -232,6 +232,7 @@ class ImagesWorkspace(QWidget):
             if self.picker.findData(model.path) < 0:
                 self.picker.addItem(model.name, model.path)
         self.picker.blockSignals(False)
+        self.params_panel.loras.refresh_library()
         last = self.services.settings.image.last_model
         if last and Path(last).exists():
             self.select_model(last)
@@ -284,6 +285,7 @@ class ImagesWorkspace(QWidget):
             info = inspect_model(Path(path))
         except GenLabError as exc:
             self._family = None
+            self.params_panel.loras.set_model(None)
             self.card.setText(f"<span style='color:{theme.colours().danger}'>{html.escape(str(exc))}</span>")
             return
         loaded = self.engine.loaded
@@ -298,6 +300,7 @@ class ImagesWorkspace(QWidget):
         body = "".join(f"<tr><td style='color:{muted}; padding-right:8px'>{html.escape(k)}</td>"
                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         self.card.setText(f"{state}<table>{body}</table>")
+        self.params_panel.loras.set_model(info.family, info.name)
         family = (info.family, info.lcm)
         if family != self._family:
             self._family = family
