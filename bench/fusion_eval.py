@@ -9,12 +9,13 @@ paraphrases in ``bench/data/history_fusion_queries.tsv``, or with
 written before any search ran on it.  For every mode we count top-1 and top-5
 hits: keyword (LanceDB native FTS), semantic (vector), plain RRF of the two
 candidate lists, and GenLab's hybrid (``query_fusion``, through the real
-``HistoryStore.search``).  A sweep of the largest keyword weight
-(``fusion.KEYWORD_WEIGHT_MAX``; 0: semantic with keyword-only candidates
-appended) shows how sensitive the fusion is.  Where the file gives each query a category
+``HistoryStore.search``), and the previous rule (``before``: the cosine plus a
+keyword boost gated on query specificity, :func:`~desktop.core.history.fusion.keyword_weight`)
+on the same candidates.  A sweep of the fusion's one number, the softmax
+temperature (``fusion.TEMPERATURE``), shows how sensitive it is.  Where the file gives each query a category
 (a third column), every mode is also scored per category.
 
-    python -m bench fusion_eval [--queries PATH] [--weights 0,0.5,1,2,3,5]
+    python -m bench fusion_eval [--queries PATH] [--temperatures 0.05,0.1,0.2]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench fusion_eval")
-    parser.add_argument("--weights", default="0,0.5,1,1.5,2,3,5", help="largest keyword weights to sweep")
+    parser.add_argument("--temperatures", default="0.05,0.075,0.1,0.125,0.15,0.2", help="temperatures to sweep")
     parser.add_argument("--queries", default=None, help="query TSV (default: bench/data/history_fusion_queries.tsv)")
     args = parser.parse_args(argv)
 
@@ -71,31 +72,39 @@ def main(argv: list[str]) -> int:
 
         import numpy as np
 
-        def fused(kw, sem, qvec, text, weight_max):
+        def legs(kw, sem, qvec):
             semantic = {r["id"]: 1.0 - r["_distance"] for r in sem}
             for r in kw:
                 if r["vector"] is not None:
                     semantic.setdefault(r["id"], float(np.dot(qvec, np.asarray(r["vector"], dtype="float32"))))
-            keyword = {r["id"]: r["_score"] for r in kw}
+            return semantic, {r["id"]: r["_score"] for r in kw}
+
+        def fused(kw, sem, qvec, text, temperature):
             words = len(set(search.query_words(text)))
-            return [d for d, _ in fusion.query_fusion(semantic, keyword, words, store.count(), weight_max)]
+            return [d for d, _ in fusion.query_fusion(*legs(kw, sem, qvec), words, store.count(), temperature)]
+
+        def before(kw, sem, qvec, text):
+            semantic, keyword = legs(kw, sem, qvec)
+            weight = fusion.keyword_weight(max(keyword.values(), default=0.0), len(set(search.query_words(text))),
+                                           store.count())
+            return [d for d, _ in fusion.anchored_fusion(semantic, keyword, weight)]
 
         results = {
             "keyword": [[r["id"] for r in kw] for _, _, _, kw, _ in lists],
             "semantic": [[r["id"] for r in sem] for _, _, _, _, sem in lists],
             "rrf": [[d for d, _ in fusion.rrf([[r["id"] for r in kw], [r["id"] for r in sem]])]
                     for _, _, _, kw, sem in lists],
+            "before": [before(kw, sem, qv, text) for _, text, qv, kw, sem in lists],
             "hybrid": [[h.record.id for h in store.search(SearchQuery(text, mode="hybrid", limit=10)).hits]
                        for _, text, *_ in lists],
         }
-        print(f"records={store.count()} queries={len(lists)} keyword_weight_max={fusion.KEYWORD_WEIGHT_MAX} "
-              f"specific_from={fusion.SPECIFIC_FROM} specific_at={fusion.SPECIFIC_AT}")
+        print(f"records={store.count()} queries={len(lists)} temperature={fusion.TEMPERATURE}")
         for mode, ranked in results.items():
             top1, top5 = score(ranked)
             print(f"{mode}_top1={top1:.3f} {mode}_top5={top5:.3f}")
-        for w in [float(x) for x in args.weights.split(",")]:
-            top1, top5 = score([fused(kw, sem, qv, text, w) for _, text, qv, kw, sem in lists])
-            print(f"sweep_weight_max={w:g} fused_top1={top1:.3f} fused_top5={top5:.3f}")
+        for t in [float(x) for x in args.temperatures.split(",")]:
+            top1, top5 = score([fused(kw, sem, qv, text, t) for _, text, qv, kw, sem in lists])
+            print(f"sweep_temperature={t:g} fused_top1={top1:.3f} fused_top5={top5:.3f}")
         best = max(score(results["keyword"]), score(results["semantic"]))
         ok = all(a >= b for a, b in zip(score(results["hybrid"]), (max(score(results["keyword"])[0],
                                                                        score(results["semantic"])[0]),

@@ -8,14 +8,18 @@ not depend on how the chunker cuts.  The documents are indexed into a
 temporary knowledge root through the real :class:`~desktop.core.knowledge.store.Knowledge`
 (chunker, embedder, LanceDB), then every question is searched in keyword,
 semantic and hybrid mode; top-1 and top-5 hit rates are printed overall and
-per question kind (paraphrase, keyword, rare).  ``query_fusion`` is the
-history's query-gated fusion (:func:`~desktop.core.history.fusion.query_fusion`)
-applied to the two legs' top 30 here, for comparison with the collection's own
-hybrid; keyword-only candidates outside the semantic top 30 get the lowest
-known similarity (the real search would look theirs up), so it is a close
-estimate, not the shipped ranking.
+per question kind (paraphrase, keyword, rare).  Two earlier fusions run on
+the same two legs (each leg's top 30, exact similarities for keyword-only
+candidates) for comparison: ``fixed`` (the cosine plus 0.1 x BM25 over the
+best BM25, this search's hybrid before 2026-12-03) and ``gated`` (the same
+with the keyword weight gated on query specificity, the history's hybrid
+before then).
 
-    python -m bench knowledge_eval [--show-misses]
+``--heldout``: the 36 questions of ``bench/data/knowledge_heldout`` about 10
+more READMEs, indexed together with the 27 above (which then only distract);
+written and committed before any search ran on them.
+
+    python -m bench knowledge_eval [--heldout] [--show-misses]
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DATA = Path(__file__).resolve().parent / "data" / "knowledge"
+HELDOUT = DATA.parent / "knowledge_heldout"
 MODES = ("keyword", "semantic", "hybrid")
+BEFORE = ("fixed", "gated")
 LEG_DEPTH = 30  # candidates per leg for the query_fusion comparison (the searches' own CANDIDATES)
 
 
@@ -46,45 +52,52 @@ def first_hit(hits, question: dict) -> int | None:
     return None
 
 
-def _query_fusion(knowledge, question: str, chunks: int) -> list:
-    """The best 5 chunks for ``question`` by the history's query-gated fusion of both legs' top LEG_DEPTH."""
-    from desktop.core.history.fusion import query_fusion
+def _earlier_fusions(knowledge, question: str) -> dict[str, list]:
+    """The best 5 chunks for ``question`` by each earlier fusion (see the module docstring)."""
+    from desktop.core.history.fusion import KEYWORD_WEIGHT, anchored_fusion, keyword_weight
     from desktop.core.history.search import query_words
 
-    keyword = {h.chunk_id: h for h in knowledge.search("eval", question, LEG_DEPTH, mode="keyword")}
-    semantic = {h.chunk_id: h for h in knowledge.search("eval", question, LEG_DEPTH, mode="semantic")}
-    similarities: dict[str, float | None] = {cid: h.score for cid, h in semantic.items()}
-    for cid in keyword:
-        similarities.setdefault(cid, None)
-    fused = query_fusion(similarities, {cid: h.score for cid, h in keyword.items()},
-                         len(set(query_words(question))), chunks)
-    return [semantic.get(cid) or keyword[cid] for cid, _ in fused[:5]]
+    searcher = knowledge._searcher(knowledge.get("eval"))
+    ds = searcher.dataset()
+    words = query_words(question)
+    vector = knowledge.embedder.encode([question])[0]
+    keyword = dict(searcher._keyword(ds, words, LEG_DEPTH))
+    semantic: dict[int, float | None] = dict(searcher.vectors.search(vector, LEG_DEPTH))
+    missing = [r for r in keyword if r not in semantic]
+    known = searcher.vectors.similarities(vector, missing) if missing else {}
+    semantic.update({r: known.get(r) for r in missing})
+    gated = keyword_weight(max(keyword.values(), default=0.0), len(set(words)), ds.count_rows())
+    return {name: searcher.rows(ds, anchored_fusion(semantic, keyword, weight)[:5])
+            for name, weight in (("fixed", KEYWORD_WEIGHT), ("gated", gated))}
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench knowledge_eval")
     parser.add_argument("--show-misses", action="store_true", help="print the questions hybrid misses at top 5")
+    parser.add_argument("--heldout", action="store_true", help="the held-out questions (bench/data/knowledge_heldout)")
     args = parser.parse_args(argv)
 
     from desktop.core.history.embedder import Embedder
     from desktop.core.knowledge.store import Knowledge
 
-    questions = load_questions()
+    questions = load_questions(HELDOUT / "questions.jsonl" if args.heldout else DATA / "questions.jsonl")
+    folders = [DATA / "docs", HELDOUT / "docs"] if args.heldout else [DATA / "docs"]
     embedder = Embedder()
     embedder.load()
     with tempfile.TemporaryDirectory() as tmp:
         knowledge = Knowledge(Path(tmp) / "knowledge", embedder=embedder)
         try:
-            knowledge.add("eval", [DATA / "docs"])
+            knowledge.add("eval", folders)
             report = knowledge.index("eval")
             ranks: dict[str, list[int | None]] = {}
             for mode in MODES:
                 ranks[mode] = [first_hit(knowledge.search("eval", q["question"], 5, mode=mode), q) for q in questions]
-            ranks["query_fusion"] = [first_hit(_query_fusion(knowledge, q["question"], report.chunks_total), q)
-                                     for q in questions]
+            earlier = [_earlier_fusions(knowledge, q["question"]) for q in questions]
+            for name in BEFORE:
+                ranks[name] = [first_hit(hits[name], q) for hits, q in zip(earlier, questions)]
         finally:
             knowledge.close()
-    print(f"documents={len(list((DATA / 'docs').iterdir()))} chunks={report.chunks_total} questions={len(questions)}")
+    print(f"documents={sum(len(list(f.iterdir())) for f in folders)} chunks={report.chunks_total} questions={len(questions)}")
     groups: dict[str, list[int]] = defaultdict(list)
     for i, q in enumerate(questions):
         groups["all"].append(i)

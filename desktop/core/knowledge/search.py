@@ -3,8 +3,9 @@
 The keyword leg is LanceDB's full-text index (BM25) on ``search_text``, the
 semantic leg the history's in-RAM :class:`~desktop.core.history.vector_index.VectorIndex`
 synchronised with the table snapshot, and the two are merged by the history's
-:func:`~desktop.core.history.fusion.anchored_fusion` (in hybrid mode the keyword leg runs on a
-second thread while the vectors are scored); both legs and the row
+:func:`~desktop.core.history.fusion.query_fusion`, which lets the more confident leg lead (on package
+READMEs the keyword leg usually is; in hybrid mode it runs on a second thread while the vectors are
+scored); both legs and the row
 fetch use one snapshot, so row ids agree.  Without an embedder (or before any
 chunk has a vector) search is keyword-only.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.core.history.fusion import anchored_fusion
+from desktop.core.history.fusion import query_fusion
 from desktop.core.history.search import query_words
 from desktop.core.history.sql import rowids_predicate
 from desktop.core.history.vector_index import VectorIndex
@@ -104,7 +105,7 @@ class ChunkSearch:
         elif mode == "semantic":
             ranked = sorted(((r, s) for r, s in semantic.items() if s is not None), key=lambda kv: -kv[1])
         else:
-            ranked = anchored_fusion(semantic, keyword)
+            ranked = query_fusion(semantic, keyword, len(set(words)), ds.count_rows())
         return self.rows(ds, ranked[:limit])
 
     @staticmethod
