@@ -62,7 +62,7 @@ class MaskCanvas(QWidget):
         self.brush_size = 24  # diameter, image pixels
         self.erasing = False
         self._image = QImage()
-        self.mask = np.zeros((0, 0), dtype=np.uint8)
+        self.values = np.zeros((0, 0), dtype=np.uint8)  # the mask, rows x columns (QWidget has a mask())
         self.feathered: np.ndarray | None = None  # the mask as the paste-back will blend it; None: no feather
         self._overlay = QImage()
         self._overlay_bytes: bytes = b""
@@ -79,7 +79,7 @@ class MaskCanvas(QWidget):
         """Edit a mask for ``image`` (a fresh black one unless ``mask`` of its size is given)."""
         self._image = image.convertToFormat(QImage.Format.Format_RGB32)
         shape = (image.height(), image.width())
-        self.mask = mask.astype(np.uint8).copy() if mask is not None and mask.shape == shape \
+        self.values = mask.astype(np.uint8).copy() if mask is not None and mask.shape == shape \
             else np.zeros(shape, dtype=np.uint8)
         self.feathered = None
         self._refresh_overlay()
@@ -89,13 +89,13 @@ class MaskCanvas(QWidget):
         return not self._image.isNull()
 
     def set_mask(self, mask: np.ndarray, feathered: np.ndarray | None = None) -> None:
-        self.mask = mask.astype(np.uint8)
+        self.values = mask.astype(np.uint8)
         self.feathered = feathered
         self._refresh_overlay()
         self.mask_changed.emit()
 
     def _refresh_overlay(self) -> None:
-        shown = self.mask if self.feathered is None else self.feathered
+        shown = self.values if self.feathered is None else self.feathered
         h, w = shown.shape
         rgba = np.empty((h, w, 4), dtype=np.uint8)
         rgba[..., :3] = OVERLAY_RGB
@@ -142,7 +142,7 @@ class MaskCanvas(QWidget):
 
     def _stroke(self, to: tuple[float, float]) -> None:
         assert self._last is not None
-        stamp_line(self.mask, self._last, to, self.brush_size / 2, 0 if self.erasing else 255)
+        stamp_line(self.values, self._last, to, self.brush_size / 2, 0 if self.erasing else 255)
         self._last = to
         self._refresh_overlay()
 
@@ -209,9 +209,9 @@ class MaskEditor(QWidget):
     def set_image(self, image: QImage | str | Path) -> None:
         self.canvas.set_image(image if isinstance(image, QImage) else QImage(str(image)))
 
-    def mask(self) -> np.ndarray:
+    def mask_array(self) -> np.ndarray:
         """The mask: 255 repaint, 0 keep, the image's size."""
-        return self.canvas.mask.copy()
+        return self.canvas.values.copy()
 
     def feather(self) -> int:
         return self.feather_box.value()
@@ -220,13 +220,13 @@ class MaskEditor(QWidget):
         self.feather_box.setValue(radius)
 
     def is_empty(self) -> bool:
-        return not bool(self.canvas.mask.any())
+        return not bool(self.canvas.values.any())
 
     def invert(self) -> None:
-        self.canvas.set_mask(255 - self.canvas.mask)
+        self.canvas.set_mask(255 - self.canvas.values)
 
     def clear(self) -> None:
-        self.canvas.set_mask(np.zeros_like(self.canvas.mask))
+        self.canvas.set_mask(np.zeros_like(self.canvas.values))
 
     def save(self, path: Path) -> str:
         """Write the mask as a greyscale PNG at ``path``; its sha256."""
@@ -234,7 +234,7 @@ class MaskEditor(QWidget):
 
         from desktop.core.image.masks import write_mask
 
-        return write_mask(Image.fromarray(self.canvas.mask), Path(path))
+        return write_mask(Image.fromarray(self.canvas.values), Path(path))
 
     def _tool_changed(self, erasing: bool) -> None:
         self.canvas.erasing = erasing
@@ -243,17 +243,17 @@ class MaskEditor(QWidget):
         self.canvas.brush_size = size
 
     def _canvas_changed(self) -> None:
-        if self.canvas.feathered is None and self.feather() and self.canvas.mask.any():
+        if self.canvas.feathered is None and self.feather() and self.canvas.values.any():
             self._show_feather()  # emits again through the canvas
             return
-        share = float((self.canvas.mask >= 128).mean()) if self.canvas.mask.size else 0.0
+        share = float((self.canvas.values >= 128).mean()) if self.canvas.values.size else 0.0
         self.coverage.setText(f"{share:.0%} of the image will be repainted" if share else
                               "Paint over the parts to repaint.")
         self.mask_changed.emit()
 
     def _show_feather(self) -> None:
         """Show the mask as the paste-back will blend it (the core's own blur)."""
-        mask = self.canvas.mask
+        mask = self.canvas.values
         if not self.feather() or not mask.any():
             self.canvas.set_mask(mask, None)
             return
