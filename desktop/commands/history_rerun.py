@@ -80,6 +80,7 @@ def _rerun_text(services, store, record: GenerationRecord, model_path: str, sink
         record_chain,
         text_rerun_request,
     )
+    from desktop.core.knowledge.grounding import recorded_knowledge
     from desktop.core.text.engine import LoadOptions, TextEngine, versions
 
     chain, complete = record_chain(record, chain_lookup(store))
@@ -93,10 +94,35 @@ def _rerun_text(services, store, record: GenerationRecord, model_path: str, sink
         loaded = engine.load(model_path, options, cancel=CancelToken(), progress=_quiet)
         warnings += exactness_warnings(record, versions=versions(), device=loaded.device)
         _warn(warnings, quiet)
-        result = engine.generate(text_rerun_request(chain), cancel=CancelToken(), progress=_quiet)
+        request = text_rerun_request(chain)
+        if recorded_knowledge(record) is None:
+            result = engine.generate(request, cancel=CancelToken(), progress=_quiet)
+        else:  # a grounded reply: the same chunks again, by id
+            result = _rerun_grounded(store, engine, record, request, sink, warnings, quiet)
     finally:
         engine.close()
     return result.text, compare_text(record.output_text, result.text), warnings, result.record
+
+
+def _rerun_grounded(store, engine, record: GenerationRecord, request, sink: HistorySink, warnings: list[str],
+                    quiet: bool):
+    """Regenerate a grounded reply with the chunks it recorded; a chunk deleted since is said as a warning."""
+    from desktop.core.knowledge.budget import EngineBudget
+    from desktop.core.knowledge.errors import KnowledgeError
+    from desktop.core.knowledge.grounding import grounded_generate, reground
+    from desktop.core.knowledge.store import Knowledge
+
+    knowledge = Knowledge(embedder=None, history=store)
+    try:
+        grounding = reground(record, request, knowledge, EngineBudget(engine))
+    finally:
+        knowledge.close()
+    if grounding.missing:
+        warnings.append(f"{grounding.message} {grounding.hint}")
+        _warn(warnings[-1:], quiet)
+    if not grounding.generate:
+        raise KnowledgeError(grounding.message, grounding.hint)
+    return grounded_generate(engine, grounding, sink=sink, cancel=CancelToken(), progress=_quiet)
 
 
 def _rerun_image(services, record: GenerationRecord, model_path: str, sink: HistorySink, private: bool, *,

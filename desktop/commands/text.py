@@ -4,6 +4,7 @@
                 [--temperature T] [--top-p P] [--top-k K] [--min-p P] [--repeat-penalty R]
                 [--seed S] [--stop TEXT ...] [--chat|--completion] [--ctx N] [--threads N]
                 [--gpu-layers N] [--no-history] [--json]
+                [--knowledge NAME ...] [--k N] [--threshold T] [--no-context answer|stop]
 
 The reply streams to stdout as it is generated; with ``--json`` one JSON
 object (text, token counts, ttft_ms, tokens_per_s, model sha256, history id
@@ -11,6 +12,10 @@ and session id...) is printed at the end instead.  Notes (no chat template,
 GPU plan) go to stderr.  Bad input exits with status 2 and one ``error: ...``
 line.  Each command is one history session, like a thread in the Chat
 workspace.
+
+With ``--knowledge`` the reply is grounded in those document collections (or
+``history``): see :mod:`desktop.commands.text_knowledge`; the reply is followed
+by its sources, and ``--json`` adds them under ``knowledge``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import json
 import sys
 
+from desktop.commands import text_knowledge
 from desktop.commands._shared import WaitingSink, resolve_model
 from desktop.core.errors import GenLabError
 from desktop.core.jobs import CancelToken, Progress
@@ -53,30 +59,54 @@ def run(args: argparse.Namespace) -> int:
 
     store = None
     engine = None
+    knowledge = None
+    grounding = None
     try:
         request = TextRequest(args.prompt, system_prompt=args.system or "",
                               mode="chat" if args.chat else "completion" if args.completion else "auto",
                               sampling=_sampling(args), thread_id=new_id()).validated()
+        grounded = text_knowledge.options(args) if args.knowledge else None
         settings, _ = load_settings()
         options = LoadOptions(
             n_ctx=settings.text.context_size if args.ctx is None else args.ctx,
             n_threads=settings.text.threads if args.threads is None else args.threads,
             n_gpu_layers=settings.text.n_gpu_layers if args.gpu_layers is None else args.gpu_layers,
         )
-        model = resolve_model(args.model, (".gguf",))
-        if args.no_history or settings.history.incognito:
-            sink = NullSink()
-        else:
+        saving = not (args.no_history or settings.history.incognito)
+        if saving or grounded is not None:  # grounding reads the collections beside the history
             from desktop.core.history import open_history
 
             store = open_history(start_embedder=False)
-            sink = WaitingSink(store)
+        sink = WaitingSink(store) if saving else NullSink()
+        if grounded is not None:
+            knowledge = text_knowledge.open_knowledge(store)
+            for name in grounded.collections:  # an unknown name fails before the model loads
+                knowledge.get(name)
+        model = resolve_model(args.model, (".gguf",))
         engine = TextEngine(history=sink)
         loaded = engine.load(model, options)
         if not args.json:
             print(f"[{loaded.info.name}: {loaded.gpu.reason}]", file=sys.stderr)
-        result = engine.generate(request, cancel=CancelToken(),
-                                 progress=_quiet if args.json else _stream_to_stdout)
+        progress = _quiet if args.json else _stream_to_stdout
+        if grounded is None:
+            result = engine.generate(request, cancel=CancelToken(), progress=progress)
+        else:
+            from desktop.core.knowledge.budget import EngineBudget
+            from desktop.core.knowledge.errors import KnowledgeError
+            from desktop.core.knowledge.grounding import Outcome, ground, grounded_generate
+
+            assert knowledge is not None
+            grounding = ground(request, grounded, knowledge, EngineBudget(engine))
+            if grounding.outcome is Outcome.CONTEXT_TOO_SMALL:
+                raise KnowledgeError(grounding.message, grounding.hint)
+            text_knowledge.say_outcome(grounding, quiet=args.json)
+            if not grounding.generate:
+                if args.json:
+                    print(json.dumps({"text": "", "knowledge": grounding.to_dict()}, ensure_ascii=False))
+                else:
+                    print(f"note: {grounding.message} {grounding.hint}", file=sys.stderr)
+                return 1
+            result = grounded_generate(engine, grounding, sink=sink, cancel=CancelToken(), progress=progress)
     except GenLabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -86,10 +116,17 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if engine is not None:
             engine.close()
+        if knowledge is not None:
+            knowledge.close()
         if store is not None:
             store.close()
+    report = None
+    if grounding is not None:
+        from desktop.core.knowledge.citations import parse_citations
+
+        report = parse_citations(result.text, grounding.sources)
     if args.json:
-        print(json.dumps({
+        data = {
             "text": result.text, "finish_reason": result.finish_reason, "mode": result.mode,
             "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
             "ttft_ms": round(result.ttft_s * 1000, 3), "tokens_per_s": round(result.tokens_per_s, 3),
@@ -98,9 +135,14 @@ def run(args: argparse.Namespace) -> int:
             "model": {"name": loaded.info.name, "file": loaded.path.name, "sha256": loaded.sha256,
                       "quantization": loaded.info.file_type},
             "n_gpu_layers": loaded.gpu.n_gpu_layers, "device": loaded.device,
-        }, ensure_ascii=False))
+        }
+        if grounding is not None and report is not None:
+            data["knowledge"] = text_knowledge.to_json(grounding, report)
+        print(json.dumps(data, ensure_ascii=False))
     else:
         print()
+        if grounding is not None and report is not None:
+            text_knowledge.print_sources(grounding, report)
         if result.note:
             print(f"note: {result.note}", file=sys.stderr)
         print(f"[{result.completion_tokens} tokens, {result.tokens_per_s:.1f} tok/s, "
@@ -130,4 +172,5 @@ def register(subparsers) -> None:
     p.add_argument("--gpu-layers", type=int, help="layers on the GPU: -2 automatic, -1 all, 0 CPU only")
     p.add_argument("--no-history", action="store_true", help="do not record in the history")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
+    text_knowledge.add_arguments(p)
     p.set_defaults(func=run)
