@@ -11,7 +11,8 @@ from PIL import Image
 from tests.commands.test_image import run_cli
 from tests.core.image.inpaint_fixtures import write_init, write_square_mask
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+# the slow set: every test here needs the tiny pipeline (built once, ~20 s) and most run it
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 @pytest.fixture()
@@ -86,7 +87,6 @@ def test_bad_input_exits_2_with_one_clear_line(tiny_sd_pipeline, init, tmp_path,
     assert message in captured.err and captured.err.count("error:") == 1
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("extra", [("--mask", "{mask}"), ("--outpaint", "0,16,0,0"), ("--hires", "1.5:0.5", "--width", "64", "--height", "64")])
 def test_history_rerun_makes_the_image_again_pixel_for_pixel(tiny_sd_pipeline, init, tmp_path, capsys, extra):
     from desktop.cli import main

@@ -24,6 +24,7 @@ def hires_params(**kw) -> ImageParams:
     return ImageParams(**base)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["latent", "bicubic", "lanczos"])
 def test_hires_output_size_record_and_no_reload(tiny_sd_pipeline, method):
     engine = ImageEngine()
@@ -51,6 +52,7 @@ def test_hires_output_size_record_and_no_reload(tiny_sd_pipeline, method):
     assert text["Hires upscale"] == "2" and text["Denoising strength"] == "0.5"
 
 
+@pytest.mark.slow
 def test_hires_rerun_is_pixel_identical_and_odd_scales_round(engine, tiny_sd_pipeline):
     [first] = engine.generate(ImageRequest(str(tiny_sd_pipeline), hires_params(hires_scale=1.5))).images
     assert first.image.size == (96, 96)
@@ -61,6 +63,7 @@ def test_hires_rerun_is_pixel_identical_and_odd_scales_round(engine, tiny_sd_pip
     assert "hires_scale" not in plain.record.parameters  # an ordinary record stays as it was
 
 
+@pytest.mark.slow
 def test_hires_after_img2img(engine, tiny_sd_pipeline, tmp_path):
     init = write_init(tmp_path / "init.png")
     [image] = engine.generate(ImageRequest(str(tiny_sd_pipeline), hires_params(init_image=str(init),

@@ -24,7 +24,8 @@ from tests.core.image.inpaint_fixtures import (
     write_square_mask,
 )
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+# the slow set: most tests here run the tiny pipelines
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

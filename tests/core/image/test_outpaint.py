@@ -40,6 +40,7 @@ def test_canvas_holds_the_image_and_masks_only_the_new_area_and_the_overlap(init
     assert not np.array_equal(pixels(other.image), pixels(canvas.image))
 
 
+@pytest.mark.slow
 def test_outpainted_size_and_the_old_picture_kept(engine, tiny_sd_pipeline, init):
     folder = tiny_sd_pipeline
     p = inpaint_params(init, outpaint=[16, 0, 32, 8], strength=1.0)
@@ -66,6 +67,7 @@ def test_outpainted_size_and_the_old_picture_kept(engine, tiny_sd_pipeline, init
     assert compare_images(image.path, again.path).matches
 
 
+@pytest.mark.slow
 def test_outpaint_with_the_inpainting_checkpoint(engine, tmp_path, init):
     from desktop.core.tiny_models.inpaint import build_tiny_sd_inpaint_pipeline
 
