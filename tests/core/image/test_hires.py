@@ -101,3 +101,21 @@ def test_parse_hires(text, expected):
 def test_parse_hires_says_what_is_wrong():
     with pytest.raises(InvalidParameter, match="SCALE:STRENGTH, two numbers"):
         parse_hires("double:half")
+
+
+@pytest.mark.slow
+def test_cancel_during_the_hires_pass_saves_nothing(engine, tiny_sd_pipeline):
+    from desktop.core import paths
+    from desktop.core.jobs import CancelToken, JobCancelled
+    from desktop.core.records import ListSink
+
+    cancel, sink = CancelToken(), ListSink()
+
+    def on_progress(report):
+        if isinstance(report.payload, StepPreview) and report.payload.step == 5:  # the hires pass's first step
+            cancel.cancel()
+
+    with pytest.raises(JobCancelled):
+        engine.generate(ImageRequest(str(tiny_sd_pipeline), hires_params()), cancel=cancel, progress=on_progress,
+                        sink=sink)
+    assert sink.records == [] and not list(paths.outputs_dir().rglob("*.png"))

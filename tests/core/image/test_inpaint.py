@@ -181,3 +181,11 @@ def test_private_inpaint_keeps_no_mask(engine, tiny_sd_pipeline, init, mask, tmp
     [image] = engine.generate(request).images
     assert image.path == out and not mask_path_for(out).exists()
     assert image.record.parameters["inpaint"]["mask_path"] == ""
+
+
+def test_each_image_of_a_batch_keeps_its_mask(engine, tiny_sd_pipeline, init, mask):
+    result = engine.generate(ImageRequest(str(tiny_sd_pipeline), inpaint_params(init, mask_image=str(mask),
+                                                                                batch_count=2)))
+    paths = [Path(image.record.parameters["mask_image"]) for image in result.images]
+    assert paths == [mask_path_for(image.path) for image in result.images] and all(p.is_file() for p in paths)
+    assert [image.seed for image in result.images] == [11, 12]
