@@ -29,14 +29,22 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, QUrl, Signal
 
 from desktop.core.jobs import Job, Progress
 from desktop.core.knowledge.budget import budget_for
-from desktop.core.knowledge.grounding import Grounding, GroundingOptions, Source, ground, grounded_generate
+from desktop.core.knowledge.grounding import (
+    Grounding,
+    Source,
+    ground,
+    grounded_generate,
+    recorded_knowledge,
+    reground,
+)
 from desktop.core.knowledge.search import Hit
+from desktop.core.records import GenerationRecord
 from desktop.core.text.prompt import ContextOverflow, TextRequest
 from desktop.ui.chat.grounding_choices import GroundingChoices, ThreadGrounding
 from desktop.ui.chat.jobs import Overflow
@@ -46,6 +54,10 @@ from desktop.ui.chat.message_text import RichText
 from desktop.ui.chat.sources_card import CITE_SCHEME, SourcesCard, link_citations
 from desktop.ui.knowledge.chunk_popup import ChunkPopup
 from desktop.ui.knowledge.loader import CollectionsLoader
+
+if TYPE_CHECKING:
+    from desktop.core.knowledge.budget import TokenBudget
+    from desktop.core.knowledge.store import Knowledge
 
 
 @dataclass(frozen=True)
@@ -63,10 +75,11 @@ class NotAnswered:
 
 
 def grounded_reply_job(engine, knowledge_of: Callable, history_of: Callable, request: TextRequest,
-                       options: GroundingOptions, *, cancel, progress):
-    """Retrieve the sources, report them, then generate (a TextResult), or say why not (NotAnswered)."""
+                       find: Callable[[Knowledge, TokenBudget], Grounding], *, cancel, progress):
+    """Find the sources (``find``: :func:`ground` for a new reply, :func:`reground` for a re-run), report
+    them, then generate (a TextResult), or say why not (NotAnswered)."""
     progress(Progress(None, "Looking for sources…"))
-    grounding = ground(request, options, knowledge_of(), budget_for(engine))
+    grounding = find(knowledge_of(), budget_for(engine))
     found = len(grounding.sources)
     progress(Progress(None, f"{found} source{'s' if found != 1 else ''} found; waiting for the first token…"
                       if found else "No sources found.", payload=SourcesFound(grounding)))
@@ -102,6 +115,7 @@ class ChatGrounding(QObject):
         self.popup: ChunkPopup | None = None
         self._by_turn: dict[str, Grounding] = {}  # assistant turn id -> the grounding of its reply
         self._pending_turn = ""
+        self._rerun: GenerationRecord | None = None  # a grounded record whose re-run is on its way
         self.loader.loaded.connect(self.bar.set_available)
         self.loader.failed.connect(say)
         self.bar.menu_opened.connect(self.loader.load)
@@ -126,18 +140,35 @@ class ChatGrounding(QObject):
             self._say(f"Could not update {self.choices.path}: {exc.strerror or exc}.")
 
     # --- replies ---------------------------------------------------------------------------
+    def expect_rerun(self, record: GenerationRecord) -> None:
+        """The next reply may be the re-run of ``record``: if it was grounded, the re-run uses the same chunks."""
+        self._rerun = record if recorded_knowledge(record) is not None else None
+
     def reply_job(self, request: TextRequest, engine) -> Job | None:
-        """The job that answers ``request`` from the thread's collections; None when it answers from none.
+        """The job that answers ``request`` from the thread's collections (or, for the re-run of a grounded
+        record, from the chunks it used); None when it answers from none.
 
         Raises GenLabError when the bar's settings are refused (the workspace says it).
         """
-        choice = self.bar.choice()
-        if not choice.active:
-            return None
-        options = choice.options().validated()
+        rerun, self._rerun = self._rerun, None
         services = self.services
+        if rerun is not None and request.fresh_context and request.prompt == rerun.prompt:
+            def find_again(knowledge, budget):
+                return reground(rerun, request, knowledge, budget)
+
+            find = find_again
+        else:
+            choice = self.bar.choice()
+            if not choice.active:
+                return None
+            options = choice.options().validated()
+
+            def find_new(knowledge, budget):
+                return ground(request, options, knowledge, budget)
+
+            find = find_new
         fn = functools.partial(grounded_reply_job, engine, lambda: services.knowledge, lambda: services.history,
-                               request, options)
+                               request, find)
         return Job("Chat reply (grounded)", fn, kind="engine", reports_failure=True)
 
     def watch(self, handle, turn_id: str) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.knowledge.grounding import ANSWER, MAX_K, STOP
 from desktop.core.knowledge.registry import HISTORY, Collection
+from desktop.ui.chat.flow_layout import FlowLayout
 from desktop.ui.chat.grounding_choices import ThreadGrounding
 
 POLICIES = ((ANSWER, "Answer anyway"), (STOP, "Do not answer"))
@@ -65,13 +66,16 @@ class KnowledgeBar(QWidget):
         for value, label in POLICIES:
             self.no_context.addItem(label, value)
         self.no_context.setToolTip("What to do when no chunk reaches the threshold")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
         self._labels = [QLabel("Answer from:"), QLabel("Chunks:"), QLabel("Threshold:"), QLabel("If none is relevant:")]
-        for widget in (self._labels[0], self.picker, self._labels[1], self.k, self._labels[2], self.threshold,
-                       self._labels[3], self.no_context):
-            row.addWidget(widget)
-        row.addStretch(1)
+        # Label and control stay together; the pairs wrap onto a second line in a narrow window.
+        row = FlowLayout(self, spacing=10)
+        for label, control in zip(self._labels, (self.picker, self.k, self.threshold, self.no_context)):
+            pair = QWidget()
+            pair_layout = QHBoxLayout(pair)
+            pair_layout.setContentsMargins(0, 0, 0, 0)
+            pair_layout.addWidget(label)
+            pair_layout.addWidget(control)
+            row.addWidget(pair)
         self.menu.aboutToShow.connect(self.menu_opened)
         self.k.valueChanged.connect(self._emit)
         self.threshold.valueChanged.connect(self._emit)

@@ -616,7 +616,9 @@ class ChatWorkspace(QWidget):
         self.history_actions.continue_from_record(record, model_path)
 
     def rerun_record(self, record: GenerationRecord, model_path: str) -> None:
-        """Regenerate ``record`` exactly, as a branch beside its reply (see ChatFromHistory)."""
+        """Regenerate ``record`` exactly, as a branch beside its reply (see ChatFromHistory); a grounded
+        record's re-run answers from the chunks it used."""
+        self.grounding.expect_rerun(record)
         self.history_actions.rerun_record(record, model_path)
 
     # --- job plumbing ---------------------------------------------------------------------------

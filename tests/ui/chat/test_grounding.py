@@ -150,3 +150,23 @@ def test_a_collection_that_is_not_indexed_is_refused_with_a_reason(qtbot, chat, 
     _send(qtbot, chat, "What do sea otters eat?")
     assert [t.role for t in chat.thread.path()] == ["user"]
     assert "has not been indexed yet" in chat.status.text()
+
+
+@pytest.mark.slow
+def test_a_rerun_of_a_grounded_reply_uses_the_chunks_it_used(qtbot, chat, smollm2, load, history_store):
+    load(chat, smollm2)
+    chat.grounding.bar.toggle("notes", True)
+    with qtbot.waitSignal(chat.reply_finished, timeout=TIMEOUT) as blocker:
+        _send(qtbot, chat, "What do sea otters eat?", max_tokens=16)
+    first = chat.grounding.grounding_of(chat.thread.last.id)
+    history_store.flush()
+    record = history_store.get(blocker.args[0].record_id)
+    chat.grounding.bar.toggle("notes", False)  # the re-run must not depend on what the bar says now
+    shown = []
+    chat.grounding.sources_shown.connect(shown.append)
+    with qtbot.waitSignal(chat.reply_finished, timeout=TIMEOUT) as again:
+        chat.rerun_record(record, str(smollm2))
+    qtbot.waitUntil(lambda: not chat.busy, timeout=TIMEOUT)
+    assert [s.chunk_id for s in shown[0].sources] == [s.chunk_id for s in first.sources]
+    assert again.args[0].text == record.output_text
+    assert chat.status.text() == "The re-run matches the recorded reply exactly."
