@@ -77,5 +77,5 @@ def test_preference_near_duplicates_print_their_count(genlab_home, tmp_path, cap
     out = tmp_path / "dpo.jsonl"
     assert main(["dataset", "export", "preference", str(out), "--near-duplicates", "0.9"]) == 0
     printed = capsys.readouterr().out
-    assert "wrote 2 rows" in printed and "1 near duplicates dropped (cosine >= 0.9)" in printed
+    assert "wrote 2 rows" in printed and "1 near duplicates at cosine >= 0.9 dropped" in printed
     assert pj.read_json(out).column("prompt").to_pylist() == ["Say hi", "Count"]

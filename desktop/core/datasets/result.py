@@ -26,7 +26,7 @@ class DatasetResult:
         parts = [f"wrote {self.rows} rows to {self.path} ({self.matched} matched"]
         parts.append(f"{self.dropped.exact} exact duplicates dropped")
         if self.near_threshold is not None:
-            parts.append(f"{self.dropped.near} near duplicates dropped (cosine >= {self.near_threshold:g})")
+            parts.append(f"{self.dropped.near} near duplicates at cosine >= {self.near_threshold:g} dropped")
         return ", ".join(parts) + ")"
 
     def notes(self) -> list[str]:

@@ -128,7 +128,8 @@ class ArenaSetup(QWidget):
         self.pages = QStackedWidget()
         for page in (self.typed, file_page, self.experiment, search_page):
             self.pages.addWidget(page)
-        self.source.currentIndexChanged.connect(self.pages.setCurrentIndex)
+        self.source.currentIndexChanged.connect(self._source_changed)
+        self._source_changed(0)
         self.max_tokens = QSpinBox()
         self.max_tokens.setRange(1, 8192)
         self.max_tokens.setValue(256)
@@ -190,6 +191,12 @@ class ArenaSetup(QWidget):
         self.length_label.setText("Max tokens" if text else "Steps")
 
     # --- prompts ---------------------------------------------------------------------
+    def _source_changed(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        # A stack is as tall as its tallest page: a one-line page would float in the typed box's height.
+        page = self.pages.currentWidget()
+        self.pages.setMaximumHeight(min(page.sizeHint().height(), page.maximumHeight()))
+
     def set_source(self, source: str) -> None:
         self.source.setCurrentIndex([key for key, _ in SOURCE_CHOICES].index(source))
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -106,8 +106,15 @@ class ExportDialog(QDialog):
         self.explain = QLabel("")
         self.explain.setWordWrap(True)
         theme.set_role(self.explain, "muted")
-        self.result = QLabel("")
+        # A wrapped label in a form row gets one line's height for two: room for three, so none is cut.
+        self.explain.setMinimumHeight(self.explain.fontMetrics().lineSpacing() * 3)
+        self.explain.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.result = QLabel("")  # what was written
         self.result.setWordWrap(True)
+        self.problem = QLabel("")  # nothing matched, or refused
+        self.problem.setWordWrap(True)
+        theme.set_role(self.problem, "error")
+        self.problem.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.ActionRole)
         self.export_button.setDefault(True)
@@ -127,6 +134,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.result)
+        layout.addWidget(self.problem)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
@@ -174,7 +182,7 @@ class ExportDialog(QDialog):
             return
         request = self.request()
         services = self.services
-        self.result.setText("Exporting…")
+        self._show("Exporting…")
         self.export_button.setEnabled(False)
         self._running = handle = self.runner.submit(Job(
             "Export dataset", lambda cancel, progress: export(services, request, cancel=cancel, progress=progress),
@@ -189,18 +197,25 @@ class ExportDialog(QDialog):
 
     def _done(self, outcome: ExportOutcome) -> None:
         if outcome.result is None:
-            shown = f"Nothing matched, so no file was written. {outcome.nothing}"
-            self._show(shown, "error")
+            shown = f"Nothing matched: {outcome.nothing}"
+            self._show(shown, problem=True)
             self.nothing_matched.emit(shown)
             return
         summary = outcome.result.summary()
-        self._show("\n".join([summary[0].upper() + summary[1:] + "."] + outcome.result.notes()), "subtitle")
+        self._show("\n".join([summary[0].upper() + summary[1:] + "."] + outcome.result.notes()))
         self.exported.emit(outcome.result)
 
     def _failed(self, message: str) -> None:
-        self._show(message, "error")
+        self._show(message, problem=True)
         self.export_failed.emit(message)
 
-    def _show(self, text: str, role) -> None:
-        theme.set_role(self.result, role)
-        self.result.setText(text)
+    def _show(self, text: str, *, problem: bool = False) -> None:
+        """One line at a time: the result (plain) or the problem (in the error colour)."""
+        self.result.setText("" if problem else text)
+        self.problem.setText(text if problem else "")
+        self.result.setVisible(not problem)
+        self.problem.setVisible(problem)
+
+    def shown_text(self) -> str:
+        """What the dialog says now (the result or the problem)."""
+        return self.problem.text() if not self.problem.isHidden() else self.result.text()

@@ -94,7 +94,7 @@ def test_search_experiment_and_near_duplicates_narrow_the_votes(store, tmp_path)
     assert table.column("prompt").to_pylist() == ["python sort a list", "a poem about rain"]
     assert all(table.schema.field(n).type == pa.string() for n in table.schema.names)
     assert (near.rows, near.dropped.near, near.dropped.exact, near.dropped.unembedded) == (2, 1, 0, 0)
-    assert "1 near duplicates dropped" in near.summary()
+    assert "1 near duplicates at cosine >= 0.9 dropped" in near.summary()
 
     only_rain = PreferenceSelection(prompts=frozenset({"a poem about rain"}), experiment="rain")
     assert export_preference(store, votes, tmp_path / "rain.jsonl", only_rain).rows == 1

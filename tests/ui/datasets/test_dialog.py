@@ -53,7 +53,7 @@ def test_an_sft_export_with_filters_shows_its_counts_and_reads_back(qtbot, dialo
     d.tag.setText("poems")
     result = _export(qtbot, d, d.exported)
     assert (result.rows, result.matched, result.dropped.exact) == (1, 2, 1)
-    assert "Wrote 1 rows to" in d.result.text() and "1 exact duplicates dropped" in d.result.text()
+    assert "Wrote 1 rows to" in d.shown_text() and "1 exact duplicates dropped" in d.shown_text()
     table = pj.read_json(tmp_path / "poems.jsonl")
     assert table.schema.field("rating").type == pa.int64() and table.schema.field("origin").type == pa.string()
     assert table.to_pylist()[0]["messages"][-1] == {"role": "assistant", "content": "Leaves fall"}
@@ -64,8 +64,8 @@ def test_an_sft_export_with_filters_shows_its_counts_and_reads_back(qtbot, dialo
     d.path.setText(str(tmp_path / "all.jsonl"))
     result = _export(qtbot, d, d.exported)
     assert result.rows == 2 and result.near_threshold == pytest.approx(0.95)
-    assert "0 near duplicates dropped (cosine >= 0.95)" in d.result.text()
-    assert "not checked for near duplicates" in d.result.text()  # the test store has no embedder
+    assert "0 near duplicates at cosine >= 0.95 dropped" in d.shown_text()
+    assert "not checked for near duplicates" in d.shown_text()  # the test store has no embedder
     rows = pj.read_json(tmp_path / "all.jsonl")
     assert {type(v) for v in rows.column("tags").to_pylist()} == {list}
 
@@ -76,8 +76,8 @@ def test_a_selection_that_matches_nothing_says_so_and_writes_nothing(qtbot, dial
     d.path.setText(str(out))
     d.model.setText("nobody")
     shown = _export(qtbot, d, d.nothing_matched)
-    assert shown.startswith("Nothing matched, so no file was written.") and "model=nobody" in shown
-    assert d.result.text() == shown and not out.exists()
+    assert shown.startswith("Nothing matched: No text record") and "model=nobody" in shown
+    assert d.shown_text() == shown and not out.exists()
     d.model.clear()
     d.query.setText("zebra")
     d.mode.setCurrentText("keyword")
@@ -88,7 +88,7 @@ def test_a_selection_that_matches_nothing_says_so_and_writes_nothing(qtbot, dial
     d.experiment.clear()
     d.path.clear()
     d.export_button.click()
-    assert "No file is chosen" in d.result.text()
+    assert "No file is chosen" in d.shown_text()
     assert not out.exists()
 
 
@@ -105,7 +105,7 @@ def test_the_preference_set_from_the_arena_leaderboard(qtbot, services, runner, 
     d.path.setText(str(tmp_path / "dpo.jsonl"))
     result = _export(qtbot, d, d.exported)
     assert (result.rows, result.left_out) == (1, 1)
-    assert "1 ties and 'both bad' votes were left out" in d.result.text()
+    assert "1 ties and 'both bad' votes were left out" in d.shown_text()
     table = pj.read_json(tmp_path / "dpo.jsonl")
     assert all(table.schema.field(n).type == pa.string() for n in ("prompt", "chosen", "rejected", "origin"))
     assert table.to_pylist()[0]["chosen"] == "Hello!"
