@@ -35,3 +35,30 @@ def build_tiny_sd_inpaint_pipeline(dest: Path, *, seed: int = 0) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(dest, safe_serialization=True)
     return dest
+
+
+def build_tiny_sdxl_inpaint_pipeline(dest: Path, *, seed: int = 0) -> Path:
+    """The tiny SDXL pipeline with a 9-input-channel UNet, saved as a StableDiffusionXLInpaintPipeline
+    folder (the layout of diffusers' stable-diffusion-xl-1.0-inpainting-0.1)."""
+    import tempfile
+
+    import torch
+    from diffusers import StableDiffusionXLInpaintPipeline, StableDiffusionXLPipeline, UNet2DConditionModel
+
+    from desktop.core.tiny_models.diffusion import build_tiny_sdxl_pipeline
+
+    dest = Path(dest)
+    with tempfile.TemporaryDirectory(prefix="tiny-sdxl-") as tmp:
+        base = StableDiffusionXLPipeline.from_pretrained(build_tiny_sdxl_pipeline(Path(tmp) / "sdxl", seed=seed),
+                                                         local_files_only=True)
+    config = dict(base.unet.config)
+    config["in_channels"] = 9
+    torch.manual_seed(seed + 7)
+    unet = UNet2DConditionModel.from_config(config).eval()
+    pipe = StableDiffusionXLInpaintPipeline(
+        vae=base.vae, text_encoder=base.text_encoder, text_encoder_2=base.text_encoder_2, tokenizer=base.tokenizer,
+        tokenizer_2=base.tokenizer_2, unet=unet, scheduler=base.scheduler, requires_aesthetics_score=False,
+        force_zeros_for_empty_prompt=True, add_watermarker=False)
+    dest.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(dest, safe_serialization=True)
+    return dest

@@ -68,3 +68,23 @@ def test_flow_img2img_keeps_the_requested_size(tmp_path):
     finally:
         engine.close()
     assert image.image.size == (96, 80)
+
+
+def test_an_sdxl_inpainting_checkpoint_inpaints_and_outpaints(tmp_path):
+    from desktop.core.tiny_models.inpaint import build_tiny_sdxl_inpaint_pipeline
+
+    folder = build_tiny_sdxl_inpaint_pipeline(tmp_path / "tiny-sdxl-inpaint")
+    init, mask = write_init(tmp_path / "init.png"), write_square_mask(tmp_path / "m.png", box=(16, 16, 48, 48))
+    engine = ImageEngine()
+    try:
+        p = inpaint_params(init, mask_image=str(mask), guidance=5.0, steps=3)
+        [image] = engine.generate(ImageRequest(str(folder), p)).images
+        [wide] = engine.generate(ImageRequest(str(folder), inpaint_params(init, outpaint=[0, 16, 0, 0], steps=3,
+                                                                          guidance=5.0))).images
+    finally:
+        engine.close()
+    assert image.record.parameters["pipeline"] == "StableDiffusionXLInpaintPipeline"
+    assert image.record.parameters["inpaint"]["method"] == "inpainting checkpoint"
+    keep = np.asarray(feather(read_mask(mask, (64, 64)).image, p.mask_blur)) == 0
+    assert np.abs(pixels(image.image) - pixels(Image.open(init)))[keep].max() <= 1
+    assert wide.image.size == (64, 80)
