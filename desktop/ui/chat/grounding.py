@@ -19,6 +19,8 @@ Every assistant card whose turn was grounded gets a
 [n] in its text become links; a link or a source line opens the chunk in a
 :class:`~desktop.ui.knowledge.chunk_popup.ChunkPopup` (its text, and a
 button that opens the document; a history record shows its prompt and reply).
+A reply of an earlier session gets the same once its record's chunks are
+read back by id (:func:`recorded_sources`, on an ``io`` job).
 
 Signals:
     sources_shown(object): the Grounding of the reply being generated, now on screen.
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import QObject, QUrl, Signal
 
 from desktop.core.jobs import Job, Progress
-from desktop.core.knowledge.budget import budget_for
+from desktop.core.knowledge.budget import EstimatedBudget, budget_for
 from desktop.core.knowledge.grounding import (
     Grounding,
     Source,
@@ -58,6 +60,9 @@ from desktop.ui.knowledge.loader import CollectionsLoader
 if TYPE_CHECKING:
     from desktop.core.knowledge.budget import TokenBudget
     from desktop.core.knowledge.store import Knowledge
+
+
+READ_BACK_CONTEXT = 1_000_000  # reading a recorded reply's sources back is no fit check
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,19 @@ def grounded_reply_job(engine, knowledge_of: Callable, history_of: Callable, req
         return Overflow(exc, request)
 
 
+def recorded_sources(record: GenerationRecord, knowledge: Knowledge) -> Grounding | None:
+    """The sources a recorded grounded reply used, read back by id (None: the reply was not grounded)."""
+    if recorded_knowledge(record) is None:
+        return None
+    request = TextRequest(prompt=record.prompt, system_prompt=record.system_prompt)
+    grounding = reground(record, request, knowledge, EstimatedBudget(n_ctx=READ_BACK_CONTEXT))
+    gone = len(grounding.missing)
+    grounding.message = (f"{gone} of the chunks this reply used {'has' if gone == 1 else 'have'} been deleted "
+                         "since, so its numbers may not match the list." if gone else "")
+    grounding.hint = ""
+    return grounding
+
+
 def source_hit(source: Source) -> Hit:
     """A source as the chunk it came from (what a ChunkPopup shows)."""
     return Hit(source.chunk_id, source.collection, source.path, source.location, source.char_start,
@@ -106,6 +124,7 @@ class ChatGrounding(QObject):
                  say: Callable[[str], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.services = services
+        self.runner = runner
         self.transcript = transcript
         self._thread_id = thread_id
         self._say = say
@@ -116,6 +135,7 @@ class ChatGrounding(QObject):
         self._by_turn: dict[str, Grounding] = {}  # assistant turn id -> the grounding of its reply
         self._pending_turn = ""
         self._rerun: GenerationRecord | None = None  # a grounded record whose re-run is on its way
+        self._looked_up: set[str] = set()  # records whose sources were read back (or are being read)
         self.loader.loaded.connect(self.bar.set_available)
         self.loader.failed.connect(say)
         self.bar.menu_opened.connect(self.loader.load)
@@ -199,7 +219,10 @@ class ChatGrounding(QObject):
         """Put the sources above a grounded reply's text and link its [n] (the transcript calls this
         for every card it adds)."""
         grounding = self._by_turn.get(card.turn.id)
-        if grounding is None or card.turn.role != "assistant":
+        if card.turn.role != "assistant":
+            return
+        if grounding is None:
+            self._read_back(card.turn.id, card.turn.record_id)
             return
         old = card.findChild(SourcesCard)
         if old is not None and old.grounding is grounding:
@@ -217,6 +240,29 @@ class ChatGrounding(QObject):
             if isinstance(view, RichText):
                 view.set_html(link_citations(view.source_html, numbers))
                 view.anchorClicked.connect(lambda url, turn=card.turn.id: self._on_link(turn, url))
+
+    def _read_back(self, turn_id: str, record_id: str) -> None:
+        """A reply of an earlier session (its thread rebuilt from the history): if its record was grounded,
+        read its chunks back by id, on an ``io`` job, and decorate its card when they come."""
+        store = self.services.opened_history_store
+        if not record_id or record_id in self._looked_up or store is None:
+            return
+        self._looked_up.add(record_id)
+        services = self.services
+
+        def work(*, cancel, progress):
+            return recorded_sources(store.get(record_id), services.knowledge)
+
+        handle = self.runner.submit(Job("Read a reply's sources", work, kind="io", reports_failure=True))
+        handle.finished.connect(lambda grounding: self._read_back_done(turn_id, grounding))
+
+    def _read_back_done(self, turn_id: str, grounding: Grounding | None) -> None:
+        if grounding is None:
+            return
+        self._by_turn.setdefault(turn_id, grounding)
+        for card in self.transcript.cards():
+            if card.turn.id == turn_id:
+                self.decorate(card)
 
     def _on_link(self, turn_id: str, url: QUrl) -> None:
         if url.scheme() == CITE_SCHEME and url.path().isdigit():

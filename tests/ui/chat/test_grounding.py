@@ -170,3 +170,25 @@ def test_a_rerun_of_a_grounded_reply_uses_the_chunks_it_used(qtbot, chat, smollm
     assert [s.chunk_id for s in shown[0].sources] == [s.chunk_id for s in first.sources]
     assert again.args[0].text == record.output_text
     assert chat.status.text() == "The re-run matches the recorded reply exactly."
+
+
+@pytest.mark.slow
+def test_after_a_restart_a_grounded_reply_shows_its_sources_again(qtbot, chat, smollm2, load, history_store,
+                                                                   services, runner):
+    from desktop.ui.chat.view import ChatWorkspace
+
+    load(chat, smollm2)
+    chat.grounding.bar.toggle("notes", True)
+    _send(qtbot, chat, "What do sea otters eat?", max_tokens=8)
+    used = [s.chunk_id for s in chat.grounding.grounding_of(chat.thread.last.id).sources]
+    thread_id = chat.thread.id
+    history_store.flush()
+    later = ChatWorkspace(services, runner)  # as the next start builds it: threads rebuilt from the history
+    qtbot.addWidget(later)
+    qtbot.waitUntil(lambda: any(t.id == thread_id for t in later.threads), timeout=TIMEOUT)
+    thread = next(t for t in later.threads if t.id == thread_id)
+    later._select_thread(thread)
+    assert later.grounding.bar.picker.text() == "notes"  # the thread's choice was kept
+    qtbot.waitUntil(lambda: later.transcript.cards()[-1].findChild(SourcesCard) is not None, timeout=TIMEOUT)
+    reply = later.transcript.cards()[-1]
+    assert [s.chunk_id for s in reply.findChild(SourcesCard).grounding.sources] == used
