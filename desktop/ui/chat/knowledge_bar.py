@@ -45,7 +45,7 @@ class KnowledgeBar(QWidget):
         self._chosen: list[str] = []
         self.picker = QPushButton()  # a push button with a menu: framed like the other controls, with an arrow
         self.picker.setObjectName("chatCollections")
-        self.picker.setMinimumWidth(120)
+        self.picker.setMinimumWidth(110)
         self.picker.setStyleSheet("text-align: left; padding-left: 8px; padding-right: 8px")
         self.picker.setToolTip("The collections this chat answers from: its sources are shown before each "
                                "reply and cited as [1], [2]")
@@ -66,9 +66,9 @@ class KnowledgeBar(QWidget):
         for value, label in POLICIES:
             self.no_context.addItem(label, value)
         self.no_context.setToolTip("What to do when no chunk reaches the threshold")
-        self._labels = [QLabel("Answer from:"), QLabel("Chunks:"), QLabel("Threshold:"), QLabel("If none is relevant:")]
+        self._labels = [QLabel("Answer from:"), QLabel("Chunks:"), QLabel("Threshold:"), QLabel("None relevant:")]
         # Label and control stay together; the pairs wrap onto a second line in a narrow window.
-        row = FlowLayout(self, spacing=10)
+        row = FlowLayout(self, spacing=8)
         for label, control in zip(self._labels, (self.picker, self.k, self.threshold, self.no_context)):
             pair = QWidget()
             pair_layout = QHBoxLayout(pair)
