@@ -11,7 +11,7 @@ from desktop.ui.main_window import WORKSPACES
 from desktop.ui.workspace import Generating, Searching, Workspace
 
 GENERATING = {"chat", "images", "experiments", "arena"}  # Ctrl+Enter runs a sweep or makes pairs, Esc cancels
-SEARCHING = {"chat", "history", "models"}
+SEARCHING = {"chat", "history", "models", "knowledge"}  # Ctrl+F focuses their search box
 
 
 @pytest.mark.parametrize("spec", WORKSPACES, ids=[s.key for s in WORKSPACES])

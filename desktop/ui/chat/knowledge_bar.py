@@ -2,8 +2,8 @@
 relevance threshold, and what to do when nothing reaches it.
 
 "Answer from" is a menu of the collections (the history first, then the
-folders; ticks for the chosen ones); the other three settings apply while at
-least one is ticked.  The bar shows one thread's choice (:meth:`show_choice`)
+folders; ticks for the chosen ones); the other three settings apply, and are
+shown, only while at least one is ticked.  The bar shows one thread's choice (:meth:`show_choice`)
 and says when the person changes it.
 
 Signals:
@@ -69,8 +69,11 @@ class KnowledgeBar(QWidget):
         self._labels = [QLabel("Answer from:"), QLabel("Chunks:"), QLabel("Threshold:"), QLabel("None relevant:")]
         # Label and control stay together; the pairs wrap onto a second line in a narrow window.
         row = FlowLayout(self, spacing=8)
+        self._settings: list[QWidget] = []  # the pairs that apply only while something is chosen
         for label, control in zip(self._labels, (self.picker, self.k, self.threshold, self.no_context)):
             pair = QWidget()
+            if control is not self.picker:
+                self._settings.append(pair)
             pair_layout = QHBoxLayout(pair)
             pair_layout.setContentsMargins(0, 0, 0, 0)
             pair_layout.addWidget(label)
@@ -148,8 +151,8 @@ class KnowledgeBar(QWidget):
         text = ", ".join("History" if n == HISTORY else n for n in self._chosen) or NONE_CHOSEN
         self.picker.setText(text if len(text) <= 40 else text[:39] + "…")
         grounded = bool(self._chosen)
-        for widget in (self.k, self.threshold, self.no_context, *self._labels[1:]):
-            widget.setEnabled(grounded)
+        for pair in self._settings:  # plain chat: one short row, so the conversation keeps the height
+            pair.setVisible(grounded)
 
     def _emit(self, *_args) -> None:
         if not self._quiet:

@@ -57,12 +57,12 @@ def _send(qtbot, ws, text, max_tokens=40):
 
 def test_the_collections_choice_belongs_to_its_thread_and_is_kept(qtbot, chat, services):
     bar = chat.grounding.bar
-    assert bar.picker.text() == "Nothing (plain chat)" and not bar.threshold.isEnabled()
+    assert bar.picker.text() == "Nothing (plain chat)" and not bar.threshold.isVisibleTo(bar)
     first = chat.thread
     [notes_action] = [a for a in bar.menu.actions() if a.data() == "notes"]
     notes_action.trigger()
     bar.threshold.setValue(0.45)
-    assert bar.picker.text() == "notes" and bar.threshold.isEnabled()
+    assert bar.picker.text() == "notes" and bar.threshold.isVisibleTo(bar)
     chat.new_chat_button.click()
     assert chat.thread is not first and bar.picker.text() == "Nothing (plain chat)"
     assert bar.threshold.value() == pytest.approx(0.30)
