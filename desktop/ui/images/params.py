@@ -2,8 +2,10 @@
 
 Holds every field of an :class:`ImageParams`: prompt and negative prompt,
 steps, guidance, size, seed (empty: random), scheduler, batch count, the
-img2img init image with its strength, and the LoRAs (:mod:`.loras`, a view
-of the prompt's ``<lora:…>`` tags whose rows go into the request).  The
+img2img init image with its strength, its inpainting mask and outpaint
+margins, the hires fix (:mod:`.inpaint_controls`), and the LoRAs
+(:mod:`.loras`, a view of the prompt's ``<lora:…>`` tags whose rows go into
+the request).  The
 boxes only take what a model can make: sizes in steps of 8 within the family's range (a typed 100 becomes
 104 when the box is left), at least one step, guidance from 0, strength
 above 0 and at most 1.  A size preset combo offers the family's aspect
@@ -46,6 +48,7 @@ from desktop.core.image.params import (
 from desktop.core.image.pipeline import OFFLOAD_CHOICES
 from desktop.core.image.schedulers import SCHEDULER_NAMES
 from desktop.ui.icons import icon
+from desktop.ui.images.inpaint_controls import HiresControl, MaskControl, OutpaintControl
 from desktop.ui.images.loras import LoraPanel
 from desktop.ui.images.presets import SizePreset, presets_for
 from desktop.ui.widgets import double_spin_box, spin_box
@@ -120,6 +123,9 @@ class ImagesParamsPanel(QWidget):
         self.init_clear.setToolTip("Back to text to image")
         self.strength = double_spin_box(0.01, 1.0, 0.05)
         self.strength.setValue(0.75)
+        self.mask_control = MaskControl(lambda: self.init_image.text().strip())
+        self.outpaint = OutpaintControl()
+        self.hires = HiresControl()
         self.offload = QComboBox()
         self.offload.addItems(list(OFFLOAD_CHOICES))
         self.offload.setToolTip("auto: offload to the CPU only when VRAM is short (the reason is shown on the card)")
@@ -147,11 +153,15 @@ class ImagesParamsPanel(QWidget):
         form.addRow("Batch count", self.batch)
         form.addRow("Init image", init_row)
         form.addRow("Strength", self.strength)
+        form.addRow("Mask", self.mask_control)
+        form.addRow("Outpaint", self.outpaint)
+        form.addRow("Hires fix", self.hires)
         form.addRow("Offload", self.offload)
 
         self.random_seed.clicked.connect(self.seed.clear)
         self.init_browse.clicked.connect(self._choose_init)
         self.init_clear.clicked.connect(self.init_image.clear)
+        self.init_image.textChanged.connect(self.mask_control.clear)  # a mask belongs to the image it was painted on
         self.init_image.textChanged.connect(self._update_strength_enabled)
         self.size_preset.activated.connect(self._preset_chosen)
         self.width_box.valueChanged.connect(self._show_matching_preset)
@@ -159,7 +169,8 @@ class ImagesParamsPanel(QWidget):
         for signal in (self.prompt.textChanged, self.negative.textChanged, self.steps.valueChanged,
                        self.guidance.valueChanged, self.width_box.valueChanged, self.height_box.valueChanged,
                        self.seed.textChanged, self.scheduler.currentIndexChanged, self.batch.valueChanged,
-                       self.init_image.textChanged, self.strength.valueChanged):
+                       self.init_image.textChanged, self.strength.valueChanged, self.mask_control.changed,
+                       self.outpaint.changed, self.hires.changed):
             signal.connect(self.changed)
         self.apply_family_defaults("sd1")
         self._update_strength_enabled()
@@ -174,7 +185,10 @@ class ImagesParamsPanel(QWidget):
             seed=int(seed_text) if seed_text else None, scheduler=self.scheduler.currentText(),
             batch_count=self.batch.value(), init_image=self.init_image.text().strip(),
             strength=round(self.strength.value(), 2),
-            loras=self.loras.choices(), lora_tags=False)  # the panel's rows are the prompt's tags
+            loras=self.loras.choices(), lora_tags=False,  # the panel's rows are the prompt's tags
+            mask_image=self.mask_control.path, mask_blur=self.mask_control.feather, outpaint=self.outpaint.pads(),
+            hires_scale=self.hires.hires_scale(), hires_strength=round(self.hires.strength.value(), 2),
+            hires_method=self.hires.method.currentText())
 
     def set_params(self, params: ImageParams) -> None:
         """Fill every field from ``params`` (reuse all parameters)."""
@@ -191,6 +205,9 @@ class ImagesParamsPanel(QWidget):
         self.batch.setValue(params.batch_count)
         self.init_image.setText(params.init_image)
         self.strength.setValue(params.strength)
+        self.mask_control.set_mask(params.mask_image if Path(params.mask_image).is_file() else "", params.mask_blur)
+        self.outpaint.set_pads(list(params.outpaint))
+        self.hires.set_values(params.hires_scale, params.hires_strength, params.hires_method)
 
     def set_seed(self, seed: int | None) -> None:
         self.seed.setText("" if seed is None else str(seed))
@@ -226,7 +243,10 @@ class ImagesParamsPanel(QWidget):
         self.size_preset.setCurrentIndex(index)
 
     def _update_strength_enabled(self) -> None:
-        self.strength.setEnabled(bool(self.init_image.text().strip()))
+        has_init = bool(self.init_image.text().strip())
+        self.strength.setEnabled(has_init)
+        self.outpaint.setEnabled(has_init)
+        self.mask_control.update_enabled()
 
     def _choose_init(self) -> None:
         start = str(Path(self.init_image.text()).parent) if self.init_image.text() else ""
