@@ -1,6 +1,7 @@
 """``genlab arena``: blind head-to-head votes between two models (or presets), and the leaderboard.
 
-    genlab arena run --a MODEL --b MODEL --prompts FILE|--prompts-from-experiment ID|--prompts-search QUERY
+    genlab arena run (--a MODEL --b MODEL | --contender MODEL[::PRESET] ...)
+                     --prompts FILE|--prompts-from-experiment ID|--prompts-search QUERY
                      [--a-set K=V] [--b-set K=V] [--kind text|image]
                      [--max-tokens N] [--steps N] [--seed S] [--judge human|none]
     genlab arena leaderboard [--kind text|image] [--topic QUERY] [--mode hybrid|keyword|semantic]
@@ -9,8 +10,11 @@
     genlab arena export FILE.jsonl|FILE.csv
     genlab arena delete VOTE_ID...
 
-``run`` generates both answers to every prompt (of FILE, one a line; of an
-experiment's cells; or of the records a history search finds), saves
+``run`` meets every pair of contenders on every prompt (of FILE, one a line; of an
+experiment's cells; or of the records a history search finds): two with
+``--a``/``--b``, or two to eight with ``--contender`` (repeatable; a preset
+after ``::``, as the app's Arena setup reads it: ``--contender
+smol.gguf::temperature=1.2, top_p=0.9``; ``--a``/``--b`` count as the first two).  It generates both answers of each pair, saves
 them in the history, then prints each pair as A and B in a random order,
 without names, and reads one vote a line from stdin: ``1`` A better, ``2`` B
 better, ``3`` tie, ``4`` both bad, so votes can be piped in.  The names are
@@ -50,12 +54,44 @@ def _preset(items: list[str], option: str) -> dict[str, Any]:
     return values
 
 
-def _kind(args: argparse.Namespace) -> str:
+MAX_CONTENDERS = 8
+PRESET_MARK = "::"
+
+
+def _contender_args(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], str]]:
+    """(model, preset, option) of each contender named on the command line, --a and --b first."""
+    from desktop.core.arena.contenders import parse_preset
+
+    if (args.a is None) != (args.b is None):
+        given, missing = ("--a", "--b") if args.a is not None else ("--b", "--a")
+        raise GenLabError(f"{given} was given without {missing}.",
+                          "Name both, or name every contender with --contender MODEL.")
+    named: list[tuple[str, dict[str, Any], str]] = []
+    if args.a is not None:
+        named += [(args.a, _preset(args.a_set, "--a-set"), "--a"), (args.b, _preset(args.b_set, "--b-set"), "--b")]
+    elif args.a_set or args.b_set:
+        raise GenLabError("--a-set and --b-set go with --a and --b.",
+                          "With --contender, put the preset after '::': --contender MODEL::temperature=0.2")
+    for text in args.contender:
+        model, _, preset = text.partition(PRESET_MARK)
+        if not model.strip():
+            raise GenLabError(f"--contender {text!r} names no model.", "Use --contender MODEL or MODEL::KEY=VALUE, ...")
+        named.append((model.strip(), parse_preset(preset), "--contender"))
+    if len(named) < 2:
+        raise GenLabError(f"The arena needs two contenders; the command line names {len(named)}.",
+                          "Use --a MODEL --b MODEL, or --contender MODEL at least twice.")
+    if len(named) > MAX_CONTENDERS:
+        raise GenLabError(f"The arena takes at most {MAX_CONTENDERS} contenders; the command line names "
+                          f"{len(named)}.", "Every pair meets on every prompt: run the rest in another arena.")
+    return named
+
+
+def _kind(args: argparse.Namespace, first_model: str) -> str:
     if args.kind:
         return args.kind
     from desktop.core.models.library import resolve_model
 
-    return "text" if resolve_model(args.a).suffix.lower() in TEXT_SUFFIXES else "image"
+    return "text" if resolve_model(first_model).suffix.lower() in TEXT_SUFFIXES else "image"
 
 
 def _prompts(args: argparse.Namespace, history, kind: str) -> list[str]:
@@ -121,9 +157,9 @@ def run(args: argparse.Namespace) -> int:
     from desktop.core.arena.votes import VoteStore
     from desktop.core.text.engine import LoadOptions
 
-    kind = _kind(args)
-    contenders = [make_contender(kind, args.a, _preset(args.a_set, "--a-set")),
-                  make_contender(kind, args.b, _preset(args.b_set, "--b-set"))]
+    named = _contender_args(args)
+    kind = _kind(args, named[0][0])
+    contenders = [make_contender(kind, model, values) for model, values, _ in named]
     check_contenders(contenders)
     common: dict[str, Any] = {}
     if kind == "text":
@@ -270,12 +306,15 @@ def delete(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("arena", help="blind A/B votes between two models, and the leaderboard",
-                              description="Compare two models (or presets) blind on your prompts.")
+    p = subparsers.add_parser("arena", help="blind A/B votes between models or presets, and the leaderboard",
+                              description="Compare models (or presets of one model) two by two, blind, on your prompts.")
     sub = p.add_subparsers(dest="arena_command", metavar="ACTION", required=True)
     r = sub.add_parser("run", help="generate both answers to each prompt and vote on them")
-    r.add_argument("--a", required=True, metavar="MODEL", help="the first contender: a model file or library name")
-    r.add_argument("--b", required=True, metavar="MODEL", help="the second contender")
+    r.add_argument("--a", metavar="MODEL", help="the first contender: a model file or library name")
+    r.add_argument("--b", metavar="MODEL", help="the second contender")
+    r.add_argument("--contender", action="append", default=[], metavar="MODEL[::PRESET]",
+                   help="a contender (repeatable, up to 8 with --a/--b); a preset after '::', "
+                        "e.g. smol.gguf::temperature=1.2, top_p=0.9")
     r.add_argument("--a-set", action="append", default=[], metavar="KEY=VALUE",
                    help="a preset value for A (temperature=0.2, scheduler=euler, ...); repeatable")
     r.add_argument("--b-set", action="append", default=[], metavar="KEY=VALUE", help="a preset value for B")

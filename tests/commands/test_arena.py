@@ -80,9 +80,40 @@ def test_judge_none_only_generates(capsys, monkeypatch, prompts, smollm2, storie
 
 
 def test_one_contender_is_refused(capsys, monkeypatch, prompts, stories260k):
-    with pytest.raises(SystemExit) as exit_:
-        cli(capsys, monkeypatch, "run", "--a", str(stories260k), "--prompts", str(prompts))
-    assert exit_.value.code == 2 and "the following arguments are required: --b" in capsys.readouterr().err
+    code, _, err = cli(capsys, monkeypatch, "run", "--a", str(stories260k), "--prompts", str(prompts))
+    assert code == 2 and "--a was given without --b." in err
+    code, _, err = cli(capsys, monkeypatch, "run", "--contender", str(stories260k), "--prompts", str(prompts))
+    assert code == 2 and "The arena needs two contenders; the command line names 1." in err
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--contender", "::temperature=0.2", "--contender", "x"], "--contender '::temperature=0.2' names no model."),
+    (["--contender", "{m}", "--contender", "{m}::temperature"], "A preset setting needs KEY=VALUE, not 'temperature'"),
+    (["--contender", "{m}", "--contender", "{m}::colour=red"], "'colour' cannot be part of a text contender's preset"),
+    (["--contender", "{m}", "--contender", "{m}", "--a-set", "top_k=5"], "--a-set and --b-set go with --a and --b."),
+    ([arg for n in range(9) for arg in ("--contender", f"{{m}}::seed={n}")], "at most 8 contenders; the command line names 9"),
+])
+def test_bad_contender_options_are_named(capsys, monkeypatch, prompts, stories260k, argv, said):
+    argv = [a.replace("{m}", str(stories260k)) for a in argv]
+    code, _, err = cli(capsys, monkeypatch, "run", *argv, "--prompts", str(prompts))
+    assert code == 2 and said in err, err
+
+
+@pytest.mark.slow
+def test_three_contenders_meet_two_by_two(capsys, monkeypatch, tmp_path, stories260k):
+    one = tmp_path / "one.txt"
+    one.write_text("Once upon a time\n", encoding="utf-8")
+    code, out, err = cli(capsys, monkeypatch, "run", "--contender", str(stories260k),
+                         "--contender", f"{stories260k}::temperature=1.5, top_p=0.9",
+                         "--contender", f"{stories260k}::top_k=3", "--prompts", str(one), "--max-tokens", "4",
+                         "--seed", "1", stdin="1\n2\n3\n")
+    assert code == 0, err
+    assert out.count("=== Pair") == 3 and "Pair 3/3" in out and out.count("Vote recorded") == 3
+    assert "6 answers generated, 0 failed; 3 votes recorded" in err
+    code, out, _ = cli(capsys, monkeypatch, "leaderboard", "--json", "--bootstrap", "20")
+    board = json.loads(out)
+    assert board["votes"] == 3 and len(board["standings"]) == 3
+    assert sum(s["votes"] for s in board["standings"]) == 6  # each vote counts for both of its contenders
 
 
 def test_two_identical_contenders_are_refused(capsys, monkeypatch, prompts, stories260k):
