@@ -3,6 +3,7 @@
     genlab image --model PATH_OR_LIBRARY_ID --prompt TEXT [--negative TEXT] [--steps N]
                  [--guidance G] [--width W --height H] [--seed S] [--scheduler NAME]
                  [--batch N] [--init IMAGE --strength X] [--lora NAME_OR_PATH[:WEIGHT]]...
+                 [--embedding NAME_OR_PATH]...
                  [--mask FILE [--mask-blur PX] | --outpaint L,T,R,B] [--hires SCALE:STRENGTH
                  [--hires-upscaler latent|bicubic|lanczos]] [--out FILE] [--no-history] [--json]
 
@@ -17,6 +18,12 @@ carries no prompt or parameters; GenLab keeps no image of its own then, so
 
 ``--lora`` (repeatable) applies a LoRA at a weight (1 when omitted), like
 ``<lora:name:0.8>`` in the prompt, which works too.
+
+Textual-inversion embeddings work as in A1111: write an embedding's name
+(its file name without ``.safetensors``) in the prompt or the negative prompt
+and it is used, when it is in the library or in ``<models dir>/embeddings``.
+``--embedding`` (repeatable) adds one from anywhere else; its token still has
+to be in a prompt to change anything.
 
 ``--mask`` (white = repaint) inpaints the ``--init`` image; ``--outpaint``
 extends it by L,T,R,B pixels and paints the new area (strength 1 unless
@@ -74,7 +81,7 @@ def _params_from_args(args: argparse.Namespace, model: Path):
     from desktop.core.image.hires import parse_hires
     from desktop.core.image.model_files import inspect_model
     from desktop.core.image.outpaint import parse_pads
-    from desktop.core.image.params import default_params, defaults_for
+    from desktop.core.image.params import EmbeddingChoice, default_params, defaults_for
 
     if args.mask and not args.init:
         raise InvalidParameter("--mask needs --init: the mask marks what to repaint in that image.",
@@ -86,6 +93,7 @@ def _params_from_args(args: argparse.Namespace, model: Path):
         "prompt": args.prompt, "negative_prompt": args.negative or "", "seed": args.seed,
         "batch_count": args.batch, "init_image": args.init or "",
         "loras": [lora_option(text) for text in args.lora or []],
+        "embeddings": [EmbeddingChoice(path=text, name=text) for text in args.embedding or []],
         "mask_image": args.mask or "",
     }
     if args.outpaint:
@@ -198,6 +206,10 @@ def register(subparsers) -> None:
     p.add_argument("--strength", type=float, help="img2img strength, 0 < X <= 1")
     p.add_argument("--lora", action="append", metavar="NAME_OR_PATH[:WEIGHT]",
                    help="apply a LoRA (.safetensors path or library name) at WEIGHT (default 1); repeatable")
+    p.add_argument("--embedding", action="append", metavar="NAME_OR_PATH",
+                   help="use a textual-inversion embedding (.safetensors path or library name) where its token "
+                        "is in the prompt; embeddings in the library are found from the prompt without it; "
+                        "repeatable")
     p.add_argument("--mask", metavar="FILE", help="inpaint: a PNG mask of the --init image, white = repaint")
     p.add_argument("--mask-blur", type=int, metavar="PX", help="feather of the mask's edge in px (default 4)")
     p.add_argument("--outpaint", metavar="L,T,R,B", help="extend the --init image by these pixels and paint them")

@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 from desktop.core.errors import GenLabError, InvalidParameter
 from desktop.core.hardware import machine_info
+from desktop.core.image.embeddings import EmbeddingSlots, ResolvedEmbedding, a1111_hashes, choose_embeddings
 from desktop.core.image.hires import LATENT, HiresPlan, check_hires, upscale_image, upscale_latents
 from desktop.core.image.inpaint import (
     OUTPAINT,
@@ -195,6 +196,7 @@ class ImageEngine:
         self.library = library
         self.loaded: LoadedModel | None = None
         self._loras: LoraSlots | None = None  # the adapters loaded into self.loaded's pipeline
+        self._embeddings: EmbeddingSlots | None = None  # the textual inversions loaded into it
         self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
         self._lock = threading.RLock()
 
@@ -256,6 +258,7 @@ class ImageEngine:
                 return
             self.loaded = None
             self._loras = None
+            self._embeddings = None
             hold, self._hold = self._hold, None
         _free_device_memory()
         if hold is not None:
@@ -289,10 +292,13 @@ class ImageEngine:
             check_mask_unchanged(params.mask_image, params.mask_sha256)
             # Reads and checks the mask before any model is loaded; notes say what was adjusted.
             warnings += read_mask(params.mask_image, (params.width, params.height)).notes
-        _, tags = split_prompt_loras(params.prompt)
-        loras = resolve_loras(params.loras, tags if params.lora_tags else [], self.library or Library())
+        prompt, tags = split_prompt_loras(params.prompt)
+        library = self.library or Library()
+        loras = resolve_loras(params.loras, tags if params.lora_tags else [], library)
         for lora in loras:
             check_family(lora, info.family, info.name)
+        embeddings, notes = choose_embeddings(params, prompt, info.family, info.name, library)
+        warnings += notes
         with self._lock:
             was_loaded = self.loaded is not None and self.loaded.info.path.resolve() == info.path.resolve()
             loaded = self._ensure_loaded(info, cancel, progress)
@@ -303,14 +309,16 @@ class ImageEngine:
                                        "Give an init image with a mask (--init, --mask) or outpaint it "
                                        "(--outpaint), or choose an ordinary model.")
             self.lora_slots(loaded).apply(loras)
+            self.embedding_slots(loaded).apply(embeddings)
             result = ImageBatchResult(warnings=warnings, model_card=loaded.describe())
             session = request.session_id or new_id()
             first_seed = int(params.seed or 0)  # validate_params filled it in
             for index in range(params.batch_count):
                 cancel.raise_if_cancelled()
                 one = params.with_seed((first_seed + index) % 2**64)
-                image_result = self._generate_one(loaded, request, one, init, loras, index, params.batch_count,
-                                                  session, load_s if index == 0 else 0.0, cancel, progress)
+                image_result = self._generate_one(loaded, request, one, init, loras, embeddings, index,
+                                                  params.batch_count, session, load_s if index == 0 else 0.0,
+                                                  cancel, progress)
                 sink.save(image_result.record)
                 result.images.append(image_result)
                 progress(Progress((index + 1) / params.batch_count, f"Saved {image_result.path.name}",
@@ -323,9 +331,15 @@ class ImageEngine:
             self._loras = LoraSlots(loaded.pipe)
         return self._loras
 
+    def embedding_slots(self, loaded: LoadedModel) -> EmbeddingSlots:
+        """The textual inversions of ``loaded``'s pipeline (new for each loaded pipeline)."""
+        if self._embeddings is None or self._embeddings.pipe is not loaded.pipe:
+            self._embeddings = EmbeddingSlots(loaded.pipe)
+        return self._embeddings
+
     def _generate_one(self, loaded: LoadedModel, request: ImageRequest, params: ImageParams, init: Any,
-                      loras: list[ResolvedLora], index: int, batch: int, session: str, load_s: float,
-                      cancel: CancelToken, progress: ProgressCallback) -> ImageResult:
+                      loras: list[ResolvedLora], embeddings: list[ResolvedEmbedding], index: int, batch: int,
+                      session: str, load_s: float, cancel: CancelToken, progress: ProgressCallback) -> ImageResult:
         import torch
 
         seed = int(params.seed or 0)  # set by generate() for each image
@@ -405,7 +419,7 @@ class ImageEngine:
         image = output.images[0]
         if inputs is not None:
             image = paste_back(inputs.image, image, inputs.feathered)
-        record = self._record(loaded, request, params, pipe, init is not None, loras, index, session)
+        record = self._record(loaded, request, params, pipe, init is not None, loras, embeddings, index, session)
         sampler = sampler_name(params.scheduler, loaded.scheduler_config.get("_class_name", ""),
                                loaded.scheduler_config)
         record.parameters["sampler"] = sampler
@@ -425,7 +439,7 @@ class ImageEngine:
         if request.private:
             saved: SavedImage = save_png(image, target, None, None, thumbnail=False)
         else:
-            saved = save_png(image, target, a1111_text(record, sampler, loras),
+            saved = save_png(image, target, a1111_text(record, sampler, loras, embeddings),
                              json.dumps(record.to_dict(), ensure_ascii=False))
         record.image_sha256 = saved.sha256
         record.timings["save_s"] = round(time.perf_counter() - finished, 4)
@@ -479,12 +493,20 @@ class ImageEngine:
 
     @staticmethod
     def _record(loaded: LoadedModel, request: ImageRequest, params: ImageParams, pipe: Any, img2img: bool,
-                loras: list[ResolvedLora], index: int, session: str) -> GenerationRecord:
+                loras: list[ResolvedLora], embeddings: list[ResolvedEmbedding], index: int,
+                session: str) -> GenerationRecord:
         parameters = params.to_dict()
         # Every LoRA applied, by sha256, from the tags and the explicit list alike: the list is complete,
         # so making this image again reads no tags (a tag's name may mean another file by then).
         parameters["loras"] = [asdict(lora.choice()) for lora in loras]
         parameters["lora_tags"] = False
+        # Likewise every embedding used, by sha256 and token; an image that used none records neither
+        # key (ImageParams.from_dict reads such a record as using none).
+        parameters.pop("embeddings", None)
+        parameters.pop("embedding_auto", None)
+        if embeddings:
+            parameters["embeddings"] = [asdict(emb.choice()) for emb in embeddings]
+            parameters["embedding_auto"] = False
         if not img2img:
             parameters.pop("strength", None)
         # Only the settings a record used: an ordinary image's record stays as it was.
@@ -514,7 +536,8 @@ def _takes_size(pipe: Any) -> bool:
     return "width" in inspect.signature(type(pipe).__call__).parameters
 
 
-def a1111_text(record: GenerationRecord, sampler: str, loras: Sequence[ResolvedLora] = ()) -> str:
+def a1111_text(record: GenerationRecord, sampler: str, loras: Sequence[ResolvedLora] = (),
+               embeddings: Sequence[ResolvedEmbedding] = ()) -> str:
     p = record.parameters
     fields: dict[str, Any] = {
         "Steps": p["steps"], "Sampler": sampler, "CFG scale": f"{float(p['guidance']):g}",
@@ -532,6 +555,8 @@ def a1111_text(record: GenerationRecord, sampler: str, loras: Sequence[ResolvedL
         fields["Denoising strength"] = f"{float(hires['strength']):g}"
         fields["Hires upscale"] = f"{float(hires['scale']):g}"
         fields["Hires upscaler"] = {"latent": "Latent (bicubic)", "bicubic": "Bicubic"}.get(hires["method"], "Lanczos")
+    if embeddings:
+        fields["TI hashes"] = a1111_hashes(embeddings)
     fields["Version"] = (f"GenLab {record.versions.get('genlab', '')} "
                          f"(diffusers {record.versions.get('diffusers', '')})")
     return a1111_parameters(a1111_prompt(record.prompt, list(loras)), record.negative_prompt, fields)

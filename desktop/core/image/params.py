@@ -62,6 +62,17 @@ class LoraChoice:
 
 
 @dataclass
+class EmbeddingChoice:
+    """One textual-inversion embedding for a request: a file (or library name) and, once resolved,
+    its sha256 and the token the prompt uses it by (records keep all three)."""
+
+    path: str
+    sha256: str = ""
+    name: str = ""
+    token: str = ""
+
+
+@dataclass
 class ImageParams:
     """One request.  ``seed=None`` means "pick a random one" (then recorded)."""
 
@@ -78,6 +89,10 @@ class ImageParams:
     strength: float = 0.75
     loras: list[LoraChoice] = field(default_factory=list)  # besides the prompt's <lora:name:w> tags
     lora_tags: bool = True  # read <lora:...> tags from the prompt (a re-run takes the recorded list instead)
+    # Textual-inversion embeddings (desktop.core.image.embeddings): besides these, with embedding_auto
+    # every known embedding whose token is a word of the prompt or negative prompt, as in A1111.
+    embeddings: list[EmbeddingChoice] = field(default_factory=list)
+    embedding_auto: bool = True  # a re-run takes the recorded list instead
     # Inpainting (desktop.core.image.inpaint): a mask on the init image, white = repaint.
     mask_image: str = ""
     mask_sha256: str = ""  # when set (a re-run), the mask file must still have these bytes
@@ -109,6 +124,11 @@ class ImageParams:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["loras"] = [LoraChoice(**{k: v for k, v in item.items() if k in LoraChoice.__dataclass_fields__})
                           if isinstance(item, dict) else item for item in known.get("loras") or []]
+        known["embeddings"] = [
+            EmbeddingChoice(**{k: v for k, v in item.items() if k in EmbeddingChoice.__dataclass_fields__})
+            if isinstance(item, dict) else item for item in known.get("embeddings") or []]
+        if "mode" in data and "embedding_auto" not in data:
+            known["embedding_auto"] = False  # a record made before embeddings existed used none
         return cls(**known)
 
     def with_seed(self, seed: int) -> "ImageParams":

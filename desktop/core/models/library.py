@@ -35,12 +35,13 @@ from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progre
 from desktop.core.models import hashing
 from desktop.core.models.errors import DiskFull, ImportRejected, ModelInUse, ModelsDirError, UnknownModel
 from desktop.core.models.headers import ModelFacts, quantization_from_name, read_model_facts
-from desktop.core.models.scan import is_lora_file
+from desktop.core.models.scan import is_embedding_file, is_lora_file
 
 log = logging.getLogger(__name__)
 
 IMPORT_MODES = ("copy", "move", "link")
 SOURCES = ("catalog", "hub", "imported", "found")
+TEXTUAL_INVERSION = "textual_inversion"  # the kind of a textual-inversion embedding ("embedding" is a text embedder)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".ckpt", ".pt", ".gguf")
 
 
@@ -288,6 +289,10 @@ class Library:
             # never does.  Its base family is read from its header by desktop.core.image.lora where shown
             # (this layer does not import the image domain).
             facts = dataclasses.replace(facts, kind="lora", family="")
+        elif facts.format == "safetensors" and is_embedding_file(path):
+            # Textual-inversion embeddings: a few vectors for the text encoder, used when their token is in
+            # a prompt; desktop.core.image.embeddings reads their base family from the vectors' width.
+            facts = dataclasses.replace(facts, kind=TEXTUAL_INVERSION, family="")
         digest = sha256 or model_identity(path, cancel=cancel, progress=progress)
         if sha256 and path.is_file():
             hashing.remember_sha256(path, sha256)
@@ -425,8 +430,10 @@ class Library:
         found: list[tuple[Path, str, str]] = []  # (path, sha256 or "", repo_id)
         if hf_cache:
             found += candidates_in_hf_cache()
-        # <models dir>/loras is where a <lora:name> tag is looked for, so its LoRAs are listed too.
-        found += [(p, "", "") for p in dict.fromkeys(candidates_in_folders([*folders, self.models_root / "loras"]))]
+        # <models dir>/loras is where a <lora:name> tag is looked for, and <models dir>/embeddings where a
+        # prompt's embedding names are, so their files are listed too.
+        own = [self.models_root / "loras", self.models_root / "embeddings"]
+        found += [(p, "", "") for p in dict.fromkeys(candidates_in_folders([*folders, *own]))]
         for i, (path, sha, repo_id) in enumerate(found):
             cancel.raise_if_cancelled()
             progress(Progress(i / max(len(found), 1), f"Checking {path.name}", i, len(found)))
