@@ -101,6 +101,18 @@ def test_geometry_and_workspace_are_remembered(qtbot, runner):
     assert second.stack.currentIndex() == 3
 
 
+def test_the_window_with_every_workspace_open_fits_a_small_laptop_screen(qtbot, runner):
+    window = MainWindow(Services(), runner, start_services=False)
+    qtbot.addWidget(window)
+    window.show()
+    for index in range(window.stack.count()):
+        window.show_workspace(index)  # each page is built when first shown
+    # The widest page sets the window's minimum width: rows of buttons wrap instead (the Images gallery's
+    # actions, Chat's collections bar). 1024 here is about 1,200 px with a desktop's fonts under X11.
+    assert window.minimumSizeHint().width() <= 1024
+    assert window.minimumSizeHint().height() <= 700
+
+
 def test_about_text_names_version_and_data_root(genlab_home):
     from desktop import __version__
     from desktop.ui.about import about_text

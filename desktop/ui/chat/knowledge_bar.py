@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from desktop.core.knowledge.grounding import ANSWER, MAX_K, STOP
 from desktop.core.knowledge.registry import HISTORY, Collection
-from desktop.ui.chat.flow_layout import FlowLayout
 from desktop.ui.chat.grounding_choices import ThreadGrounding
+from desktop.ui.flow_layout import FlowLayout
 
 POLICIES = ((ANSWER, "Answer anyway"), (STOP, "Do not answer"))
 NONE_CHOSEN = "Nothing (plain chat)"

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.image.output import delete_output
 from desktop.core.records import GenerationRecord
+from desktop.ui.flow_layout import FlowLayout
 from desktop.ui.icons import icon
 
 log = logging.getLogger(__name__)
@@ -129,10 +130,9 @@ class ImagesGallery(QWidget):
         self.delete_button.setToolTip("Delete the image file (its history entry stays)")
         self.buttons = (self.reuse_button, self.seed_button, self.init_button, self.copy_button,
                         self.open_button, self.delete_button)
-        row = QHBoxLayout()
+        row = FlowLayout(spacing=6, line_spacing=4)  # the actions wrap rather than widen the window
         for b in self.buttons:
             row.addWidget(b)
-        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.grid, 1)

@@ -1,8 +1,9 @@
 """A layout that places its items left to right and wraps onto a new line when the row is full.
 
 Qt's own FlowLayout example, typed: a row of controls that must fit a narrow
-column (Chat beside its thread list and settings in an 800 px window) yet
-stay on one line when there is room.
+column (Chat beside its thread list and settings in an 800 px window, the
+Images gallery's actions beside the parameter panel) yet stay on one line
+when there is room.
 """
 
 from __future__ import annotations
