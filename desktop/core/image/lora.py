@@ -62,6 +62,9 @@ TRANSFORMER_WIDTH_FAMILY = {1536: SD3, 2432: SD3, 3072: FLUX}  # SD 3/3.5 medium
 _UNET_KEYS = ("unet.", "lora_unet_down_blocks_", "lora_unet_up_blocks_", "lora_unet_mid_block_",
               "lora_unet_input_blocks_", "lora_unet_output_blocks_", "lora_unet_middle_block_")
 _DOWN = (".lora_A.weight", ".lora_down.weight", ".lora.down.weight")
+# LoRAs kept loaded but inactive after an image stops asking for them, so switching back costs no file load;
+# few, as each holds its weights on the device (tens to hundreds of MB for SDXL).
+IDLE_ADAPTERS = 2
 
 
 @dataclass(frozen=True)
@@ -270,13 +273,16 @@ class LoraSlots:
 
     Lifecycle: made for a freshly loaded pipeline (the engine drops it with the
     pipeline); :meth:`apply` before each image loads the adapters it lacks,
-    deletes the ones no longer asked for (so memory stays bounded) and sets
-    the weights.  Nothing is fused into the base weights.
+    keeps the :data:`IDLE_ADAPTERS` most recently used of the others loaded
+    but inactive (switching back to one is a ``set_adapters`` call) and
+    deletes the rest, so memory stays bounded, then sets the weights.
+    Nothing is fused into the base weights, and inactive adapters take no
+    part in the computation.
     """
 
     def __init__(self, pipe: Any) -> None:
         self.pipe = pipe
-        self.loaded: dict[str, ResolvedLora] = {}  # adapter name -> the LoRA
+        self.loaded: dict[str, ResolvedLora] = {}  # adapter name -> the LoRA, least recently used first
         self.loads = 0  # files loaded so far (switching back to a dropped LoRA loads it again)
 
     @staticmethod
@@ -294,7 +300,11 @@ class LoraSlots:
 
     def apply(self, loras: list[ResolvedLora]) -> None:
         wanted = {self.adapter_name(lora): lora for lora in loras}
-        stale = [name for name in self.loaded if name not in wanted]
+        for name in wanted:
+            if name in self.loaded:
+                self.loaded[name] = self.loaded.pop(name)  # now the most recently used
+        idle = [name for name in self.loaded if name not in wanted]
+        stale = idle[:max(0, len(idle) - IDLE_ADAPTERS)]
         if stale:
             self.pipe.delete_adapters(stale)
             for name in stale:

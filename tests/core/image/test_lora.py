@@ -56,7 +56,22 @@ def test_two_loras_stack_and_switching_reuses_the_loaded_pipeline(engine, tiny_s
     two = pixels(engine, tiny_sd_pipeline, params(loras=[LoraChoice(str(loras["two"]), 0.7)]))
     assert engine.loaded is loaded  # no reload of the model for another set of LoRAs
     assert not np.array_equal(both, one) and not np.array_equal(both, two)
+    slots = engine.lora_slots(loaded)
+    files_loaded = slots.loads
     assert np.array_equal(pixels(engine, tiny_sd_pipeline, params(loras=[LoraChoice(str(loras["one"]), 1.0)])), one)
+    assert slots.loads == files_loaded  # the idle one was kept: switching back loads no file
+
+
+def test_only_a_few_idle_loras_stay_loaded(engine, tiny_sd_pipeline, loras, tmp_path):
+    from desktop.core.image.lora import IDLE_ADAPTERS, resolve
+
+    loaded = engine.load(tiny_sd_pipeline)
+    slots = engine.lora_slots(loaded)
+    more = [build_tiny_lora(tiny_sd_pipeline, tmp_path / f"more-{i}.safetensors", seed=10 + i) for i in range(2)]
+    for path in [loras["one"], loras["two"], *more]:
+        slots.apply([resolve(path.stem, path, 1.0)])
+    assert len(slots.loaded) == 1 + IDLE_ADAPTERS
+    assert slots.adapter_name(resolve("one", loras["one"], 1.0)) not in slots.loaded  # the least recently used went
 
 
 def test_kohya_keys_load_and_give_the_diffusers_format_image(engine, tiny_sd_pipeline, loras):
