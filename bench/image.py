@@ -20,6 +20,21 @@ square mask on a seeded init image, bare ``StableDiffusionInpaintPipeline``
 against ``ImageEngine.generate`` with that mask (masked img2img on the same
 tiny model, then the feathered paste-back, the mask PNG stored beside the
 image and the record): ``inpaint_ratio = bare median / GenLab median``.
+
+Then, each the same way (``--flow-runs`` and ``--lora-runs``, 0 to skip):
+
+- the tiny FLUX.1 and SD 3 pipelines, bare ``FluxPipeline`` /
+  ``StableDiffusion3Pipeline`` against ``ImageEngine.generate``:
+  ``flux_ratio`` and ``sd3_ratio``;
+- LoRA on: the tiny SD pipeline with a tiny LoRA at weight 0.8, bare
+  ``load_lora_weights`` + ``set_adapters`` against the engine with
+  ``--lora``: ``lora_ratio``; LoRA off again (the engine after it dropped
+  the LoRA against the bare pipeline without one): ``lora_off_ratio``;
+- LoRA switching: images alternating between two LoRAs on the loaded
+  pipeline (the other one is kept, idle), then cycling through four (each
+  switch loads a file); the time of one switch (the engine's
+  ``LoraSlots.apply``) against a full model load, and how many times the
+  pipeline was loaded while switching (0 when it is reused).
 """
 
 from __future__ import annotations
@@ -50,6 +65,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads for both paths (1 is fastest for the tiny model)")
     parser.add_argument("--inpaint-runs", type=int, default=5, help="runs of the inpainting comparison (0: skip)")
+    parser.add_argument("--flow-runs", type=int, default=5, help="runs of the FLUX and SD 3 comparisons (0: skip)")
+    parser.add_argument("--lora-runs", type=int, default=5, help="runs of the LoRA comparisons (0: skip)")
     parser.add_argument("--verbose", action="store_true", help="also print every run's time")
     args = parser.parse_args(argv)
 
@@ -138,8 +155,152 @@ def main(argv: list[str]) -> int:
         print("genlab_runs_s=" + ",".join(f"{t:.4f}" for t in genlab_times))
     if args.inpaint_runs > 0:
         _bench_inpaint(args, model, params, engine, tmp)
+    if args.flow_runs > 0:
+        _bench_flow(args, engine, tmp)
+    if args.lora_runs > 0:
+        _bench_lora(args, model, params, engine, tmp)
     engine.close()
     return 0
+
+
+def _timed(call) -> tuple[float, float]:
+    """(wall s, process CPU s) of ``call()``."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    call()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def _compare(name: str, run_bare, run_genlab, runs: int, verbose: bool) -> None:
+    """Warm both up, run them alternately with seeds 1..runs, print the ratio of medians (goal >= 0.95)."""
+    run_bare(0), run_genlab(0)
+    bare_runs, genlab_runs = [], []
+    for i in range(runs):
+        bare_runs.append(run_bare(i + 1))
+        genlab_runs.append(run_genlab(i + 1))
+    bare_times, genlab_times = [r[0] for r in bare_runs], [r[0] for r in genlab_runs]
+    bare_med, genlab_med = statistics.median(bare_times), statistics.median(genlab_times)
+    print(f"{name}_bare_run_s_median={bare_med:.4f}")
+    print(f"{name}_genlab_run_s_median={genlab_med:.4f}")
+    print(f"{name}_ratio={bare_med / genlab_med:.3f}")
+    print(f"{name}_ratio_paired={statistics.median(b / g for b, g in zip(bare_times, genlab_times)):.3f}")
+    print(f"{name}_ratio_cpu_time="
+          f"{statistics.median(r[1] for r in bare_runs) / statistics.median(r[1] for r in genlab_runs):.3f}")
+    if verbose:
+        print(f"{name}_bare_runs_s=" + ",".join(f"{t:.4f}" for t in bare_times))
+        print(f"{name}_genlab_runs_s=" + ",".join(f"{t:.4f}" for t in genlab_times))
+
+
+def _bench_flow(args, engine, tmp: Path) -> None:
+    """The tiny FLUX.1-dev and SD 3 pipelines: bare diffusers against the engine, each in this process."""
+    import diffusers
+    import torch
+
+    from desktop.core.image.engine import ImageRequest
+    from desktop.core.image.params import ImageParams
+    from desktop.core.records import NullSink
+    from desktop.core.tiny_models.flow import build_tiny_flux_pipeline, build_tiny_sd3_pipeline
+
+    side = max(64, args.size // 16 * 16)
+    for name, build, cls, guidance, negative in (
+            ("flux", build_tiny_flux_pipeline, diffusers.FluxPipeline, 3.5, ""),
+            ("sd3", build_tiny_sd3_pipeline, diffusers.StableDiffusion3Pipeline, 4.5, "blurry")):
+        model = build(tmp / f"tiny-{name}")
+        bare = cls.from_pretrained(model, local_files_only=True)
+        bare.set_progress_bar_config(disable=True)
+        params = ImageParams(prompt="a lighthouse at dusk, oil painting", negative_prompt=negative,
+                             steps=args.steps, guidance=guidance, width=side, height=side, seed=1, scheduler="Default")
+        extra = {"negative_prompt": negative} if negative else {}
+
+        def run_bare(seed: int, bare=bare, params=params, extra=extra) -> tuple[float, float]:
+            return _timed(lambda: bare(params.prompt, num_inference_steps=params.steps, guidance_scale=params.guidance,
+                                       width=side, height=side, generator=torch.Generator().manual_seed(seed),
+                                       **extra))
+
+        def run_genlab(seed: int, model=model, params=params) -> tuple[float, float]:
+            return _timed(lambda: engine.generate(ImageRequest(str(model), params.with_seed(seed)), sink=NullSink()))
+
+        print(f"{name}_runs={args.flow_runs} size={side}x{side} steps={args.steps}")
+        _compare(name, run_bare, run_genlab, args.flow_runs, args.verbose)
+        del bare
+    engine.unload()
+
+
+def _bench_lora(args, model: Path, params, engine, tmp: Path) -> None:
+    """LoRA on and off against bare diffusers, then switching LoRAs against loading the model."""
+    from dataclasses import replace
+
+    import diffusers
+    import torch
+
+    from desktop.core.image.engine import ImageRequest
+    from desktop.core.image.lora import resolve
+    from desktop.core.image.params import LoraChoice
+    from desktop.core.records import NullSink
+    from desktop.core.tiny_models.lora import build_tiny_lora
+
+    one = build_tiny_lora(model, tmp / "loras" / "one.safetensors", seed=1)
+    two = build_tiny_lora(model, tmp / "loras" / "two.safetensors", seed=2)
+    weight = 0.8
+    with_lora = replace(params, loras=[LoraChoice(str(one), weight)])
+    bare = diffusers.StableDiffusionPipeline.from_pretrained(model, local_files_only=True, safety_checker=None,
+                                                             requires_safety_checker=False)
+    bare.set_progress_bar_config(disable=True)
+    bare.load_lora_weights(str(one), adapter_name="one")
+    bare.set_adapters(["one"], adapter_weights=[weight])
+
+    def bare_call(seed: int) -> None:
+        bare(params.prompt, negative_prompt=params.negative_prompt, num_inference_steps=params.steps,
+             guidance_scale=params.guidance, width=params.width, height=params.height,
+             generator=torch.Generator().manual_seed(seed))
+
+    print(f"lora_runs={args.lora_runs} weight={weight} (a rank-4 LoRA on every attention projection)")
+    _compare("lora", lambda seed: _timed(lambda: bare_call(seed)),
+             lambda seed: _timed(lambda: engine.generate(ImageRequest(str(model), with_lora.with_seed(seed)),
+                                                         sink=NullSink())),
+             args.lora_runs, args.verbose)
+    bare.unload_lora_weights()  # the bare pipeline without a LoRA; the engine drops its LoRA on the next image
+    _compare("lora_off", lambda seed: _timed(lambda: bare_call(seed)),
+             lambda seed: _timed(lambda: engine.generate(ImageRequest(str(model), params.with_seed(seed)),
+                                                         sink=NullSink())),
+             args.lora_runs, args.verbose)
+
+    # Switching between images: the pipeline must stay the loaded one.  Alternating two LoRAs finds the
+    # other one kept (idle) in the pipeline; cycling through four loads each one's file again.
+    loaded = engine.load(model)
+    slots = engine.lora_slots(loaded)
+    files = [one, two] + [build_tiny_lora(model, tmp / "loras" / f"more-{i}.safetensors", seed=3 + i) for i in range(2)]
+    resolved = [resolve(path.stem, path, weight) for path in files]
+    reloads = 0
+
+    def switching(cycle: int) -> list[float]:
+        nonlocal reloads
+        times = []
+        for i in range(2 * args.lora_runs):
+            k = i % cycle
+            times.append(_timed(lambda k=k: slots.apply([resolved[k]]))[0])
+            engine.generate(ImageRequest(str(model), replace(params, steps=2, loras=[LoraChoice(str(files[k]), weight)])
+                                         .with_seed(i)), sink=NullSink())
+            reloads += engine.loaded is not loaded
+        return times
+
+    switching(2)  # warm-up: both get loaded once
+    loads_before = slots.loads
+    kept = switching(2)
+    kept_loads = slots.loads - loads_before
+    loads_before = slots.loads
+    fresh = switching(4)
+    fresh_loads = slots.loads - loads_before
+    model_loads = []
+    for _ in range(max(3, args.lora_runs // 2)):
+        engine.unload()
+        model_loads.append(_timed(lambda: engine.load(model))[0])
+    load_med = statistics.median(model_loads)
+    print(f"lora_switches={len(kept) + len(fresh)} pipeline_reloads_while_switching={reloads}")
+    print(f"lora_switch_kept_s_median={statistics.median(kept):.4f} (files loaded: {kept_loads})")
+    print(f"lora_switch_new_s_median={statistics.median(fresh):.4f} (files loaded: {fresh_loads})")
+    print(f"model_load_s_median={load_med:.4f}")
+    print(f"lora_switch_kept_share_of_load={statistics.median(kept) / load_med:.4f}")
+    print(f"lora_switch_new_share_of_load={statistics.median(fresh) / load_med:.4f}")
 
 
 def _bench_inpaint(args, model: Path, params, engine, tmp: Path) -> None:
