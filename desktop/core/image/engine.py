@@ -237,6 +237,9 @@ class ImageEngine:
         pipe.set_progress_bar_config(disable=True)
         machine = machine_info(probe_torch=True)
         weights = info.size // 2 if (str(dtype).endswith("float16") and info.variant is None) else info.size
+        if info.transformer_gguf and weights != info.size:  # the GGUF's quantized weights stay their size
+            quantized = (info.path / info.transformer_gguf).stat().st_size
+            weights = quantized + (info.size - quantized) // 2
         side = 1024 if info.is_xl else 512
         plan = plan_memory(device, vram_free=machine.vram_free, ram_total=machine.ram_total,
                            weights_bytes=weights, width=side, height=side, xl=info.is_xl,

@@ -7,10 +7,14 @@ arbitrary code.  Safetensors headers are read and checked against the file
 size by the model library's one reader
 (:func:`desktop.core.models.headers.read_safetensors_header`), so a truncated
 download or a random file gives a clear message instead of a library
-traceback.  The family (SD 1.x, SD 2.x, SDXL, their Turbo variants, SD 3.x,
-FLUX.1 dev and schnell) comes from the folder's ``model_index.json`` class and
-configs, or from the checkpoint's tensor names; a checkpoint whose tensors
-match no family is refused naming what it holds.
+traceback.  A FLUX or SD 3.x folder's transformer may be one GGUF file
+instead of safetensors (quantized, as city96's; loaded with diffusers' GGUF
+support by :func:`desktop.core.image.pipeline.load_pipeline`), checked here
+to be a transformer of the folder's family.  The family (SD 1.x, SD 2.x,
+SDXL, their Turbo variants, SD 3.x, FLUX.1 dev and schnell) comes from the
+folder's ``model_index.json`` class and configs, or from the checkpoint's
+tensor names; a checkpoint whose tensors match no family is refused naming
+what it holds.
 
 Nothing here imports torch or diffusers: inspecting is cheap and safe on the
 GUI thread.
@@ -25,7 +29,13 @@ from pathlib import Path
 
 from desktop.core.errors import ModelFileError
 from desktop.core.image.params import FAMILY_LABELS, FLUX, FLUX_SCHNELL, SD1, SD2, SD3, SD_TURBO, SDXL, SDXL_TURBO
-from desktop.core.models.headers import PICKLE_HINT, PICKLE_SUFFIXES, read_safetensors_header, refuse_pickle
+from desktop.core.models.headers import (
+    PICKLE_HINT,
+    PICKLE_SUFFIXES,
+    component_gguf,
+    read_safetensors_header,
+    refuse_pickle,
+)
 
 SUPPORTED_PIPELINES = {
     "StableDiffusionPipeline": "sd",
@@ -68,6 +78,15 @@ class ModelInfo:
     variant: str | None = None  # "fp16" when only fp16 weights are present
     files: list[str] = field(default_factory=list)
     size: int = 0
+    transformer_gguf: str = ""  # a folder's transformer as a GGUF file (relative path), else ""
+    gguf_quantization: str = ""  # its weights' type ("Q8_0", "F16")
+
+    @property
+    def quantization(self) -> str:
+        """What the records and the model card say about the weights' precision ("GGUF Q8_0", "fp16", "")."""
+        if self.transformer_gguf:
+            return f"GGUF {self.gguf_quantization}".strip()
+        return self.variant or ""
 
     @property
     def name(self) -> str:
@@ -152,6 +171,28 @@ def _component_weights(folder: Path, component: str) -> tuple[list[Path], str | 
     return safes, "fp16"
 
 
+# Tensor names that tell a transformer GGUF's family: the original (BFL / Stability) names or diffusers'.
+GGUF_TRANSFORMER_KEYS = {"flux": ("double_blocks.", "single_blocks.", "single_transformer_blocks."),
+                         "sd3": ("joint_blocks.", "transformer_blocks.")}
+
+
+def _check_gguf_transformer(path: Path, folder: Path, kind: str) -> str:
+    """The quantization of the GGUF transformer at ``path``; raises if it is no transformer of ``kind``."""
+    from desktop.core.models.gguf import read_gguf_file
+
+    parsed = read_gguf_file(path)
+    names = [t.name for t in parsed.tensors]
+    flux = any(k.startswith(GGUF_TRANSFORMER_KEYS["flux"]) or ".double_blocks." in k for k in names)
+    fits = flux if kind == "flux" else (not flux and any(k.startswith(GGUF_TRANSFORMER_KEYS["sd3"]) for k in names))
+    if not fits:
+        label = "FLUX.1" if kind == "flux" else "Stable Diffusion 3.x"
+        arch = f" ({parsed.architecture})" if parsed.architecture else ""
+        raise ModelFileError(f"{path.name} in {folder.name}/transformer is not a {label} transformer{arch}: "
+                             f"it holds {_tensor_summary(names)}.",
+                             f"Put a {label} transformer GGUF there, or the transformer's .safetensors weights.")
+    return parsed.quantization
+
+
 def inspect_folder(folder: Path) -> ModelInfo:
     index = _read_json(folder / "model_index.json", "model_index.json")
     cls = str(index.get("_class_name", ""))
@@ -161,6 +202,7 @@ def inspect_folder(folder: Path) -> ModelInfo:
                              "Use a Stable Diffusion 1.x, 2.x, SDXL, Turbo, SD 3.x or FLUX.1 model.")
     files: list[str] = ["model_index.json"]
     variant = None
+    gguf, gguf_quant = "", ""
     for component in REQUIRED[kind]:
         entry = index.get(component)
         if not (isinstance(entry, list) and len(entry) == 2 and entry[0]):
@@ -175,7 +217,12 @@ def inspect_folder(folder: Path) -> ModelInfo:
             raise ModelFileError(f"The {component} folder of {folder.name} has no configuration files.",
                                  "Download the complete model folder again.")
         files += [str(p.relative_to(folder)) for p in configs]
-        if component in WEIGHT_COMPONENTS:
+        quantized = component_gguf(folder, component) if kind in ("flux", "sd3") else None
+        if quantized is not None:
+            gguf_quant = _check_gguf_transformer(quantized, folder, kind)
+            gguf = str(quantized.relative_to(folder))
+            files.append(gguf)
+        elif component in WEIGHT_COMPONENTS:
             weights, comp_variant = _component_weights(folder, component)
             variant = variant or comp_variant
             for w in weights:
@@ -198,7 +245,7 @@ def inspect_folder(folder: Path) -> ModelInfo:
             family = SD_TURBO
     size = sum((folder / f).stat().st_size for f in files)
     return ModelInfo(folder, "folder", family, lcm=lcm, pipeline_class=cls, variant=variant,
-                     files=sorted(files), size=size)
+                     files=sorted(files), size=size, transformer_gguf=gguf, gguf_quantization=gguf_quant)
 
 
 def inspect_single_file(path: Path) -> ModelInfo:

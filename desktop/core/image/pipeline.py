@@ -25,7 +25,7 @@ from desktop.core import paths
 from desktop.core.errors import GenLabError, ModelFileError
 from desktop.core.hardware import fmt_bytes
 from desktop.core.image.model_files import PIPELINE_FOR_FAMILY, ModelInfo
-from desktop.core.image.params import SD2
+from desktop.core.image.params import SD2, SD3
 from desktop.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from desktop.core.models.headers import read_safetensors_header
 from desktop.core.offline import hub_libraries_offline
@@ -103,7 +103,7 @@ def model_identity(info: ModelInfo, *, cancel: CancelToken | None = None,
 
     digest = library_identity(info.path, cancel=cancel, progress=progress)
     return ModelIdentity(name=info.name, file=info.path.name, sha256=digest, size=info.size,
-                         quantization=info.variant or "", files=list(info.files))
+                         quantization=info.quantization, files=list(info.files))
 
 
 def config_folder_names(info: ModelInfo) -> list[str]:
@@ -181,6 +181,17 @@ def _offline_env() -> None:
     transformers_logging.disable_progress_bar()
 
 
+def load_gguf_transformer(info: ModelInfo, dtype: Any) -> Any:
+    """The folder's transformer from its GGUF file, quantized weights kept as they are and computed in
+    ``dtype``; its config is the folder's ``transformer/config.json`` (never the hub)."""
+    import diffusers
+
+    cls = diffusers.SD3Transformer2DModel if info.family == SD3 else diffusers.FluxTransformer2DModel
+    return cls.from_single_file(str(info.path / info.transformer_gguf), config=str(info.path), subfolder="transformer",
+                                quantization_config=diffusers.GGUFQuantizationConfig(compute_dtype=dtype),
+                                torch_dtype=dtype, local_files_only=True)
+
+
 def load_pipeline(info: ModelInfo, dtype: Any) -> Any:
     """The text-to-image pipeline for ``info``, on the CPU, never touching the hub."""
     _offline_env()
@@ -195,6 +206,8 @@ def load_pipeline(info: ModelInfo, dtype: Any) -> Any:
             # diffusers >= 0.36 renamed torch_dtype to dtype; older ones only know torch_dtype.
             warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
             if info.layout == "folder":
+                if info.transformer_gguf:
+                    extra["transformer"] = load_gguf_transformer(info, dtype)
                 return cls.from_pretrained(info.path, torch_dtype=dtype, use_safetensors=True,
                                            local_files_only=True, variant=info.variant, **extra)
             config = single_file_config_dir(info)
@@ -295,7 +308,8 @@ class LoadedModel:
 
     def describe(self) -> str:
         """A short model card."""
-        return (f"{self.info.name} · {self.info.family_label} · {self.device.upper()} {self.dtype}"
+        quantized = f" · transformer {self.info.quantization}" if self.info.transformer_gguf else ""
+        return (f"{self.info.name} · {self.info.family_label} · {self.device.upper()} {self.dtype}{quantized}"
                 f" · {fmt_bytes(self.info.size)} · sha256 {self.identity.sha256[:10]}\n{self.plan.reason}")
 
 

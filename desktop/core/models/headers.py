@@ -152,6 +152,22 @@ def read_safetensors(path: Path) -> ModelFacts:
 
 
 OPTIONAL_COMPONENTS = {"safety_checker", "feature_extractor", "image_encoder"}
+# Components whose weights may be one GGUF file instead of safetensors (diffusers' GGUF loading of
+# FLUX and SD 3 transformers, the files city96 and others publish).
+GGUF_COMPONENTS = ("transformer",)
+
+
+def component_gguf(folder: Path, component: str) -> Path | None:
+    """The GGUF file that holds ``component``'s weights, when it has no safetensors and exactly one GGUF."""
+    comp = folder / component
+    if component not in GGUF_COMPONENTS or not comp.is_dir() or any(comp.glob("*.safetensors")):
+        return None
+    ggufs = sorted(comp.glob("*.gguf"))
+    if len(ggufs) > 1:
+        raise ModelFileError(f"The {component} folder of {folder.name} holds {len(ggufs)} GGUF files "
+                             f"({', '.join(g.name for g in ggufs)}), so which one to load is unclear.",
+                             "Keep one GGUF file in it.")
+    return ggufs[0] if ggufs else None
 
 
 def read_diffusers_folder(path: Path) -> ModelFacts:
@@ -177,6 +193,9 @@ def read_diffusers_folder(path: Path) -> ModelFacts:
         else "Stable Diffusion" if "StableDiffusion" in cls else cls.replace("Pipeline", "")
     weights = [p.name for p in path.rglob("*.safetensors")]
     quant = "FP16" if weights and all(".fp16." in w for w in weights) else ""
+    gguf = component_gguf(path, "transformer")
+    if gguf is not None:
+        quant = f"GGUF {read_gguf_file(gguf).quantization}".strip()
     return ModelFacts("diffusers", "image", family, path.name, quant, 0, cls)
 
 
@@ -204,6 +223,14 @@ def _check_component_weights(folder: Path, components: list[str]) -> None:
             problems += [f"{component}/{shard} is missing (named in {index.name})"
                          for shard in sorted(shards) if not (comp / shard).is_file()]
         if not weights:
+            try:
+                gguf = component_gguf(folder, component)
+                if gguf is not None:
+                    read_gguf_file(gguf)
+                    continue
+            except ModelFileError as exc:
+                problems.append(f"{component}/: {exc.message.rstrip('.')}")
+                continue
             pickles = sorted(p.name for p in comp.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
             if pickles:
                 problems.append(f"the {component} has only pickle weights ({component}/{pickles[0]})")

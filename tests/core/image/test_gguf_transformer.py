@@ -1,0 +1,76 @@
+"""A FLUX.1 folder whose transformer is one GGUF file (diffusers' GGUF loading, the config from the folder):
+F32 gives the original folder's pixels, Q8_0 nearly them; the record and the library say GGUF Q8_0; a GGUF
+that is no FLUX transformer, or a damaged one, is refused naming the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop.core.errors import ModelFileError
+from desktop.core.image.engine import ImageRequest
+from desktop.core.image.model_files import inspect_model
+from desktop.core.image.params import ImageParams
+from desktop.core.models.library import Library
+from desktop.core.records import ListSink
+from desktop.core.tiny_models.flow import build_tiny_flux_pipeline
+from desktop.core.tiny_models.gguf_transformer import gguf_transformer_folder
+
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def flux(tmp_path_factory):
+    root = tmp_path_factory.mktemp("flux-gguf")
+    original = build_tiny_flux_pipeline(root / "tiny-flux")
+    return {"original": original,
+            "f32": gguf_transformer_folder(original, root / "tiny-flux-f32", quant="F32"),
+            "q8": gguf_transformer_folder(original, root / "tiny-flux-q8", quant="Q8_0")}
+
+
+def params(**kw) -> ImageParams:
+    base = dict(prompt="a red lighthouse", steps=2, guidance=3.5, width=64, height=64, seed=5, scheduler="Default")
+    base.update(kw)
+    return ImageParams(**base)
+
+
+def pixels(engine, model, sink=None) -> np.ndarray:
+    [image] = engine.generate(ImageRequest(str(model), params(), previews=False),
+                              sink=sink if sink is not None else ListSink()).images
+    return np.asarray(image.image).astype(int)
+
+
+def test_the_gguf_transformer_makes_the_original_folders_image(engine, flux):
+    original = pixels(engine, flux["original"])
+    assert np.array_equal(pixels(engine, flux["f32"]), original)  # exact weights, exact pixels
+    sink = ListSink()
+    quantized = pixels(engine, flux["q8"], sink)
+    assert np.abs(quantized - original).max() <= 8  # 8-bit weights: the image barely moves
+    assert np.array_equal(pixels(engine, flux["q8"]), quantized)  # same seed, same image
+    [record] = sink.records
+    assert record.model.quantization == "GGUF Q8_0"
+    assert "transformer/diffusion_pytorch_model-Q8_0.gguf" in record.model.files
+    assert "transformer GGUF Q8_0" in engine.loaded.describe()
+    assert type(engine.loaded.pipe.transformer.transformer_blocks[0].attn.to_q.weight).__name__ == "GGUFParameter"
+
+
+def test_the_library_lists_the_folder_with_its_gguf(flux):
+    model = Library().import_path(flux["q8"], "link")
+    assert (model.kind, model.family, model.quantization) == ("image", "Flux", "GGUF Q8_0")
+
+
+def test_a_gguf_that_is_no_flux_transformer_or_is_damaged_is_refused(flux, tiny_gguf, tmp_path):
+    import shutil
+
+    llama = tmp_path / "llama-as-transformer"
+    shutil.copytree(flux["q8"], llama)
+    gguf = next((llama / "transformer").glob("*.gguf"))
+    gguf.write_bytes(tiny_gguf.read_bytes())
+    with pytest.raises(ModelFileError, match=r"is not a FLUX.1 transformer \(llama\): it holds"):
+        inspect_model(llama)
+    gguf.write_bytes(next((flux["q8"] / "transformer").glob("*.gguf")).read_bytes()[:-100])
+    with pytest.raises(ModelFileError, match="truncated"):
+        inspect_model(llama)
+    (llama / "transformer" / "second.gguf").write_bytes(b"GGUF")
+    with pytest.raises(ModelFileError, match="holds 2 GGUF files"):
+        inspect_model(llama)
