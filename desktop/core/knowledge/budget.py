@@ -5,8 +5,10 @@ the engine's own :class:`~desktop.core.text.prompt.PromptBuilder` (the chat
 template and the real tokenizer of the loaded Llama), so a prompt it accepts
 is one the engine will accept.  :class:`EstimatedBudget` is the fallback when
 no model is loaded yet (sources shown before a model is chosen, the server
-before its first load): a deliberately pessimistic estimate, so what it
-packs still fits once the real tokenizer counts it.
+before its first load) or the loaded one cannot count (a remote server's
+model, which tokenizes on its own machine and reports a context of 0): a
+deliberately pessimistic estimate, so what it packs still fits once the real
+tokenizer counts it.
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ class EstimatedBudget:
 
 
 def budget_for(engine: ChatEngine[Any] | None, n_ctx: int = ESTIMATE_CONTEXT) -> TokenBudget:
-    """The engine's exact budget when it has a model loaded, else an estimate for ``n_ctx``."""
-    if engine is not None and engine.loaded is not None:
+    """The engine's exact budget when its loaded model counts tokens here, else an estimate for
+    ``n_ctx`` (no model loaded, or a remote one: its context is 0, unknown)."""
+    loaded = engine.loaded if engine is not None else None
+    if engine is not None and loaded is not None and loaded.n_ctx > 0:
         return EngineBudget(engine)
     return EstimatedBudget(n_ctx)

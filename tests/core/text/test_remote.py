@@ -117,6 +117,18 @@ def test_a_cancel_closes_the_stream_before_the_next_token(slot, sink):
 
 
 @pytest.mark.slow
+def test_grounding_counts_a_remote_models_prompt_by_the_estimate_not_its_unknown_context(slot):
+    """A remote model reports a context of 0 and tokenizes on its server: the grounding budget
+    falls back to the estimate instead of packing sources into a context of 0 tokens."""
+    from desktop.core.knowledge.budget import ESTIMATE_CONTEXT, EstimatedBudget, budget_for
+
+    assert slot.loaded is not None and slot.loaded.n_ctx == 0
+    budget = budget_for(slot)
+    assert isinstance(budget, EstimatedBudget) and not budget.exact and budget.n_ctx == ESTIMATE_CONTEXT
+    request = TextRequest("Summarise the notes about rivers.", mode="chat", sampling=SamplingParams(max_tokens=64))
+    assert budget.prompt_tokens(request) > 0
+
+
 def test_loading_a_model_the_server_does_not_list_names_what_it_lists(slot, llama_server):
     source = RemoteSources().get(llama_server.host)
     with pytest.raises(RemoteError, match="does not serve 'nope'.*it lists"):
