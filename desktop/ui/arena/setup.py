@@ -1,6 +1,8 @@
 """The Arena's setup form: the kind, two or more contenders (a model and a preset each), the prompt source.
 
-A contender row holds a model (a file or a library name), an optional
+A contender row holds a model (a file, a library name or a remote server's
+``remote:<source>/<model>``, marked with the same remote badge as in Chat's
+picker), an optional
 preset (``temperature=0.2, top_p=0.9``; for images ``scheduler=euler,
 steps=8``) and an optional name for the leaderboard; two rows of one model
 with different presets compete as two contenders.  The prompt source is
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.arena.prompts import EXPERIMENT, FILE, SEARCH, TYPED, PromptSource
+from desktop.core.models.remote import REMOTE_BADGE, RemoteError, display_name, is_remote_ref
 
 SOURCE_CHOICES = ((TYPED, "Typed prompts"), (FILE, "A prompt file"), (EXPERIMENT, "An experiment's prompts"),
                   (SEARCH, "A history search"))
@@ -65,7 +68,16 @@ class ContenderRow:
 
     def __init__(self, kind: str) -> None:
         self.model = QLineEdit()
-        self.model.setPlaceholderText("a model file or a model of the library")
+        self.model.setPlaceholderText("a model file, a model of the library or remote:<server>/<model>")
+        self.badge = QLabel(REMOTE_BADGE)
+        self.badge.setObjectName("remoteBadge")
+        self.badge.setVisible(False)
+        self.model_cell = QWidget()
+        cell = QHBoxLayout(self.model_cell)
+        cell.setContentsMargins(0, 0, 0, 0)
+        cell.addWidget(self.model, 1)
+        cell.addWidget(self.badge)
+        self.model.textChanged.connect(self._show_badge)
         self.preset = QLineEdit()
         self.preset.setPlaceholderText(PRESET_HINTS[kind])
         self.label = QLineEdit()
@@ -74,7 +86,16 @@ class ContenderRow:
         self.remove.setToolTip("Remove this contender")
 
     def widgets(self) -> tuple[QWidget, ...]:
-        return self.model, self.preset, self.label, self.remove
+        return self.model_cell, self.preset, self.label, self.remove
+
+    def _show_badge(self, text: str) -> None:
+        remote = is_remote_ref(text.strip())
+        self.badge.setVisible(remote)
+        if remote:
+            try:
+                self.badge.setToolTip(f"{display_name(text.strip())}: a model of a remote server")
+            except RemoteError as exc:
+                self.badge.setToolTip(str(exc))
 
     def spec(self) -> ContenderSpec:
         return ContenderSpec(self.model.text().strip(), self.preset.text().strip(), self.label.text().strip())

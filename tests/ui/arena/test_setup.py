@@ -139,3 +139,18 @@ def test_image_presets_from_a_prompt_file(qtbot, workspace, tiny_sd_pipeline, tm
     assert {match.left.record.parameters["scheduler"], match.right.record.parameters["scheduler"]} == {"Euler",
                                                                                                        "DDIM"}
     assert match.left.record.seed == match.right.record.seed
+
+
+def test_a_remote_contender_is_marked_with_the_remote_badge_as_in_chats_picker(qtbot, workspace):
+    from desktop.core.models.remote import REMOTE_BADGE
+
+    row = workspace.setup.rows[0]
+    assert row.badge.isHidden()
+    row.model.setText("remote:gpu-box:8000/SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert row.badge.isVisibleTo(workspace) and row.badge.text() == REMOTE_BADGE
+    assert row.badge.toolTip().startswith("SmolLM2-135M-Instruct.Q4_1 @ gpu-box:8000")
+    row.model.setText("remote:")  # not a whole reference yet: still marked, the tooltip says what is missing
+    assert row.badge.isVisibleTo(workspace) and "is not a remote model reference" in row.badge.toolTip()
+    row.model.setText("/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert row.badge.isHidden()
+    assert workspace.setup.rows[1].badge.isHidden()
