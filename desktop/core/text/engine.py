@@ -40,7 +40,7 @@ from desktop.core.records import GenerationRecord, HistorySink, ModelIdentity, N
 from desktop.core.text.gguf import GgufInfo, read_gguf_info
 from desktop.core.text.gpu import AUTO, GpuCapability, GpuPlan, detect_gpu, plan_gpu_layers
 from desktop.core.text.prompt import PromptBuilder, PromptPlan, TextRequest
-from desktop.core.text.stream import StreamOutcome, canonical_tokens, reusable_prefix, stream_tokens
+from desktop.core.text.stream import PromptState, StreamOutcome, canonical_tokens, reusable_prefix, stream_tokens
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,7 @@ class TextEngine:
         self._loaded: LoadedModel | None = None
         self._hold: ModelHold | None = None  # tells other GenLab processes the model is loaded
         self._canonical: list[int] = []  # cached tokens a fresh context would hold the same (text_stream)
+        self._prompt: PromptState | None = None  # the last prompt, to skip evaluating it when asked again
 
     # --- state -------------------------------------------------------------
     @property
@@ -238,7 +239,7 @@ class TextEngine:
             builder = self._make_builder(llm, info, n_ctx)
             device = "cpu" if gpu_plan.n_gpu_layers == 0 else f"{gpu.backend}:{gpu.name}".rstrip(":")
             self._llm, self._builder, self._hold = llm, builder, hold
-            self._canonical = []
+            self._canonical, self._prompt = [], None
             self._loaded = LoadedModel(
                 info=info, sha256=sha, n_ctx=n_ctx, n_threads=int(llm.n_threads or 0), gpu=gpu_plan,
                 device=device, load_s=load_s, chat_available=builder.has_chat,
@@ -325,11 +326,13 @@ class TextEngine:
                 raise ModelFileError("No model is loaded.", "Load a GGUF model first.")
             plan = builder.build(request)
             cancel.raise_if_cancelled()
-            reuse = 0 if request.fresh_context else reusable_prefix(self._canonical, plan.tokens, int(llm.n_batch))
-            self._canonical = []  # until the cache holds this prompt
+            fresh = request.fresh_context
+            reuse = 0 if fresh else reusable_prefix(self._canonical, plan.tokens, int(llm.n_batch))
+            cached = None if fresh else self._prompt
+            self._canonical, self._prompt = [], None  # until the cache holds this prompt
             outcome = stream_tokens(llm, plan.tokens, params, plan.stop, cancel=cancel, progress=progress,
-                                    reuse=reuse)
-            self._canonical = canonical_tokens(llm, plan.tokens)
+                                    reuse=reuse, cached=cached)
+            self._canonical, self._prompt = canonical_tokens(llm, plan.tokens), outcome.prompt
         if outcome.finish_reason == "cancelled" and not request.keep_partial:
             raise JobCancelled()
         if request.reply_so_far:  # a continuation: the reply is the text before it and the new tokens
@@ -367,6 +370,7 @@ class TextEngine:
             parameters=parameters, seed=params.seed,
             timings={"ttft_s": outcome.ttft_s, "total_s": outcome.total_s,
                      "tokens_per_s": outcome.tokens_per_s, "prompt_tokens": len(plan.tokens),
+                     "cached_prompt_tokens": outcome.cached_tokens,
                      "completion_tokens": outcome.completion_tokens, "load_s": loaded.load_s},
             device=loaded.device, versions=versions(),
         )

@@ -10,12 +10,17 @@ checked after every token, which is what "stop within one token" means.
 
 The model's cache is reused only where that cannot change the reply
 (:func:`reusable_prefix`), so a reply is the same whatever the model held
-before, and a history record can be re-run exactly.
+before, and a history record can be re-run exactly.  A prompt asked again
+(a regenerate, a sweep of one prompt over seeds or temperatures, a client
+repeating itself) is not evaluated again at all: its state and the logits
+after its last token, as its fresh evaluation left them, are kept
+(:class:`PromptState`, :func:`restore_prompt`).
 """
 
 from __future__ import annotations
 
 import codecs
+import ctypes
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -36,6 +41,20 @@ class StreamChunk:
     n_ctx: int = 0
 
 
+@dataclass(frozen=True)
+class PromptState:
+    """A prompt as its fresh evaluation left it: the tokens, and the logits after the last one.
+
+    Those logits are what the first token is sampled from; the cache keeps
+    the prompt's state (evaluated in the aligned batches of :func:`prefill`),
+    but its logits buffer is overwritten by every generated token, so they
+    are copied (``n_vocab`` floats) when the first token is sampled.
+    """
+
+    tokens: tuple[int, ...]
+    logits: bytes
+
+
 @dataclass
 class StreamOutcome:
     text: str
@@ -43,6 +62,8 @@ class StreamOutcome:
     finish_reason: str  # "stop" (EOS or a stop string) | "length" | "cancelled"
     ttft_s: float
     total_s: float
+    prompt: PromptState | None = None  # the prompt's state, for asking it again (None: not kept)
+    cached_tokens: int = 0  # prompt tokens whose state was reused instead of evaluated
 
     @property
     def tokens_per_s(self) -> float:
@@ -93,6 +114,47 @@ def canonical_tokens(llm: Any, tokens: Sequence[int]) -> list[int]:
     return list(tokens[:whole])
 
 
+def _logits_pointer(llm: Any) -> int | None:
+    """The address of the last evaluated token's logits in the context (None: there are none)."""
+    import llama_cpp
+
+    pointer = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+    return ctypes.cast(pointer, ctypes.c_void_p).value if pointer else None
+
+
+def capture_prompt(llm: Any, tokens: Sequence[int]) -> PromptState | None:
+    """The state of ``tokens`` just evaluated, for :func:`restore_prompt` (None where it cannot be kept:
+    a recurrent model, whose state cannot be cut back to the prompt)."""
+    if getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False):
+        return None
+    address = _logits_pointer(llm)
+    if address is None:
+        return None
+    return PromptState(tuple(tokens), ctypes.string_at(address, int(llm.n_vocab()) * ctypes.sizeof(ctypes.c_float)))
+
+
+def restore_prompt(llm: Any, state: PromptState, tokens: Sequence[int]) -> bool:
+    """Make the model hold ``tokens`` exactly as right after their fresh evaluation, when ``state``
+    is theirs and the cache still begins with them: the reply's tokens are dropped from the cache and
+    the kept logits put back, so ``Llama.generate`` samples the first token at once (its "full
+    prompt already cached" path) from the same numbers a fresh evaluation gives.  False: nothing
+    changed, evaluate as usual."""
+    n = len(tokens)
+    if not n or state.tokens != tuple(tokens) or not hasattr(llm, "_requires_eval"):
+        return False  # _requires_eval: llama-cpp-python's flag for "the logits are not the cache's last"
+    if int(llm.n_tokens) < n or list(llm.input_ids[:n]) != list(tokens):
+        return False
+    address = _logits_pointer(llm)
+    if address is None or len(state.logits) != int(llm.n_vocab()) * ctypes.sizeof(ctypes.c_float):
+        return False
+    if not llm._ctx.kv_cache_seq_rm(-1, n, -1):
+        return False
+    llm.n_tokens = n
+    ctypes.memmove(address, state.logits, len(state.logits))
+    llm._requires_eval = False
+    return True
+
+
 def prefill(llm: Any, tokens: list[int], reuse: int, *, cancel: CancelToken, progress: ProgressCallback) -> None:
     """Keep the first ``reuse`` tokens' state, then evaluate the prompt batch by batch,
     checking the cancel token between batches.
@@ -125,9 +187,11 @@ def prefill(llm: Any, tokens: list[int], reuse: int, *, cancel: CancelToken, pro
 
 
 def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, stops: list[str], *,
-                  cancel: CancelToken, progress: ProgressCallback, reuse: int = 0) -> StreamOutcome:
+                  cancel: CancelToken, progress: ProgressCallback, reuse: int = 0,
+                  cached: PromptState | None = None) -> StreamOutcome:
     """Generate up to ``params.max_tokens`` tokens after ``prompt_tokens``, keeping the
-    cached state of the first ``reuse`` of them (see :func:`prefill`)."""
+    cached state of the first ``reuse`` of them (see :func:`prefill`), or of all of them when
+    ``cached`` is their state and the cache still holds it (:func:`restore_prompt`)."""
     import llama_cpp
 
     vocab = llm._model.vocab
@@ -145,7 +209,12 @@ def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, st
     ttft: float | None = None
     hit_stop_string = False
 
-    prefill(llm, prompt_tokens, reuse, cancel=cancel, progress=progress)
+    restored = cached is not None and restore_prompt(llm, cached, prompt_tokens)
+    state = cached if restored else None
+    if restored:
+        cancel.raise_if_cancelled()
+    else:
+        prefill(llm, prompt_tokens, reuse, cancel=cancel, progress=progress)
     llm.set_seed(params.seed)
     generator = llm.generate(
         prompt_tokens, top_k=params.top_k, top_p=params.top_p, min_p=params.min_p,
@@ -156,6 +225,8 @@ def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, st
             now = time.perf_counter()
             if ttft is None:
                 ttft = now - start
+                if state is None:  # the logits are still the prompt's last (sampling only reads them)
+                    state = capture_prompt(llm, prompt_tokens)
             if is_eog(vocab, token):
                 finish = "stop"
                 break
@@ -174,7 +245,7 @@ def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, st
             visible = len(text) - (_held_back(text, stops) if stops else 0)
             chunk = text[emitted:visible] if visible > emitted else ""
             emitted = max(emitted, visible)
-            progress(Progress(count / max_tokens, "Generating", count, max_tokens,
+            progress(Progress(count / max_tokens, f"{count}/{max_tokens} tokens", count, max_tokens,
                               StreamChunk(chunk, count, now - start, ttft, n_prompt, n_ctx)))
             if count >= max_tokens:
                 break
@@ -187,6 +258,7 @@ def stream_tokens(llm: Any, prompt_tokens: list[int], params: SamplingParams, st
         text += decoder.decode(b"", final=True)
     end = time.perf_counter()
     if len(text) > emitted:
-        progress(Progress(count / max_tokens, "Generating", count, max_tokens,
+        progress(Progress(count / max_tokens, f"{count}/{max_tokens} tokens", count, max_tokens,
                           StreamChunk(text[emitted:], count, end - start, ttft, n_prompt, n_ctx)))
-    return StreamOutcome(text, count, finish, ttft if ttft is not None else end - start, end - start)
+    return StreamOutcome(text, count, finish, ttft if ttft is not None else end - start, end - start,
+                         prompt=state, cached_tokens=n_prompt if restored else reuse)

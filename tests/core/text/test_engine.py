@@ -419,6 +419,39 @@ def test_long_prompts_keep_their_whole_batches_and_still_match_a_fresh_context(s
     assert again.text == second.text
 
 
+@pytest.mark.slow
+def test_a_prompt_asked_again_is_not_evaluated_again_and_replies_as_a_fresh_context(smollm2, sink):
+    """A regenerate (the same prompt, greedy or another seed) restores the prompt's state and the
+    logits its fresh evaluation gave: no prompt token is evaluated again, and the reply is the one a
+    fresh context gives, so its record still re-runs exactly."""
+    engine = TextEngine(history=sink, safe_load=False)
+
+    def ask(params: SamplingParams, prompt: str = "Tell me about cats.", **kw):
+        return engine.generate(TextRequest(prompt, mode="chat", sampling=params, **kw))
+
+    seeded = SamplingParams(seed=11, temperature=0.8, max_tokens=40)
+    try:
+        engine.load(smollm2, LoadOptions(n_ctx=2048))
+        first = ask(greedy(40))
+        again = ask(greedy(40))
+        sampled = ask(seeded)
+        fresh_sampled = ask(seeded, fresh_context=True)
+        ask(greedy(8), "Write a poem about the sea.")  # another prompt in the cache
+        after_other = ask(greedy(40))
+    finally:
+        engine.close()
+
+    def cached(result) -> int:
+        return result.record.timings["cached_prompt_tokens"]
+
+    assert first.text and first.prompt_tokens > 0 and cached(first) == 0
+    assert cached(again) == again.prompt_tokens == first.prompt_tokens
+    assert again.text.encode() == first.text.encode()
+    assert cached(sampled) == first.prompt_tokens and cached(fresh_sampled) == 0
+    assert sampled.text.encode() == fresh_sampled.text.encode() and sampled.text != first.text
+    assert cached(after_other) == 0 and after_other.text.encode() == first.text.encode()
+
+
 def test_loading_a_file_by_path_lists_it_in_the_library_as_a_link(tiny_gguf, engine, sink):
     from desktop.core.history.rerun import rerun_model_path
     from desktop.core.models.library import Library

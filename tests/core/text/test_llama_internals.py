@@ -9,6 +9,9 @@ range):
 - ``Llama._model.vocab`` for ``llama_cpp.llama_vocab_is_eog`` (text/stream.py);
 - ``Llama._model.token_get_text`` for the chat template's BOS/EOS text
   (text/engine.py);
+- ``Llama.input_ids``, ``Llama._requires_eval``, ``Llama._ctx.ctx`` and
+  ``llama_get_logits_ith``: a prompt asked again gets its kept logits back
+  and ``Llama.generate`` samples at once (text/stream.py, ``restore_prompt``);
 - ``Llama._is_recurrent`` / ``Llama._is_hybrid``: read with a False default,
   so a rename would silently send a recurrent model down the partial-removal
   path (text/stream.py).
@@ -78,3 +81,36 @@ def test_dropping_the_cache_tail_and_rewinding_n_tokens_continues_like_a_fresh_c
     llm.eval(tokens[8:])  # decoding fails if positions 8.. were still in the cache
     assert llm.n_tokens == len(tokens), "Llama.eval no longer continues from the n_tokens it was given"
     assert next(llm.generate(tokens, temp=0.0)) == fresh
+
+
+def test_a_restored_prompt_samples_its_first_token_from_the_logits_of_its_fresh_evaluation(llm):
+    """What restore_prompt relies on: the logits are still the prompt's when the first token comes
+    out, and with them put back (and ``_requires_eval`` cleared) generate samples before evaluating."""
+    import ctypes
+
+    from desktop.core.text.stream import capture_prompt, restore_prompt
+
+    tokens = llm.tokenize(b"once upon a time there was a little girl and a big dog", add_bos=True, special=False)
+    _internal(llm, "_requires_eval")
+    _internal(llm, "_ctx.ctx")
+    llm.reset()
+    generator = llm.generate(tokens, temp=0.0)
+    first = next(generator)
+    state = capture_prompt(llm, tokens)
+    reply = [next(generator) for _ in range(6)]
+    generator.close()
+    assert state is not None and llm.n_tokens > len(tokens)
+
+    llm.reset()
+    llm.eval(tokens)
+    pointer = ctypes.cast(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), ctypes.c_void_p).value
+    assert ctypes.string_at(pointer, len(state.logits)) == state.logits, "the kept logits are not the prompt's"
+
+    llm.eval(reply[:3])  # the cache now holds more than the prompt, its logits those of a reply token
+    assert restore_prompt(llm, state, tokens)
+    generator = llm.generate(tokens, temp=0.0)
+    assert next(generator) == first
+    assert llm.n_tokens == len(tokens), "Llama.generate evaluated a token before sampling a restored prompt"
+    assert [next(generator) for _ in range(6)] == reply
+    generator.close()
+    assert not restore_prompt(llm, state, tokens[:-1]), "another prompt must not take the kept state"
