@@ -176,6 +176,36 @@ def test_cancel_in_the_jobs_panel_stops_a_served_request(qtbot, window, runner, 
     release.set()
 
 
+def test_a_served_reply_shows_its_tokens_in_the_jobs_panel_like_a_gui_job(qtbot, window, runner, pool):
+    url = serve(window)
+    release = threading.Event()
+    gui = runner.submit(Job("Generating in Chat", lambda *, cancel, progress: release.wait(60)))
+    qtbot.waitUntil(lambda: gui.state == RUNNING, timeout=TIMEOUT)
+    reply = pool.submit(chat, url)  # 8 tokens
+    window.toggle_jobs()
+
+    def api_row():  # the panel rebuilds its rows when the queue changes: find the current one
+        return next((r for r in window.jobs_panel.rows() if r.handle.name.startswith("API reply")), None)
+
+    qtbot.waitUntil(lambda: api_row() is not None, timeout=TIMEOUT)
+    handle = api_row().handle
+    shown: list[str] = []
+
+    def on_progress(_batch) -> None:
+        row = api_row()
+        if row is not None:
+            row.refresh()  # what the panel's timer does a few times a second
+            shown.append(row.label.text())
+
+    handle.progressed.connect(on_progress)
+    release.set()
+    wait_result(qtbot, reply)
+    qtbot.waitUntil(lambda: handle.state == "done", timeout=TIMEOUT)
+    assert shown and all(text.startswith(f"{handle.name} — ") for text in shown)
+    assert any(text.endswith("/8 tokens") for text in shown), shown
+    assert shown[-1] == f"{handle.name} — 8/8 tokens"
+
+
 def test_quitting_the_app_stops_the_server(qtbot, window):
     url = serve(window)
     assert MODEL in model_ids(url)

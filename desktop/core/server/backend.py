@@ -7,6 +7,9 @@ library that names the models, the history sink and embedder, and the
 It turns a validated request into an engine job and submits it; loading the
 requested model is part of the job, so it waits its turn like the generation.
 
+Every job reports its progress to the lane (the app's Jobs panel shows a
+request's tokens or steps like any job) besides the response's relay.
+
 Records of served generations go through :class:`ApiSink`, which marks them
 ``origin = "api"`` with the client's declared name (its User-Agent) and the
 endpoint, before the history gets them.
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from desktop.core.errors import GenLabError
-from desktop.core.jobs import CancelToken, Job, Progress, ProgressCallback
+from desktop.core.jobs import CancelToken, Job, Progress, ProgressCallback, no_progress
 from desktop.core.records import GenerationRecord, HistorySink, NullSink
 from desktop.core.server.errors import ApiError
 from desktop.core.server.queue import EngineLane, Ticket
@@ -136,7 +139,7 @@ class Backend:
 
         def reply(*, cancel: CancelToken, progress: ProgressCallback) -> TextResult:
             self._ensure_text_model(path, cancel)
-            return self.text_engine.generate(request, cancel=cancel, progress=relay, sink=sink)
+            return self.text_engine.generate(request, cancel=cancel, progress=_both(relay, progress), sink=sink)
 
         return self.lane.submit(Job(f"API reply with {model.id} for {client}", reply), client)
 
@@ -173,7 +176,8 @@ class Backend:
             if not grounding.generate:
                 raise ApiError(422, f"{grounding.message} {grounding.hint}", "nothing_relevant", "genlab.knowledge")
             cancel.raise_if_cancelled()
-            return grounded_generate(self.text_engine, grounding, sink=sink, cancel=cancel, progress=relay)
+            return grounded_generate(self.text_engine, grounding, sink=sink, cancel=cancel,
+                                     progress=_both(relay, progress))
 
         return self.lane.submit(Job(f"API grounded reply with {model.id} for {client}", reply), client)
 
@@ -209,7 +213,7 @@ class Backend:
             info = inspect_model(path)
             params = default_params(info.family, lcm=info.lcm, **fields)
             request = ImageRequest(model=str(path), params=params, previews=False, private=private)
-            return self.image_engine.generate(request, cancel=cancel, progress=_no_report, sink=sink)
+            return self.image_engine.generate(request, cancel=cancel, progress=progress, sink=sink)
 
         return self.lane.submit(Job(f"API images with {model.id} for {client}", draw), client)
 
@@ -231,5 +235,13 @@ def _servable(model: LibraryModel) -> bool:
     return (model.kind == "text" and model.format == "gguf") or model.kind == "image"
 
 
-def _no_report(_: Progress) -> None:
-    pass
+def _both(relay: ProgressCallback, progress: ProgressCallback) -> ProgressCallback:
+    """Each report to the response (``relay``) and to the lane's job (the GUI's Jobs panel)."""
+    if progress is no_progress:  # the headless queue: nobody else listens
+        return relay
+
+    def report(item: Progress) -> None:
+        relay(item)
+        progress(item)
+
+    return report

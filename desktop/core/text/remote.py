@@ -222,8 +222,8 @@ class RemoteTextEngine:
                     ttft = now - start if ttft is None else ttft
                     count += 1
                     shown = stops.add(piece)
-                    progress(Progress(min(1.0, count / max_tokens), "Generating", count, max_tokens,
-                                      StreamChunk(shown, count, now - start, ttft, reply.prompt_tokens)))
+                    progress(Progress(min(1.0, count / max_tokens), f"{count}/{max_tokens} tokens", count,
+                                      max_tokens, StreamChunk(shown, count, now - start, ttft, reply.prompt_tokens)))
                 if stops.hit or cancel.cancelled:
                     break  # leaving the block closes the stream: the server stops generating
         end = time.perf_counter()
@@ -235,7 +235,7 @@ class RemoteTextEngine:
             finish = reply.finish_reason or "stop"
         rest = stops.flush()
         if rest:
-            progress(Progress(min(1.0, count / max_tokens), "Generating", count, max_tokens,
+            progress(Progress(min(1.0, count / max_tokens), f"{count}/{max_tokens} tokens", count, max_tokens,
                               StreamChunk(rest, count, end - start, ttft, reply.prompt_tokens)))
         tokens = reply.completion_tokens if reply.completion_tokens and finish != "cancelled" else count
         return StreamOutcome(stops.text, tokens, finish, ttft if ttft is not None else end - start,
