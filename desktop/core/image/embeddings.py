@@ -8,7 +8,11 @@ token written in the prompt.  Only ``.safetensors`` files are read (A1111's
 The token is the file name without ``.safetensors``, as in A1111 (write
 ``EasyNegative`` to use ``EasyNegative.safetensors``), or a diffusers-format
 file's own placeholder (``<cat-toy>``), which is what its trainer wrote in
-prompts.  Tokens match whole words, with their case.
+prompts.  Tokens match whole words, in any case, as in A1111: CLIP's
+tokenizer lower-cases the prompt, so each embedding is loaded under its
+token in lower case and the prompt the pipeline gets has it written so
+(:func:`prompt_for_model`); diffusers then finds it and expands it to all
+its vectors.  Records keep the prompt as it was written.
 
 A request uses the embeddings named in ``ImageParams.embeddings`` (the CLI's
 ``--embedding``, a re-run's recorded list) and, with ``embedding_auto``,
@@ -177,10 +181,21 @@ def _from_sha256(choice: EmbeddingChoice, library: Library) -> Path:
                          "Put that exact file back, or add it to the library in Models, then re-run.")
 
 
+def _word(token: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])", re.IGNORECASE)
+
+
 def uses_token(token: str, *texts: str) -> bool:
-    """Whether ``token`` is a whole word of one of ``texts`` (not part of a longer name)."""
-    pattern = re.compile(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])")
+    """Whether ``token`` is a whole word of one of ``texts`` (in any case; not part of a longer name)."""
+    pattern = _word(token)
     return any(pattern.search(text) for text in texts)
+
+
+def prompt_for_model(text: str, embeddings: Sequence[ResolvedEmbedding]) -> str:
+    """``text`` with each embedding's token as it was loaded, in lower case (see the module docstring)."""
+    for emb in embeddings:
+        text = _word(emb.token).sub(emb.token.lower().replace("\\", r"\\"), text)  # a literal replacement
+    return text
 
 
 def choose_embeddings(params: ImageParams, prompt: str, family: str, model_name: str,
@@ -191,11 +206,11 @@ def choose_embeddings(params: ImageParams, prompt: str, family: str, model_name:
         path = _from_sha256(choice, library) if choice.sha256 else find_embedding(choice.path, library)
         emb = resolve(choice.name or path.stem, path)
         check_family(emb, family, model_name)
-        other = chosen.get(emb.token)
+        other = chosen.get(emb.token.lower())
         if other is not None and other.sha256 != emb.sha256:
             raise InvalidParameter(f"The embeddings {other.name} and {emb.name} both stand for {emb.token!r}.",
                                    "Choose one of them.")
-        chosen[emb.token] = emb
+        chosen[emb.token.lower()] = emb
     warnings = [f"The embedding {emb.name}'s token {emb.token!r} is not in the prompt, so it changes nothing."
                 for emb in chosen.values() if not uses_token(emb.token, prompt, params.negative_prompt)]
     if not params.embedding_auto:
@@ -208,7 +223,7 @@ def choose_embeddings(params: ImageParams, prompt: str, family: str, model_name:
             log.info("not an embedding: %s", exc)
             continue
         token = embedding_token(path, layout)
-        if token in chosen or not uses_token(token, prompt, params.negative_prompt):
+        if token.lower() in chosen or not uses_token(token, prompt, params.negative_prompt):
             continue
         emb = resolve(path.stem, path)
         try:
@@ -216,9 +231,9 @@ def choose_embeddings(params: ImageParams, prompt: str, family: str, model_name:
         except InvalidParameter:
             skipped.setdefault(token, []).append(family_label(emb.base.family))
             continue
-        chosen[token] = emb
+        chosen[token.lower()] = emb
     for token, families in skipped.items():
-        if token not in chosen:
+        if token.lower() not in chosen:
             warnings.append(f"{token} in the prompt names an embedding for {' and '.join(families)}, "
                             f"not {family_label(family)}: it was not used.")
     return list(chosen.values()), warnings
@@ -328,7 +343,7 @@ class EmbeddingSlots:
             before = len(tokenizer)
             try:
                 with _quiet_transformers():  # its note on how new embedding rows start is not news
-                    self.pipe.load_textual_inversion(vectors.reshape(-1, vectors.shape[-1]), token=emb.token,
+                    self.pipe.load_textual_inversion(vectors.reshape(-1, vectors.shape[-1]), token=emb.token.lower(),
                                                      tokenizer=tokenizer, text_encoder=encoder)
             except ValueError as exc:
                 self.unload_all()

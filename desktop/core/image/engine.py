@@ -34,7 +34,13 @@ from typing import Any, Sequence
 
 from desktop.core.errors import GenLabError, InvalidParameter
 from desktop.core.hardware import machine_info
-from desktop.core.image.embeddings import EmbeddingSlots, ResolvedEmbedding, a1111_hashes, choose_embeddings
+from desktop.core.image.embeddings import (
+    EmbeddingSlots,
+    ResolvedEmbedding,
+    a1111_hashes,
+    choose_embeddings,
+    prompt_for_model,
+)
 from desktop.core.image.hires import LATENT, HiresPlan, check_hires, upscale_image, upscale_latents
 from desktop.core.image.inpaint import (
     OUTPAINT,
@@ -385,7 +391,8 @@ class ImageEngine:
             return kwargs
 
         call: dict[str, Any] = dict(
-            prompt=split_prompt_loras(params.prompt)[0], negative_prompt=params.negative_prompt or None,
+            prompt=prompt_for_model(split_prompt_loras(params.prompt)[0], embeddings),
+            negative_prompt=prompt_for_model(params.negative_prompt, embeddings) or None,
             num_inference_steps=params.steps, guidance_scale=float(params.guidance),
             generator=torch.Generator("cpu").manual_seed(seed),
             callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])

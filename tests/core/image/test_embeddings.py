@@ -50,23 +50,41 @@ def pixels(engine, model, p: ImageParams, sink=None) -> np.ndarray:
     return np.asarray(image.image).astype(int)
 
 
-def test_the_token_changes_the_image_as_bare_diffusers_does(engine, tiny_sd_pipeline, embeddings):
+def bare_image(model, embedding, token: str, prompt: str) -> np.ndarray:
+    """The image bare diffusers makes with ``embedding`` loaded under ``token``."""
     import diffusers
     import torch
 
+    bare = diffusers.StableDiffusionPipeline.from_pretrained(model, safety_checker=None, requires_safety_checker=False)
+    bare.set_progress_bar_config(disable=True)
+    bare.load_textual_inversion(str(embedding), token=token)
+    image = bare(prompt, num_inference_steps=2, guidance_scale=7.0, width=64, height=64,
+                 generator=torch.Generator("cpu").manual_seed(7)).images[0]
+    return np.asarray(image).astype(int)
+
+
+def test_the_token_changes_the_image_as_bare_diffusers_does(engine, tiny_sd_pipeline, embeddings):
     style = EmbeddingChoice(str(embeddings["style"]))
     word = pixels(engine, tiny_sd_pipeline, params(prompt="a red lighthouse tinystyle"))
     used = pixels(engine, tiny_sd_pipeline, params(prompt="a red lighthouse tinystyle", embeddings=[style]))
     assert np.abs(used - word).max() > 0
     assert np.array_equal(pixels(engine, tiny_sd_pipeline, params(prompt="a red lighthouse tinystyle",
                                                                    embeddings=[style])), used)  # same seed, same image
-    bare = diffusers.StableDiffusionPipeline.from_pretrained(tiny_sd_pipeline, safety_checker=None,
-                                                             requires_safety_checker=False)
-    bare.set_progress_bar_config(disable=True)
-    bare.load_textual_inversion(str(embeddings["style"]), token="tinystyle")
-    image = bare("a red lighthouse tinystyle", num_inference_steps=2, guidance_scale=7.0, width=64, height=64,
-                 generator=torch.Generator("cpu").manual_seed(7)).images[0]
-    assert np.array_equal(np.asarray(image).astype(int), used)
+    assert np.array_equal(bare_image(tiny_sd_pipeline, embeddings["style"], "tinystyle", "a red lighthouse tinystyle"),
+                          used)
+
+
+def test_a_capitalised_name_is_used_in_any_case_with_all_its_vectors(engine, tiny_sd_pipeline, tmp_path):
+    ink = build_tiny_embedding(tiny_sd_pipeline, tmp_path / "TinyInk.safetensors", vectors=3, seed=6)
+    sink = ListSink()
+    upper = pixels(engine, tiny_sd_pipeline, params(prompt="a TinyInk boat", embeddings=[EmbeddingChoice(str(ink))]),
+                   sink)
+    assert np.array_equal(pixels(engine, tiny_sd_pipeline, params(prompt="a tinyink boat",
+                                                                  embeddings=[EmbeddingChoice(str(ink))])), upper)
+    # CLIP lower-cases the prompt: bare diffusers finds (and expands to 3 vectors) only a lower-case token.
+    assert np.array_equal(bare_image(tiny_sd_pipeline, ink, "tinyink", "a tinyink boat"), upper)
+    [record] = sink.records
+    assert (record.prompt, record.parameters["embeddings"][0]["token"]) == ("a TinyInk boat", "TinyInk")
 
 
 def test_without_its_token_the_image_is_the_bare_models(engine, tiny_sd_pipeline, embeddings):
