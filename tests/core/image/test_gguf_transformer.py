@@ -74,3 +74,44 @@ def test_a_gguf_that_is_no_flux_transformer_or_is_damaged_is_refused(flux, tiny_
     (llama / "transformer" / "second.gguf").write_bytes(b"GGUF")
     with pytest.raises(ModelFileError, match="holds 2 GGUF files"):
         inspect_model(llama)
+
+
+def test_an_sd3_folder_takes_a_gguf_transformer_too(engine, tmp_path):
+    from desktop.core.tiny_models.flow import build_tiny_sd3_pipeline
+
+    original = build_tiny_sd3_pipeline(tmp_path / "tiny-sd3")
+    f32 = gguf_transformer_folder(original, tmp_path / "tiny-sd3-f32", quant="F32")
+    assert np.array_equal(pixels(engine, f32), pixels(engine, original))
+    q8 = gguf_transformer_folder(original, tmp_path / "tiny-sd3-q8", quant="Q8_0")
+    assert inspect_model(q8).transformer_gguf == "transformer/diffusion_pytorch_model-Q8_0.gguf"
+    assert np.abs(pixels(engine, q8) - pixels(engine, original)).max() <= 8
+    # A FLUX transformer GGUF in an SD 3 folder is refused.
+    flux = build_tiny_flux_pipeline(tmp_path / "tiny-flux")
+    wrong = next((gguf_transformer_folder(flux, tmp_path / "flux-q8") / "transformer").glob("*.gguf"))
+    [own] = (q8 / "transformer").glob("*.gguf")
+    own.write_bytes(wrong.read_bytes())
+    with pytest.raises(ModelFileError, match="is not a Stable Diffusion 3.x transformer"):
+        inspect_model(q8)
+
+
+@pytest.mark.parametrize("names", [
+    ["double_blocks.0.img_attn.qkv.weight", "single_blocks.0.linear1.weight", "img_in.weight"],  # city96's, BFL
+    ["transformer_blocks.0.attn.to_q.weight", "single_transformer_blocks.0.proj_mlp.weight"],  # diffusers'
+])
+def test_published_flux_gguf_tensor_names_are_a_flux_transformer(flux, tmp_path, names):
+    import shutil
+
+    import gguf
+
+    folder = tmp_path / "published"
+    shutil.copytree(flux["q8"], folder)
+    [path] = (folder / "transformer").glob("*.gguf")
+    writer = gguf.GGUFWriter(str(path), arch="flux")
+    for name in names:
+        writer.add_tensor(name, np.zeros((4, 32), dtype=np.float16))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    info = inspect_model(folder)
+    assert (info.family, info.quantization) == ("flux", "GGUF F16")
