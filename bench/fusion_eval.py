@@ -9,10 +9,13 @@ paraphrases in ``bench/data/history_fusion_queries.tsv``, or with
 written before any search ran on it.  For every mode we count top-1 and top-5
 hits: keyword (LanceDB native FTS), semantic (vector), plain RRF of the two
 candidate lists, and GenLab's hybrid (``query_fusion``, through the real
-``HistoryStore.search``), and the previous rule (``before``: the cosine plus a
-keyword boost gated on query specificity, :func:`~desktop.core.history.fusion.keyword_weight`)
-on the same candidates.  A sweep of the fusion's one number, the softmax
-temperature (``fusion.TEMPERATURE``), shows how sensitive it is.  Where the file gives each query a category
+``HistoryStore.search``), and two earlier rules on the same candidates:
+``before`` (the cosine plus a keyword boost gated on query specificity,
+:func:`~desktop.core.history.fusion.keyword_weight`) and ``previous`` (the
+confidence-weighted softmax at one temperature of 0.1 for both legs and no
+evidence floor, GenLab's hybrid until 2026-12-04).  A sweep of the softmax
+temperatures (``fusion.TEMPERATURE``, the keyword one kept at the same 2:3
+ratio) shows how sensitive the fusion is.  Where the file gives each query a category
 (a third column), every mode is also scored per category.
 
     python -m bench fusion_eval [--queries PATH] [--temperatures 0.05,0.1,0.2]
@@ -79,9 +82,14 @@ def main(argv: list[str]) -> int:
                     semantic.setdefault(r["id"], float(np.dot(qvec, np.asarray(r["vector"], dtype="float32"))))
             return semantic, {r["id"]: r["_score"] for r in kw}
 
-        def fused(kw, sem, qvec, text, temperature):
+        ratio = fusion.KEYWORD_TEMPERATURE / fusion.TEMPERATURE
+        evidence_floor = search.default_min_relevance(embedder.name)
+
+        def fused(kw, sem, qvec, text, temperature, keyword_temperature=None, floor=evidence_floor):
             words = len(set(search.query_words(text)))
-            return [d for d, _ in fusion.query_fusion(*legs(kw, sem, qvec), words, store.count(), temperature)]
+            kt = temperature * ratio if keyword_temperature is None else keyword_temperature
+            return [d for d, _ in fusion.query_fusion(*legs(kw, sem, qvec), words, store.count(), temperature, kt,
+                                                      floor)]
 
         def before(kw, sem, qvec, text):
             semantic, keyword = legs(kw, sem, qvec)
@@ -95,16 +103,19 @@ def main(argv: list[str]) -> int:
             "rrf": [[d for d, _ in fusion.rrf([[r["id"] for r in kw], [r["id"] for r in sem]])]
                     for _, _, _, kw, sem in lists],
             "before": [before(kw, sem, qv, text) for _, text, qv, kw, sem in lists],
+            "previous": [fused(kw, sem, qv, text, 0.1, 0.1, 0.0) for _, text, qv, kw, sem in lists],
             "hybrid": [[h.record.id for h in store.search(SearchQuery(text, mode="hybrid", limit=10)).hits]
                        for _, text, *_ in lists],
         }
-        print(f"records={store.count()} queries={len(lists)} temperature={fusion.TEMPERATURE}")
+        print(f"records={store.count()} queries={len(lists)} temperature={fusion.TEMPERATURE} "
+              f"keyword_temperature={fusion.KEYWORD_TEMPERATURE} evidence_floor={evidence_floor}")
         for mode, ranked in results.items():
             top1, top5 = score(ranked)
             print(f"{mode}_top1={top1:.3f} {mode}_top5={top5:.3f}")
         for t in [float(x) for x in args.temperatures.split(",")]:
             top1, top5 = score([fused(kw, sem, qv, text, t) for _, text, qv, kw, sem in lists])
-            print(f"sweep_temperature={t:g} fused_top1={top1:.3f} fused_top5={top5:.3f}")
+            print(f"sweep_temperature={t:g} keyword_temperature={t * ratio:g} fused_top1={top1:.3f} "
+                  f"fused_top5={top5:.3f}")
         best = max(score(results["keyword"]), score(results["semantic"]))
         ok = all(a >= b for a, b in zip(score(results["hybrid"]), (max(score(results["keyword"])[0],
                                                                        score(results["semantic"])[0]),

@@ -8,12 +8,13 @@ not depend on how the chunker cuts.  The documents are indexed into a
 temporary knowledge root through the real :class:`~desktop.core.knowledge.store.Knowledge`
 (chunker, embedder, LanceDB), then every question is searched in keyword,
 semantic and hybrid mode; top-1 and top-5 hit rates are printed overall and
-per question kind (paraphrase, keyword, rare).  Two earlier fusions run on
+per question kind (paraphrase, keyword, rare).  Three earlier fusions run on
 the same two legs (each leg's top 30, exact similarities for keyword-only
 candidates) for comparison: ``fixed`` (the cosine plus 0.1 x BM25 over the
 best BM25, this search's hybrid before 2026-12-03) and ``gated`` (the same
 with the keyword weight gated on query specificity, the history's hybrid
-before then).
+before then), and ``previous`` (the confidence-weighted softmax at one
+temperature of 0.1 for both legs, no evidence floor: the hybrid until 2026-12-04).
 
 ``--heldout``: the 36 questions of ``bench/data/knowledge_heldout`` about 10
 more READMEs, indexed together with the 27 above (which then only distract);
@@ -36,7 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = Path(__file__).resolve().parent / "data" / "knowledge"
 HELDOUT = DATA.parent / "knowledge_heldout"
 MODES = ("keyword", "semantic", "hybrid")
-BEFORE = ("fixed", "gated")
+BEFORE = ("fixed", "gated", "previous")
 LEG_DEPTH = 30  # candidates per leg for the query_fusion comparison (the searches' own CANDIDATES)
 
 
@@ -54,7 +55,7 @@ def first_hit(hits, question: dict) -> int | None:
 
 def _earlier_fusions(knowledge, question: str) -> dict[str, list]:
     """The best 5 chunks for ``question`` by each earlier fusion (see the module docstring)."""
-    from desktop.core.history.fusion import KEYWORD_WEIGHT, anchored_fusion, keyword_weight
+    from desktop.core.history.fusion import KEYWORD_WEIGHT, anchored_fusion, keyword_weight, query_fusion
     from desktop.core.history.search import query_words
 
     searcher = knowledge._searcher(knowledge.get("eval"))
@@ -67,8 +68,10 @@ def _earlier_fusions(knowledge, question: str) -> dict[str, list]:
     known = searcher.vectors.similarities(vector, missing) if missing else {}
     semantic.update({r: known.get(r) for r in missing})
     gated = keyword_weight(max(keyword.values(), default=0.0), len(set(words)), ds.count_rows())
-    return {name: searcher.rows(ds, anchored_fusion(semantic, keyword, weight)[:5])
-            for name, weight in (("fixed", KEYWORD_WEIGHT), ("gated", gated))}
+    earlier = {name: searcher.rows(ds, anchored_fusion(semantic, keyword, weight)[:5])
+               for name, weight in (("fixed", KEYWORD_WEIGHT), ("gated", gated))}
+    previous = query_fusion(semantic, keyword, len(set(words)), ds.count_rows(), 0.1, 0.1, 0.0)
+    return {**earlier, "previous": searcher.rows(ds, previous[:5])}
 
 
 def main(argv: list[str]) -> int:

@@ -20,12 +20,25 @@ Each leg's distribution is then weighted by its own top probability (how
 peaked it is) and the two are added.  A leg whose best hit stands clear of the
 rest (a confident semantic match, a rare exact term) decides the order; a flat
 leg (keyword noise on a paraphrase, a rare word the embedding cannot place)
-only breaks the other leg's near-ties.  Nothing here is fitted to labels: the
-temperature is the one free number, and every value from 0.075 to 0.125 gives
-the same rankings on all of ``bench/fusion_eval.py``'s and
-``bench/knowledge_eval.py``'s sets.  The returned score is the fused
-probability read back on the similarity scale (:func:`query_fusion`), so the
-history's relevance floor keeps its meaning.
+only breaks the other leg's near-ties.  The keyword softmax is sharper
+(``KEYWORD_TEMPERATURE`` 0.05 against ``TEMPERATURE`` 0.075 for cosines): on
+documents, whose questions reuse the text's words, a keyword lead of a few
+hundredths is real evidence, while sibling chunks of one page all sit close
+in meaning.
+
+A candidate that *neither* leg finds relevant (its cosine and its scaled BM25
+both below ``evidence_floor``, the embedding model's measured relevance floor)
+ranks after every candidate that one leg does: on loose paraphrases a record
+unrelated in meaning (cosine 0.2) that shares two common words with the
+query otherwise took first place from near-tied semantic matches.
+
+The two temperatures are the free numbers, chosen on all six evaluation sets
+(four of the history, two of documents, ``bench/fusion_eval.py`` and
+``bench/knowledge_eval.py``); the ratio of about 2:3 is what the best
+settings share, and leaving any one set out picks the same pair on five of
+the six.  The returned score is the fused probability read back on the
+similarity scale (:func:`query_fusion`), so the history's relevance floor
+keeps its meaning.
 
 ``anchored_fusion`` and :func:`keyword_weight` are the previous rule (the
 cosine plus a keyword boost gated on the query's specificity), kept as the
@@ -44,7 +57,8 @@ KEYWORD_WEIGHT_MAX = 2.0  # for the most specific queries: the keyword order the
 SPECIFIC_FROM = 0.3  # query specificity (see keyword_weight) below which keywords do not move the ranking
 SPECIFIC_AT = 1.0  # specificity at which the weight reaches KEYWORD_WEIGHT_MAX
 RRF_K = 60
-TEMPERATURE = 0.1  # of both legs' softmax, on their 0-1 scales (see the module docstring)
+TEMPERATURE = 0.075  # of the semantic leg's softmax over cosines (see the module docstring)
+KEYWORD_TEMPERATURE = 0.05  # of the keyword leg's softmax over BM25 / (distinct words x ln(N + 1))
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
@@ -74,7 +88,8 @@ def keyword_weight(best_bm25: float, distinct_words: int, documents: int,
 
 
 def query_fusion(semantic: dict[Doc, float | None], keyword: dict[Doc, float], distinct_words: int,
-                 documents: int, temperature: float = TEMPERATURE) -> list[tuple[Doc, float]]:
+                 documents: int, temperature: float = TEMPERATURE, keyword_temperature: float = KEYWORD_TEMPERATURE,
+                 evidence_floor: float = 0.0) -> list[tuple[Doc, float]]:
     """Merge per-document cosine similarities and BM25 scores, the more confident leg leading (see the
     module docstring); best first.
 
@@ -83,8 +98,10 @@ def query_fusion(semantic: dict[Doc, float | None], keyword: dict[Doc, float], d
     BM25 scores; ``distinct_words`` and ``documents`` give the keyword scale.  The score of each document
     is its fused probability ``f`` read on the similarity scale, ``best + temperature * ln(f / f_best)``
     where ``best`` is the strongest evidence either leg has (its top cosine or top scaled BM25): with no
-    keyword hits that is exactly each document's cosine similarity.  Exact ties keep the callers' order
-    (semantic candidates first, as given).
+    keyword hits that is exactly each document's cosine similarity.  Candidates whose cosine and scaled
+    BM25 are both below ``evidence_floor`` (0: none) come after the others, scored at most their own
+    best evidence; scores never rise down the list.  Exact ties keep the callers' order (semantic
+    candidates first, as given).
     """
     known = [s for s in semantic.values() if s is not None]
     if not known or not keyword:  # one leg only: its own order and scores
@@ -94,14 +111,21 @@ def query_fusion(semantic: dict[Doc, float | None], keyword: dict[Doc, float], d
     sims = [floor if (sim := semantic.get(d)) is None else sim for d in docs]
     scale = max(1, distinct_words) * math.log(max(1, documents) + 1)
     words = [keyword.get(d, 0.0) / scale for d in docs]
-    p_sem, p_kw = _softmax(sims, temperature), _softmax(words, temperature)
+    p_sem, p_kw = _softmax(sims, temperature), _softmax(words, keyword_temperature)
     conf_sem, conf_kw = max(p_sem), max(p_kw)
     fused = [conf_sem * s + conf_kw * k for s, k in zip(p_sem, p_kw)]
     top = max(fused)
     best = max(max(sims), max(words))
-    scored = [(d, best + temperature * math.log(f / top)) if f > 0 else (d, -math.inf)
-              for d, f in zip(docs, fused)]
-    return sorted(scored, key=lambda kv: -kv[1])
+    scored = []
+    for d, f, sim, word in zip(docs, fused, sims, words):
+        score = best + temperature * math.log(f / top) if f > 0 else -math.inf
+        relevant = max(sim, word) >= evidence_floor
+        scored.append((relevant, score, score if relevant else min(score, max(sim, word)), d))
+    scored.sort(key=lambda item: (not item[0], -item[1]))  # stable: exact ties keep the callers' order
+    ranked: list[tuple[Doc, float]] = []
+    for _relevant, _order, shown, d in scored:
+        ranked.append((d, min(shown, ranked[-1][1]) if ranked else shown))
+    return ranked
 
 
 def _softmax(scores: list[float], temperature: float) -> list[float]:

@@ -36,10 +36,13 @@ how many of the ``limit`` best were hidden below it (``SearchResult.hidden``),
 so a caller can offer them.  Keyword results are never cut: a full-text match
 is a match (in hybrid too while the record has no vector yet).  For all-MiniLM-L6-v2 the floor is 0.28: on the paraphrase
 evaluation (848 real prompts, 130 queries) the wanted prompt scored at least
-0.297 (cosine) wherever semantic search put it in the top 5, and 0.397
-(fused) for hybrid, so no figure of ``bench/fusion_eval.py`` moves; queries
+0.297 (cosine) wherever semantic search put it in the top 5, and 0.288 over
+all 245 queries of the four sets (fused, read on the similarity scale: :func:`~desktop.core.history.fusion.query_fusion`)
+for hybrid, so no figure of ``bench/fusion_eval.py`` moves; queries
 about nothing in the history ("quantum chromodynamics lattice") scored at most
-0.195 (0.266 fused).  Other models score on other scales: without a
+0.195 (cosine).  The same floor tells the hybrid fusion which candidates
+neither leg finds relevant (cosine and scaled BM25 both below it): they rank
+last and score at most their better evidence, so the floor hides them.  Other models score on other scales: without a
 measurement their default is no floor.
 """
 
@@ -441,7 +444,8 @@ class HistorySearch:
             known = self.vectors.similarities(vector, missing)
             for r in missing:
                 semantic[r] = known.get(r)
-        fused = query_fusion(semantic, keyword, len(set(words)), ds.count_rows())  # the weight this query earns
+        fused = query_fusion(semantic, keyword, len(set(words)), ds.count_rows(),
+                             evidence_floor=default_min_relevance(self._embed_model()))
         return fused, {r for r in missing if semantic[r] is None}
 
     # --- the legs alone (evaluations, benchmarks) ---------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.history.fusion import query_fusion
-from desktop.core.history.search import query_words
+from desktop.core.history.search import default_min_relevance, query_words
 from desktop.core.history.sql import rowids_predicate
 from desktop.core.history.vector_index import VectorIndex
 
@@ -105,7 +105,8 @@ class ChunkSearch:
         elif mode == "semantic":
             ranked = sorted(((r, s) for r, s in semantic.items() if s is not None), key=lambda kv: -kv[1])
         else:
-            ranked = query_fusion(semantic, keyword, len(set(words)), ds.count_rows())
+            ranked = query_fusion(semantic, keyword, len(set(words)), ds.count_rows(),
+                                  evidence_floor=default_min_relevance(model))
         return self.rows(ds, ranked[:limit])
 
     @staticmethod
