@@ -95,6 +95,9 @@ def progress_line(p: IndexProgress) -> str:
     return f"{p.files_done:,} of {p.files_total:,} files · {_plural(p.chunks_written, 'chunk')}{left}"
 
 
+WAITING = "Waiting for the history to open…"
+
+
 class KnowledgeWorkspace(QWidget):
     status_message = Signal(str)
     collections_shown = Signal(list)
@@ -118,7 +121,7 @@ class KnowledgeWorkspace(QWidget):
         self.loader = CollectionsLoader(services, runner, self)
         self.loader.loaded.connect(self._listed)
         self.loader.failed.connect(self._fail)
-        self.loader.waiting.connect(lambda: self.notice.setText("Waiting for the history to open…"))
+        self.loader.waiting.connect(lambda: self.notice.setText(WAITING))
 
         self.add_button = QPushButton("Add collection…")
         self.reindex_button = QPushButton("Reindex")
@@ -209,6 +212,8 @@ class KnowledgeWorkspace(QWidget):
         self.loader.load()
 
     def _listed(self, collections: list[Collection]) -> None:
+        if self.notice.text() == WAITING:  # the history is open now: the wait is over
+            self.notice.clear()
         self.table.show_collections(collections)
         if self._select_next in self.table.names():  # the collection just added
             self.table.select_name(self._select_next)

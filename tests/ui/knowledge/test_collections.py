@@ -112,3 +112,17 @@ def test_the_added_collection_is_selected(qtbot, workspace, docs, add_collection
     add_collection(workspace, "again", docs)
     assert workspace.table.selected_name() == "again"
     assert workspace.search_panel.collection == "again"
+
+
+def test_the_wait_for_the_history_is_said_and_goes_once_the_list_is_shown(qtbot, services, runner, genlab_home):
+    from desktop.core.history.store import HistoryStore
+    from desktop.ui.knowledge.view import WAITING, KnowledgeWorkspace
+
+    ws = KnowledgeWorkspace(services, runner)  # opened before the app has opened the history
+    qtbot.addWidget(ws)
+    ws.show()
+    assert ws.notice.text() == WAITING and ws.table.names() == []
+    store = services.provide_history_store(HistoryStore(embedder=None, idle_seconds=3600))
+    with qtbot.waitSignal(ws.collections_shown, timeout=TIMEOUT):
+        services.set_history(store)  # what the app does after its first paint
+    assert ws.table.names() == ["history"] and ws.notice.text() == ""
