@@ -6,7 +6,11 @@ the next :class:`Ticket` round-robin across clients (a client that sent ten
 requests does not make a second client wait for all ten), and refuses new
 work past its bounds with :class:`QueueFull`, which carries the HTTP status
 (429: this client already has its share waiting; 503: the queue is full) and
-a ``Retry-After`` estimate from the median time of recent jobs.
+a ``Retry-After`` estimate from the median time of recent jobs: for a 429,
+when this client's next waiting request will have started (its place in the
+turn order, plus the running job), so it has room again; for a 503, when the
+running job ends and frees a place.  (The time for the whole queue to drain
+would keep a refused client away far longer than needed.)
 
 The GUI plugs its own lane in through the :class:`EngineLane` protocol (the
 same ``submit(job, client)``), so requests and the person's own jobs share one
@@ -97,10 +101,10 @@ class EngineQueue:
             if len(self._waiting.get(client, ())) >= self.max_waiting_per_client:
                 raise QueueFull(f"This client already has {self.max_waiting_per_client} requests waiting.",
                                 "Wait for one to finish before sending more.",
-                                status=429, retry_after=self._retry_after(waiting))
+                                status=429, retry_after=self._retry_after(self._first_place(client)))
             if waiting >= self.max_waiting:
                 raise QueueFull(f"The engine queue is full ({self.max_waiting} requests waiting).",
-                                "Try again later.", status=503, retry_after=self._retry_after(waiting))
+                                "Try again later.", status=503, retry_after=self._retry_after(0))
             ticket = Ticket(job, client)
             ticket._on_cancel.append(self._drop)
             self._waiting.setdefault(client, deque()).append(ticket)
@@ -110,9 +114,16 @@ class EngineQueue:
     def _count_waiting(self) -> int:
         return sum(len(q) for q in self._waiting.values())
 
-    def _retry_after(self, waiting: int) -> int:
+    def _retry_after(self, ahead: int) -> int:
+        """Whole seconds until ``ahead`` waiting jobs and the running one are done, by the median job."""
         typical = statistics.median(self._durations) if self._durations else 1.0
-        return max(1, math.ceil(typical * (waiting + 1)))
+        return max(1, math.ceil(typical * (ahead + 1)))
+
+    def _first_place(self, client: str) -> int:
+        """How many waiting jobs run before ``client``'s first waiting one (call under the lock)."""
+        queues = [list(q) for q in self._waiting.values()]
+        order = [t for row in itertools.zip_longest(*queues) for t in row if t is not None]
+        return next((i for i, t in enumerate(order) if t.client == client), len(order))
 
     def _drop(self, ticket: Ticket) -> None:
         with self._lock:

@@ -75,6 +75,25 @@ def test_past_its_share_a_client_gets_429_and_past_the_bound_everyone_gets_503(q
     assert "full" in str(full.value)
 
 
+def test_retry_after_says_when_the_refused_client_has_room_again_not_when_the_queue_drains(queue):
+    """No job has finished yet, so the median job counts 1 s: a 429 waits for the jobs ahead of the
+    client's first waiting one and the running one; a 503 for the running one to free a place."""
+    gate = Gate()
+    queue.submit(gate.job(), "someone")
+    assert gate.started.wait(10)
+    queue.submit(Gate().job(), "other0")
+    queue.submit(Gate().job(), "other1")
+    for _ in range(3):
+        queue.submit(Gate().job(), "greedy")
+    with pytest.raises(QueueFull) as mine:
+        queue.submit(Gate().job(), "greedy")
+    assert mine.value.status == 429 and mine.value.retry_after == 3  # other0 and other1 go first, then greedy
+    queue.submit(Gate().job(), "other2")
+    with pytest.raises(QueueFull) as full:
+        queue.submit(Gate().job(), "newcomer")
+    assert full.value.status == 503 and full.value.retry_after == 1
+
+
 def test_a_cancelled_waiting_job_never_runs_and_a_running_one_stops(queue):
     gate, order = Gate(), []
     running = queue.submit(gate.job(), "A")
