@@ -10,13 +10,14 @@ folder or the weights missing) or that fails to load is passed over for the
 packaged one.  ``HF_HUB_OFFLINE`` is set before
 sentence-transformers is imported, so nothing ever reaches for the network.
 
-Backends: where onnxruntime is installed and the model is a plain
-Transformer + mean Pooling + Normalize, it runs as an int8 ONNX graph made
-locally from those weights (:mod:`~desktop.core.history.onnx_embedding`,
-about 3x faster); otherwise, or when the export fails (logged), as the fp32
-sentence-transformers model.  The two give slightly different vectors, so
-``model_id`` names the backend too (``all-MiniLM-L6-v2+int8``) and the
-history re-embeds vectors another backend made.
+Backends: ``fp32`` (the default) runs the sentence-transformers model;
+``int8`` runs an int8 ONNX graph made locally from the same weights
+(:mod:`~desktop.core.history.onnx_embedding`) and raises when it cannot;
+``auto`` tries int8 and falls back to fp32 with the reason logged.  The two
+give slightly different vectors (cosine >= 0.97 to fp32, checked), so
+``model_id`` names the backend too (``all-MiniLM-L6-v2+int8``).  The history
+and collections still tag their vectors with ``name``: fp32 stays the default
+until they tag them with ``model_id`` and re-embed what another backend made.
 
 Lifecycle: ``Embedder()`` is cheap; ``start_loading()`` loads it on a
 background thread; ``ready`` / ``wait_ready()`` tell when ``encode`` works.
@@ -123,7 +124,7 @@ class Embedder:
 
     dim = 384
 
-    # fp32 stays the default until the int8 export passes its agreement check (see onnx_embedding).
+    # fp32 stays the default until stored vectors are tagged with model_id (see the module docstring).
     def __init__(self, name: str = DEFAULT_MODEL, backend: Backend = "fp32") -> None:
         self.name = name
         self.backend = backend
@@ -211,20 +212,21 @@ class Embedder:
                 from desktop.core.models.hashing import model_sha256
 
                 sha256 = model_sha256(folder / "model.safetensors")
-            graph = onnx_embedding.bundled_path(sha256)
-            if not graph.is_file():
-                graph = onnx_embedding.cache_path(sha256)
-                if not graph.is_file():
-                    log.info("history: exporting the int8 embedder to %s (once)", graph)
-                    onnx_embedding.export_int8(folder, graph)
-            try:
-                return onnx_embedding.OnnxEmbedding(graph, folder)
-            except Exception:
-                if graph != onnx_embedding.cache_path(sha256):
-                    raise
-                log.warning("history: cached int8 embedder %s unreadable; exporting it again", graph)
-                onnx_embedding.export_int8(folder, graph)
-                return onnx_embedding.OnnxEmbedding(graph, folder)
+            bundled, cached = onnx_embedding.bundled_path(sha256), onnx_embedding.cache_path(sha256)
+            if bundled.is_file():
+                try:
+                    return onnx_embedding.load_checked(bundled, folder)
+                except Exception as exc:
+                    log.warning("history: bundled int8 embedder %s unusable (%s); using the cache", bundled, exc)
+            if cached.is_file():
+                try:
+                    return onnx_embedding.load_checked(cached, folder)
+                except Exception as exc:
+                    log.warning("history: cached int8 embedder %s unusable (%s); exporting it again", cached, exc)
+            log.info("history: exporting the int8 embedder to %s (once)", cached)
+            lowest = onnx_embedding.export_int8(folder, cached)
+            log.info("history: int8 embedder exported (lowest cosine to the model %.3f)", lowest)
+            return onnx_embedding.load_checked(cached, folder)
         except Exception as exc:
             if self.backend == "int8":
                 raise

@@ -1,18 +1,22 @@
 """The int8 ONNX form of a sentence-transformers model: made locally once, then run with onnxruntime.
 
-About 3x the texts/s of the fp32 torch model on two CPU cores, with cosine
-agreement ~0.99 (see ``python -m bench embedder``).  The export reads the
-model's own safetensors weights (never a downloaded graph), wraps the
-transformer with the model's pooling (mean over real tokens, then L2
-normalisation, as its ``modules.json`` / ``1_Pooling`` say) so the graph
-outputs the sentence vector, fuses BERT's attention for onnxruntime and
+The export reads the model's own safetensors weights (never a downloaded
+graph), wraps the transformer with the model's pooling (mean over real tokens,
+then L2 normalisation, as its ``modules.json`` / ``1_Pooling`` say) so the
+graph outputs the sentence vector, fuses BERT's attention for onnxruntime and
 quantizes the weights to int8 per channel (per-tensor int8 lost too much on
-CPUs without VNNI: median cosine 0.95).
+CPUs without VNNI: median cosine 0.95).  Figures: ``python -m bench knowledge``
+(texts/s of both backends in one run) and bench/README.md.
+
+Before a graph is kept it must agree with the torch model on CHECK_TEXTS
+(lowest cosine MIN_AGREEMENT, mean MIN_MEAN_AGREEMENT); the torch vectors are
+stamped into the graph's metadata, so every later load repeats the check
+without torch (:func:`load_checked`) and a damaged file is exported again.
 
 The file is cached under ``<data root>/cache/embedders`` keyed by the weights'
-sha256, written to a temporary name and renamed only once it loads and agrees
-with torch, so a crash mid-export leaves no half file under the real name.
-A frozen bundle may ship the same file in ``resources/embedders``.
+sha256, written to a temporary name and renamed only once it agrees with
+torch, so a crash mid-export leaves no half file under the real name.  A
+frozen bundle may ship the same file in ``resources/embedders``.
 
 Only models this module can reproduce exactly are exported: a Transformer,
 mean Pooling and Normalize, nothing else (``supported`` says why not).
@@ -32,7 +36,19 @@ log = logging.getLogger(__name__)
 
 FORMAT = "int8-v1"  # bump when the export recipe changes: old cache files are then ignored
 BATCH = 32
-MIN_AGREEMENT = 0.97  # cosine to torch on the check sentences, below which an export is refused
+MIN_AGREEMENT = 0.97  # lowest cosine to torch on CHECK_TEXTS, below which an export is refused
+MIN_MEAN_AGREEMENT = 0.985  # ... and their mean
+# Short and long, prose, a command, code and a list; the last one runs into the truncation.
+CHECK_TEXTS = [
+    "a cat sleeps on the sofa",
+    "Act as a Linux terminal and reply only with the output of my commands.",
+    "tax law reform",
+    "def load(path):\n    with open(path, encoding='utf-8') as fh:\n        return json.load(fh)",
+    "Chunks and their embeddings live in LanceDB tables beside the history, with the same hybrid search "
+    "(full-text and vector). Deleting a collection removes its chunks leaving no trace on disk.",
+    "- install the package\n- run the tests\n- open an issue when something fails",
+    " ".join(["A lighthouse keeper writes down every ship that passes in a storm."] * 30),  # over 256 tokens
+]
 
 
 def supported(folder: Path) -> str | None:
@@ -68,8 +84,9 @@ def max_seq_length(folder: Path) -> int:
         return 256
 
 
-def export_int8(folder: Path, dest: Path) -> None:
-    """Write the int8 graph of ``folder`` to ``dest`` atomically (raises on any failure)."""
+def export_int8(folder: Path, dest: Path) -> float:
+    """Write the int8 graph of ``folder`` to ``dest`` atomically; returns its agreement with torch
+    (raises on any failure, leaving ``dest`` as it was)."""
     import tempfile
 
     import torch
@@ -99,10 +116,67 @@ def export_int8(folder: Path, dest: Path) -> None:
             source = fused
         quantize_dynamic(str(source), str(int8), weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": 1})  # 1: float, for the fused ops' outputs
-        _check_agreement(int8, folder, bert)
+        reference = _torch_vectors(bert, _tokenizer(folder))
+        lowest = agreement(OnnxEmbedding(int8, folder, threads=1), reference)
+        _stamp(int8, reference)
         with open(int8, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(int8, dest)
+    return lowest
+
+
+def load_checked(graph: Path, folder: Path, threads: int | None = None) -> OnnxEmbedding:
+    """The runner of ``graph`` once its vectors of CHECK_TEXTS agree with the torch vectors stamped into it
+    at export (raises on an unreadable file, a missing stamp or too low an agreement).  Costs one batch
+    of CHECK_TEXTS, not torch: a cache file damaged on disk, or one whose int8 kernels behave differently
+    on this CPU, is caught before any vector of it is stored."""
+    import numpy as np
+
+    runner = OnnxEmbedding(graph, folder, threads)
+    meta = runner.session.get_modelmeta().custom_metadata_map
+    if meta.get("genlab_format") != FORMAT or "genlab_reference" not in meta:
+        raise ValueError(f"{graph.name} has no {FORMAT} check vectors")
+    reference = np.asarray(json.loads(meta["genlab_reference"]), dtype=np.float32)
+    agreement(runner, reference)
+    return runner
+
+
+def agreement(runner: OnnxEmbedding, reference: Any) -> float:
+    """The lowest cosine between ``runner``'s vectors of CHECK_TEXTS and ``reference`` (the torch model's);
+    raises ValueError below MIN_AGREEMENT, or when the mean is below MIN_MEAN_AGREEMENT."""
+    got = runner.encode(CHECK_TEXTS)
+    if got.shape != reference.shape:
+        raise ValueError(f"the int8 graph gives vectors of shape {got.shape}, not {reference.shape}")
+    cosines = (got * reference).sum(axis=1)
+    lowest, mean = float(cosines.min()), float(cosines.mean())
+    if not (lowest >= MIN_AGREEMENT and mean >= MIN_MEAN_AGREEMENT):  # (also refuses NaN)
+        raise ValueError(f"the int8 graph agrees with the model only to cosine {lowest:.3f} (mean {mean:.3f}; "
+                         f"at least {MIN_AGREEMENT} and a mean of {MIN_MEAN_AGREEMENT} are needed)")
+    return lowest
+
+
+def _torch_vectors(bert: Any, tokenizer: Any) -> Any:
+    """The torch model's unit vectors of CHECK_TEXTS, one text at a time (no padding)."""
+    import numpy as np
+    import torch
+
+    bert.eval()
+    pooled = _Pooled(bert)
+    with torch.inference_mode():
+        return np.stack([pooled(*(torch.tensor([v]) for v in _inputs(tokenizer.encode(t))))[0].numpy()
+                         for t in CHECK_TEXTS]).astype(np.float32)
+
+
+def _stamp(graph: Path, reference: Any) -> None:
+    """Write the recipe and the torch vectors of CHECK_TEXTS into ``graph``'s metadata (see load_checked)."""
+    import onnx
+
+    model = onnx.load(str(graph))
+    for key, value in (("genlab_format", FORMAT),
+                       ("genlab_reference", json.dumps([[round(float(x), 6) for x in v] for v in reference]))):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(graph))
 
 
 def _remove_tree(path: Path) -> None:
@@ -111,19 +185,6 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _check_agreement(graph: Path, folder: Path, bert: Any) -> None:
-    import numpy as np
-    import torch
-
-    texts = ["a cat sleeps on the sofa", "Act as a Linux terminal and reply only with the output of my commands."]
-    runner = OnnxEmbedding(graph, folder, threads=1)
-    got = runner.encode(texts)
-    tok = runner.tokenizer
-    with torch.no_grad():
-        want = [_Pooled(bert)(*(torch.tensor([v]) for v in _inputs(tok.encode(t))))[0].numpy() for t in texts]
-    agreement = float(min(np.dot(g, w) for g, w in zip(got, want)))
-    if agreement < MIN_AGREEMENT:
-        raise ValueError(f"the int8 export agrees with the model only to cosine {agreement:.3f}")
 
 
 def _inputs(encoding: Any) -> tuple[list[int], list[int], list[int]]:
@@ -148,7 +209,19 @@ class _Pooled:
                 mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 return torch.nn.functional.normalize(mean, p=2, dim=1)
 
-        return Pooled()
+        # Built in eval mode: torch.onnx.export puts the module back in the mode it found it in, and a
+        # module left in training mode (nn.Module's default) would switch the BERT's dropout on for the
+        # agreement check after the export (measured: cosine 0.916 to the model instead of 0.99).
+        return Pooled().eval()
+
+
+def _tokenizer(folder: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_seq_length(folder))  # the model's limit, not tokenizer.json's
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def default_threads() -> int:
@@ -161,7 +234,6 @@ class OnnxEmbedding:
 
     def __init__(self, graph: Path, folder: Path, threads: int | None = None) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or default_threads()
@@ -169,28 +241,21 @@ class OnnxEmbedding:
         # Spinning worker threads made single queries slow on a busy 2-core machine (as torch's did).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_seq_length(folder))  # the model's limit, not tokenizer.json's
-        self.tokenizer.no_padding()
+        self.tokenizer = _tokenizer(folder)
 
     def encode(self, texts: list[str], batch_size: int = BATCH):
-        """Unit-length float32 vectors, batched by token length so little padding is computed."""
+        """Unit-length float32 vectors, one text per run (``batch_size`` is accepted for the fp32 path's sake).
+
+        Dynamic int8 quantization scales each activation by the range of the whole input tensor: in a
+        batch, a text's vector would depend on its batch mates, padding included (cosine 0.99 between
+        a text alone and in a batch of 32, as far off as int8 is from fp32).  One text per run gives
+        every text one vector, computes no padding, and measured no slower on two cores.
+        """
         import numpy as np
 
-        encodings = self.tokenizer.encode_batch(list(texts))
-        out = None
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), batch_size):
-            picked = order[start:start + batch_size]
-            width = max(len(encodings[i].ids) for i in picked)
-            ids = np.zeros((len(picked), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for row, i in enumerate(picked):
-                n = len(encodings[i].ids)
-                ids[row, :n], mask[row, :n] = encodings[i].ids, 1
-            vectors = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                              "token_type_ids": np.zeros_like(ids)})[0]
-            if out is None:
-                out = np.zeros((len(encodings), vectors.shape[1]), dtype=np.float32)
-            out[picked] = vectors
-        return out if out is not None else np.zeros((0, 384), dtype=np.float32)
+        vectors = []
+        for encoding in self.tokenizer.encode_batch(list(texts)):
+            ids = np.asarray([encoding.ids], dtype=np.int64)
+            vectors.append(self.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                                   "token_type_ids": np.zeros_like(ids)})[0][0])
+        return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), dtype=np.float32)
