@@ -41,7 +41,7 @@ def embed_cached(embedder, texts: list[str], label: str):
     import numpy as np
 
     key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    path = CACHE / f"{label}-{embedder.name}-{key}.npy"
+    path = CACHE / f"{label}-{embedder.model_id}-{key}.npy"  # model_id: the backend too (+int8)
     if path.exists():
         return np.load(path), None
     started = time.perf_counter()
