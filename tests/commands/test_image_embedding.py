@@ -62,3 +62,10 @@ def test_a_missing_or_wrong_family_embedding_exits_2_with_one_line(tiny_sd_pipel
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"error: The embedding {wide} is for Stable Diffusion 2.x (from its 1024-wide "
                               "vectors), but tiny-sd is Stable Diffusion 1.x. Choose an embedding made for")
+    # Found from a prompt, another family's embedding is skipped with a warning; the image is made.
+    folder = paths.models_dir() / "embeddings"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "BadHands.safetensors").write_bytes(wide.read_bytes())
+    assert run_cli(*base, "--negative", "badhands, blurry") == 0
+    assert ("warning: BadHands in the negative prompt names an embedding for Stable Diffusion 2.x, "
+            "not Stable Diffusion 1.x: it was not used.") in capsys.readouterr().err

@@ -217,13 +217,8 @@ def choose_embeddings(params: ImageParams, prompt: str, family: str, model_name:
         return list(chosen.values()), warnings
     skipped: dict[str, list[str]] = {}
     for path in known_embeddings(library):
-        try:
-            layout = read_layout(path)
-        except ModelFileError as exc:
-            log.info("not an embedding: %s", exc)
-            continue
-        token = embedding_token(path, layout)
-        if token.lower() in chosen or not uses_token(token, prompt, params.negative_prompt):
+        token = _token_of(path)
+        if token is None or token.lower() in chosen or not uses_token(token, prompt, params.negative_prompt):
             continue
         emb = resolve(path.stem, path)
         try:
@@ -234,9 +229,30 @@ def choose_embeddings(params: ImageParams, prompt: str, family: str, model_name:
         chosen[token.lower()] = emb
     for token, families in skipped.items():
         if token.lower() not in chosen:
-            warnings.append(f"{token} in the prompt names an embedding for {' and '.join(families)}, "
+            where = "prompt" if uses_token(token, prompt) else "negative prompt"
+            warnings.append(f"{token} in the {where} names an embedding for {' and '.join(families)}, "
                             f"not {family_label(family)}: it was not used.")
     return list(chosen.values()), warnings
+
+
+_TOKENS: dict[tuple[str, int, int], str | None] = {}  # (path, size, mtime) -> its token, None: no embedding
+
+
+def _token_of(path: Path) -> str | None:
+    """The token of the embedding at ``path`` (None if it is none); each version of a file is read once, so
+    a prompt is checked against hundreds of embeddings without reading their headers every time."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _TOKENS:
+        try:
+            _TOKENS[key] = embedding_token(path, read_layout(path))
+        except ModelFileError as exc:
+            log.info("not an embedding: %s", exc)
+            _TOKENS[key] = None
+    return _TOKENS[key]
 
 
 def a1111_hashes(embeddings: Sequence[ResolvedEmbedding]) -> str:
