@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject, QUrl, Signal
 
+from desktop.core.history.errors import RecordNotFound
 from desktop.core.jobs import Job, Progress
 from desktop.core.knowledge.budget import EstimatedBudget, budget_for
 from desktop.core.knowledge.grounding import (
@@ -251,7 +252,11 @@ class ChatGrounding(QObject):
         services = self.services
 
         def work(*, cancel, progress):
-            return recorded_sources(store.get(record_id), services.knowledge)
+            try:
+                record = store.get(record_id)
+            except RecordNotFound:  # a plain reply of this session, not written yet (grounded ones are known)
+                return None
+            return recorded_sources(record, services.knowledge)
 
         handle = self.runner.submit(Job("Read a reply's sources", work, kind="io", reports_failure=True))
         handle.finished.connect(lambda grounding: self._read_back_done(turn_id, grounding))

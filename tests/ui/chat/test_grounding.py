@@ -192,3 +192,17 @@ def test_after_a_restart_a_grounded_reply_shows_its_sources_again(qtbot, chat, s
     qtbot.waitUntil(lambda: later.transcript.cards()[-1].findChild(SourcesCard) is not None, timeout=TIMEOUT)
     reply = later.transcript.cards()[-1]
     assert [s.chunk_id for s in reply.findChild(SourcesCard).grounding.sources] == used
+
+
+def test_a_reply_whose_record_is_not_written_yet_reads_no_sources_and_reports_no_failure(qtbot, chat, runner):
+    # A plain reply's card asks the history for its sources at once; the store may not have written it yet.
+    handles = []
+    submit = runner.submit
+    runner.submit = lambda job, **kw: handles.append(submit(job, **kw)) or handles[-1]
+    failures = []
+    chat.grounding._read_back("turn-1", "record-not-written-yet")
+    [handle] = handles
+    handle.failed.connect(lambda message, _tb: failures.append(message))
+    with qtbot.waitSignal(handle.ended, timeout=TIMEOUT):
+        pass
+    assert failures == [] and chat.grounding.grounding_of("turn-1") is None
