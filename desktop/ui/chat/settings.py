@@ -150,6 +150,7 @@ class ChatSettingsPanel(QScrollArea):
         grid.addWidget(self.load_button, 0, 1)
         grid.addWidget(self.save_button, 1, 0)
         grid.addWidget(self.delete_button, 1, 1)
+        grid.setColumnStretch(0, 1)  # the buttons take their size, the names get the rest: "Precise (greedy)" shows whole
         layout.addWidget(presets)
         layout.addWidget(self._build_load_options(settings))
         layout.addStretch(1)

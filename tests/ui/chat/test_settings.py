@@ -78,3 +78,21 @@ def test_typed_top_p_zero_and_max_tokens_zero_are_not_kept(qtbot, panel):
         box.clearFocus()
     assert panel.top_p.value() > 0 and panel.max_tokens.value() >= 1
     panel.sampling().validated()
+
+
+def test_every_builtin_preset_name_is_shown_whole_in_its_box(qtbot, panel):
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    from desktop.core.text.params import BUILTIN_PRESETS
+
+    panel.resize(panel.minimumSizeHint().width(), 700)  # the narrowest the panel gets
+    panel.show()
+    qtbot.waitExposed(panel)
+    box = panel.presets
+    for name in BUILTIN_PRESETS:
+        box.setCurrentIndex(box.findText(name))
+        option = QStyleOptionComboBox()
+        box.initStyleOption(option)
+        field = box.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                           QStyle.SubControl.SC_ComboBoxEditField, box)
+        assert box.fontMetrics().horizontalAdvance(name) <= field.width(), name
