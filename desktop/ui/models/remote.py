@@ -63,6 +63,8 @@ class RemoteSourceDialog(QDialog):
     def __init__(self, runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add an OpenAI-compatible server")
+        # Wide enough that a window manager shows the whole title and a URL with a path fits its box.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance(self.windowTitle()) * 2)
         self.runner = runner
         self.models: list[str] = []
         self._tested_with: tuple[str, str] | None = None  # (url, key) of the last successful test

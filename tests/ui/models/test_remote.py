@@ -96,3 +96,13 @@ def test_a_server_is_added_after_its_test_and_removed_with_its_key(qtbot, tab, s
         tab.remove_button.click()
     assert RemoteSources().all() == [] and secrets.read_secret(source.secret_name) == ""
     assert tab.tree.topLevelItemCount() == 0
+
+
+def test_the_add_dialog_has_room_for_its_title_and_a_url_with_a_path(qtbot, tab):
+    dialog = tab.open_add_dialog()
+    qtbot.waitExposed(dialog)
+    metrics = dialog.fontMetrics()
+    assert dialog.width() >= metrics.horizontalAdvance(dialog.windowTitle()) + 150  # the title bar's buttons too
+    url = "https://gpu-box.lan:8443/openai/v1"
+    assert dialog.url_edit.width() > metrics.horizontalAdvance(url)
+    dialog.reject()
