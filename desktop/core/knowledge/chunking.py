@@ -114,3 +114,14 @@ def _location(doc: Document, start: int, end: int, heading: tuple[str, ...], pag
     first = doc.text.count("\n", 0, start) + 1
     last = first + doc.text.count("\n", start, end)
     return f"line {first}" if first == last else f"lines {first}–{last}"
+
+
+def body_text(text: str, heading: str) -> str:
+    """A chunk's ``text`` without the heading it starts with, when ``heading`` (its " › "-joined path, which
+    its location shows) ends with that heading: a snippet then reads "The lens was invented…", not "The
+    Fresnel lens The lens was invented…"."""
+    last = heading.rsplit(" › ", 1)[-1].strip() if heading else ""
+    start = text.lstrip().lstrip("#").lstrip()
+    if last and start.startswith(last) and not start[len(last):len(last) + 1].isalnum():
+        return start[len(last):].lstrip()
+    return text

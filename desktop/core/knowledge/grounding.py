@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from desktop.core.jobs import CancelToken, ProgressCallback, no_progress
 from desktop.core.knowledge import relevance
+from desktop.core.knowledge.chunking import body_text
 from desktop.core.knowledge.errors import CollectionNotFound, KnowledgeError
 from desktop.core.knowledge.packing import PROMPT_FORMAT, pack
 from desktop.core.knowledge.packing import grounded_request as _grounded_request
@@ -298,8 +299,9 @@ def _snippet(text: str, question: str) -> str:
 
 def _source(number: int, hit: Hit, score: float, question: str) -> Source:
     text = _source_text(hit)
+    shown = text if hit.collection == HISTORY else body_text(text, hit.heading)
     return Source(number, hit.collection, hit.chunk_id, _title(hit), hit.path, hit.location, float(score),
-                  _snippet(text, question), text, hit.page, hit.heading, hit.char_start, hit.char_end)
+                  _snippet(shown, question), text, hit.page, hit.heading, hit.char_start, hit.char_end)
 
 
 # --- recorded replies --------------------------------------------------------------------

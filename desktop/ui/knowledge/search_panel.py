@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.jobs import Job
+from desktop.core.knowledge.chunking import body_text
 from desktop.core.knowledge.search import Hit
 from desktop.ui import theme
 from desktop.ui.knowledge.chunk_popup import ChunkPopup, hit_place, hit_title, snippet
@@ -128,7 +129,7 @@ class SearchPanel(QWidget):
         self.hits = list(hits)
         self.results.setRowCount(len(hits))
         for row, hit in enumerate(hits):
-            cells = (hit_title(hit), hit_place(hit), f"{hit.score:.3f}", snippet(hit.text))
+            cells = (hit_title(hit), hit_place(hit), f"{hit.score:.3f}", snippet(body_text(hit.text, hit.heading)))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col == 0:

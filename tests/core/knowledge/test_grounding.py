@@ -60,6 +60,7 @@ def test_sources_are_numbered_packed_before_the_question_and_recorded_by_id(inde
     first = g.sources[0]
     assert (first.number, first.title, first.location, first.collection) == (1, "otters.md", "Otters", "docs")
     assert "hold hands" in first.snippet and first.score == pytest.approx(1.0)
+    assert first.snippet.startswith("Sea otters") and first.text.startswith("# Otters")  # the location names it
     assert all(s.score >= 0.30 for s in g.sources)
     assert g.request is not None
     assert g.request.system_prompt.startswith(SYSTEM_INSTRUCTION) and g.request.system_prompt.endswith("Be brief.")
@@ -205,3 +206,17 @@ def test_with_the_embedder_scores_are_similarities_comparable_across_collections
         assert cats.sources[0].is_history
     finally:
         knowledge.close()
+
+
+@pytest.mark.parametrize(("text", "heading", "body"), [
+    ("The Fresnel lens\n\nThe Fresnel lens was invented in 1822.", "Lighthouses › The Fresnel lens",
+     "The Fresnel lens was invented in 1822."),
+    ("## Food\n\nOtters eat urchins.", "Otters › Food", "Otters eat urchins."),
+    ("Foodstuff is kept dry.", "Food", "Foodstuff is kept dry."),  # a longer word, not the heading
+    ("Otters eat urchins.", "", "Otters eat urchins."),
+])
+def test_a_snippet_leaves_out_the_heading_its_location_names(text, heading, body):
+    from desktop.core.knowledge.chunking import body_text
+
+    assert body_text(text, heading) == body
+
