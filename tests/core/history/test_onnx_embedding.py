@@ -6,6 +6,7 @@ seconds on two cores) is shared by the module, and one more proves the rebuild.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 
@@ -99,8 +100,8 @@ def test_a_graph_that_disagrees_with_its_stamp_is_refused(exported, tmp_path):
     graph, _ = exported
     model = onnx.load(str(graph))
     stamp = next(p for p in model.metadata_props if p.key == "genlab_reference")
-    vectors = np.asarray(__import__("json").loads(stamp.value))
-    stamp.value = __import__("json").dumps(np.roll(vectors, 1, axis=0).tolist())
+    vectors = np.asarray(json.loads(stamp.value))
+    stamp.value = json.dumps(np.roll(vectors, 1, axis=0).tolist())
     wrong = tmp_path / "wrong.onnx"
     onnx.save(model, str(wrong))
     with pytest.raises(ValueError, match="agrees with the model only to cosine"):
