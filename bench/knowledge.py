@@ -12,7 +12,12 @@ once: latencies exclude the query embedding.  "bare_*" lines are LanceDB's own
 flat vector search and full-text search on the same table, run alternately
 with ours.
 
+The embedded indexing runs once per ``--backends`` entry (default: the fp32
+sentence-transformers model, then the int8 ONNX graph), so the speed-up is
+measured on the same files under the same load: ``index_int8_vs_fp32``.
+
     python -m bench knowledge [--docs 300] [--chunks 100000] [--queries 200] [--base 1000] [--retrieval-only]
+                              [--backends fp32,int8]
 """
 
 from __future__ import annotations
@@ -49,10 +54,12 @@ def copy_documents(files: list[Path], folder: Path) -> None:
         (folder / f"{i:04}-{path.parent.name}-{path.name}").write_bytes(path.read_bytes())
 
 
-def bench_indexing(docs: Path, embedder) -> None:
+def bench_indexing(docs: Path, embedders: dict) -> None:
+    """Index ``docs`` keyword-only, then once with each embedder (by backend), alternately timed in one run."""
     from desktop.core.knowledge.store import Knowledge
 
-    for label, model in (("keyword_only", None), ("embedded", embedder)):
+    rates = {}
+    for label, model in (("keyword_only", None), *((f"embedded_{b}", e) for b, e in embedders.items())):
         with tempfile.TemporaryDirectory() as home:
             knowledge = Knowledge(Path(home), embedder=model)
             knowledge.add("docs", [docs])
@@ -67,6 +74,11 @@ def bench_indexing(docs: Path, embedder) -> None:
                   f"index_{label}_files_per_s={report.read / seconds:.0f} "
                   f"reindex_unchanged_s={rerun:.2f} reindex_unchanged_files={again.unchanged}")
             knowledge.close()
+            rates[label] = report.chunks_total / seconds
+    if "embedded_fp32" in rates:
+        for label, rate in rates.items():
+            if label.startswith("embedded_") and label != "embedded_fp32":
+                print(f"index_{label.removeprefix('embedded_')}_vs_fp32={rate / rates['embedded_fp32']:.2f}")
 
 
 def real_chunks(docs: Path, embedder, limit: int):
@@ -85,7 +97,8 @@ def real_chunks(docs: Path, embedder, limit: int):
     texts = texts[:limit]
     t0 = time.perf_counter()
     vectors = embedder.encode(texts, batch_size=32)
-    print(f"embed_real_chunks={len(texts)} embed_chunks_per_s={len(texts) / (time.perf_counter() - t0):.1f}")
+    print(f"embed_real_chunks={len(texts)} embed_chunks_per_s={len(texts) / (time.perf_counter() - t0):.1f} "
+          f"embed_model={embedder.model_id}")
     return texts, vectors
 
 
@@ -158,17 +171,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--base", type=int, default=1000, help="real chunks embedded to build the table from")
     parser.add_argument("--retrieval-only", action="store_true", help="skip the indexing runs")
+    parser.add_argument("--backends", default="fp32,int8",
+                        help="embedder backends to index with, in this order (the last one builds the retrieval table)")
     args = parser.parse_args(argv)
     from desktop.core.history.embedder import Embedder
 
     print(f"loadavg_at_start={os.getloadavg()[0]:.2f} cpus={os.cpu_count()}")
-    embedder = Embedder()
-    embedder.load()
+    embedders = {}
+    for backend in args.backends.split(","):
+        t0 = time.perf_counter()
+        embedders[backend] = Embedder(backend=backend)
+        embedders[backend].load()
+        print(f"embedder_{backend}={embedders[backend].model_id} load_s={time.perf_counter() - t0:.1f}")
+    embedder = embedders[backend]
     with tempfile.TemporaryDirectory() as tmp:
         docs = Path(tmp) / "docs"
         copy_documents(package_documents(args.docs), docs)
         if not args.retrieval_only:
-            bench_indexing(docs, embedder)
+            bench_indexing(docs, embedders)
         texts, vectors = real_chunks(docs, embedder, args.base)
         bench_retrieval(args.chunks, texts, vectors, embedder, min(args.queries, len(texts)))
     print(f"loadavg_at_end={os.getloadavg()[0]:.2f}")
