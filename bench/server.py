@@ -30,7 +30,7 @@ processing included); ``decode`` is tokens after the first over the time
 after it.  For each set it prints the median over rounds of the per-round
 ratios ``server_stream_ratio`` = (b) / (a) tok/s (goal ≥ 0.95) and
 ``vs_llama_cpp_server`` = (b) / (c) (goal ≥ 1.0), and ``added_ttft_ms`` =
-median TTFT (b) − (a) (goal ≤ 10 ms).
+the median over rounds of TTFT (b) − (a) in the same round (goal ≤ 10 ms).
 
 **Load** (``--clients N``).  N threads, each with its own ``openai`` client,
 stream distinct chat requests from ``genlab serve`` for ``--seconds``, one
