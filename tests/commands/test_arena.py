@@ -145,6 +145,7 @@ def test_an_invalid_vote_line_stops_with_its_line_number(capsys, monkeypatch, pr
     assert [v["verdict"] for v in json.loads(out)] == ["b"]
 
 
+@pytest.mark.slow
 def test_a_missing_prompts_file_is_named(capsys, monkeypatch, tmp_path, stories260k, smollm2):
     code, _, err = cli(capsys, monkeypatch, "run", "--a", str(smollm2), "--b", str(stories260k), "--prompts",
                        str(tmp_path / "nope.txt"))

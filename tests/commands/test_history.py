@@ -219,6 +219,7 @@ def _search(capsys, *args) -> list[str]:
     (["--filter", "session=poems", "--kind", "text"], ["limerick"]),
     (["--filter", "date_from=2026-05-05"], ["french"]),
 ])
+@pytest.mark.slow
 def test_each_search_filter_through_the_cli(varied, capsys, options, expected):
     assert _search(capsys, "", *options) == [varied[k].prompt for k in expected]  # recent first
     words = "bread quantum limerick lighthouse french"
@@ -246,6 +247,7 @@ def test_sort_by_date_through_the_cli(varied, capsys):
     (["--filter", "colour"], "--filter needs FIELD=VALUE, not 'colour'"),
     (["--filter", "kind=text", "--kind", "image"], "The kind filter is given twice"),
 ])
+@pytest.mark.slow
 def test_bad_filters_are_one_line_errors(varied, capsys, options, message):
     for mode in ("keyword", "hybrid"):  # checked before the embedder would load
         assert main(["history", "search", "bread", "--mode", mode, *options]) == 2
@@ -330,6 +332,7 @@ def test_search_embeds_a_bounded_backlog_then_answers(backlog, cli_embedder, cap
     assert _unembedded(capsys) == 2
 
 
+@pytest.mark.slow
 def test_search_embedding_stops_at_its_time_budget(backlog, cli_embedder, capsys, monkeypatch):
     import desktop.commands.history as history_command
 

@@ -56,6 +56,7 @@ def test_a_download_goes_ahead_and_is_verified(hub, tmp_path, no_flock):
     assert no_flock  # locking was tried, and its failure did not stop the download
 
 
+@pytest.mark.slow
 def test_a_model_loads_and_can_be_deleted_after_unloading(tiny_gguf, no_flock):
     from desktop.core.text.engine import TextEngine
 

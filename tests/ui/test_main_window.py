@@ -25,6 +25,7 @@ def test_navigation_lists_the_workspaces(window):
     assert "Insights" in titles
 
 
+@pytest.mark.slow
 def test_ctrl_number_switches_workspace(qtbot, window):
     for i in range(len(WORKSPACES)):
         qtbot.keyClick(window, Qt.Key.Key_1 + i, Qt.KeyboardModifier.ControlModifier)
@@ -101,6 +102,7 @@ def test_geometry_and_workspace_are_remembered(qtbot, runner):
     assert second.stack.currentIndex() == 3
 
 
+@pytest.mark.slow
 def test_the_window_with_every_workspace_open_fits_a_small_laptop_screen(qtbot, runner):
     window = MainWindow(Services(), runner, start_services=False)
     qtbot.addWidget(window)
@@ -130,6 +132,7 @@ def test_missing_workspace_module_gets_an_explanation(qtbot, window, monkeypatch
     assert "not part of this build" in texts
 
 
+@pytest.mark.slow
 def test_background_services_open_history_and_keep_early_records(qtbot, runner):
     from desktop.core.records import GenerationRecord
 
@@ -147,6 +150,7 @@ def test_background_services_open_history_and_keep_early_records(qtbot, runner):
     services.close()
 
 
+@pytest.mark.slow
 def test_full_disk_during_a_history_save_is_shown_in_any_workspace(qtbot, runner):
     """A real store write fails like a full disk while Chat is on screen: the window says so."""
     import base64

@@ -3,6 +3,8 @@
 import copy
 import json
 
+import pytest
+
 from desktop.core import paths
 from desktop.core.history.embedder import DEFAULT_MODEL, available_embedders, packaged_model_dir
 from desktop.core.settings import load_settings
@@ -40,6 +42,7 @@ def test_accepting_the_dialog_returns_edited_settings(qtbot, services):
     assert services.settings == before  # the dialog edits a copy
 
 
+@pytest.mark.slow
 def test_apply_settings_updates_in_place_saves_and_switches_embedder(qtbot, services, runner):
     from desktop.core.records import GenerationRecord
 

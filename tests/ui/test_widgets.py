@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from desktop.core.image.params import MAX_GUIDANCE
 from desktop.core.services import Services
 from desktop.ui.chat.settings import ChatSettingsPanel
@@ -32,6 +34,7 @@ def test_empty_state_without_an_action_or_icon_and_with_markup_in_its_title(qtbo
     assert state.title.textFormat().name == "PlainText"  # a search query is shown as typed, never as markup
 
 
+@pytest.mark.slow
 def test_every_empty_pane_is_the_shared_empty_state(qtbot, runner):
     history, images = HistoryEmptyState(), ImagesEmptyState()
     models = ModelsWorkspace(Services(), runner)

@@ -59,6 +59,7 @@ def test_the_prior_keeps_an_unbeaten_model_finite_and_ranked_first():
     assert all(math.isfinite(s.score) and s.low <= s.score <= s.high for s in board.standings)
 
 
+@pytest.mark.slow
 def test_the_interval_contains_the_true_strength_in_a_seeded_simulation():
     truth = {"w": 0.9, "x": 0.3, "y": -0.4, "z": -0.8}  # log-strengths, mean 0
     rng = random.Random(12)

@@ -47,6 +47,7 @@ def _clustered(rng: np.random.Generator, n: int, dim: int = 64, centres: int = 4
     return centre[rng.integers(0, centres, n)] + noise * rng.normal(size=(n, dim))
 
 
+@pytest.mark.slow
 def test_batched_near_check_equals_the_row_by_row_definition_on_thousands_of_rows(monkeypatch):
     from desktop.core.datasets import dedupe
 

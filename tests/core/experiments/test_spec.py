@@ -119,6 +119,7 @@ def test_the_cell_cap_refuses_a_big_sweep_until_it_is_raised(text_spec):
     assert parse_spec(dict(big, max_cells=20008)).cell_count == 20008
 
 
+@pytest.mark.slow
 def test_an_image_model_on_a_text_sweep_is_refused(text_spec, tiny_sd_pipeline):
     message = refused(changed(text_spec, axes={"model": [str(tiny_sd_pipeline)]}))
     assert f"Axis model, value '{tiny_sd_pipeline}': it is an image model, and this is a text sweep." in message

@@ -89,6 +89,7 @@ def test_one_wrong_byte_is_never_installed(hub, payload, tmp_path):
     assert Library().models() == []
 
 
+@pytest.mark.slow
 def test_pause_keeps_bytes_and_resume_continues(hub, payload, tmp_path):
     hub.faults.rate = 8 * MB
     token = CancelToken()

@@ -39,6 +39,7 @@ def run_all(downloads, entries, skip=()) -> None:
                 pass  # the entry is marked failed; what matters is what gets listed
 
 
+@pytest.mark.slow
 def test_a_cancelled_member_keeps_the_pipeline_unlisted_until_it_is_downloaded(pipeline_files):
     assert len(pipeline_files) == 5
     downloads, entries = queue(pipeline_files)
@@ -67,6 +68,7 @@ def test_a_failed_member_is_named_and_nothing_is_listed(hub, pipeline_files):
     assert Library().models() == []
 
 
+@pytest.mark.slow
 def test_while_a_member_waits_nothing_is_listed_or_reported(pipeline_files):
     downloads, entries = queue(pipeline_files)
     downloads.update(entries[UNET].key, status="paused")
@@ -75,6 +77,7 @@ def test_while_a_member_waits_nothing_is_listed_or_reported(pipeline_files):
     assert Library().models() == []
 
 
+@pytest.mark.slow
 def test_a_member_whose_file_vanished_is_reported_missing(pipeline_files, genlab_home):
     from pathlib import Path
 
@@ -162,6 +165,7 @@ def stop_after_some_bytes(entry, downloads, reason: str) -> int:
     return part.stat().st_size
 
 
+@pytest.mark.slow
 def test_quitting_leaves_a_download_resumable_and_pausing_leaves_it_paused(hub):
     """The runner's shutdown cancels with SHUTDOWN: queued for next start.  A person's pause: paused."""
     import hashlib

@@ -28,6 +28,7 @@ def params(**kw) -> ImageParams:
     return ImageParams(**base)
 
 
+@pytest.mark.slow
 def test_the_folder_is_detected_with_its_three_text_encoders(sd3):
     info = inspect_model(sd3)
     assert (info.family, info.pipeline_class, info.family_label) == (SD3, "StableDiffusion3Pipeline",
@@ -56,6 +57,7 @@ def test_the_engine_makes_bare_diffusers_pixels_with_the_negative_prompt(engine,
     assert not np.array_equal(np.asarray(other.image), np.asarray(bare))  # the negative prompt is used
 
 
+@pytest.mark.slow
 def test_img2img_runs_on_the_same_components(engine, sd3, tmp_path):
     init = tmp_path / "init.png"
     Image.new("RGB", (64, 64), (200, 40, 40)).save(init)

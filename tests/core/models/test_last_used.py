@@ -8,6 +8,7 @@ from desktop.core.models.library import Library
 from desktop.core.records import ListSink
 
 
+@pytest.mark.slow
 def test_loading_a_text_model_stamps_its_library_entry(tiny_gguf):
     from desktop.core.text.engine import TextEngine
 
@@ -40,6 +41,7 @@ def test_generating_an_image_stamps_its_library_entry(tiny_sd_pipeline):
     assert library.get(model.id).last_used > 0
 
 
+@pytest.mark.slow
 def test_a_model_outside_the_library_is_listed_as_a_link_when_loaded(tiny_gguf):
     from desktop.core.text.engine import TextEngine
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from desktop.core.hardware import MachineInfo
 from desktop.core.models.speed import (
     CACHE_NAME,
@@ -21,6 +23,7 @@ MACHINE = MachineInfo(ram_total=16 * 1024 ** 3, ram_available=8 * 1024 ** 3, cpu
 GB = 1024 ** 3
 
 
+@pytest.mark.slow
 def test_the_bandwidth_is_measured_once_and_then_read_from_the_cache(genlab_home):
     first = machine_bandwidth(MACHINE)
     cache = genlab_home / CACHE_NAME

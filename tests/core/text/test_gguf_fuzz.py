@@ -47,12 +47,14 @@ def duplicate_vocab_gguf(tiny_gguf, tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_probe_survives_a_native_abort(duplicate_vocab_gguf):
     verdict = run_probe(duplicate_vocab_gguf)
     assert not verdict.ok
     assert "crashed" in verdict.message and "GGML_ASSERT" in verdict.message
 
 
+@pytest.mark.slow
 def test_engine_refuses_a_file_that_would_abort_llama_cpp(duplicate_vocab_gguf):
     import hashlib
 

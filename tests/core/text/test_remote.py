@@ -129,6 +129,7 @@ def test_grounding_counts_a_remote_models_prompt_by_the_estimate_not_its_unknown
     assert budget.prompt_tokens(request) > 0
 
 
+@pytest.mark.slow
 def test_loading_a_model_the_server_does_not_list_names_what_it_lists(slot, llama_server):
     source = RemoteSources().get(llama_server.host)
     with pytest.raises(RemoteError, match="does not serve 'nope'.*it lists"):
@@ -168,6 +169,7 @@ def test_a_closed_port_says_it_cannot_be_reached():
         RemoteClient(closed_port_url()).list_models()
 
 
+@pytest.mark.slow
 def test_a_server_that_accepts_and_never_answers_ends_in_a_read_timeout():
     silent = SilentServer()
     try:

@@ -49,6 +49,7 @@ def test_a_file_that_is_not_a_gguf_leaves_the_list_and_is_said_once(qtbot, works
     workspace.model_bar.error_box.accept()
 
 
+@pytest.mark.slow
 def test_loading_a_bad_file_at_once_says_it_once_and_the_app_goes_on(qtbot, workspace, tmp_path, tiny_gguf,
                                                                      load):
     statuses: list[str] = []

@@ -19,6 +19,7 @@ def loaded(qtbot, workspace, tiny_gguf, load):
     return workspace
 
 
+@pytest.mark.slow
 def test_send_is_disabled_until_model_and_text(qtbot, workspace, tiny_gguf, load):
     workspace.input.setPlainText("hello")
     assert not workspace.send_button.isEnabled()  # no model yet
@@ -48,6 +49,7 @@ def test_model_card_before_loading(qtbot, workspace, stories260k):
     assert "stories260K.gguf" in card and "none: completion mode" in card and "2,048 tokens" in card
 
 
+@pytest.mark.slow
 def test_model_card_shows_metadata(qtbot, workspace, tiny_gguf, load):
     loaded_model = load(workspace, tiny_gguf)
     card = workspace.model_bar.card.text()
@@ -78,6 +80,7 @@ def test_loaded_card_collapses_so_the_conversation_gets_the_height(qtbot, worksp
     assert " tok/s" in bar.summary.text()
 
 
+@pytest.mark.slow
 def test_load_status_names_the_model_and_the_real_time(qtbot, workspace, tiny_gguf, load):
     import re
 
@@ -107,6 +110,7 @@ def test_no_chat_template_note_shows_once(qtbot, workspace, tmp_path, load, send
     assert NO_TEMPLATE_NOTE in bar.card.text() and "no chat template" in bar.summary.text()
 
 
+@pytest.mark.slow
 def test_empty_hint_points_to_the_models_workspace(qtbot, workspace, tiny_gguf, load):
     workspace.show()
     hint = workspace.model_bar.hint
@@ -124,6 +128,7 @@ def test_empty_hint_points_to_the_models_workspace(qtbot, workspace, tiny_gguf, 
     assert "Not loaded" in bar.card.text() and bar.card.isVisible() and not bar.summary.isVisible()
 
 
+@pytest.mark.slow
 def test_main_window_opens_models_from_the_chat_hint(qtbot, runner, services):
     from desktop.ui.main_window import WORKSPACES, MainWindow
 
@@ -149,6 +154,7 @@ def test_long_thread_titles_elide_instead_of_scrolling(qtbot, workspace):
     assert not listing.horizontalScrollBar().isVisible()
 
 
+@pytest.mark.slow
 def test_send_streams_reply_records_history_and_shows_stats(qtbot, loaded, services, send):
     result = send(loaded, "Tell me a story", max_tokens=16)
     assert result.completion_tokens == 16 and result.mode == "chat"
@@ -162,6 +168,7 @@ def test_send_streams_reply_records_history_and_shows_stats(qtbot, loaded, servi
     assert record.output_text == result.text
 
 
+@pytest.mark.slow
 def test_second_turn_links_to_the_previous_record(qtbot, loaded, services, send):
     first = send(loaded, "one")
     second = send(loaded, "two")
@@ -169,6 +176,7 @@ def test_second_turn_links_to_the_previous_record(qtbot, loaded, services, send)
     assert second.prompt_tokens > first.prompt_tokens  # the first exchange is in the prompt
 
 
+@pytest.mark.slow
 def test_stop_mid_stream_keeps_partial(qtbot, loaded):
     loaded.settings_panel.apply_preset("Precise (greedy)")
     loaded.settings_panel.max_tokens.setValue(1900)
@@ -185,6 +193,7 @@ def test_stop_mid_stream_keeps_partial(qtbot, loaded):
     assert loaded.thread.last.content == result.text and "stopped" in loaded.thread.last.note
 
 
+@pytest.mark.slow
 def test_stop_can_discard_partial(qtbot, loaded, services):
     loaded.settings_panel.keep_partial.setChecked(False)
     loaded.settings_panel.max_tokens.setValue(1900)
@@ -199,6 +208,7 @@ def test_stop_can_discard_partial(qtbot, loaded, services):
     assert len(services.history.records) == before
 
 
+@pytest.mark.slow
 def test_regenerate_keeps_the_old_reply_as_a_branch(qtbot, loaded, send):
     send(loaded, "hello")
     old = loaded.thread.last
@@ -215,6 +225,7 @@ def test_regenerate_keeps_the_old_reply_as_a_branch(qtbot, loaded, send):
     assert old.content.strip()[:10] in loaded.transcript.toPlainText()
 
 
+@pytest.mark.slow
 def test_edit_and_resend_creates_a_branch(qtbot, loaded, send):
     send(loaded, "first version")
     user = loaded.thread.path()[0]
@@ -232,6 +243,7 @@ def test_edit_and_resend_creates_a_branch(qtbot, loaded, send):
     assert len(loaded.thread.path()) == 2  # the old reply is still there
 
 
+@pytest.mark.slow
 def test_copy_and_delete_a_turn(qtbot, loaded, send):
     from PySide6.QtWidgets import QApplication
 
@@ -244,6 +256,7 @@ def test_copy_and_delete_a_turn(qtbot, loaded, send):
     assert "Deleted 1 message" in loaded.status.text()
 
 
+@pytest.mark.slow
 def test_new_chat_starts_an_empty_thread(qtbot, loaded, send):
     send(loaded, "first chat")
     first = loaded.thread
@@ -270,6 +283,7 @@ def test_presets_save_load_delete(qtbot, workspace, services):
     assert panel.presets.findText("Mine") < 0
 
 
+@pytest.mark.slow
 def test_out_of_range_sampling_cannot_be_typed_and_what_is_left_is_said_in_screen_words(qtbot, loaded):
     panel = loaded.settings_panel
     for widget, value, kept in ((panel.temperature, -0.5, 0.0), (panel.top_p, 0.0, 0.01), (panel.top_p, 1.5, 1.0),
@@ -321,6 +335,7 @@ def test_megabyte_prompt_says_it_does_not_fit(qtbot, loaded, services, send):
     assert services.history.records[-1].prompt == "short one"
 
 
+@pytest.mark.slow
 def test_nul_and_emoji_prompt(qtbot, loaded, services, send):
     result = send(loaded, "a\x00b 😀🎉")
     assert result.completion_tokens == 12
@@ -398,6 +413,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(qtbot, loaded):
     assert "Enter to send" in loaded.input.placeholderText()
 
 
+@pytest.mark.slow
 def test_the_send_key_can_be_ctrl_enter(qtbot, loaded, services):
     from PySide6.QtCore import Qt
 
@@ -429,6 +445,7 @@ def test_preferences_choose_the_send_key_and_the_model_reload(qtbot, services):
 
 # --- old status texts go -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_stopped_is_cleared_when_regenerating(qtbot, loaded):
     loaded.settings_panel.apply_preset("Precise (greedy)")
     loaded.settings_panel.max_tokens.setValue(1900)
@@ -446,6 +463,7 @@ def test_stopped_is_cleared_when_regenerating(qtbot, loaded):
     qtbot.waitUntil(lambda: not loaded.busy, timeout=TIMEOUT)
 
 
+@pytest.mark.slow
 def test_a_new_chat_does_not_show_the_previous_chats_stats(qtbot, loaded, send):
     send(loaded, "hello")
     assert "tok/s" in loaded.stats.text()
@@ -475,6 +493,7 @@ def test_durations_over_a_second_read_in_seconds():
 
 # --- a reply cut by Max tokens --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_reply_cut_by_max_tokens_says_so_and_continues_the_same_reply(qtbot, loaded, services, send):
     loaded.show()
     first = send(loaded, "Tell me a story", max_tokens=8)
@@ -496,6 +515,7 @@ def test_a_reply_cut_by_max_tokens_says_so_and_continues_the_same_reply(qtbot, l
     assert loaded.transcript.cards()[-1].limit_shown  # cut again, at 8 more
 
 
+@pytest.mark.slow
 def test_the_token_limit_is_said_only_in_the_cards_continue_row(qtbot, loaded, send):
     from PySide6.QtWidgets import QLabel
 
@@ -508,6 +528,7 @@ def test_the_token_limit_is_said_only_in_the_cards_continue_row(qtbot, loaded, s
     assert saying == [card.limit_label] and card.limit_shown
 
 
+@pytest.mark.slow
 def test_a_whole_reply_offers_no_continue(qtbot, loaded):
     loaded.show()
     loaded.settings_panel.apply_preset("Precise (greedy)")

@@ -3,6 +3,7 @@ again at the new size, and keep the cell selected."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -30,6 +31,7 @@ def _ctrl_wheel(table, notches: int) -> None:
     QApplication.sendEvent(table.viewport(), event)
 
 
+@pytest.mark.slow
 def test_zoom_resizes_the_cells_redecodes_the_thumbnails_and_keeps_the_selection(
         qtbot, open_workspace, history, tmp_path):
     experiment_id = seed_image_experiment(history, tmp_path, seeds=3, guidances=2, side=512)

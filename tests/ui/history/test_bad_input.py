@@ -34,6 +34,7 @@ def _workspace(qtbot, services, runner):
     return open_workspace(qtbot, services, runner)
 
 
+@pytest.mark.slow
 def test_a_history_from_a_newer_genlab_is_refused_with_a_message_and_the_app_keeps_running(
         qtbot, runner, genlab_home):
     history = paths.history_dir()

@@ -52,6 +52,7 @@ def test_records_saved_while_hidden_appear_when_the_workspace_is_shown(qtbot, wo
     assert not workspace.refresh_pending
 
 
+@pytest.mark.slow
 def test_the_first_generation_replaces_the_empty_state(qtbot, runner, genlab_home):
     empty = Services()
     store = empty.provide_history_store(HistoryStore(embedder=None))

@@ -62,6 +62,7 @@ def test_opens_with_recent_records_grouped_by_day(workspace):
     assert workspace.results.row_count() == 3
 
 
+@pytest.mark.slow
 def test_typing_searches_once_after_a_pause(qtbot, workspace):
     shown = []
     workspace.results_shown.connect(shown.append)
@@ -76,6 +77,7 @@ def test_typing_searches_once_after_a_pause(qtbot, workspace):
     assert [hit.snippet[a:b] for a, b in hit.highlights] == ["sourdough"]
 
 
+@pytest.mark.slow
 def test_query_syntax_and_bad_filters_show_messages_not_crashes(qtbot, workspace):
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
         workspace.search_box.setText('prompt:"boat*" AND (')
@@ -84,6 +86,7 @@ def test_query_syntax_and_bad_filters_show_messages_not_crashes(qtbot, workspace
     qtbot.waitUntil(lambda: "not a date" in workspace.notice.text(), timeout=TIMEOUT)
 
 
+@pytest.mark.slow
 def test_image_filter_shows_grid_with_missing_image(qtbot, workspace):
     with qtbot.waitSignal(workspace.results_shown, timeout=TIMEOUT):
         workspace.kind.setCurrentIndex(workspace.kind.findData("image"))
@@ -95,6 +98,7 @@ def test_image_filter_shows_grid_with_missing_image(qtbot, workspace):
     assert workspace.details.reuse_button.isEnabled() and not workspace.details.continue_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_details_rating_tags_and_note_save_themselves(qtbot, workspace, services):
     store = services.opened_history_store
 
@@ -267,6 +271,7 @@ def test_export_all_still_exports_everything(qtbot, workspace, tmp_path):
     assert blocker.args[0] == "Exported 3 records."
 
 
+@pytest.mark.slow
 def test_select_all_skips_day_headers_and_a_new_search_clears_the_selection(qtbot, workspace):
     workspace.show()
     qtbot.waitExposed(workspace)
@@ -285,6 +290,7 @@ def test_select_all_skips_day_headers_and_a_new_search_clears_the_selection(qtbo
     assert asked == [] and "Select the records to export first" in workspace.notice.text()
 
 
+@pytest.mark.slow
 def test_the_image_grid_takes_several_selected_results(qtbot, workspace, services):
     store = services.opened_history_store
     store.save_many([GenerationRecord(kind="image", prompt="a red fox in snow", session_id="poems")])

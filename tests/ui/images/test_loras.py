@@ -57,6 +57,7 @@ def combo_index(panel: LoraPanel, name: str) -> int:
     return panel.library_combo.findData(name)
 
 
+@pytest.mark.slow
 def test_library_loras_are_offered_and_another_familys_are_greyed_with_the_reason(panel):
     combo = panel.library_combo
     assert [combo.itemData(i) for i in range(combo.count())] == ["style-one", "xl-style"]  # usable ones first

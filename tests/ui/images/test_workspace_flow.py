@@ -148,6 +148,7 @@ def test_without_a_model_the_workspace_offers_to_load_one(qtbot, services, runne
     assert ws.right.currentWidget() is not ws.empty_state
 
 
+@pytest.mark.slow
 def test_the_last_parameters_and_the_session_gallery_come_back_after_a_restart(qtbot, runner, tiny_sd_pipeline):
     store = HistoryStore(embedder=None, idle_seconds=3600)
     first = Services(load_settings()[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
 from desktop.core.records import GenerationRecord
@@ -20,6 +21,7 @@ def _destroy(widget) -> None:
     assert gone
 
 
+@pytest.mark.slow
 def test_a_destroyed_view_is_removed_from_the_history_listeners(qtbot, services, runner, store, caplog):
     services.provide_history_store(store)
     view = InsightsWorkspace(services, runner)

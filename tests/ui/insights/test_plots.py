@@ -7,6 +7,7 @@ import sys
 from datetime import date
 
 import pyarrow as pa
+import pytest
 
 from desktop.core.insights.series import Series
 from desktop.ui.insights.plots import PlotCard, day_seconds
@@ -24,6 +25,7 @@ def test_a_day_without_generations_is_a_zero_on_a_count_line_and_a_gap_on_a_mean
     assert card.drawn["a"] == ([every[0], every[3]], [3.0, 5.0])
 
 
+@pytest.mark.slow
 def test_opening_the_module_does_not_import_pyqtgraph():
     code = "import sys, desktop.ui.insights.view; print('pyqtgraph' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -59,6 +59,7 @@ def test_on_a_cpu_the_tiny_model_reads_fast_and_a_7b_model_slow(qtbot, services,
     assert rate(tiny) > 50 * rate(big)
 
 
+@pytest.mark.slow
 def test_genlab_s_own_replies_give_the_measured_speed(qtbot, services, runner, genlab_home):
     store = services.provide_history_store(HistoryStore(embedder=None))
     model = ModelIdentity(name="Qwen3 0.6B", file="Qwen3-0.6B-Q4_K_M.gguf")

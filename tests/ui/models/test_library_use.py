@@ -79,6 +79,7 @@ def test_last_used_is_current_when_the_library_is_shown_again(qtbot, workspace, 
     assert tab.selected_id() == model.id  # the refresh keeps the selection
 
 
+@pytest.mark.slow
 def test_generate_with_this_loads_the_image_model_at_once(qtbot, runner, tiny_sd_pipeline):
     """As Chat does: the pipeline loads as one engine job without Generate being pressed."""
     from desktop.ui.main_window import MainWindow

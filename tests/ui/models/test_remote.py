@@ -59,6 +59,7 @@ def test_a_bad_url_is_said_at_once_and_nothing_can_be_added(qtbot, tab):
     assert not dialog.add_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_a_closed_port_and_a_server_that_is_no_openai_api_are_named(qtbot, tab, plain_http_server):
     dialog = tab.open_add_dialog()
     assert run_test(qtbot, dialog, closed_port_url()) is False

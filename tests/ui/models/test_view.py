@@ -116,6 +116,7 @@ def test_pasting_a_non_hub_url_says_so(make_workspace, url):
     assert workspace.hub_tab.handle is None  # refused at once: nothing asked of the hub
 
 
+@pytest.mark.slow
 def test_the_hub_box_opens_a_repo_or_a_hub_url_and_searches_anything_else(qtbot, hub, make_workspace):
     for size in ("0.5B", "1.5B"):
         hub.add_repo(f"Qwen/Qwen2.5-{size}-Instruct-GGUF", {f"qwen-{size}-Q4_K_M.gguf": gguf_file_bytes(20_000)},
@@ -398,6 +399,7 @@ def test_added_folder_is_remembered_and_scanned(qtbot, make_workspace, tmp_path)
     assert load_settings()[0].downloads.extra_model_folders == [str(tmp_path / "lm-studio")]
 
 
+@pytest.mark.slow
 def test_cancelling_a_pipeline_file_keeps_the_pipeline_unlisted_and_the_panel_says_which(qtbot, hub, runner,
                                                                                          tmp_path):
     from desktop.ui.models.downloads import DownloadsController, DownloadsPanel
