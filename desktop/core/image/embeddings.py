@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from desktop.core.errors import InvalidParameter, ModelFileError
-from desktop.core.image.lora import FAMILY_GROUP, family_label
+from desktop.core.image.lora import FAMILY_GROUP, family_label, recorded_file
 from desktop.core.image.params import FLOW_FAMILIES, SD1, SD2, SDXL, EmbeddingChoice, ImageParams
 from desktop.core.models.headers import read_safetensors_header, refuse_pickle
 from desktop.core.models.scan import EmbeddingLayout, embedding_layout
@@ -166,21 +166,6 @@ def known_embeddings(library: Library) -> list[Path]:
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
-def _from_sha256(choice: EmbeddingChoice, library: Library) -> Path:
-    """A recorded embedding's file: the recorded path if its bytes still match, else the library's copy."""
-    from desktop.core.models import hashing
-
-    path = Path(choice.path)
-    if path.is_file() and hashing.model_sha256(path) == choice.sha256:
-        return path
-    model = library.find_by_sha256(choice.sha256)
-    if model is not None and Path(model.path).is_file():
-        return Path(model.path)
-    raise ModelFileError(f"The embedding {choice.name or path.name} (sha256 {choice.sha256[:12]}…) is neither at "
-                         f"{path} nor in the model library.",
-                         "Put that exact file back, or add it to the library in Models, then re-run.")
-
-
 def _word(token: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])", re.IGNORECASE)
 
@@ -203,7 +188,7 @@ def choose_embeddings(params: ImageParams, prompt: str, family: str, model_name:
     """(the embeddings this request uses, warnings); ``prompt`` is the prompt without its LoRA tags."""
     chosen: dict[str, ResolvedEmbedding] = {}  # token -> embedding
     for choice in params.embeddings:
-        path = _from_sha256(choice, library) if choice.sha256 else find_embedding(choice.path, library)
+        path = recorded_file(choice, library, "embedding") if choice.sha256 else find_embedding(choice.path, library)
         emb = resolve(choice.name or path.stem, path)
         check_family(emb, family, model_name)
         other = chosen.get(emb.token.lower())

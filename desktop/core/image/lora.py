@@ -44,6 +44,7 @@ from desktop.core.image.params import (
     SD_TURBO,
     SDXL,
     SDXL_TURBO,
+    EmbeddingChoice,
     LoraChoice,
 )
 from desktop.core.models.headers import read_safetensors_header, refuse_pickle
@@ -219,8 +220,9 @@ def find_lora(name: str, library: Library) -> Path:
     raise ModelFileError(f"The LoRA file {path} does not exist.", "Check the path.")
 
 
-def _from_sha256(choice: LoraChoice, library: Library) -> Path:
-    """A recorded LoRA's file: the recorded path if its bytes still match, else the library's copy."""
+def recorded_file(choice: LoraChoice | EmbeddingChoice, library: Library, kind: str) -> Path:
+    """A recorded LoRA's or embedding's file (``kind`` names it in the message): the recorded path if
+    its bytes still match, else the library's copy."""
     from desktop.core.models import hashing
 
     path = Path(choice.path)
@@ -229,7 +231,7 @@ def _from_sha256(choice: LoraChoice, library: Library) -> Path:
     model = library.find_by_sha256(choice.sha256)
     if model is not None and Path(model.path).is_file():
         return Path(model.path)
-    raise ModelFileError(f"The LoRA {choice.name or path.name} (sha256 {choice.sha256[:12]}…) is neither at "
+    raise ModelFileError(f"The {kind} {choice.name or path.name} (sha256 {choice.sha256[:12]}…) is neither at "
                          f"{path} nor in the model library.",
                          "Put that exact file back, or add it to the library in Models, then re-run.")
 
@@ -252,7 +254,7 @@ def resolve_loras(choices: list[LoraChoice], tags: list[LoraTag], library: Libra
         lora = resolve(tag.name, find_lora(tag.name, library), tag.weight)
         found[lora.path] = lora
     for choice in choices:
-        path = _from_sha256(choice, library) if choice.sha256 else find_lora(choice.path, library)
+        path = recorded_file(choice, library, "LoRA") if choice.sha256 else find_lora(choice.path, library)
         lora = resolve(choice.name or path.stem, path, choice.weight)
         found.pop(lora.path, None)
         found[lora.path] = lora
