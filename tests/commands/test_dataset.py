@@ -17,6 +17,7 @@ def _fill():
     store.close()
 
 
+@pytest.mark.slow
 def test_export_sft_with_history_filters(genlab_home, tmp_path, capsys):
     _fill()
     out = tmp_path / "poems.jsonl"

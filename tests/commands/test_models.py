@@ -228,6 +228,7 @@ def test_a_read_only_models_folder_is_a_clear_error_for_import_and_download(hub,
     assert "imported mine-Q4_0.gguf" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_downloading_a_file_the_repo_does_not_have_names_it_and_how_to_list_the_real_ones(hub, capsys):
     assert genlab_models("download", "tester/cli-GGUF", "cli-Q5_K_M.gguf") == 2
     err = capsys.readouterr().err

@@ -94,6 +94,7 @@ def test_a_context_too_small_for_one_chunk_is_one_error_line(docs, smollm2, caps
     assert "--ctx" in err
 
 
+@pytest.mark.slow
 def test_unknown_collections_and_bad_options_fail_before_the_model_loads(docs, capsys, tmp_path):
     missing_model = tmp_path / "never-read.gguf"
     for argv, wanted in ((["--knowledge", "nope"], "no collection named 'nope'"),

@@ -222,6 +222,7 @@ def test_incognito_is_shown_in_every_workspace(qtbot, runner):
     assert not w.incognito_label.isVisible()
 
 
+@pytest.mark.slow
 def test_a_text_model_from_the_library_opens_chat_and_loads(qtbot, window, tiny_gguf):
     window.show_workspace(3)
     models = window.current_workspace()

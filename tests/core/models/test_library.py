@@ -150,6 +150,7 @@ def test_import_refuses_a_sharded_component_missing_a_shard(tmp_path):
         Library().import_path(folder, "link")
 
 
+@pytest.mark.slow
 def test_a_real_tiny_pipeline_passes_the_weight_checks(tiny_sd_pipeline):
     model = Library().import_path(tiny_sd_pipeline, "link")
     assert model.format == "diffusers" and model.kind == "image"

@@ -35,6 +35,7 @@ def test_the_bandwidth_is_measured_once_and_then_read_from_the_cache(genlab_home
     assert machine_bandwidth(other) != 123456789.0  # another machine's number is not reused
 
 
+@pytest.mark.slow
 def test_an_unreadable_cache_is_measured_again(genlab_home):
     (genlab_home / CACHE_NAME).write_text("not json")
     assert machine_bandwidth(MACHINE) > 1e8
