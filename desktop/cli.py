@@ -1,6 +1,6 @@
 """The ``genlab`` command.
 
-``genlab`` with no subcommand launches the GUI; ``genlab doctor|text|image|
+``genlab`` with no subcommand launches the GUI; ``genlab doctor|text|image|upscale|
 models|history|serve|experiment|arena|knowledge ...`` run headless.  Only the module of the subcommand being
 run is imported, so launching the GUI imports none of them.
 """
@@ -18,6 +18,7 @@ COMMANDS = {
     "doctor": "desktop.commands.doctor",
     "text": "desktop.commands.text",
     "image": "desktop.commands.image",
+    "upscale": "desktop.commands.upscale",
     "models": "desktop.commands.models",
     "history": "desktop.commands.history",
     "serve": "desktop.commands.serve",
