@@ -35,6 +35,18 @@ Then, each the same way (``--flow-runs`` and ``--lora-runs``, 0 to skip):
   switch loads a file); the time of one switch (the engine's
   ``LoraSlots.apply``) against a full model load, and how many times the
   pipeline was loaded while switching (0 when it is reused).
+
+Then a 4x model upscale (``--upscale-runs``, 0 to skip; it needs the
+``upscale`` extra, ``pip install -e ".[upscale]"``, and says so otherwise):
+an ESRGAN of spandrel's own class with random weights (32 filters, 4
+blocks: the Real-ESRGAN architecture, smaller) on a 192x144 image, from
+the image file to the saved PNG.  Bare: PIL open, the tensor, spandrel's
+``ImageModelDescriptor`` called on the whole image, the PNG saved.
+GenLab: :func:`upscale_file` with the whole image at once
+(``upscale_whole_ratio``, the cost of GenLab's record, hashes and
+thumbnail) and with 64 px tiles and 16 px of padding
+(``upscale_tiled_ratio``: the price of tiling, which bounds memory on big
+images; the padding is computed and then cut off).
 """
 
 from __future__ import annotations
@@ -67,6 +79,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--inpaint-runs", type=int, default=5, help="runs of the inpainting comparison (0: skip)")
     parser.add_argument("--flow-runs", type=int, default=5, help="runs of the FLUX and SD 3 comparisons (0: skip)")
     parser.add_argument("--lora-runs", type=int, default=5, help="runs of the LoRA comparisons (0: skip)")
+    parser.add_argument("--upscale-runs", type=int, default=5,
+                        help="runs of the model-upscale comparison (0: skip; needs the upscale extra)")
     parser.add_argument("--verbose", action="store_true", help="also print every run's time")
     args = parser.parse_args(argv)
 
@@ -159,6 +173,8 @@ def main(argv: list[str]) -> int:
         _bench_flow(args, engine, tmp)
     if args.lora_runs > 0:
         _bench_lora(args, model, params, engine, tmp)
+    if args.upscale_runs > 0:
+        _bench_upscale(args, tmp)
     engine.close()
     return 0
 
@@ -188,6 +204,57 @@ def _compare(name: str, run_bare, run_genlab, runs: int, verbose: bool) -> None:
     if verbose:
         print(f"{name}_bare_runs_s=" + ",".join(f"{t:.4f}" for t in bare_times))
         print(f"{name}_genlab_runs_s=" + ",".join(f"{t:.4f}" for t in genlab_times))
+
+
+def _bench_upscale(args, tmp: Path) -> None:
+    """A 4x ESRGAN upscale of one image file to a PNG: bare spandrel against ``upscale_file``."""
+    from desktop.core.image import upscale
+
+    problem = upscale.available()
+    if problem:
+        print(f"upscale_skipped={problem!r}")
+        return
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from desktop.core.tiny_models.upscaler import build_tiny_esrgan
+
+    spandrel = upscale.spandrel_module()
+    weights = build_tiny_esrgan(tmp / "esrgan-x4.pth", scale=4, filters=32, blocks=4)
+    source = tmp / "upscale-source.png"
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:144, 0:192]
+    pixels = np.stack([x, y, x + y], -1) % 256 + rng.integers(0, 40, (144, 192, 3))
+    Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(source)
+    bare = spandrel.ModelLoader(device="cpu").load_from_file(str(weights)).eval()
+    upscaler = upscale.load_upscaler(weights, device="cpu")
+    out = tmp / "upscale-out"
+    out.mkdir()
+
+    def run_bare(seed: int) -> tuple[float, float]:
+        def call() -> None:
+            with Image.open(source) as img:
+                rgb = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+            with torch.inference_mode():
+                result = bare(torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0))
+            array = (result[0].clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+            Image.fromarray(array).save(out / f"bare-{seed}.png")
+
+        return _timed(call)
+
+    def genlab(tile: int, pad: int):
+        def run(seed: int) -> tuple[float, float]:
+            return _timed(lambda: upscale.upscale_file(upscaler, source, out=out / f"genlab-{tile}-{seed}.png",
+                                                       tile=tile, pad=pad))
+        return run
+
+    print(f"upscale: ESRGAN 4x (32 filters, 4 blocks) 192x144 -> 768x576, threads={args.threads}")
+    _compare("upscale_whole", run_bare, genlab(0, 0), args.upscale_runs, args.verbose)
+    _compare("upscale_tiled", run_bare, genlab(64, 16), args.upscale_runs, args.verbose)
+    with Image.open(out / "bare-1.png") as a, Image.open(out / "genlab-0-1.png") as b:
+        same = np.array_equal(np.asarray(a), np.asarray(b.convert("RGB")))
+    print(f"upscale_whole_pixel_identical_to_bare={same}")
 
 
 def _bench_flow(args, engine, tmp: Path) -> None:

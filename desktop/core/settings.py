@@ -52,6 +52,7 @@ class ImageSettings:
     offload: str = "auto"  # auto | none | model | sequential
     last_params: dict[str, Any] = field(default_factory=dict)  # the panel at the last Generate
     session_id: str = ""  # the gallery's session; its images come back at the next start
+    last_upscaler: str = ""  # the upscaler file the last Upscale… used
 
 
 @dataclass

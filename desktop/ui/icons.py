@@ -24,7 +24,7 @@ from PySide6.QtSvg import QSvgRenderer
 from desktop.core.paths import resource_path
 
 IconName = Literal[
-    "arrow-counter-clockwise", "arrow-square-out", "arrows-clockwise", "caret-down", "chat-circle-text",
+    "arrow-counter-clockwise", "arrow-square-out", "arrows-clockwise", "arrows-out", "caret-down", "chat-circle-text",
     "check", "circle-half", "clock-counter-clockwise", "copy", "cube", "dots-three", "download-simple",
     "file", "folder-open", "gear", "image", "image-square", "info", "list-bullets", "magnifying-glass",
     "moon", "paper-plane-right", "pencil-simple", "play", "plus", "push-pin", "shuffle",

@@ -300,6 +300,13 @@ class MainWindow(QMainWindow):
         if record.kind not in ("text", "image"):
             self.statusBar().showMessage(f"A {record.kind!r} record cannot be re-run.", 10000)
             return
+        from desktop.core.image.upscale import is_upscale_record
+
+        if is_upscale_record(record):  # its upscaler and source image are found by sha256 in the job
+            images = self.images()
+            if images is not None:  # workspace() has switched to it
+                images.rerun_upscale(record)
+            return
         try:
             path = rerun_model_path(record)
         except GenLabError as exc:

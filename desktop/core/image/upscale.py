@@ -66,7 +66,7 @@ def available() -> str:
     try:
         spandrel_module()
     except UpscaleUnavailable as exc:
-        return exc.message
+        return str(exc)  # the reason and what to install
     return ""
 
 
@@ -263,7 +263,7 @@ def upscale_image(upscaler: Upscaler, image: Any, *, tile: int = DEFAULT_TILE, p
     else:
         upscaled = Image.fromarray(result, "RGB")
     if alpha is not None:
-        upscaled.putalpha(alpha.resize(upscaled.size, Image.LANCZOS))
+        upscaled.putalpha(alpha.resize(upscaled.size, Image.Resampling.LANCZOS))
     return upscaled
 
 
@@ -291,15 +291,77 @@ def find_upscaler(name: str) -> Path:
                          f"Give the path of the .pth or .safetensors file, or put it in {folder}.")
 
 
-def upscaler_files() -> list[Path]:
-    """The upscalers in ``<models dir>/upscalers``, by name (what the Upscale dialog offers first)."""
+def upscalers_folder() -> Path:
+    """``<models dir>/upscalers``: where upscaler files are found by name."""
     from desktop.core import paths
 
-    folder = paths.models_dir() / FOLDER
+    return paths.models_dir() / FOLDER
+
+
+def upscaler_files() -> list[Path]:
+    """The upscalers in ``<models dir>/upscalers``, by name (what the Upscale dialog offers first)."""
+    folder = upscalers_folder()
     if not folder.is_dir():
         return []
     return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES),
                   key=lambda p: p.name.lower())
+
+
+def is_upscale_record(record: Any) -> bool:
+    """True for the record of an image made by :func:`upscale_file` (not by a pipeline)."""
+    return getattr(record, "kind", "") == "image" and record.parameters.get("mode") == "upscale"
+
+
+@dataclass
+class UpscaleRerun:
+    """What re-running an upscale record takes: the same upscaler file, source image and tiling."""
+
+    upscaler_path: Path
+    source_path: Path
+    tile: int
+    pad: int
+
+
+def rerun_inputs(record: Any, cancel: CancelToken | None = None) -> UpscaleRerun:
+    """The upscaler and source image of an upscale record, each found by its recorded sha256.
+
+    The upscaler is the recorded file, else a file in ``<models dir>/upscalers`` or
+    the library with that sha256; the source image must be the recorded file, unchanged.
+    Raises :class:`ModelFileError` naming what is missing or changed.
+    """
+    from desktop.core.models.hashing import model_sha256, sha256_file
+    from desktop.core.models.library import Library
+
+    params = record.parameters
+    info = params.get("upscaler") if isinstance(params.get("upscaler"), dict) else {}
+    digest = str(info.get("sha256") or record.model.sha256 or "")
+    name = str(info.get("name") or record.model.name or "the upscaler")
+    if not digest:
+        raise ModelFileError(f"This upscale record does not say which exact file {name} was (no sha256),"
+                             " so it cannot be re-run exactly.", "Upscale the image again with a model you choose.")
+    candidates = [Path(str(info.get("path", "")))] if info.get("path") else []
+    candidates += upscaler_files()
+    upscaler_path = None
+    for candidate in candidates:
+        if candidate.is_file() and model_sha256(candidate, cancel=cancel) == digest:
+            upscaler_path = candidate
+            break
+    if upscaler_path is None:
+        found = Library().find_by_sha256(digest)
+        upscaler_path = Path(found.path) if found is not None else None
+    if upscaler_path is None:
+        raise ModelFileError(f"{name} (sha256 {digest[:12]}…) is neither where it was nor in "
+                             f"{FOLDER}/ or the library.",
+                             "Put that exact file back in the models folder's upscalers/ folder, then re-run.")
+    source = Path(str(params.get("source_image", "")))
+    if not params.get("source_image") or not source.is_file():
+        raise ModelFileError(f"The source image {source.name or '(not recorded)'} is gone, so this upscale "
+                             "cannot be re-run.", "Upscale another copy of the image instead.")
+    if params.get("source_sha256") and sha256_file(source, cancel=cancel) != params["source_sha256"]:
+        raise ModelFileError(f"The source image {source.name} has changed since it was upscaled, so a re-run "
+                             "would not be the same.", "Upscale the changed image as a new image instead.")
+    tile, pad = check_tiling(params.get("tile", DEFAULT_TILE), params.get("pad", DEFAULT_PAD))
+    return UpscaleRerun(upscaler_path, source, tile, pad)
 
 
 @dataclass

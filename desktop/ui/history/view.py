@@ -470,7 +470,12 @@ class HistoryWorkspace(QWidget):
         """Re-run exactly: only when the very model file (by sha256) is in the library."""
         from desktop.core.errors import GenLabError
         from desktop.core.history.rerun import model_for_rerun
+        from desktop.core.image.upscale import is_upscale_record
 
+        if is_upscale_record(record):  # Images finds its upscaler and source image by sha256
+            self.status_message.emit("Re-running the upscale in Images.")
+            self.rerun_requested.emit(record)
+            return
         try:
             model = model_for_rerun(record)
         except GenLabError as exc:

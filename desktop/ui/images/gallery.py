@@ -2,13 +2,16 @@
 
 Each item keeps the :class:`GenerationRecord` of its image.  Actions (buttons
 under the grid, and the item's context menu) act on the selected image:
-reuse all parameters, reuse the seed, use as init image, copy, open the
-file's folder, delete (file and thumbnail; the history record stays).
+reuse all parameters, reuse the seed, use as init image, upscale with a
+model, copy, open the file's folder, delete (file and thumbnail; the history
+record stays).  An upscaled image has no parameters or seed of its own, so
+Reuse all and Reuse seed are off for it.
 
 Signals:
     reuse_requested(object): the GenerationRecord whose parameters to reuse.
     reuse_seed_requested(object): the seed (an int) to reuse.
     init_requested(str): use this image path as the img2img init image.
+    upscale_requested(object): the GenerationRecord whose image to upscale with a model.
     image_selected(object): this GenerationRecord's item was clicked or became current.
     deleted(str): this image file was deleted.
 """
@@ -36,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.image.output import delete_output
+from desktop.core.image.upscale import is_upscale_record
 from desktop.core.records import GenerationRecord
 from desktop.ui.flow_layout import FlowLayout
 from desktop.ui.icons import icon
@@ -104,6 +108,7 @@ class ImagesGallery(QWidget):
     reuse_requested = Signal(object)
     reuse_seed_requested = Signal(object)
     init_requested = Signal(str)
+    upscale_requested = Signal(object)
     image_selected = Signal(object)
     deleted = Signal(str)
 
@@ -122,14 +127,16 @@ class ImagesGallery(QWidget):
         self.seed_button.setToolTip("Put this image's seed back in the panel")
         self.init_button = QPushButton(icon("image-square"), "Use as init")
         self.init_button.setToolTip("Start an img2img run from this image")
+        self.upscale_button = QPushButton(icon("arrows-out"), "Upscale…")
+        self.upscale_button.setToolTip("Enlarge this image with an upscaler model (Real-ESRGAN, SwinIR…)")
         self.copy_button = QPushButton(icon("copy"), "Copy")
         self.copy_button.setToolTip("Copy the image to the clipboard")
         self.open_button = QPushButton(icon("folder-open"), "Open folder")
         self.open_button.setToolTip("Show the image file in its folder")
         self.delete_button = QPushButton(icon("trash"), "Delete")
         self.delete_button.setToolTip("Delete the image file (its history entry stays)")
-        self.buttons = (self.reuse_button, self.seed_button, self.init_button, self.copy_button,
-                        self.open_button, self.delete_button)
+        self.buttons = (self.reuse_button, self.seed_button, self.init_button, self.upscale_button,
+                        self.copy_button, self.open_button, self.delete_button)
         row = FlowLayout(spacing=6, line_spacing=4)  # the actions wrap rather than widen the window
         for b in self.buttons:
             row.addWidget(b)
@@ -141,6 +148,7 @@ class ImagesGallery(QWidget):
         self.reuse_button.clicked.connect(lambda: self._with_selected(self.reuse_requested.emit))
         self.seed_button.clicked.connect(lambda: self._with_selected(lambda r: self.reuse_seed_requested.emit(r.seed)))
         self.init_button.clicked.connect(lambda: self._with_selected(lambda r: self.init_requested.emit(r.image_path)))
+        self.upscale_button.clicked.connect(lambda: self._with_selected(self.upscale_requested.emit))
         self.copy_button.clicked.connect(lambda: self._with_selected(self.copy_image))
         self.open_button.clicked.connect(lambda: self._with_selected(self.open_folder))
         self.delete_button.clicked.connect(lambda: self._with_selected(self.delete))
@@ -158,12 +166,20 @@ class ImagesGallery(QWidget):
         icon_source = record.thumbnail_path if Path(record.thumbnail_path).is_file() else record.image_path
         thumbnail = QIcon(QPixmap(icon_source))
         thumbnail.addPixmap(QPixmap(icon_source), QIcon.Mode.Selected)  # not tinted: the selection is the frame
-        item = QListWidgetItem(thumbnail, f"seed {record.seed}")
+        item = QListWidgetItem(thumbnail, self.label(record))
         item.setData(RECORD_ROLE, record)
         item.setToolTip(f"{record.prompt[:200]}\n{Path(record.image_path).name}")
         self.grid.insertItem(0, item)
         self.grid.setCurrentItem(item)
         return item
+
+    @staticmethod
+    def label(record: GenerationRecord) -> str:
+        """"seed 42", or "4× upscale" for an image an upscaler made."""
+        if is_upscale_record(record):
+            scale = (record.parameters.get("upscaler") or {}).get("scale")
+            return f"{scale}× upscale" if scale else "upscale"
+        return f"seed {record.seed}"
 
     def records(self) -> list[GenerationRecord]:
         return [self.grid.item(i).data(RECORD_ROLE) for i in range(self.grid.count())]
@@ -177,7 +193,7 @@ class ImagesGallery(QWidget):
 
     # --- actions --------------------------------------------------------------------
     def enlarge(self, record: GenerationRecord) -> ImageViewer:
-        viewer = ImageViewer(record.image_path, f"seed {record.seed} · {record.prompt[:60]}", self)
+        viewer = ImageViewer(record.image_path, f"{self.label(record)} · {record.prompt[:60]}", self)
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.show()
         return viewer
@@ -214,9 +230,12 @@ class ImagesGallery(QWidget):
             action(record)
 
     def _update_buttons(self) -> None:
-        has = self.selected_record() is not None
+        record = self.selected_record()
         for b in self.buttons:
-            b.setEnabled(has)
+            b.setEnabled(record is not None)
+        if record is not None and is_upscale_record(record):  # no parameters or seed of its own
+            self.reuse_button.setEnabled(False)
+            self.seed_button.setEnabled(False)
 
     def _context_menu(self, pos) -> None:
         item = self.grid.itemAt(pos)
@@ -226,5 +245,6 @@ class ImagesGallery(QWidget):
         menu = QMenu(self)
         menu.addAction("Enlarge", lambda: self.enlarge(item.data(RECORD_ROLE)))
         for b in self.buttons:
-            menu.addAction(b.text(), b.click)
+            action = menu.addAction(b.text(), b.click)
+            action.setEnabled(b.isEnabled())
         menu.exec(self.grid.viewport().mapToGlobal(pos))

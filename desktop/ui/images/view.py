@@ -89,6 +89,35 @@ def _load_job(engine: ImageEngine, path: str, *, cancel, progress) -> LoadedMode
     return engine.load(path, cancel=cancel, progress=progress)
 
 
+def _upscale_job(cache: dict, services, source: str | GenerationRecord, model: str, tile: int, pad: int,
+                 *, cancel, progress):
+    """Upscale ``source`` (an image path, or an upscale record to re-run) and record the new image.
+
+    ``cache`` keeps the last loaded upscaler (by path and mtime) between jobs; only
+    engine jobs touch it, and they run one at a time.
+    """
+    from desktop.core.image.upscale import load_upscaler, rerun_inputs, upscale_file
+    from desktop.core.jobs import Progress
+
+    if isinstance(source, GenerationRecord):
+        progress(Progress(None, "Finding the upscaler and the source image by their sha256…"))
+        inputs = rerun_inputs(source, cancel=cancel)
+        source, model, tile, pad = str(inputs.source_path), str(inputs.upscaler_path), inputs.tile, inputs.pad
+    path = Path(model)
+    key = (str(path.resolve()), path.stat().st_mtime_ns if path.is_file() else 0)
+    upscaler = cache.get(key)
+    if upscaler is None:
+        progress(Progress(None, f"Loading {path.name}…"))
+        cache.clear()  # one upscaler in memory at a time
+        upscaler = load_upscaler(path)
+        cache[key] = upscaler
+    private = services.settings.history.incognito  # read when the job runs, as for generations
+    result = upscale_file(upscaler, source, tile=tile, pad=pad, private=private, cancel=cancel, progress=progress)
+    if not private:
+        services.history.save(result.record)
+    return result
+
+
 def _session_images_job(services, session_id: str, *, cancel, progress) -> list[GenerationRecord]:
     return session.session_images(services, session_id)
 
@@ -117,6 +146,8 @@ class ImagesWorkspace(QWidget):
         self._rerun_of: GenerationRecord | None = None  # the record the running generation re-runs
         self.rerun_question: QMessageBox | None = None  # the "Run anyway?" question of the last re-run
         self._added: set[str] = set()
+        self._upscalers: dict = {}  # the last loaded upscaler, touched by engine jobs only
+        self.upscale_dialog = None  # the last "Upscale…" dialog (tests answer it)
         self._family: tuple[str, bool] | None = None
 
         # left column
@@ -207,6 +238,7 @@ class ImagesWorkspace(QWidget):
         self.gallery.reuse_requested.connect(self.reuse_parameters)
         self.gallery.reuse_seed_requested.connect(self.params_panel.set_seed)
         self.gallery.init_requested.connect(self.params_panel.set_init_image)
+        self.gallery.upscale_requested.connect(self.ask_upscale)
         self.gallery.image_selected.connect(self._show_record)
         self.empty_state.open_folder_requested.connect(self._ask_folder)
         self.empty_state.open_file_requested.connect(self._ask_file)
@@ -527,9 +559,80 @@ class ImagesWorkspace(QWidget):
             self.status.setText(html.escape(text).replace("\n", "<br>"))
         self.status_message.emit(text)
 
+    # --- upscaling --------------------------------------------------------------------
+    def ask_upscale(self, record: GenerationRecord) -> None:
+        """The gallery's Upscale…: choose an upscaler and tiling, then upscale on the engine lane."""
+        from desktop.ui.images.upscale_dialog import UpscaleDialog
+
+        if self.busy:
+            self._set_status("Wait for the running job to finish or stop it first.", error=True)
+            return
+        dialog = UpscaleDialog(record.image_path, self, last_model=self.services.settings.image.last_upscaler)
+        self.upscale_dialog = dialog
+
+        def accepted() -> None:
+            model, tile, pad = dialog.choice()
+            self.services.settings.image.last_upscaler = model
+            self.upscale(record.image_path, model, tile=tile, pad=pad)
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def upscale(self, image_path: str, model: str, *, tile: int, pad: int):
+        """Upscale one image file with the upscaler file ``model``; the result joins the gallery."""
+        if self.busy:
+            self._set_status("Wait for the running job to finish or stop it first.", error=True)
+            return None
+        job = Job(f"Upscale {Path(image_path).name}",
+                  functools.partial(_upscale_job, self._upscalers, self.services, image_path, model, tile, pad),
+                  kind="engine")
+        return self._start_upscale(job, None)
+
+    def rerun_upscale(self, record: GenerationRecord):
+        """Upscale a record's source image again with its exact upscaler (both found by sha256) and
+        say whether the result is pixel-identical to the recorded one."""
+        if self.busy:
+            self._set_status("Wait for the running job to finish or stop it first.", error=True)
+            return None
+        job = Job(f"Re-run upscale of {Path(record.image_path).name}",
+                  functools.partial(_upscale_job, self._upscalers, self.services, record, "", 0, 0), kind="engine")
+        return self._start_upscale(job, record)
+
+    def _start_upscale(self, job: Job, rerun_of: GenerationRecord | None):
+        handle = self._start(job)
+        handle.finished.connect(lambda result: self._on_upscaled(result, rerun_of))
+        handle.cancelled.connect(lambda: self._stopped("Stopped upscaling; nothing was saved."))
+        self._set_status("Waiting for the engine…")
+        return handle
+
+    def _on_upscaled(self, result, rerun_of: GenerationRecord | None) -> None:
+        record = result.record
+        self._add_image(record)
+        self._show_file(str(result.path))
+        self.progress.setValue(1000)
+        self.progress.setFormat("Done")
+        p = record.parameters
+        (w0, h0), (w1, h1) = p["source_size"], p["size"]
+        text = (f"Upscaled {p['upscaler']['scale']}× with {p['upscaler']['name']}: {w0}×{h0} → {w1}×{h1} "
+                f"in {format_duration(record.timings.get('upscale_s', 0.0))}.")
+        if rerun_of is not None:
+            from desktop.core.history.rerun import compare_images
+
+            check = compare_images(rerun_of.image_path, result.path)
+            text += ("\nPixel-identical to the recorded image." if check.matches
+                     else f"\nThe re-run differs from the recorded image: {check.diff}")
+        self._set_status(text)
+        self.generation_finished.emit(result)
+
     # --- reuse ------------------------------------------------------------------------
     def reuse_parameters(self, record: GenerationRecord) -> None:
         """Fill the panel (and the model picker) from a saved image's record."""
+        from desktop.core.image.upscale import is_upscale_record
+
+        if is_upscale_record(record):
+            self._set_status("This image was made by an upscaler, not from a prompt, so it has no generation "
+                             "parameters. Reuse those of the image it was upscaled from.", error=True)
+            return
         params = ImageParams.from_dict(record.parameters)
         params.seed = record.seed
         params.batch_count = 1  # exactly this image: its own seed, not its batch's first
