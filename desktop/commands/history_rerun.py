@@ -3,7 +3,8 @@
 A text record is generated again with its conversation (the earlier records
 of its thread), system prompt, mode, sampling parameters and seed, on the
 library's file with the record's sha256, in a fresh context; an image record
-with its parameters and seed.  What could make the output differ (another
+with its parameters and seed; an upscaled image with the same upscaler file
+and source image (both found by sha256) and tiling.  What could make the output differ (another
 device, GenLab or library version) is said on stderr before it runs.  The
 new output is compared with the recorded one, text byte for byte, images
 pixel for pixel: exit 0 when it matches, 1 with a diff summary when not, 2
@@ -44,10 +45,15 @@ def run(args: argparse.Namespace) -> int:
         if record.kind not in ("text", "image"):
             print(f"error: A {record.kind!r} record cannot be re-run.", file=sys.stderr)
             return 2
-        model_path = rerun_model_path(record, services.library)
+        from desktop.core.image.upscale import is_upscale_record
+
+        upscaled = is_upscale_record(record)  # no library model: the upscaler is found by sha256
+        model_path = "" if upscaled else rerun_model_path(record, services.library)
         private = services.settings.history.incognito
         sink: HistorySink = NullSink() if args.no_history or private else WaitingSink(store)
-        if record.kind == "text":
+        if upscaled:
+            outcome = _rerun_upscale(record, sink, private, quiet=args.json)
+        elif record.kind == "text":
             outcome = _rerun_text(services, store, record, model_path, sink, quiet=args.json)
         else:
             outcome = _rerun_image(services, record, model_path, sink, private, quiet=args.json)
@@ -143,6 +149,20 @@ def _rerun_image(services, record: GenerationRecord, model_path: str, sink: Hist
     image = result.images[0]
     warnings += result.warnings
     return str(image.path), compare_images(record.image_path, image.path), warnings, image.record
+
+
+def _rerun_upscale(record: GenerationRecord, sink: HistorySink, private: bool, *, quiet: bool):
+    from desktop.core.history.rerun import compare_images, exactness_warnings
+    from desktop.core.image.upscale import load_upscaler, rerun_inputs, upscale_file, upscaler_versions
+
+    inputs = rerun_inputs(record)
+    upscaler = load_upscaler(inputs.upscaler_path)
+    warnings = exactness_warnings(record, versions=upscaler_versions(), device=upscaler.device)
+    _warn(warnings, quiet)
+    result = upscale_file(upscaler, inputs.source_path, tile=inputs.tile, pad=inputs.pad, private=private,
+                          cancel=CancelToken(), progress=_quiet)
+    sink.save(result.record)
+    return str(result.path), compare_images(record.image_path, result.path), warnings, result.record
 
 
 def _quiet(_: Progress) -> None:

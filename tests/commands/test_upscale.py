@@ -103,3 +103,20 @@ def test_without_spandrel_the_command_says_what_to_install(monkeypatch, tmp_path
     assert run_cli(str(generated_png(tmp_path / "a.png")), "--model", str(tmp_path / "m.pth")) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "Model upscaling is not available" in err and 'genlab[upscale]' in err
+
+
+@pytest.mark.upscale
+def test_history_rerun_makes_an_upscale_again_and_names_a_missing_upscaler(tiny_x2, tmp_path, capsys):
+    from desktop.cli import main
+
+    source = generated_png(tmp_path / "barn.png")
+    assert run_cli(str(source), "--model", str(tiny_x2), "--tile", "32", "--pad", "4", "--json") == 0
+    made = json.loads(capsys.readouterr().out)["images"][0]
+    assert main(["history", "rerun", made["id"], "--json"]) == 0
+    verdict = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert verdict["matches"] and verdict["diff"] == "" and verdict["new_id"] != made["id"]
+    assert verdict["output"] != made["path"]
+    tiny_x2.rename(tmp_path / "moved.pth")  # neither where it was, nor in upscalers/, nor the library
+    assert main(["history", "rerun", made["id"]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and "tiny-x2 (sha256" in err and "upscalers/" in err

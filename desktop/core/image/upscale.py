@@ -430,7 +430,7 @@ def upscale_file(upscaler: Upscaler, source: str | Path, *, out: str | Path = ""
                     "tile": tile, "pad": pad, "source_size": list(image.size), "size": list(upscaled.size),
                     "dtype": upscaler.dtype},
         seed=origin.get("seed") if isinstance(origin.get("seed"), int) else None, device=upscaler.device,
-        versions=_versions())
+        versions=upscaler_versions())
     if out:
         target = Path(out).expanduser()
         target = target if target.suffix.lower() == ".png" else target.with_suffix(".png")
@@ -452,7 +452,8 @@ def upscale_file(upscaler: Upscaler, source: str | Path, *, out: str | Path = ""
     return UpscaleResult(record, saved.path, None if private else saved.thumbnail_path, upscaled)
 
 
-def _versions() -> dict[str, str]:
+def upscaler_versions() -> dict[str, str]:
+    """The versions an upscale depends on (recorded, and compared when one is re-run)."""
     import torch
 
     from desktop import __version__

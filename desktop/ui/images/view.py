@@ -616,11 +616,13 @@ class ImagesWorkspace(QWidget):
         text = (f"Upscaled {p['upscaler']['scale']}× with {p['upscaler']['name']}: {w0}×{h0} → {w1}×{h1} "
                 f"in {format_duration(record.timings.get('upscale_s', 0.0))}.")
         if rerun_of is not None:
-            from desktop.core.history.rerun import compare_images
+            from desktop.core.history.rerun import compare_images, exactness_warnings
 
             check = compare_images(rerun_of.image_path, result.path)
             text += ("\nPixel-identical to the recorded image." if check.matches
                      else f"\nThe re-run differs from the recorded image: {check.diff}")
+            for warning in exactness_warnings(rerun_of, versions=record.versions, device=record.device):
+                text += f"\nNote: {warning}"
         self._set_status(text)
         self.generation_finished.emit(result)
 
