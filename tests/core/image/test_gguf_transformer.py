@@ -54,6 +54,34 @@ def test_the_gguf_transformer_makes_the_original_folders_image(engine, flux):
     assert type(engine.loaded.pipe.transformer.transformer_blocks[0].attn.to_q.weight).__name__ == "GGUFParameter"
 
 
+@pytest.mark.parametrize("quant", ["Q4_0", "Q5_1"])
+def test_a_4_or_5_bit_gguf_transformer_runs_on_the_files_own_weights(engine, flux, tmp_path, quant):
+    """The 4- and 5-bit block types of published FLUX GGUFs: each weight the model computes with is the
+    file's block dequantized (by the gguf package, not diffusers), near the original weight."""
+    import gguf
+    import torch
+    from diffusers.quantizers.gguf.utils import dequantize_gguf_tensor
+    from safetensors.torch import load_file
+
+    folder = gguf_transformer_folder(flux["original"], tmp_path / f"tiny-flux-{quant.lower()}", quant=quant)
+    sink = ListSink()
+    image = pixels(engine, folder, sink)
+    assert np.array_equal(pixels(engine, folder), image)  # same seed, same image
+    assert sink.records[0].model.quantization == f"GGUF {quant}"
+    weight = engine.loaded.pipe.transformer.transformer_blocks[0].attn.to_q.weight
+    assert weight.quant_type == gguf.GGMLQuantizationType[quant]
+    [path] = (folder / "transformer").glob("*.gguf")
+    stored = next(t for t in gguf.GGUFReader(str(path)).tensors if t.name == "transformer_blocks.0.attn.to_q.weight")
+    expected = torch.from_numpy(gguf.quants.dequantize(stored.data, stored.tensor_type).copy())
+    used = dequantize_gguf_tensor(weight).float().reshape(expected.shape)
+    [original] = [load_file(str(f)) for f in sorted((flux["original"] / "transformer").glob("*.safetensors"))]
+    reference = original["transformer_blocks.0.attn.to_q.weight"].float()
+    error = (used - reference).abs().max().item()
+    assert 0 < error <= reference.abs().max().item() / 4  # lossy, within a 4-bit step of the block's range
+    # diffusers multiplies in half precision; its rounding is far below the quantization's own error
+    assert (used - expected.float()).abs().max().item() < error / 20
+
+
 def test_the_library_lists_the_folder_with_its_gguf(flux):
     model = Library().import_path(flux["q8"], "link")
     assert (model.kind, model.family, model.quantization) == ("image", "Flux", "GGUF Q8_0")
