@@ -9,8 +9,9 @@ ranges are the core's validation ranges.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QStandardItemModel
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
@@ -176,3 +177,19 @@ def spin_box(minimum: int, maximum: int, step: int = 1, special: str = "") -> QS
     if special:
         box.setSpecialValueText(special)
     return box
+
+
+def fill_offer_combo(combo: QComboBox, entries: list[tuple[str, object, str, bool]]) -> None:
+    """Refill a combo of things to add, none chosen: (label, data, tooltip, enabled) each; a disabled
+    entry stays listed, greyed, with its tooltip saying why.  No signal fires while it is refilled."""
+    combo.blockSignals(True)
+    combo.clear()
+    items = combo.model()
+    assert isinstance(items, QStandardItemModel)
+    for label, data, tooltip, enabled in entries:
+        combo.addItem(label, data)
+        item = items.item(combo.count() - 1)
+        item.setToolTip(tooltip)
+        item.setEnabled(enabled)
+    combo.setCurrentIndex(-1)
+    combo.blockSignals(False)

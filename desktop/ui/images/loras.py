@@ -56,7 +56,7 @@ from desktop.core.image.params import MAX_LORA_WEIGHT, LoraChoice
 from desktop.ui import theme
 from desktop.ui.icons import icon
 from desktop.ui.images.lora_tags import add_tag, prompt_tags, remove_tag, set_weight
-from desktop.ui.widgets import double_spin_box
+from desktop.ui.widgets import double_spin_box, fill_offer_combo
 
 log = logging.getLogger(__name__)
 SLIDER_STEPS = 100  # slider units per 1.0 of weight
@@ -234,19 +234,10 @@ class LoraPanel(QWidget):
             name = Path(model.path).stem
             fit = lora_fit(name, self._model, library, Path(model.path))
             offered.append((bool(fit.problem), name.lower(), name, fit))
-        self.library_combo.blockSignals(True)
-        self.library_combo.clear()
-        items = self.library_combo.model()
-        assert isinstance(items, QStandardItemModel)
-        for refused, _, name, fit in sorted(offered):
-            label = f"{name} — {fit.family}" if fit.family else name
-            self.library_combo.addItem(label, name)
-            item = items.item(self.library_combo.count() - 1)
-            item.setToolTip(fit.problem or (str(fit.path) if fit.path else ""))
-            if refused:
-                item.setEnabled(False)
-        self.library_combo.setCurrentIndex(-1)
-        self.library_combo.blockSignals(False)
+        fill_offer_combo(self.library_combo, [
+            (f"{name} — {fit.family}" if fit.family else name, name,
+             fit.problem or (str(fit.path) if fit.path else ""), not refused)
+            for refused, _, name, fit in sorted(offered)])
         greyed = sum(1 for r, *_ in offered if r)
         if not offered:
             self.hint.setText("No LoRAs in the library yet: import a LoRA .safetensors file in Models, or put it "

@@ -5,7 +5,8 @@ steps, guidance, size, seed (empty: random), scheduler, batch count, the
 img2img init image with its strength, its inpainting mask and outpaint
 margins, the hires fix (:mod:`.inpaint_controls`), and the LoRAs
 (:mod:`.loras`, a view of the prompt's ``<lora:…>`` tags whose rows go into
-the request).  The
+the request), and the embeddings (:mod:`.embedding_panel`, which writes
+their names into the prompts).  The
 boxes only take what a model can make: sizes in steps of 8 within the family's range (a typed 100 becomes
 104 when the box is left), at least one step, guidance from 0, strength
 above 0 and at most 1.  A size preset combo offers the family's aspect
@@ -48,6 +49,7 @@ from desktop.core.image.params import (
 from desktop.core.image.pipeline import OFFLOAD_CHOICES
 from desktop.core.image.schedulers import SCHEDULER_NAMES
 from desktop.ui.icons import icon
+from desktop.ui.images.embedding_panel import EmbeddingPanel
 from desktop.ui.images.inpaint_controls import HiresControl, MaskControl, OutpaintControl
 from desktop.ui.images.loras import LoraPanel
 from desktop.ui.images.presets import SizePreset, presets_for
@@ -97,6 +99,7 @@ class ImagesParamsPanel(QWidget):
         self.negative.setPlaceholderText("What to avoid (optional)")
         self.negative.setFixedHeight(48)
         self.loras = LoraPanel(self.prompt)
+        self.embeddings = EmbeddingPanel(self.prompt, self.negative)
         self.steps = spin_box(1, MAX_STEPS)
         self.guidance = double_spin_box(0.0, MAX_GUIDANCE, 0.5, decimals=1)
         self.width_box, self.height_box = SizeSpinBox(), SizeSpinBox()
@@ -144,6 +147,7 @@ class ImagesParamsPanel(QWidget):
         form.addRow("Prompt", self.prompt)
         form.addRow("Negative", self.negative)
         form.addRow("LoRAs", self.loras)
+        form.addRow("Embeddings", self.embeddings)
         form.addRow("Steps", self.steps)
         form.addRow("Guidance scale", self.guidance)
         form.addRow("Size", size_row)

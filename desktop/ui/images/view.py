@@ -265,6 +265,7 @@ class ImagesWorkspace(QWidget):
                 self.picker.addItem(model.name, model.path)
         self.picker.blockSignals(False)
         self.params_panel.loras.refresh_library()
+        self.params_panel.embeddings.refresh_library()
         last = self.services.settings.image.last_model
         if last and Path(last).exists():
             self.select_model(last)
@@ -318,6 +319,7 @@ class ImagesWorkspace(QWidget):
         except GenLabError as exc:
             self._family = None
             self.params_panel.loras.set_model(None)
+            self.params_panel.embeddings.set_model(None)
             self.card.setText(f"<span style='color:{theme.colours().danger}'>{html.escape(str(exc))}</span>")
             return
         loaded = self.engine.loaded
@@ -333,6 +335,7 @@ class ImagesWorkspace(QWidget):
                        f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
         self.card.setText(f"{state}<table>{body}</table>")
         self.params_panel.loras.set_model(info.family, info.name)
+        self.params_panel.embeddings.set_model(info.family, info.name)
         family = (info.family, info.lcm)
         if family != self._family:
             self._family = family
