@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
                 page.rerun_requested.connect(self.rerun_record)
                 page.continue_requested.connect(self.continue_record)
                 page.reuse_requested.connect(self.reuse_record)
+                page.upscale_requested.connect(self.upscale_record)
                 page.incognito.toggled.connect(lambda _on: self.update_incognito_indicator())
         elif key == "models":
             from desktop.ui.models.view import ModelsWorkspace
@@ -327,6 +328,12 @@ class MainWindow(QMainWindow):
         images = self.images()
         if images is not None:
             images.reuse_parameters(record)
+
+    def upscale_record(self, record) -> None:
+        """Open Images and its Upscale… dialog on an image record's image (History's More menu)."""
+        images = self.images()
+        if images is not None:
+            images.ask_upscale(record)
 
     def show_history_session(self, session_id: str) -> None:
         """Open History on one session's records (an experiment's cells)."""

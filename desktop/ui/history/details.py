@@ -5,8 +5,9 @@ non-empty field, the prompts and the reply first.  Rating (five stars), tags
 and note save themselves: a star at once, tags and note when their box loses
 focus or Enter is pressed (and, at the latest, when another record is shown).
 The main actions are buttons (Re-run exactly; Continue in Chat for text or
-Reuse in Images for an image; Copy); "Show session" and "Delete…" are in the
-pane's More menu, so the pane fits in about 400 px.
+Reuse in Images for an image; Copy); "Upscale…" (images), "Show session" and
+"Delete…" are in the pane's More menu, so the pane fits in about 400 px.  An
+upscaled image has no generation parameters, so Reuse in Images is off for it.
 
 An image record's preview is decoded and scaled off the GUI thread (a
 :class:`~desktop.ui.thumbnails.ThumbnailLoader`); "Loading the image…" shows
@@ -19,6 +20,7 @@ Signals:
     rerun_requested(object): re-run this GenerationRecord exactly.
     continue_requested(object): continue this text thread in Chat.
     reuse_requested(object): reuse this record's parameters in Images.
+    upscale_requested(object): upscale this image record's image with a model, in Images.
     session_requested(str): show only this record's session (the action is disabled without one).
 """
 
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.history.record_text import record_html
+from desktop.core.image.upscale import is_upscale_record
 from desktop.ui.history.rating import StarRating
 from desktop.ui.history.style import secondary_text_color
 from desktop.ui.thumbnails import ThumbnailLoader
@@ -59,6 +62,7 @@ class DetailsPanel(QWidget):
     rerun_requested = Signal(object)
     continue_requested = Signal(object)
     reuse_requested = Signal(object)
+    upscale_requested = Signal(object)
     session_requested = Signal(str)
 
     def __init__(self, parent=None) -> None:
@@ -110,6 +114,8 @@ class DetailsPanel(QWidget):
         self.more_button.setText("More")
         self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.more_button)
+        self.upscale_action = menu.addAction("Upscale…", self._request_upscale)
+        self.upscale_action.setToolTip("Enlarge this image with an upscaler model, in Images")
         self.session_action = menu.addAction("Show session", self._request_session)
         self.session_action.setToolTip("Show only the records of this record's session")
         menu.addSeparator()
@@ -128,6 +134,10 @@ class DetailsPanel(QWidget):
     def _request_session(self) -> None:
         if self.hit is not None and self.hit.record.session_id:
             self.session_requested.emit(self.hit.record.session_id)
+
+    def _request_upscale(self) -> None:
+        if self.hit is not None and self.hit.record.kind == "image":
+            self.upscale_requested.emit(self.hit.record)
 
     def _request_delete(self) -> None:
         if self.hit is not None:
@@ -148,7 +158,9 @@ class DetailsPanel(QWidget):
             w.setEnabled(enabled)
         self.delete_action.setEnabled(enabled)
         self.continue_button.setEnabled(kind == "text")
-        self.reuse_button.setEnabled(kind == "image")
+        self.reuse_button.setEnabled(kind == "image" and not is_upscale_record(hit.record))
+        self.upscale_action.setEnabled(kind == "image")
+        self.upscale_action.setVisible(kind == "image")
         self.continue_button.setVisible(kind != "image")  # one of the two, by kind
         self.reuse_button.setVisible(kind == "image")
         self.session_action.setEnabled(enabled and bool(hit.record.session_id))

@@ -41,6 +41,7 @@ Signals:
         a GenerationRecord to re-run exactly (emitted only when its model is found
         in the library by sha256), continue in Chat, or reuse in Images; the main
         window routes them to the engines' workspaces.
+    upscale_requested(object): an image GenerationRecord to upscale in Images (More → Upscale…).
     results_shown(int): a search result was displayed (how many hits).
 
 A failed save (full disk...) reported by the store's writer is shown in the
@@ -112,6 +113,7 @@ class HistoryWorkspace(QWidget):
     rerun_requested = Signal(object)
     continue_requested = Signal(object)
     reuse_requested = Signal(object)
+    upscale_requested = Signal(object)
     results_shown = Signal(int)
     _write_failed = Signal(str)  # from the history writer thread, delivered on the GUI thread
     _records_saved = Signal()  # from the history writer thread, delivered on the GUI thread
@@ -258,6 +260,7 @@ class HistoryWorkspace(QWidget):
         self.details.rerun_requested.connect(self.rerun)
         self.details.continue_requested.connect(self.continue_requested)
         self.details.reuse_requested.connect(self.reuse_requested)
+        self.details.upscale_requested.connect(self.upscale_requested)
 
     # --- public slots ------------------------------------------------------------
     def focus_search(self) -> None:

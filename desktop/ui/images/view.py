@@ -570,6 +570,10 @@ class ImagesWorkspace(QWidget):
         if self.busy:
             self._set_status("Wait for the running job to finish or stop it first.", error=True)
             return
+        if not Path(record.image_path).is_file():
+            self._set_status(f"The image {record.image_path or '(no file)'} is gone, so it cannot be upscaled.",
+                             error=True)
+            return
         dialog = UpscaleDialog(record.image_path, self, last_model=self.services.settings.image.last_upscaler)
         self.upscale_dialog = dialog
 

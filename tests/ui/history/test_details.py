@@ -154,9 +154,17 @@ def test_the_pane_fits_420_px_with_the_main_actions_as_buttons(qtbot, tmp_path):
     panel.show_hit(Hit(GenerationRecord(kind="text", prompt="hi", session_id="s"), 0.0))
     assert not panel.continue_button.isHidden() and panel.reuse_button.isHidden()
     assert panel.minimumSizeHint().width() <= 420
-    assert [a.text() for a in panel.more_button.menu().actions() if a.text()] == ["Show session", "Delete…"]
+    def menu() -> list[str]:
+        return [a.text() for a in panel.more_button.menu().actions() if a.text() and a.isVisible()]
+
+    assert menu() == ["Show session", "Delete…"]
     panel.show_hit(_image_hit(tmp_path))
     assert panel.continue_button.isHidden() and not panel.reuse_button.isHidden()
+    assert menu() == ["Upscale…", "Show session", "Delete…"]
+    upscale = []
+    panel.upscale_requested.connect(upscale.append)
+    panel.upscale_action.trigger()
+    assert upscale == [panel.hit.record]
     assert panel.minimumSizeHint().width() <= 420
     deleted = []
     panel.delete_requested.connect(deleted.append)

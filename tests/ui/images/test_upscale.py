@@ -194,3 +194,29 @@ def test_history_rerun_of_an_upscale_goes_to_images(qtbot, services, runner, tin
     assert isinstance(images, ImagesWorkspace) and images.busy
     qtbot.waitUntil(lambda: not images.busy, timeout=TIMEOUT)
     assert "Pixel-identical to the recorded image." in images.status.text()
+
+
+@upscale
+def test_upscale_from_history_opens_the_dialog_in_images(qtbot, services, runner, tiny_x2, tmp_path):
+    from desktop.core.history.search import Hit
+    from desktop.ui.main_window import MainWindow
+
+    services.provide_history_store(HistoryStore(embedder=None))
+    source = generated(tmp_path)
+    window = MainWindow(services, runner, start_services=False)
+    qtbot.addWidget(window)
+    details = window.workspace("history").details
+    details.show_hit(Hit(source, 1.0))
+    assert details.upscale_action.isEnabled() and details.reuse_button.isEnabled()
+    details.upscale_action.trigger()
+    images = window.current_workspace()
+    assert isinstance(images, ImagesWorkspace)
+    dialog = images.upscale_dialog
+    assert dialog is not None and dialog.isVisible() and source.image_path.endswith(dialog.image_path[-8:])
+    result = upscaled(qtbot, images, dialog.ok_button.click)
+    assert result.record.parent_id == source.id
+    details.show_hit(Hit(result.record, 1.0))
+    assert not details.reuse_button.isEnabled()  # an upscaled image has no parameters to reuse
+    gone = GenerationRecord(kind="image", prompt="", image_path=str(tmp_path / "deleted.png"))
+    images.ask_upscale(gone)
+    assert "deleted.png is gone, so it cannot be upscaled" in images.status.text()
