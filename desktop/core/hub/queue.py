@@ -24,7 +24,11 @@ that person.
 adds the file to the library and keeps the entry's state current.  A
 diffusers pipeline is many entries of one repo folder; it is listed by
 :func:`register_pipeline_if_complete` only when every one of them arrived
-verified, so a cancelled or failed file keeps it out of the library.
+verified, so a cancelled or failed file keeps it out of the library.  A
+catalog variant built from several repos (FLUX.1 with a GGUF transformer)
+names its folder: each of its entries carries that ``root``, which makes
+them one set whatever repo each file comes from
+(:func:`catalog_downloads`).
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class DownloadEntry:
     path: str = ""  # where the verified file is once done: ``dest``, or a listed copy that was reused
     already_installed: bool = False  # done without a transfer: the bytes were already on disk
     note: str = ""  # what a person should know about a finished entry
+    root: str = ""  # the model folder this file completes, when not its repo's own folder
 
     @property
     def ref(self) -> FileRef:
@@ -126,17 +131,22 @@ class DownloadList:
             return self._read().get(key)
 
     def add(self, ref: FileRef, dest: Path | None = None, *, source: str = "hub",
-            catalog_id: str = "") -> DownloadEntry:
-        """Add (or re-queue) a download; an entry already active is returned as is."""
+            catalog_id: str = "", root: Path | None = None) -> DownloadEntry:
+        """Add (or re-queue) a download; an entry already active is returned as is.
+
+        ``root``: the model folder the file completes, when not its repo's own; the same file of one repo
+        can then be queued for two folders (two variants sharing a text encoder) as two entries."""
+        key = ref.key if root is None else f"{ref.key}>{Path(root).name}"
         with self._lock:
             entries = self._read()
-            entry = entries.get(ref.key)
+            entry = entries.get(key)
             if entry is not None and entry.status in ACTIVE:
                 return entry
             dest = Path(dest or default_destination(ref))
-            entry = DownloadEntry(ref.key, ref.repo_id, ref.filename, ref.revision, str(dest),
+            entry = DownloadEntry(key, ref.repo_id, ref.filename, ref.revision, str(dest),
                                   source=source, catalog_id=catalog_id, added_at=time.time(),
-                                  done=entry.done if entry else 0, size=entry.size if entry else 0)
+                                  done=entry.done if entry else 0, size=entry.size if entry else 0,
+                                  root=str(root) if root is not None else "")
             entries[entry.key] = entry
             self._write(entries)
             return entry
@@ -333,8 +343,23 @@ def _installed_offline(entry: DownloadEntry, library) -> tuple[Path, int] | None
     return None
 
 
+def catalog_downloads(entry, variant, models_root: Path | None = None) -> list[tuple[FileRef, Path | None,
+                                                                                   Path | None]]:
+    """(file, destination, model folder) for each file of a catalog variant, for :meth:`DownloadList.add`.
+
+    A variant with a ``folder`` of its own gets every file placed in it (at the file's ``path``), each from
+    its own repo; other variants go to the repo's default folder (destination and folder None)."""
+    if not variant.folder:
+        return [(FileRef(f.repo_id or entry.repo_id, f.name), None, None) for f in variant.files]
+    root = (models_root or paths.models_dir()) / variant.folder
+    return [(FileRef(f.repo_id or entry.repo_id, f.name), root / f.dest, root) for f in variant.files]
+
+
 def pipeline_root(entry: DownloadEntry) -> Path:
-    """The repo folder an entry's file belongs to (``dest`` minus the file's path in the repo)."""
+    """The model folder an entry's file belongs to: its ``root``, else ``dest`` minus the file's path in the
+    repo (the repo's folder)."""
+    if entry.root:
+        return Path(entry.root)
     root = Path(entry.dest)
     for _ in Path(entry.filename).parts:
         root = root.parent
@@ -351,7 +376,9 @@ PENDING = ("queued", "running", "paused", WAITING_NETWORK)
 def pipeline_entries(entry: DownloadEntry, downloads: DownloadList) -> list[DownloadEntry]:
     """The download set ``entry`` belongs to: every entry (cancelled ones too) of its repo folder."""
     root = pipeline_root(entry)
-    return [e for e in downloads.entries() if e.repo_id == entry.repo_id and pipeline_root(e) == root]
+    if entry.root:
+        return [e for e in downloads.entries() if e.root == entry.root]
+    return [e for e in downloads.entries() if e.repo_id == entry.repo_id and not e.root and pipeline_root(e) == root]
 
 
 def _arrived(entry: DownloadEntry) -> bool:
@@ -371,6 +398,7 @@ def register_pipeline_if_complete(entry: DownloadEntry, downloads: DownloadList)
     """
     root = pipeline_root(entry)
     siblings = pipeline_entries(entry, downloads)
+    name = root.name if entry.root else entry.repo_id
     if not any(e.filename == "model_index.json" for e in siblings) and not (root / "model_index.json").is_file():
         return None
     if any(e.status in PENDING for e in siblings):
@@ -381,12 +409,14 @@ def register_pipeline_if_complete(entry: DownloadEntry, downloads: DownloadList)
         names = ", ".join(f"{e.filename} {reasons.get(e.status, 'is missing')}" for e in missing)
         for e in missing:
             if e.status == "cancelled":
-                downloads.update(e.key, error=f"{entry.repo_id} is not listed as installed without this file.")
+                downloads.update(e.key, error=f"{name} is not listed as installed without this file.")
+        again = (f"genlab models download {entry.catalog_id}" if entry.root and entry.catalog_id else
+                 f"genlab models download {entry.repo_id} {' '.join(e.filename for e in missing)}")
         raise IncompletePipeline(
-            f"{entry.repo_id} is not listed as installed: {names}.",
-            f"Download {'it' if len(missing) == 1 else 'them'} again to complete the pipeline "
-            f"(`genlab models download {entry.repo_id} {' '.join(e.filename for e in missing)}`).")
+            f"{name} is not listed as installed: {names}.",
+            f"Download {'it' if len(missing) == 1 else 'them'} again to complete the pipeline (`{again}`).")
     from desktop.core.models.library import Library
 
-    return Library().add_path(root, source=entry.source, owned=True, repo_id=entry.repo_id,
-                              catalog_id=entry.catalog_id, name=entry.repo_id)
+    index = next((e for e in siblings if e.filename == "model_index.json"), entry)  # the pipeline's own repo
+    return Library().add_path(root, source=entry.source, owned=True, repo_id=index.repo_id,
+                              catalog_id=entry.catalog_id, name=name)

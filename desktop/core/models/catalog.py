@@ -4,6 +4,12 @@ Entries are data: a model (repo id, licence, kind, family, parameters) with
 one or more variants (a quantization and its files with sizes, plus the
 minimum RAM / VRAM).  A few entries are ``recommended``: good first picks,
 marked in the Catalog.  This module only reads and checks them.
+
+A diffusers variant may gather files from more than one repo: FLUX.1 with a
+GGUF-quantized transformer takes the pipeline's text encoders, VAE and
+configs from the model's repo and the transformer from a GGUF repo (a file's
+``repo_id``), put at ``transformer/`` (its ``path``) in a folder of its own
+(the variant's ``folder``), so it never mixes with the full-precision one.
 """
 
 from __future__ import annotations
@@ -24,9 +30,16 @@ class CatalogError(GenLabError):
 
 @dataclass
 class CatalogFile:
-    name: str
+    name: str  # the file's path in its hub repo
     size: int
     sha256: str = ""  # the LFS sha256 at the revision the size was taken from, when known
+    repo_id: str = ""  # the hub repo the file comes from, when not the entry's (a GGUF transformer)
+    path: str = ""  # where it goes in the variant's model folder, when not at ``name``
+
+    @property
+    def dest(self) -> str:
+        """The file's path inside the model folder."""
+        return self.path or self.name
 
 
 @dataclass
@@ -37,10 +50,19 @@ class CatalogVariant:
     min_vram: int
     size_exact: bool = False
     format: str = "gguf"
+    folder: str = ""  # the model folder's name under the models folder, when not the repo's own
 
     @property
     def size(self) -> int:
         return sum(f.size for f in self.files)
+
+    def parts(self) -> dict[str, int]:
+        """Bytes per pipeline component (a diffusers folder's top-level folders); one part for a single file."""
+        sizes: dict[str, int] = {}
+        for f in self.files:
+            top = f.dest.split("/", 1)[0] if "/" in f.dest else ""
+            sizes[top] = sizes.get(top, 0) + f.size
+        return sizes
 
     @property
     def main_file(self) -> CatalogFile:
@@ -75,10 +97,11 @@ class CatalogEntry:
 
 
 def _entry(raw: dict) -> CatalogEntry:
-    variants = [CatalogVariant(v["quantization"], [CatalogFile(f["name"], int(f["size"]), f.get("sha256", ""))
+    variants = [CatalogVariant(v["quantization"], [CatalogFile(f["name"], int(f["size"]), f.get("sha256", ""),
+                                                           f.get("repo_id", ""), f.get("path", ""))
                                                         for f in v["files"]],
                                int(v["min_ram"]), int(v["min_vram"]), bool(v.get("size_exact", False)),
-                               v.get("format", "gguf")) for v in raw["variants"]]
+                               v.get("format", "gguf"), v.get("folder", "")) for v in raw["variants"]]
     if raw["kind"] not in KINDS or not variants or "/" not in raw["repo_id"]:
         raise ValueError(f"bad kind, variants or repo_id in {raw.get('id')!r}")
     return CatalogEntry(raw["id"], raw["name"], raw["kind"], raw["family"], raw["repo_id"], raw["license"],

@@ -7,10 +7,16 @@ head_dim × 2 bytes per token, f16) + a fixed runtime overhead.  Without the
 architecture (a hub file), the KV cache is estimated from the file size.
 
 Image (diffusers): on a GPU, the fp16 weights + activations for the
-resolution; on CPU the weights are upcast to fp32 (twice the size).
+resolution; on CPU the weights are upcast to fp32 (twice the size).  A
+pipeline whose parts are known (a catalog variant's folders) that does not
+fit whole may still fit with model CPU offload, the Images workspace's
+policy when VRAM is short: only one part is on the GPU at a time, so the GPU
+needs the larger of the biggest part and the denoiser (UNet or transformer)
+with its activations, and the RAM holds the weights.
 
-The verdict is "fits on GPU" when the free VRAM holds it all, "runs on CPU
-(slow)" when the available RAM does, else "won't fit".
+The verdict is "fits on GPU" when the free VRAM holds it all, "fits on GPU
+with CPU offload" when it holds the largest part (image), "runs on CPU
+(slow)" when the available RAM holds it all, else "won't fit".
 
 A hub search result has no file sizes, only what the hub says about the
 model: the parameter count of its GGUF (``gguf.total``) or of its root
@@ -28,6 +34,7 @@ from desktop.core.models.catalog import CatalogEntry, CatalogVariant
 from desktop.core.models.memory import KvShape, text_memory
 
 FITS_GPU = "fits on GPU"
+FITS_OFFLOAD = "fits on GPU with CPU offload"
 RUNS_CPU = "runs on CPU (slow)"
 WONT_FIT = "won't fit"
 
@@ -90,11 +97,29 @@ def image_activations(resolution: int) -> int:
     return int(1.5 * 1024 ** 3 * (max(resolution, 256) / 512) ** 2)
 
 
-def fit_image(weights_size: int, machine: MachineInfo, resolution: int = 512) -> FitVerdict:
+DENOISERS = ("transformer", "unet")
+
+
+def fit_image(weights_size: int, machine: MachineInfo, resolution: int = 512,
+              parts: dict[str, int] | None = None) -> FitVerdict:
+    """``parts``: bytes per pipeline component (folder name), when known, for the offload verdict."""
     act = image_activations(resolution)
     overhead = 512 * 1024 * 1024
-    return _verdict(weights_size + act + overhead, 2 * weights_size + act + overhead, machine, weights_size, act,
-                    overhead, "activations")
+    verdict = _verdict(weights_size + act + overhead, 2 * weights_size + act + overhead, machine, weights_size, act,
+                       overhead, "activations")
+    if verdict.device == "gpu" or not parts or len(parts) < 2 or not machine.gpus:
+        return verdict
+    denoiser = max((parts.get(name, 0) for name in DENOISERS), default=0)
+    largest_name, largest = max(parts.items(), key=lambda item: item[1])
+    resident = max(largest, denoiser + act)
+    if machine.vram_free >= resident + overhead and machine.ram_available >= weights_size + overhead:
+        working = act if denoiser + act >= largest else 0
+        part = next(name for name in DENOISERS if parts.get(name, 0) == denoiser) if working else largest_name
+        return FitVerdict(FITS_OFFLOAD, resident + overhead, machine.ram_available, machine.vram_free,
+                          resident - working, working, overhead, "gpu", "activations",
+                          f"with model CPU offload (one part on the GPU at a time, the largest being the {part}; "
+                          f"all {fmt_bytes(weights_size)} of weights in RAM)")
+    return verdict
 
 
 def fit_model(kind: str, size: int, machine: MachineInfo, *, context: int = 4096, shape: KvShape | None = None,
@@ -110,6 +135,8 @@ def fit_model(kind: str, size: int, machine: MachineInfo, *, context: int = 4096
 
 def fit_catalog_variant(entry: CatalogEntry, variant: CatalogVariant, machine: MachineInfo,
                         context: int = 4096) -> FitVerdict:
+    if entry.kind == "image":
+        return fit_image(variant.size, machine, entry.resolution or 512, variant.parts())
     return fit_model(entry.kind, variant.size, machine, context=min(context, entry.context_length or context),
                      shape=KvShape.from_arch(entry.arch), resolution=entry.resolution)
 

@@ -70,12 +70,25 @@ def read_model_facts(path: Path) -> ModelFacts:
                          "Import a .gguf file, a .safetensors file or a diffusers folder (with model_index.json).")
 
 
+# general.architecture of the image-model transformers that GGUF converters (city96's, for ComfyUI-GGUF and
+# diffusers' GGUF loading) write: parts of a pipeline, never language models.
+DIFFUSION_GGUF_ARCHES = {"flux": "FLUX.1", "sd3": "Stable Diffusion 3.x", "sdxl": "SDXL", "sd1": "Stable Diffusion 1.x",
+                         "aura": "AuraFlow", "ltxv": "LTX-Video", "hyvid": "HunyuanVideo", "wan": "Wan",
+                         "lumina2": "Lumina 2", "hidream": "HiDream", "cosmos": "Cosmos", "chroma": "Chroma"}
+
+
 def read_gguf(path: Path) -> ModelFacts:
     try:
         parsed = read_gguf_file(path)
     except ModelFileError as exc:
         raise ImportRejected(exc.message, exc.hint) from exc
     arch, name = parsed.architecture, parsed.text("general.name")
+    if arch in DIFFUSION_GGUF_ARCHES:
+        raise ImportRejected(
+            f"{path.name} is the {DIFFUSION_GGUF_ARCHES[arch]} transformer of an image model in GGUF, "
+            "not a model on its own.",
+            "Put it in the transformer folder of that model's diffusers folder, in place of the transformer's "
+            ".safetensors files, and add the folder; or download the model's GGUF variant from the Catalog.")
     quant = quantization_from_name(path.name) or parsed.quantization
     kind = "embedding" if arch in ("bert", "nomic-bert", "jina-bert-v2") else "text"
     return ModelFacts("gguf", kind, _family(arch, name), name or path.stem, quant,

@@ -51,6 +51,23 @@ def test_exact_sizes_and_hashes_are_well_formed():
     assert stories.sha256 == STORIES_SHA256
 
 
+def test_flux_schnell_is_offered_full_and_with_a_gguf_transformer_from_city96():
+    flux = find_entry("flux.1-schnell")
+    assert flux.kind == "image" and flux.license == "apache-2.0" and flux.resolution == 1024
+    full = flux.variant("BF16")
+    assert full.size_exact and full.size == 33_725_923_002 and not full.folder
+    assert all(f.sha256 and not f.repo_id for f in full.files if f.size > 1_000_000)
+    shared = {f.name for f in full.files if not f.name.startswith("transformer/diffusion_pytorch_model")}
+    for quant in ("Q8_0", "Q4_K_S"):
+        variant = flux.variant(quant)
+        assert variant.folder and variant.folder != flux.repo_id.replace("/", "__")
+        [gguf] = [f for f in variant.files if f.repo_id]
+        assert gguf.repo_id == "city96/FLUX.1-schnell-gguf" and gguf.name == f"flux1-schnell-{quant}.gguf"
+        assert gguf.dest == f"transformer/{gguf.name}" and variant.main_file is gguf
+        assert {f.name for f in variant.files if not f.repo_id} == shared  # configs, text encoders, VAE
+        assert variant.size < full.size
+
+
 def test_text_models_offer_several_quantizations():
     multi = [e for e in load_catalog() if e.kind == "text" and len(e.variants) >= 2]
     assert len(multi) >= 8

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from desktop.core.hardware import GpuInfo, MachineInfo, machine_info
 from desktop.core.models.catalog import find_entry
-from desktop.core.models.fit import FITS_GPU, RUNS_CPU, WONT_FIT, fit_catalog_variant, fit_model
+from desktop.core.models.fit import (
+    FITS_GPU,
+    FITS_OFFLOAD,
+    RUNS_CPU,
+    WONT_FIT,
+    fit_catalog_variant,
+    fit_image,
+    fit_model,
+)
 from desktop.core.models.memory import KvShape, kv_cache_bytes
 
 GB = 1024 ** 3
@@ -61,7 +69,7 @@ def test_this_machine_gets_a_verdict_for_every_catalog_variant():
     for entry in load_catalog():
         for variant in entry.variants:
             verdict = fit_catalog_variant(entry, variant, info)
-            assert verdict.verdict in (FITS_GPU, RUNS_CPU, WONT_FIT)
+            assert verdict.verdict in (FITS_GPU, FITS_OFFLOAD, RUNS_CPU, WONT_FIT)
             assert verdict.ram_available == info.ram_available
 
 
@@ -78,3 +86,28 @@ def test_a_parameter_count_gives_an_estimated_verdict_that_says_so():
     assert short.working == kv_cache_bytes(2048, None, short.weights)
     sdxl = fit_parameters("image", 3_500_000_000, machine(64, 24))
     assert sdxl.verdict == FITS_GPU and sdxl.weights == 7_000_000_000 and "fp16" in sdxl.detail
+
+
+def test_flux_fits_a_16_gb_gpu_only_quantized_and_with_cpu_offload():
+    flux = find_entry("flux.1-schnell")
+    bf16, q8, q4 = (flux.variant(q) for q in ("BF16", "Q8_0", "Q4_K_S"))
+    gpu16, gpu48 = machine(96, 16), machine(96, 48)
+    assert fit_catalog_variant(flux, bf16, gpu48).verdict == FITS_GPU  # all of it on the GPU
+    assert fit_catalog_variant(flux, bf16, gpu16).verdict == RUNS_CPU
+    assert fit_catalog_variant(flux, q8, gpu16).verdict == RUNS_CPU  # its 12.7 GB transformer + activations
+    verdict = fit_catalog_variant(flux, q4, gpu16)
+    assert verdict.verdict == FITS_OFFLOAD and verdict.device == "gpu"
+    transformer = q4.parts()["transformer"]
+    assert verdict.need_bytes == transformer + verdict.working + verdict.overhead < 16 * GB
+    assert "CPU offload" in verdict.detail and "transformer" in verdict.detail
+    # offload keeps every weight in RAM: too little RAM and it is no offload fit
+    assert fit_catalog_variant(flux, q4, machine(12, 16)).verdict == WONT_FIT
+
+
+def test_the_offload_verdict_counts_the_biggest_part_when_it_is_not_the_denoiser():
+    parts = {"transformer": 3 * GB, "text_encoder_2": 10 * GB, "vae": GB // 4}
+    verdict = fit_image(sum(parts.values()), machine(64, 12), 512, parts)
+    assert verdict.verdict == FITS_OFFLOAD and verdict.working == 0
+    assert verdict.need_bytes == 10 * GB + verdict.overhead and "text_encoder_2" in verdict.detail
+    assert fit_image(sum(parts.values()), machine(64, 10), 512, parts).verdict == RUNS_CPU
+    assert fit_image(sum(parts.values()), machine(64, 12), 512).verdict == RUNS_CPU  # parts unknown: no offload claim
