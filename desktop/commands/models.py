@@ -140,27 +140,31 @@ def cmd_download(args: argparse.Namespace) -> int:
         return _run_entries(pending, downloads)
     if not args.repo:
         return _print_error(GenLabError("Name a repo id (or a catalog id) to download.", "Or use --resume."))
-    source, catalog_id, files, revision = "hub", "", list(args.files), args.revision
     if "/" not in args.repo and not args.repo.startswith("http"):
+        from desktop.core.hub.queue import catalog_downloads
         from desktop.core.models.catalog import find_entry
 
-        entry = find_entry(args.repo)
+        entry = find_entry(args.repo)  # a catalog id: every file of the variant, each where it belongs
         variant = entry.variant(args.quant)
-        repo_id, files, source, catalog_id = entry.repo_id, [f.name for f in variant.files], "catalog", entry.id
-    else:
-        from desktop.core.hub.search import list_repo_files, parse_repo_ref
+        entries = [downloads.add(ref, dest, source="catalog", catalog_id=entry.id, root=root)
+                   for ref, dest, root in catalog_downloads(entry, variant)]
+        return _run_and_register(entries, downloads)
+    from desktop.core.hub.search import list_repo_files, parse_repo_ref
 
-        ref = parse_repo_ref(args.repo)
-        repo_id, revision = ref.repo_id, args.revision or ref.revision
-        if ref.filename:
-            files.insert(0, ref.filename)
-        if not files:
-            _print_choices(repo_id, list_repo_files(repo_id, revision))
-            return 2
-    entries = [downloads.add(FileRef(repo_id, name, revision or "main"), source=source, catalog_id=catalog_id)
-               for name in files]
+    files, ref = list(args.files), parse_repo_ref(args.repo)
+    repo_id, revision = ref.repo_id, args.revision or ref.revision
+    if ref.filename:
+        files.insert(0, ref.filename)
+    if not files:
+        _print_choices(repo_id, list_repo_files(repo_id, revision))
+        return 2
+    entries = [downloads.add(FileRef(repo_id, name, revision or "main"), source="hub") for name in files]
+    return _run_and_register(entries, downloads)
+
+
+def _run_and_register(entries, downloads) -> int:
     status = _run_entries(entries, downloads)
-    if status != 130 and any(not name.endswith(".gguf") for name in files):
+    if status != 130 and any(not e.filename.endswith(".gguf") for e in entries):
         from desktop.core.hub.queue import register_pipeline_if_complete
 
         try:  # a diffusers pipeline is listed as one model, once all its files arrived verified

@@ -46,16 +46,17 @@ from PySide6.QtWidgets import (
 from desktop.core.errors import GenLabError
 from desktop.core.hardware import MachineInfo, fmt_bytes, machine_info
 from desktop.core.hub.download import FileRef
+from desktop.core.hub.queue import catalog_downloads
 from desktop.core.hub.search import CHOOSE_A_FILE, repo_choices, search_result_fit
 from desktop.core.jobs import Job
 from desktop.core.models.catalog import CatalogEntry, load_catalog
-from desktop.core.models.fit import FITS_GPU, RUNS_CPU, fit_catalog_variant
+from desktop.core.models.fit import FITS_GPU, FITS_OFFLOAD, RUNS_CPU, fit_catalog_variant
 from desktop.core.models.library import Library, LibraryModel, installed_variant
 from desktop.core.models.speed import SpeedEstimate, estimate_speed, machine_bandwidth, store_speeds
 from desktop.ui.models.downloads import DownloadsController
 from desktop.ui.widgets import EmptyState, size_columns
 
-VERDICT_COLORS = {FITS_GPU: "#2e7d32", RUNS_CPU: "#b26a00"}
+VERDICT_COLORS = {FITS_GPU: "#2e7d32", FITS_OFFLOAD: "#558b2f", RUNS_CPU: "#b26a00"}
 PACE_COLORS = {"fast": "#2e7d32", "usable": "#8d6e00", "slow": "#b26a00"}
 RECOMMENDED_BADGE = "★ Recommended"
 
@@ -216,8 +217,8 @@ class CatalogTab(QWidget):
             return
         entry = next(e for e in self.entries if e.id == data[0])
         variant = entry.variant(data[1])
-        for f in variant.files:
-            self.controller.request(FileRef(entry.repo_id, f.name), source="catalog", catalog_id=entry.id)
+        for ref, dest, root in catalog_downloads(entry, variant):
+            self.controller.request(ref, dest=dest, root=root, source="catalog", catalog_id=entry.id)
         self.status.emit(f"Queued {entry.name} {variant.quantization} ({len(variant.files)} file(s)).")
 
 

@@ -104,9 +104,13 @@ class DownloadsController(QObject):
             self._reread()
 
     # --- commands ------------------------------------------------------------------
-    def request(self, ref: FileRef, *, source: str = "hub", catalog_id: str = "") -> DownloadEntry:
-        """Queue a download; asking twice for the same file gives the same entry (one transfer)."""
-        entry = self.downloads.add(ref, source=source, catalog_id=catalog_id)
+    def request(self, ref: FileRef, *, dest: Path | None = None, root: Path | None = None, source: str = "hub",
+                catalog_id: str = "") -> DownloadEntry:
+        """Queue a download; asking twice for the same file gives the same entry (one transfer).
+
+        ``dest``/``root``: where the file goes and the model folder it completes, when not the repo's own
+        (:func:`desktop.core.hub.queue.catalog_downloads`)."""
+        entry = self.downloads.add(ref, dest, source=source, catalog_id=catalog_id, root=root)
         if entry.status not in ("queued", "running"):
             entry = self.downloads.update(entry.key, status="queued")
         self._elsewhere.discard(entry.key)  # asked for again: look whether the other process still has it
@@ -231,7 +235,7 @@ class DownloadsController(QObject):
         from desktop.core.hub.queue import register_pipeline_if_complete
 
         entry = self.downloads.get(key)
-        if entry is None or Path(entry.filename).suffix == ".gguf":
+        if entry is None or (Path(entry.filename).suffix == ".gguf" and not entry.root):
             return
         try:
             register_pipeline_if_complete(entry, self.downloads)
